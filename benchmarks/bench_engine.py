@@ -1,0 +1,242 @@
+"""The autograd engine side by side with micrograd (and PyTorch when installed).
+
+    python benchmarks/bench_engine.py [--quick]
+
+Cases (issue 2's targets): the course MLP (>= 2x faster than micrograd), a
+bigger scalar MLP (>= 5x), a 1,000,000-node chain (< 10 s, < 1 GB peak), and
+Tensor per-op overhead on tiny arrays (within 3x of bare numpy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import random
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from common import Row, have, median_seconds, print_table
+
+import gradviz as gv
+
+COURSE_X = [[-1, 2, 5, 4], [4, 2, 6, 3], [2, 3, 4, 7], [7, 2, 4, 1]]
+COURSE_Y = [1, -1, -1, 1]
+
+
+# --- one tiny MLP written against any micrograd-style Value class -----------------
+def make_mlp(Value, nin, sizes, tanh, seed=0):
+    rnd = random.Random(seed)
+    dims = [nin] + sizes
+    layers = []
+    for a, b in zip(dims, dims[1:]):
+        layers.append([([Value(rnd.uniform(-1, 1)) for _ in range(a)], Value(rnd.uniform(-1, 1))) for _ in range(b)])
+
+    def forward(x):
+        for layer in layers:
+            x = [tanh(sum((wi * xi for wi, xi in zip(w, x)), b)) for w, b in layer]
+        return x[0]
+
+    params = [p for layer in layers for w, b in layer for p in w + [b]]
+    return forward, params
+
+
+def train(Value, tanh, nin, sizes, X, Y, epochs, lr):
+    forward, params = make_mlp(Value, nin, sizes, tanh)
+    for _ in range(epochs):
+        for x, y in zip(X, Y):
+            loss = (forward(x) - y) ** 2 * (1 / len(X))
+            for p in params:
+                p.grad = 0.0
+            loss.backward()
+            for p in params:
+                p.data -= lr * p.grad
+    return loss.data
+
+
+def micrograd_value():
+    from micrograd.engine import Value
+
+    def tanh(self):
+        # the tanh a course adds to micrograd, in micrograd's own closure style
+        x = self.data
+        t = (math.exp(2 * x) - 1) / (math.exp(2 * x) + 1)
+        out = Value(t, (self,), "tanh")
+
+        def _backward():
+            self.grad += (1 - t**2) * out.grad
+
+        out._backward = _backward
+        return out
+
+    return Value, tanh
+
+
+def course_mlp(rows, quick):
+    run_gv = lambda: train(gv.Value, gv.Value.tanh, 4, [4, 2, 1], COURSE_X, COURSE_Y, 200, 0.2)
+    gv_s = median_seconds(run_gv, repeat=3 if quick else 7)
+    ref_s = None
+    if have("micrograd"):
+        MV, mtanh = micrograd_value()
+        ref_s = median_seconds(lambda: train(MV, mtanh, 4, [4, 2, 1], COURSE_X, COURSE_Y, 200, 0.2),
+                               repeat=3 if quick else 7)
+    rows.append(Row("course MLP [4,2,1], 200 epochs", gv_s, "micrograd", ref_s, ">= 2x"))
+    if have("torch"):
+        rows.append(Row("course MLP [4,2,1], 200 epochs", gv_s, "torch scalars", torch_course(), "(info)"))
+
+
+def torch_course():
+    import torch
+
+    torch.set_num_threads(2)
+
+    def run():
+        torch.manual_seed(0)
+        dims = [4, 4, 2, 1]
+        params = []
+        layers = []
+        for a, b in zip(dims, dims[1:]):
+            layer = [([torch.tensor(random.uniform(-1, 1), dtype=torch.float64, requires_grad=True) for _ in range(a)],
+                      torch.tensor(random.uniform(-1, 1), dtype=torch.float64, requires_grad=True)) for _ in range(b)]
+            layers.append(layer)
+            params += [p for w, bb in layer for p in w + [bb]]
+        for _ in range(200):
+            for x, y in zip(COURSE_X, COURSE_Y):
+                h = x
+                for layer in layers:
+                    h = [torch.tanh(sum((wi * xi for wi, xi in zip(w, h)), bb)) for w, bb in layer]
+                loss = (h[0] - y) ** 2 / 4
+                for p in params:
+                    p.grad = None
+                loss.backward()
+                with torch.no_grad():
+                    for p in params:
+                        p -= 0.2 * p.grad
+
+    return median_seconds(run, repeat=3)
+
+
+def big_mlp(rows, quick):
+    rnd = np.random.default_rng(0)
+    X = rnd.normal(size=(64, 16)).tolist()
+    Y = rnd.choice([-1.0, 1.0], size=64).tolist()
+    epochs = 1 if quick else 5
+    gv_s = median_seconds(lambda: train(gv.Value, gv.Value.tanh, 16, [64, 64, 1], X, Y, epochs, 0.05),
+                          repeat=1, warmup=0)
+    ref_s = None
+    if have("micrograd"):
+        MV, mtanh = micrograd_value()
+        ref_s = median_seconds(lambda: train(MV, mtanh, 16, [64, 64, 1], X, Y, epochs, 0.05), repeat=1, warmup=0)
+    rows.append(Row(f"scalar MLP [64,64,1], 64 samples, {epochs} ep", gv_s, "micrograd", ref_s, ">= 5x"))
+
+
+CHAIN_CHILD = """
+import resource, sys, time
+sys.path.insert(0, {root!r})
+import gradviz as gv
+n = {n}
+start = time.perf_counter()
+x = gv.Value(0.5, label="x")
+y = x
+for _ in range(n):
+    y = y * 1.0000001
+built = time.perf_counter()
+y.backward()
+done = time.perf_counter()
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(built - start, done - built, peak_mb, x.grad)
+"""
+
+
+def chain(rows, quick):
+    from pathlib import Path
+
+    n = 100_000 if quick else 1_000_000
+    root = str(Path(__file__).resolve().parent.parent)
+    out = subprocess.run([sys.executable, "-c", CHAIN_CHILD.format(root=root, n=n)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    build_s, backward_s, peak_mb = float(out[0]), float(out[1]), float(out[2])
+    note = "micrograd: RecursionError near depth 1000 (measured below)" if have("micrograd") else ""
+    rows.append(Row(f"chain of {n:,} nodes: build + backward", build_s + backward_s, "limit", 10.0,
+                    "< 10 s, < 1 GB", f"build {build_s:.2f} s, backward {backward_s:.2f} s, peak {peak_mb:.0f} MB"))
+    if have("micrograd"):
+        rows.append(Row("micrograd chain: depth that fails", None, "micrograd", None, "",
+                        f"RecursionError at depth {micrograd_failure_depth()}"))
+
+
+def micrograd_failure_depth() -> int:
+    from micrograd.engine import Value
+
+    for depth in (250, 500, 750, 1000, 1500, 2000, 5000):
+        y = Value(0.5)
+        for _ in range(depth):
+            y = y * 1.0
+        try:
+            y.backward()
+        except RecursionError:
+            return depth
+    return -1
+
+
+def tensor_overhead(rows, quick):
+    a = np.random.default_rng(0).normal(size=(4, 4))
+    b = np.random.default_rng(1).normal(size=(4, 4))
+
+    def bare():
+        # The same arithmetic the engine does: forward, then each op's
+        # vector-Jacobian product by hand, in reverse order.
+        z1 = a @ b
+        z2 = z1 + a
+        h = np.tanh(z2)
+        p = h * h
+        s = p.sum()
+        gp = np.empty(p.shape)
+        gp.fill(1.0)
+        gh = gp * h + gp * h
+        gz2 = gh * (1.0 - h * h)
+        ga = gz2 @ b.T + gz2
+        gb = a.T @ gz2
+        return s, ga, gb
+
+    ta, tb = gv.Tensor(a), gv.Tensor(b)
+
+    def engine():
+        h = (ta @ tb + ta).tanh()
+        s = (h * h).sum()
+        s.backward()
+        return s
+
+    def loop(fn, n=2000):
+        def run():
+            for _ in range(n):
+                fn()
+        return run
+
+    # Interleave the two so both see the same machine load; take medians.
+    gv_times, np_times = [], []
+    for _ in range(5 if quick else 11):
+        gv_times.append(median_seconds(loop(engine), repeat=1) / 2000)
+        np_times.append(median_seconds(loop(bare), repeat=1) / 2000)
+    gv_s, np_s = float(np.median(gv_times)), float(np.median(np_times))
+    rows.append(Row("Tensor ops on 4x4 arrays (fwd+bwd, per run)", gv_s, "bare numpy", np_s, "within 3x",
+                    f"gradviz/numpy = {gv_s / np_s:.2f}"))
+
+
+def main(argv=None) -> list[Row]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    args = parser.parse_args(argv)
+    rows: list[Row] = []
+    for case in (course_mlp, tensor_overhead, chain, big_mlp):
+        gc.collect()
+        case(rows, args.quick)
+    print_table(rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Timing helpers shared by the benchmarks: medians of repeated runs, ratio tables, JSON."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def median_seconds(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@dataclass
+class Row:
+    case: str
+    gradviz_s: float | None
+    reference: str
+    reference_s: float | None
+    target: str = ""
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def speedup(self) -> float | None:
+        if self.gradviz_s and self.reference_s:
+            return self.reference_s / self.gradviz_s
+        return None
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"{'case':<44} {'gradviz':>11} {'reference':>22} {'ref/gv':>8}  target / notes")
+    for r in rows:
+        ratio = f"{r.speedup:.2f}x" if r.speedup else "n/a"
+        ref = f"{r.reference} {_fmt(r.reference_s)}"
+        print(f"{r.case:<44} {_fmt(r.gradviz_s):>11} {ref:>22} {ratio:>8}  {r.target} {r.notes}".rstrip())
+
+
+def write_json(rows: list[Row], path: str) -> None:
+    data = [dict(asdict(r), speedup=r.speedup) for r in rows]
+    Path(path).write_text(json.dumps(data, indent=2))
+
+
+def have(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

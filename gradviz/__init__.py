@@ -1,0 +1,34 @@
+"""gradviz: an autograd engine whose graphs are drawn and whose gradients are verified.
+
+See README.md for the quickstart and docs/ for the tutorials.
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .errors import GradvizError, GradvizTypeError, NumericWarning, PrecisionWarning, ShapeError
+from .function import Function
+from .graph import scope, to_networkx, topological_order
+from .tensor import Tensor, concatenate, stack, where
+from .value import Value
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Function",
+    "GradvizError",
+    "GradvizTypeError",
+    "NumericWarning",
+    "PrecisionWarning",
+    "ShapeError",
+    "Tensor",
+    "Value",
+    "__version__",
+    "concatenate",
+    "ops",
+    "scope",
+    "stack",
+    "to_networkx",
+    "topological_order",
+    "where",
+]

@@ -1,0 +1,1 @@
+"""Gradient checking: finite differences, the SymPy oracle, and one verdict."""

@@ -1,0 +1,206 @@
+"""The SymPy oracle: per-op derivatives of the symbolic twins, and whole-graph expressions.
+
+Per-op derivatives are what scale. An elementwise op's scalar twin is
+differentiated once and evaluated vectorized on any shape; an array op's twin
+is expanded element by element on small shapes. Either way the derivative is
+turned into a numpy function once per (op, attributes, shapes) and cached, so
+checking a 10,000-node graph costs a handful of SymPy differentiations, not
+one per node.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from ..ops.registry import OpDef
+
+# Array ops are expanded element by element; above this many input elements
+# the expansion would take too long and the symbolic oracle says SKIPPED.
+MAX_EXPANDED_ELEMENTS = 600
+
+
+def _sympy():
+    import sympy
+
+    return sympy
+
+
+class SymbolicUnavailable(Exception):
+    """The symbolic oracle cannot judge this op here; the message says why."""
+
+
+def _attrs_key(attrs: dict | None) -> tuple:
+    if not attrs:
+        return ()
+    items = []
+    for key in sorted(attrs):
+        value = attrs[key]
+        if isinstance(value, np.ndarray):
+            value = ("array", value.shape, value.dtype.str, value.tobytes())
+        elif isinstance(value, tuple):
+            value = tuple(
+                ("array", v.shape, v.tobytes()) if isinstance(v, np.ndarray) else repr(v) for v in value
+            )
+        else:
+            value = repr(value)
+        items.append((key, value))
+    return tuple(items)
+
+
+def symbol_array(prefix: str, shape: tuple) -> Any:
+    """A real SymPy symbol (shape ()) or an object array of them, named prefix_i_j."""
+    sp = _sympy()
+    if shape == ():
+        return sp.Symbol(prefix, real=True)
+    out = np.empty(shape, dtype=object)
+    for index in np.ndindex(shape):
+        out[index] = sp.Symbol(prefix + "_" + "_".join(map(str, index)), real=True)
+    return out
+
+
+def apply_twin(op: OpDef, inputs: list, attrs: dict | None) -> Any:
+    """The op's twin applied to symbolic inputs (scalars or object arrays)."""
+    if op.symbolic is None:
+        raise SymbolicUnavailable(f"{op.display} has no symbolic twin")
+    attrs = attrs or {}
+    if op.elementwise and any(isinstance(x, np.ndarray) for x in inputs):
+        mapped = np.frompyfunc(lambda *xs: op.symbolic(*xs, **attrs), len(inputs), 1)
+        return mapped(*inputs)
+    return op.symbolic(*inputs, **attrs)
+
+
+@dataclass
+class _Compiled:
+    fn: Callable
+    n_inputs: int
+
+
+_cache: dict[tuple, _Compiled] = {}
+
+
+def _compile_elementwise(op: OpDef, n_inputs: int, attrs: dict | None) -> _Compiled:
+    sp = _sympy()
+    xs = [sp.Symbol(f"x{i}", real=True) for i in range(n_inputs)]
+    expr = apply_twin(op, xs, attrs)
+    partials = [sp.diff(expr, x) for x in xs]
+    fn = sp.lambdify(xs, partials, modules="numpy")
+    return _Compiled(fn, n_inputs)
+
+
+def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: dict | None) -> _Compiled:
+    sp = _sympy()
+    sym_inputs = [symbol_array(f"x{i}", s) for i, s in enumerate(shapes)]
+    sym_out = np.asarray(apply_twin(op, sym_inputs, attrs), dtype=object)
+    if sym_out.shape != out_shape:
+        raise SymbolicUnavailable(
+            f"the twin of {op.display} gives shape {sym_out.shape}, the forward gives {out_shape}"
+        )
+    cot = symbol_array("g", out_shape)
+    cot_flat = [cot] if out_shape == () else list(np.ravel(cot))
+    loss = sp.Add(*[o * c for o, c in zip(np.ravel(sym_out), cot_flat)])
+    flat_inputs = [[s] if np.shape(s) == () else list(np.ravel(s)) for s in sym_inputs]
+    grads = [[sp.diff(loss, x) for x in group] for group in flat_inputs]
+    args = [x for group in flat_inputs for x in group] + cot_flat
+    fn = sp.lambdify(args, grads, modules="numpy")
+    return _Compiled(fn, len(shapes))
+
+
+def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tuple:
+    """cotangent-times-Jacobian of the op at `inputs`, from the derivative of its twin.
+
+    Returns one gradient per input, shaped like that input's *output-broadcast*
+    form for elementwise ops (the caller reduces broadcasting) and like the
+    input itself for other ops. Raises SymbolicUnavailable with the reason
+    when the op has no twin or is too large to expand.
+    """
+    if op.symbolic is None:
+        raise SymbolicUnavailable(f"{op.display} has no symbolic twin (define symbolic() to enable this oracle)")
+    arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
+    cotangent = np.asarray(cotangent, dtype=np.float64)
+    if op.elementwise:
+        key = ("elementwise", op.name, len(arrays), _attrs_key(attrs))
+        compiled = _cache.get(key)
+        if compiled is None:
+            compiled = _cache[key] = _compile_elementwise(op, len(arrays), attrs)
+        with np.errstate(all="ignore"):
+            partials = compiled.fn(*arrays)
+        return tuple(cotangent * np.asarray(p, dtype=np.float64) for p in partials)
+    shapes = [a.shape for a in arrays]
+    total = sum(a.size for a in arrays) + cotangent.size
+    if total > MAX_EXPANDED_ELEMENTS:
+        raise SymbolicUnavailable(
+            f"{op.display} on shapes {shapes} has {total} elements; expanding it symbolically "
+            f"is limited to {MAX_EXPANDED_ELEMENTS}"
+        )
+    key = ("expanded", op.name, tuple(shapes), cotangent.shape, _attrs_key(attrs))
+    compiled = _cache.get(key)
+    if compiled is None:
+        compiled = _cache[key] = _compile_expanded(op, shapes, cotangent.shape, attrs)
+    args = [v for a in arrays for v in np.ravel(a)] + list(np.ravel(cotangent))
+    with np.errstate(all="ignore"):
+        grads = compiled.fn(*args)
+    return tuple(np.asarray(g, dtype=np.float64).reshape(s) for g, s in zip(grads, shapes))
+
+
+_unsafe = re.compile(r"[^0-9a-zA-Z_]")
+
+
+def sanitize(label: str) -> str:
+    """A label as a SymPy symbol name: `layer1.W[0]` -> `layer1_W_0_`."""
+    name = _unsafe.sub("_", label) or "x"
+    return name if not name[0].isdigit() else "_" + name
+
+
+def symbolic(root: Any, names: dict | None = None):
+    """One SymPy expression of the whole graph behind `root`, in leaf symbols.
+
+    Leaves with a label become symbols named after it (sanitised, made unique);
+    unlabeled leaves that require gradients become x0, x1, ...; constants
+    become numbers. Tensors become object arrays of expressions.
+    Pass `names` (a dict) to receive the mapping from each leaf node to its symbol(s).
+    """
+    from ..graph import topological_order
+
+    sp = _sympy()
+    order = topological_order(root)
+    exprs: dict[int, Any] = {}
+    used: set[str] = set()
+    counter = 0
+    for node in order:
+        if node._op is None:
+            if not node.requires_grad:
+                exprs[node.id] = _constant(node.data)
+                continue
+            if node.label:
+                base = sanitize(node.label)
+            else:
+                base, counter = f"x{counter}", counter + 1
+            name, k = base, 1
+            while name in used:
+                name, k = f"{base}_{k}", k + 1
+            used.add(name)
+            value = symbol_array(name, np.shape(node.data))
+            exprs[node.id] = value
+            if names is not None:
+                names[node.id] = value
+            continue
+        inputs = [exprs[p.id] for p in node._parents]
+        exprs[node.id] = apply_twin(node._op, inputs, node._attrs)
+    result = exprs[root.id]
+    if isinstance(result, np.ndarray) and result.shape == ():
+        result = result[()]
+    return result
+
+
+def _constant(data):
+    sp = _sympy()
+    if np.shape(data) == ():
+        return sp.Float(float(data))
+    out = np.empty(np.shape(data), dtype=object)
+    for index in np.ndindex(out.shape):
+        out[index] = sp.Float(float(data[index]))
+    return out

@@ -1,0 +1,36 @@
+"""User-facing errors and warnings.
+
+Every error gradviz raises for bad input is a ``GradvizError``: one sentence
+naming what was wrong and what to do, so the CLI can print it without a
+traceback and a notebook user sees the cause instead of a numpy internals dump.
+"""
+
+from __future__ import annotations
+
+
+class GradvizError(Exception):
+    """Bad input or an impossible request, explained in one readable message."""
+
+
+class GradvizTypeError(GradvizError, TypeError):
+    """A value of the wrong kind was passed (a string where a number belongs)."""
+
+
+class ShapeError(GradvizError, ValueError):
+    """Array shapes that cannot work together; the message names both shapes."""
+
+
+class NumericWarning(RuntimeWarning):
+    """A computation produced inf or nan (overflow, log of a negative number...)."""
+
+
+class PrecisionWarning(UserWarning):
+    """Input in reduced precision (float32) that a gradient check upcasts."""
+
+
+def describe(obj: object) -> str:
+    """A short description of a user's value for error messages."""
+    text = repr(obj)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(obj).__name__} {text}"

@@ -1,0 +1,55 @@
+"""Matrix product with numpy's @ semantics: 1-D, 2-D and batched."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Case, OpDef, register
+
+
+def _matmul_backward(g, a, b, out):
+    """Gradients of a @ b. A 1-D operand is treated as a row (a) or column (b), as @ does.
+
+    Batch dimensions may broadcast; the engine sums each gradient back to its input's shape.
+    """
+    if a.ndim == 2 and b.ndim == 2:
+        return g @ b.T, a.T @ g
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b, g * a
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = np.asarray(g, dtype=np.float64)
+    if a.ndim == 1:
+        g2 = np.expand_dims(g2, -2)
+    if b.ndim == 1:
+        g2 = np.expand_dims(g2, -1)
+    ga = g2 @ np.swapaxes(b2, -1, -2)
+    gb = np.swapaxes(a2, -1, -2) @ g2
+    if a.ndim == 1:
+        ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+        ga = ga.reshape(-1, a.shape[0]).sum(axis=0)
+    if b.ndim == 1:
+        gb = gb.reshape(gb.shape[:-1])
+        gb = gb.reshape(-1, b.shape[0]).sum(axis=0)
+    return ga, gb
+
+
+def _matmul_symbolic(a, b):
+    a = np.asarray(a, dtype=object)
+    b = np.asarray(b, dtype=object)
+    return np.matmul(a, b) if a.ndim > 1 and b.ndim > 1 else np.asarray(np.dot(a, b), dtype=object)
+
+
+MATMUL = register(OpDef(
+    "matmul", arity=2, symbol="@",
+    forward=lambda a, b: a @ b,
+    backward=_matmul_backward,
+    symbolic=_matmul_symbolic,
+    cases=lambda rng: [
+        Case((rng.normal(size=(2, 3)), rng.normal(size=(3, 4)))),
+        Case((rng.normal(size=(3,)), rng.normal(size=(3, 2)))),
+        Case((rng.normal(size=(2, 3)), rng.normal(size=(3,)))),
+        Case((rng.normal(size=(3,)), rng.normal(size=(3,)))),
+        Case((rng.normal(size=(2, 2, 3)), rng.normal(size=(3, 2)))),
+    ],
+))
