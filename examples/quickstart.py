@@ -13,3 +13,8 @@ out.backward()
 print(f"out = {out.data:.4f}")
 for leaf in (x1, w1, x2, w2, b):
     print(f"  d out / d {leaf.label:<2} = {leaf.grad:+.4f}")
+
+# Check every gradient against finite differences and SymPy.
+report = gv.check(lambda x1, w1, x2, w2, b: (x1 * w1 + x2 * w2 + b).tanh(), x1, w1, x2, w2, b)
+print()
+print(report)

@@ -6,6 +6,10 @@ See README.md for the quickstart and docs/ for the tutorials.
 from __future__ import annotations
 
 from . import ops
+from .check.core import check
+from .check.handwritten import check_grad_fn, check_layer, check_loss
+from .check.report import Report
+from .check.symbolic import symbolic
 from .errors import GradvizError, GradvizTypeError, NumericWarning, PrecisionWarning, ShapeError
 from .function import Function
 from .graph import scope, to_networkx, topological_order
@@ -16,6 +20,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Function",
+    "Report",
+    "check",
+    "check_grad_fn",
+    "check_layer",
+    "check_loss",
+    "symbolic",
     "GradvizError",
     "GradvizTypeError",
     "NumericWarning",

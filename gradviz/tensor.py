@@ -98,16 +98,16 @@ def apply(op: OpDef, parents: Sequence["Tensor"], attrs: dict | None = None) -> 
 
 
 def _call_backward(op: OpDef, grad, node) -> tuple:
-    """op.backward(grad, *input data, out=..., **attrs), without generic unpacking for 1-2 inputs."""
+    """op.backward(grad, *input data, out, **attrs), without generic unpacking for 1-2 inputs."""
     parents = node._parents
     attrs = node._attrs
     if attrs is None:
         if len(parents) == 2:
-            return op.backward(grad, parents[0].data, parents[1].data, out=node.data)
+            return op.backward(grad, parents[0].data, parents[1].data, node.data)
         if len(parents) == 1:
-            return op.backward(grad, parents[0].data, out=node.data)
-        return op.backward(grad, *[p.data for p in parents], out=node.data)
-    return op.backward(grad, *[p.data for p in parents], out=node.data, **attrs)
+            return op.backward(grad, parents[0].data, node.data)
+        return op.backward(grad, *[p.data for p in parents], node.data)
+    return op.backward(grad, *[p.data for p in parents], node.data, **attrs)
 
 
 def _const(x: object) -> "Tensor":
@@ -306,37 +306,8 @@ class Tensor:
         accumulate across calls; interior gradients are recomputed each call.
         """
         seed = self._seed(grad)
-        order = graph.topological_order(self)
-        # Computed from zero, then added to the leaves' earlier gradients once,
-        # so two calls give exactly twice the gradient (PyTorch's semantics).
-        earlier = []
-        for node in order:
-            if node._op is None and node._grad is not None:
-                earlier.append((node, node._grad))
-            node._grad = None
-        self._grad = seed
-        for node in reversed(order):
-            op = node._op
-            grad = node._grad
-            if op is None or grad is None or not node.requires_grad:
-                continue
-            grads = _call_backward(op, grad, node)
-            parents = node._parents
-            if not op.builtin:
-                from .function import normalize_grads
-
-                grads = normalize_grads(op, grads, len(parents))
-            for parent, g in zip(parents, grads):
-                if g is not None and parent.requires_grad:
-                    shape = parent.data.shape
-                    if type(g) is not np.ndarray or g.shape != shape:
-                        g = unbroadcast(g, shape)
-                    if parent._grad is None:
-                        parent._grad = np.array(g, dtype=np.float64) if parent._op is None else g
-                    else:
-                        parent._grad = parent._grad + g
-        for node, grad in earlier:
-            node._grad = grad + node._grad if node._grad is not None else grad
+        with graph.collector_paused():
+            _backpropagate(self, seed)
 
     def _seed(self, grad: object) -> np.ndarray:
         if grad is None:
@@ -361,6 +332,41 @@ class Tensor:
         name = f", label={self.label!r}" if self.label else ""
         body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
         return f"Tensor({body}{name})"
+
+
+def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
+    order = graph.topological_order(root)
+    # Computed from zero, then added to the leaves' earlier gradients once,
+    # so two calls give exactly twice the gradient (PyTorch's semantics).
+    earlier = []
+    for node in order:
+        if node._op is None and node._grad is not None:
+            earlier.append((node, node._grad))
+        node._grad = None
+    root._grad = seed
+    for node in reversed(order):
+        op = node._op
+        grad = node._grad
+        if op is None or grad is None or not node.requires_grad:
+            continue
+        grads = _call_backward(op, grad, node)
+        parents = node._parents
+        if not op.builtin:
+            from .function import normalize_grads
+
+            grads = normalize_grads(op, grads, len(parents))
+        for parent, g in zip(parents, grads):
+            if g is not None and parent.requires_grad:
+                shape = parent.data.shape
+                if type(g) is not np.ndarray or g.shape != shape:
+                    g = unbroadcast(g, shape)
+                if parent._grad is None:
+                    parent._grad = np.array(g, dtype=np.float64) if parent._op is None else g
+                else:
+                    parent._grad = parent._grad + g
+    for node, grad in earlier:
+        node._grad = grad + node._grad if node._grad is not None else grad
+
 
 
 def _axis(axis):

@@ -163,30 +163,8 @@ class Value:
         from zero on every call, so calling backward twice gives exactly
         twice the leaf gradients.
         """
-        order = graph.topological_order(self)
-        # This call's gradient is computed from zero everywhere, then added to
-        # what the leaves held before, once: so two calls give exactly twice.
-        earlier = [(node, node.grad) for node in order if node._op is None and node.grad != 0.0]
-        for node in order:
-            node.grad = 0.0
-        self.grad = 1.0
-        for node in reversed(order):
-            op = node._op
-            if op is None:
-                continue
-            parents = node._parents
-            datas = [p.data for p in parents]
-            if node._attrs is None:
-                grads = op.backward(node.grad, *datas, out=node.data)
-            else:
-                grads = op.backward(node.grad, *datas, out=node.data, **node._attrs)
-            if not op.builtin:
-                grads = _checked_user_grads(op, grads, len(parents))
-            for parent, g in zip(parents, grads):
-                if g is not None and parent.requires_grad:
-                    parent.grad += g
-        for node, grad in earlier:
-            node.grad = grad + node.grad
+        with graph.collector_paused():
+            _backpropagate(self)
 
     def zero_grad(self) -> None:
         """Reset this node's gradient (modules and optimizers reset all their parameters)."""
@@ -201,6 +179,46 @@ class Value:
     def __repr__(self) -> str:
         name = f"label={self.label!r}, " if self.label else ""
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
+
+
+def _backpropagate(root: Value) -> None:
+    order = graph.topological_order(root)
+    # This call's gradient is computed from zero everywhere, then added to
+    # what the leaves held before, once: so two calls give exactly twice.
+    earlier = []
+    for node in order:
+        if node._op is None and node.grad != 0.0:
+            earlier.append((node, node.grad))
+        node.grad = 0.0
+    root.grad = 1.0
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        parents = node._parents
+        if op.builtin:  # the hot path: one or two float inputs, one float gradient each
+            if len(parents) == 2:
+                a, b = parents
+                ga, gb = op.backward(node.grad, a.data, b.data, node.data)
+                if a.requires_grad:
+                    a.grad += ga
+                if b.requires_grad:
+                    b.grad += gb
+            else:
+                a = parents[0]
+                if node._attrs is None:
+                    (ga,) = op.backward(node.grad, a.data, node.data)
+                else:
+                    (ga,) = op.backward(node.grad, a.data, node.data, **node._attrs)
+                if a.requires_grad:
+                    a.grad += ga
+            continue
+        grads = op.backward(node.grad, *[p.data for p in parents], node.data)
+        for parent, g in zip(parents, _checked_user_grads(op, grads, len(parents))):
+            if g is not None and parent.requires_grad:
+                parent.grad += g
+    for node, grad in earlier:
+        node.grad = grad + node.grad
 
 
 def _divide(a: float, b: float) -> float:

@@ -67,10 +67,21 @@ def apply_twin(op: OpDef, inputs: list, attrs: dict | None) -> Any:
     if op.symbolic is None:
         raise SymbolicUnavailable(f"{op.display} has no symbolic twin")
     attrs = attrs or {}
-    if op.elementwise and any(isinstance(x, np.ndarray) for x in inputs):
-        mapped = np.frompyfunc(lambda *xs: op.symbolic(*xs, **attrs), len(inputs), 1)
-        return mapped(*inputs)
-    return op.symbolic(*inputs, **attrs)
+    arrays = any(isinstance(x, np.ndarray) for x in inputs)
+    try:
+        if op.elementwise and arrays:
+            mapped = np.frompyfunc(lambda *xs: op.symbolic(*xs, **attrs), len(inputs), 1)
+            return mapped(*inputs)
+        return op.symbolic(*inputs, **attrs)
+    except SymbolicUnavailable:
+        raise
+    except Exception as exc:
+        hint = (" (it received arrays of SymPy symbols; if the op acts elementwise, declare "
+                "`elementwise = True` so its twin is applied to one element at a time)"
+                if arrays and not op.elementwise else "")
+        raise SymbolicUnavailable(
+            f"the symbolic twin of {op.display} raised {type(exc).__name__}: {exc}{hint}"
+        ) from None
 
 
 @dataclass
@@ -165,7 +176,6 @@ def symbolic(root: Any, names: dict | None = None):
     """
     from ..graph import topological_order
 
-    sp = _sympy()
     order = topological_order(root)
     exprs: dict[int, Any] = {}
     used: set[str] = set()

@@ -11,7 +11,8 @@ Calling conventions (the same for built-ins and user ops)::
 
     forward(*inputs, **attrs) -> output
     backward(grad, *inputs, out, **attrs) -> tuple, one gradient per input
-                                             (None where an input gets none)
+                                             (None where an input gets none);
+                                             `out` is passed positionally, after the inputs
     symbolic(*inputs, **attrs) -> SymPy expression(s) built from the inputs
 
 Inputs are floats or float64 arrays. An ``elementwise`` op's twin is written

@@ -50,7 +50,8 @@ GETITEM = register(OpDef(
 ))
 
 
-def _split_backward(g, *xs, out, axis, stacked):
+def _split_backward(g, *xs_and_out, axis, stacked):
+    xs = xs_and_out[:-1]
     if stacked:
         return tuple(np.take(g, i, axis=axis) for i in range(len(xs)))
     bounds = np.cumsum([x.shape[axis] for x in xs])[:-1]
@@ -60,7 +61,7 @@ def _split_backward(g, *xs, out, axis, stacked):
 CONCATENATE = register(OpDef(
     "concatenate", arity=None,
     forward=lambda *xs, axis=0: np.concatenate(xs, axis=axis),
-    backward=lambda g, *xs, out, axis=0: _split_backward(g, *xs, out=out, axis=axis, stacked=False),
+    backward=lambda g, *xs_and_out, axis=0: _split_backward(g, *xs_and_out, axis=axis, stacked=False),
     symbolic=lambda *xs, axis=0: np.concatenate([np.asarray(x, dtype=object) for x in xs], axis=axis),
     symbol="concat",
     cases=lambda rng: [Case((rng.normal(size=(2, 3)), rng.normal(size=(1, 3))), {"axis": 0}),
@@ -70,7 +71,7 @@ CONCATENATE = register(OpDef(
 STACK = register(OpDef(
     "stack", arity=None,
     forward=lambda *xs, axis=0: np.stack(xs, axis=axis),
-    backward=lambda g, *xs, out, axis=0: _split_backward(g, *xs, out=out, axis=axis, stacked=True),
+    backward=lambda g, *xs_and_out, axis=0: _split_backward(g, *xs_and_out, axis=axis, stacked=True),
     symbolic=lambda *xs, axis=0: np.stack([np.asarray(x, dtype=object) for x in xs], axis=axis),
     symbol="stack",
     cases=lambda rng: [Case((rng.normal(size=(2, 3)), rng.normal(size=(2, 3))), {"axis": 1})],

@@ -1,0 +1,303 @@
+"""What a check found: per-element rows, per-input verdicts, per-node localization.
+
+A report is a table of the worst elements (input, index, autograd, finite,
+symbolic, abs err, rel err, status), never a Jacobian dump and never a bare
+False. It states the tolerances it used, names the odd one out when the
+three answers disagree, and says in words what a failing gradient looks like.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+PASS, FAIL, NONDIFF, SKIPPED = "PASS", "FAIL", "NONDIFF", "SKIPPED"
+_RANK = {FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
+
+
+def worst_status(statuses) -> str:
+    statuses = list(statuses)
+    if not statuses:
+        return SKIPPED
+    if all(s == SKIPPED for s in statuses):
+        return SKIPPED
+    return max(statuses, key=lambda s: _RANK[s])
+
+
+@dataclass
+class Row:
+    """One element of one input: the three answers and the verdict."""
+
+    input: str
+    index: tuple
+    autograd: float
+    finite: float | None
+    symbolic: float | None
+    abs_err: float
+    rel_err: float
+    status: str
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "input": self.input,
+            "index": list(self.index),
+            "autograd": _num(self.autograd),
+            "finite": _num(self.finite),
+            "symbolic": _num(self.symbolic),
+            "abs_err": _num(self.abs_err),
+            "rel_err": _num(self.rel_err),
+            "status": self.status,
+            "note": self.note,
+        }
+
+
+@dataclass
+class InputResult:
+    """The verdict for one input (or parameter): its status, rows, and diagnosis."""
+
+    name: str
+    shape: tuple
+    status: str
+    rows: list[Row] = field(default_factory=list)
+    diagnosis: list[str] = field(default_factory=list)
+    message: str = ""  # why the input could not be checked, or what went wrong in user code
+    autograd: np.ndarray | None = None
+    finite: np.ndarray | None = None
+    symbolic: np.ndarray | None = None
+
+    @property
+    def max_abs_err(self) -> float:
+        return max((r.abs_err for r in self.rows if not math.isnan(r.abs_err)), default=0.0)
+
+    @property
+    def max_rel_err(self) -> float:
+        return max((r.rel_err for r in self.rows if not math.isnan(r.rel_err)), default=0.0)
+
+    def counts(self) -> dict:
+        out: dict[str, int] = {}
+        for r in self.rows:
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "status": self.status,
+            "max_abs_err": _num(self.max_abs_err),
+            "max_rel_err": _num(self.max_rel_err),
+            "counts": self.counts(),
+            "diagnosis": list(self.diagnosis),
+            "message": self.message,
+            "worst": [r.to_dict() for r in _worst(self.rows, 10)],
+        }
+
+
+@dataclass
+class NodeCheck:
+    """One node's backward rule checked locally, at the inputs it actually saw."""
+
+    node_id: int  # the node's number within its graph (recording order, from 0)
+    position: int  # 0 = first in backward order
+    op: str
+    label: str | None
+    scope: str
+    status: str
+    oracle: str  # "symbolic", "finite (local, directional)", or ""
+    abs_err: float = 0.0
+    message: str = ""
+
+    @property
+    def where(self) -> str:
+        parts = [f"node #{self.node_id} ({self.op}"]
+        if self.label:
+            parts.append(f", label {self.label!r}")
+        if self.scope:
+            parts.append(f", scope {self.scope!r}")
+        return "".join(parts) + ")"
+
+    def to_dict(self) -> dict:
+        return {
+            "node_id": self.node_id,
+            "backward_position": self.position,
+            "op": self.op,
+            "label": self.label,
+            "scope": self.scope,
+            "status": self.status,
+            "oracle": self.oracle,
+            "abs_err": _num(self.abs_err),
+            "message": self.message,
+        }
+
+
+@dataclass
+class Report:
+    """The result of gv.check / check_layer / check_loss / check_grad_fn."""
+
+    subject: str
+    results: list[InputResult]
+    settings: dict
+    nodes: list[NodeCheck] = field(default_factory=list)
+    verdict: str = ""  # one sentence: what is wrong and which answer is the odd one out
+    warnings: list[str] = field(default_factory=list)
+    formulas_: dict = field(default_factory=dict)
+    root: Any = None  # the recorded graph of the checked evaluation (for draw())
+    sweep_fn: Any = None
+
+    @property
+    def ok(self) -> bool:
+        """True when no gradient FAILs (NONDIFF and SKIPPED are not failures)."""
+        return all(r.status != FAIL for r in self.results) and all(n.status != FAIL for n in self.nodes)
+
+    @property
+    def status(self) -> str:
+        return worst_status([r.status for r in self.results] + [n.status for n in self.nodes if n.status == FAIL])
+
+    @property
+    def first_bad_node(self) -> NodeCheck | None:
+        """The first node in backward order whose local rule is wrong."""
+        return next((n for n in self.nodes if n.status == FAIL), None)
+
+    def rows(self) -> list[Row]:
+        return [row for r in self.results for row in r.rows]
+
+    def worst(self, n: int = 10) -> list[Row]:
+        return _worst(self.rows(), n)
+
+    def formulas(self, latex: bool = False) -> dict[str, Any]:
+        """The SymPy derivative formulas behind the symbolic column (LaTeX strings with latex=True)."""
+        if not latex:
+            return dict(self.formulas_)
+        import sympy
+
+        return {k: sympy.latex(v) for k, v in self.formulas_.items()}
+
+    def sweep(self, steps=None):
+        """Error against step size h, from 1e-1 down to 1e-12: the truncation / round-off valley."""
+        if self.sweep_fn is None:
+            raise ValueError("this report has no step-size sweep (no finite-difference oracle was run)")
+        return self.sweep_fn(steps)
+
+    def draw(self, **kwargs):
+        """The checked graph with the verdict drawn on it."""
+        from ..render import draw
+
+        if self.root is None:
+            raise ValueError("this report has no recorded graph to draw (hand-written code is checked as a black box)")
+        return draw(self.root, report=self, **kwargs)
+
+    # -- output --------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        bad = self.first_bad_node
+        return {
+            "subject": self.subject,
+            "ok": self.ok,
+            "status": self.status,
+            "verdict": self.verdict,
+            "settings": dict(self.settings),
+            "inputs": [r.to_dict() for r in self.results],
+            "first_bad_node": None if bad is None else bad.to_dict(),
+            "nodes_checked": len(self.nodes),
+            "node_failures": [n.to_dict() for n in self.nodes if n.status == FAIL],
+            "warnings": list(self.warnings),
+        }
+
+    def _settings_line(self) -> str:
+        s = self.settings
+        return (f"eps={s.get('eps'):g} atol={s.get('atol'):g} rtol={s.get('rtol'):g} "
+                f"mode={s.get('mode')} methods={','.join(s.get('methods', ()))}")
+
+    def __str__(self) -> str:
+        lines = [f"gradviz check of {self.subject}: {self.status}  ({self._settings_line()})"]
+        if self.verdict:
+            lines.append(self.verdict)
+        lines.append("")
+        lines.append(f"{'input':<14} {'index':<12} {'autograd':>12} {'finite':>12} {'symbolic':>12} "
+                     f"{'abs err':>9} {'rel err':>9}  status")
+        for row in self.worst():
+            lines.append(
+                f"{row.input[:14]:<14} {_index(row.index):<12} {_fmt(row.autograd):>12} {_fmt(row.finite):>12} "
+                f"{_fmt(row.symbolic):>12} {_fmt(row.abs_err, 2):>9} {_fmt(row.rel_err, 2):>9}  {row.status}"
+                + (f"  {row.note}" if row.note else "")
+            )
+        lines.append("")
+        for r in self.results:
+            counts = ", ".join(f"{v} {k}" for k, v in sorted(r.counts().items()))
+            lines.append(f"{r.name} {tuple(r.shape)}: {r.status}" + (f" ({counts})" if counts else ""))
+            if r.message:
+                lines.append(f"  {r.message}")
+            for d in r.diagnosis:
+                lines.append(f"  diagnosis: {d}")
+        bad = self.first_bad_node
+        if bad is not None:
+            lines.append(f"first wrong backward rule: {bad.where}: {bad.message}")
+        for w in self.warnings:
+            lines.append(f"warning: {w}")
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        mark = {PASS: "✅ PASS", FAIL: "❌ FAIL", NONDIFF: "⚠️ NONDIFF", SKIPPED: "⏭️ SKIPPED"}
+        out = [f"### gradviz check of `{self.subject}`: {mark[self.status]}", ""]
+        out.append(f"Settings: `{self._settings_line()}`")
+        out.append("")
+        if self.verdict:
+            out += [self.verdict, ""]
+        out.append("| input | shape | status | max abs err | max rel err | diagnosis |")
+        out.append("|---|---|---|---|---|---|")
+        for r in self.results:
+            diag = "; ".join(r.diagnosis or ([r.message] if r.message else []))
+            out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {_fmt(r.max_abs_err, 2)} | "
+                       f"{_fmt(r.max_rel_err, 2)} | {_md(diag)} |")
+        worst = [row for row in self.worst() if row.status != PASS] or self.worst(5)
+        out += ["", "| input | index | autograd | finite | symbolic | abs err | rel err | status |",
+                "|---|---|---|---|---|---|---|---|"]
+        for row in worst:
+            out.append(f"| `{row.input}` | {_index(row.index)} | {_fmt(row.autograd)} | {_fmt(row.finite)} | "
+                       f"{_fmt(row.symbolic)} | {_fmt(row.abs_err, 2)} | {_fmt(row.rel_err, 2)} | {row.status} |")
+        bad = self.first_bad_node
+        if bad is not None:
+            out += ["", f"First wrong backward rule: {_md(bad.where)}: {_md(bad.message)}"]
+        for w in self.warnings:
+            out += ["", f"> warning: {_md(w)}"]
+        return "\n".join(out) + "\n"
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def _worst(rows: list[Row], n: int) -> list[Row]:
+    def key(r: Row):
+        rel = r.rel_err if not math.isnan(r.rel_err) else math.inf
+        return (_RANK[r.status], rel, r.abs_err if not math.isnan(r.abs_err) else math.inf)
+
+    return sorted(rows, key=key, reverse=True)[:n]
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return str(x)  # JSON has no nan/inf: keep them visible as strings
+    return x
+
+
+def _fmt(x, digits: int = 6) -> str:
+    if x is None:
+        return "-"
+    x = float(x)
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    return f"{x:.{digits}g}"
+
+
+def _index(index: tuple) -> str:
+    return "()" if not index else "[" + ",".join(map(str, index)) + "]"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
