@@ -13,14 +13,26 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def median_seconds(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+def median_seconds(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, min_sample: float = 0.05) -> float:
+    """Median seconds per call of fn.
+
+    Fast functions are called several times per sample (so each sample lasts at
+    least `min_sample` seconds) and the sample divided by the count, so a
+    single collector pass or page fault cannot dominate a millisecond call.
+    The cycle collector stays on: its cost is part of what some cases measure.
+    """
     for _ in range(warmup):
         fn()
+    start = time.perf_counter()
+    fn()
+    once = time.perf_counter() - start
+    number = max(1, int(min_sample / max(once, 1e-9)))
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number)
     return statistics.median(times)
 
 

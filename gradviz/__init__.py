@@ -5,6 +5,7 @@ See README.md for the quickstart and docs/ for the tutorials.
 
 from __future__ import annotations
 
+from . import functional as F
 from . import ops
 from .check.core import check
 from .check.handwritten import check_grad_fn, check_layer, check_loss
@@ -19,6 +20,7 @@ from .value import Value
 __version__ = "0.1.0"
 
 __all__ = [
+    "F",
     "Function",
     "Report",
     "check",

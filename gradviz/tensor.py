@@ -317,7 +317,7 @@ class Tensor:
                     "e.g. y.backward(np.ones(y.shape)), or reduce it first with .sum() or .mean()"
                 )
             return np.array(1.0) if self.data.shape == () else np.ones(self.data.shape)
-        seed = as_array(grad, "the gradient passed to backward()").astype(np.float64)
+        seed = as_array(grad, "the gradient passed to backward()").astype(np.float64, copy=False)
         if seed.shape != self.data.shape:
             raise ShapeError(
                 f"backward(grad): grad has shape {seed.shape} but the tensor has shape {self.shape}; "
@@ -343,7 +343,7 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
         if node._op is None and node._grad is not None:
             earlier.append((node, node._grad))
         node._grad = None
-    root._grad = seed
+    root._grad = np.array(seed) if root._op is None else seed  # a leaf owns its gradient
     for node in reversed(order):
         op = node._op
         grad = node._grad

@@ -146,3 +146,11 @@ def test_hypothesis_broadcast_products(shapes, data):
     a = data.draw(hnp.arrays(np.float64, a_shape, elements=elements))
     b = data.draw(hnp.arrays(np.float64, b_shape, elements=elements))
     check_grads(lambda x, y: (x * y).tanh() + x / (1 + y * y), a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_a_leaf_never_aliases_the_gradient_array_passed_to_backward():
+    x = gv.Tensor(np.ones(3))
+    seed = np.array([1.0, 2.0, 3.0])
+    x.backward(seed)
+    seed[:] = 0.0
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0, 3.0])

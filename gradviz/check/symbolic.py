@@ -112,9 +112,14 @@ def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: d
         )
     cot = symbol_array("g", out_shape)
     cot_flat = [cot] if out_shape == () else list(np.ravel(cot))
-    loss = sp.Add(*[o * c for o, c in zip(np.ravel(sym_out), cot_flat)])
     flat_inputs = [[s] if np.shape(s) == () else list(np.ravel(s)) for s in sym_inputs]
-    grads = [[sp.diff(loss, x) for x in group] for group in flat_inputs]
+    # d(sum_o g_o out_o)/dx = sum over the outputs that contain x of g_o d out_o/dx:
+    # differentiating each output only by its own symbols keeps this linear in size.
+    terms: dict = {}
+    for o, c in zip(np.ravel(sym_out), cot_flat):
+        for x in getattr(o, "free_symbols", ()):
+            terms.setdefault(x, []).append(c * sp.diff(o, x))
+    grads = [[sp.Add(*terms.get(x, [])) for x in group] for group in flat_inputs]
     args = [x for group in flat_inputs for x in group] + cot_flat
     fn = sp.lambdify(args, grads, modules="numpy")
     return _Compiled(fn, len(shapes))
