@@ -18,48 +18,63 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
     """Rows and status for one input: PASS, FAIL, NONDIFF (a valid subgradient at a kink) or SKIPPED.
 
     An element FAILs only when autograd disagrees with every oracle available;
-    when one oracle disagrees with the other two, the note names it.
+    when one oracle disagrees with the other two, the note names it. Decided
+    with whole-array operations: this runs on every element of every input.
     """
-    auto = np.asarray(auto, dtype=np.float64)
-    fin = diffs.central if diffs is not None else None
-    kinked = diffs.kinked(atol, rtol) if diffs is not None else np.zeros(auto.shape, bool)
-    rows = []
-    for index in np.ndindex(auto.shape):
-        a = float(auto[index])
-        f = None if fin is None else float(fin[index])
-        s = None if sym is None else float(sym[index])
-        ref = f if f is not None else s
-        abs_err = abs(a - ref) if ref is not None else float("nan")
-        rel_err = abs_err / max(abs(ref), 1e-12) if ref is not None else float("nan")
-        note = ""
-        if not np.isfinite(a):
-            status, note = FAIL, "autograd gave a non-finite gradient"
-        elif kinked[index]:
-            lo, hi = sorted((float(diffs.forward[index]), float(diffs.backward[index])))
-            tol = atol + rtol * max(abs(lo), abs(hi))
-            if lo - tol <= a <= hi + tol:
-                status, note = NONDIFF, f"kink/tie: one-sided slopes {lo:.4g}..{hi:.4g}, autograd picks a subgradient"
-            else:
-                status, note = FAIL, f"kink/tie: autograd {a:.4g} is outside the one-sided slopes {lo:.4g}..{hi:.4g}"
+    auto_in = np.asarray(auto, dtype=np.float64)
+    shape = auto_in.shape
+    # Masks are computed on flat 1-D views (boolean indexing of 0-d arrays is awkward).
+    auto = auto_in.reshape(-1)
+    fin = diffs.central.reshape(-1) if diffs is not None else None
+    sym = np.asarray(sym, dtype=np.float64).reshape(-1) if sym is not None else None
+    ref = fin if fin is not None else sym
+    shape_flat = auto.shape
+    status = np.full(shape_flat, SKIPPED, dtype=object)
+    note = np.full(shape_flat, "", dtype=object)
+    with np.errstate(invalid="ignore"):
+        if ref is not None:
+            abs_err = np.abs(auto - ref)
+            rel_err = abs_err / np.maximum(np.abs(ref), 1e-12)
         else:
-            oracles = [x for x in (f, s) if x is not None]
-            agrees = [bool(agree(a, x, atol, rtol)) for x in oracles]
-            if not oracles:
-                status = SKIPPED
-            elif all(agrees):
-                status = PASS
-            elif any(agrees):
-                status = PASS
-                odd = "finite differences" if f is not None and not agrees[0] else "SymPy"
-                note = f"{odd} disagree with the other two"
-            else:
-                status = FAIL
-                if f is not None and s is not None and agree(f, s, atol, rtol):
-                    note = "autograd is the odd one out"
-        rows.append(Row(name, index, a, f, s, abs_err, rel_err, status, note))
-    status = worst_status(r.status for r in rows)
-    result = InputResult(name, tuple(auto.shape), status, rows, autograd=auto, finite=fin, symbolic=sym)
-    reference = fin if fin is not None else sym
-    if status == FAIL and reference is not None:
-        result.diagnosis = diagnose(auto, reference, batch=batch, layout=layout, atol=atol, rtol=rtol)
+            abs_err = rel_err = np.full(shape_flat, np.nan)
+        agree_f = agree(auto, fin, atol, rtol) if fin is not None else None
+        agree_s = agree(auto, sym, atol, rtol) if sym is not None else None
+    if agree_f is not None or agree_s is not None:
+        both = [a for a in (agree_f, agree_s) if a is not None]
+        all_agree = np.logical_and.reduce(both)
+        any_agree = np.logical_or.reduce(both)
+        status[:] = np.where(any_agree, PASS, FAIL)
+        if agree_f is not None and agree_s is not None:
+            note[any_agree & ~all_agree & ~agree_f] = "finite differences disagree with the other two"
+            note[any_agree & ~all_agree & ~agree_s] = "SymPy disagree with the other two"
+            note[~any_agree & agree(fin, sym, atol, rtol)] = "autograd is the odd one out"
+    if diffs is not None:
+        kinked = diffs.kinked(atol, rtol).reshape(-1)
+        if kinked.any():
+            lo = np.minimum(diffs.forward, diffs.backward).reshape(-1)
+            hi = np.maximum(diffs.forward, diffs.backward).reshape(-1)
+            tol = atol + rtol * np.maximum(np.abs(lo), np.abs(hi))
+            inside = (lo - tol <= auto) & (auto <= hi + tol)
+            for index in np.flatnonzero(kinked):
+                a, l, h = auto[index], lo[index], hi[index]
+                if inside[index]:
+                    status[index] = NONDIFF
+                    note[index] = f"kink/tie: one-sided slopes {l:.4g}..{h:.4g}, autograd picks a subgradient"
+                else:
+                    status[index] = FAIL
+                    note[index] = f"kink/tie: autograd {a:.4g} is outside the one-sided slopes {l:.4g}..{h:.4g}"
+    nonfinite = ~np.isfinite(auto)
+    status[nonfinite] = FAIL
+    note[nonfinite] = "autograd gave a non-finite gradient"
+    none = [None] * auto.size
+    rows = [Row(name, index, a, f, s_, e, r, st, nt) for index, a, f, s_, e, r, st, nt in zip(
+        np.ndindex(shape), auto.tolist(), fin.tolist() if fin is not None else none,
+        sym.tolist() if sym is not None else none, abs_err.tolist(), rel_err.tolist(),
+        status.tolist(), note.tolist())]
+    fin_out = None if fin is None else fin.reshape(shape)
+    sym_out = None if sym is None else sym.reshape(shape)
+    result = InputResult(name, tuple(shape), worst_status(status.tolist()), rows,
+                         autograd=auto_in, finite=fin_out, symbolic=sym_out)
+    if result.status == FAIL and ref is not None:
+        result.diagnosis = diagnose(auto_in, ref.reshape(shape), batch=batch, layout=layout, atol=atol, rtol=rtol)
     return result
