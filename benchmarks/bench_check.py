@@ -119,8 +119,6 @@ def _whole_expression_seconds(hidden, queue):
 
 
 def sympy_rows(rows, quick):
-    from gradviz.check.core import _per_op_backprop, _leaves_in_graph  # noqa: F401
-
     limit = 10.0
     for hidden in ((4, 8, 16) if quick else (4, 8, 16, 32, 64)):
         queue = mp.Queue()
