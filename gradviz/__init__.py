@@ -14,6 +14,7 @@ from .check.symbolic import symbolic
 from .errors import GradvizError, GradvizTypeError, NumericWarning, PrecisionWarning, ShapeError
 from .function import Function
 from .graph import scope, to_networkx, topological_order
+from .render import animate_backward, draw, render
 from .tensor import Tensor, concatenate, stack, where
 from .value import Value
 
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "F",
+    "animate_backward",
     "Function",
     "Report",
     "check",
@@ -37,6 +39,8 @@ __all__ = [
     "Value",
     "__version__",
     "concatenate",
+    "draw",
+    "render",
     "ops",
     "scope",
     "stack",

@@ -1,0 +1,435 @@
+"""Building the DOT picture of a recorded graph.
+
+The scalar layout is the one every backprop course draws: value nodes as
+records { label | data | grad } with an op node between an op's inputs and
+its output. Tensors get an HTML table of their values (small) or statistics
+(large). Node names come from the node's position in the graph, never from
+id(), so the same program gives byte-identical DOT text.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import graphviz
+import numpy as np
+
+from ..graph import topological_order
+from . import labels as L
+from .backends import render_source
+
+ROLE_COLORS = {
+    "input": "#dae8fc",
+    "parameter": "#fff2cc",
+    "constant": "#eeeeee",
+    "intermediate": "#ffffff",
+    "output": "#d5e8d4",
+}
+STATUS_COLORS = {"PASS": "#b7e1a1", "FAIL": "#f4a6a6", "NONDIFF": "#ffd591", "SKIPPED": "#d9d9d9"}
+AUTO_COLLAPSE = 150  # drawn nodes above which the graph folds itself
+FONT = "Helvetica"
+
+
+class Drawing(graphviz.Digraph):
+    """A graphviz.Digraph that renders with gradviz's backends (no system Graphviz needed).
+
+    It displays inline in Jupyter like any Digraph; `.source` is the DOT text.
+    """
+
+    def pipe(self, format: str | None = None, *args, encoding: str | None = None, **kwargs):  # noqa: A002
+        data = render_source(self.source, format or self.format or "svg", kwargs.get("renderer"))
+        return data.decode(encoding) if encoding else data
+
+
+@dataclass
+class _Plan:
+    """Which nodes are drawn, which are folded into summary nodes, and why."""
+
+    order: list
+    index: dict  # id(node) -> position in `order`
+    group: dict = field(default_factory=dict)  # position -> summary key, for folded nodes
+    notes: list = field(default_factory=list)
+
+
+def role(node: Any, root: Any) -> str:
+    """input, parameter (a leaf created inside a scope, as nn modules do), constant, intermediate, output."""
+    if node is root:
+        return "output"
+    if node._op is not None:
+        return "intermediate"
+    if not node.requires_grad:
+        return "constant"
+    return "parameter" if node.scope else "input"
+
+
+def draw(root: Any, *, rankdir: str = "LR", show: Sequence[str] = ("label", "data", "grad"), report: Any = None,
+         collapse: int | bool | None = None, precision: int = 4, show_order: bool = False,
+         show_formulas: bool = False, edge_weights: bool = False, legend: bool = True,
+         max_nodes: int = AUTO_COLLAPSE, title: str | None = None, highlight: Any = None,
+         warn_no_grad: bool = True) -> Drawing:
+    """The graph behind `root` as a Graphviz drawing (see the module docstring).
+
+    collapse: an int k folds every scope deeper than k levels into one summary
+    node; None folds automatically above `max_nodes` drawn nodes (and says so
+    in the image); False never folds. report: a gv.check Report whose verdict
+    is drawn on the nodes. show_order numbers the op nodes in backward order;
+    show_formulas writes each edge's local derivative from the op's SymPy twin;
+    highlight outlines one node (the current step of an animation).
+    """
+    order = topological_order(root)
+    plan = _Plan(order, {id(n): i for i, n in enumerate(order)})
+    _plan_collapse(plan, collapse, max_nodes)
+    if warn_no_grad and len(order) > 1 and not any(np.any(np.asarray(n.grad) != 0) for n in order):
+        warnings.warn("drawing a graph whose gradients are all zero: call backward() first to see them",
+                      UserWarning, stacklevel=2)
+    overlay = _Overlay(report, root, order)
+    g = Drawing(name="gradviz", format="svg")
+    g.attr(rankdir=rankdir, fontname=FONT, nodesep="0.25", ranksep="0.35")
+    g.attr("node", fontname=FONT, fontsize="11")
+    g.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.7")
+    heading = [title] if title else []
+    heading += plan.notes + overlay.notes
+    if heading:
+        g.attr(label=L.html_text("\n".join(heading)) and f"<{L.html_text(chr(10).join(heading))}>",
+               labelloc="t", fontsize="12")
+    backward_rank = {id(n): k for k, n in enumerate(n for n in reversed(order) if n._op is not None)}
+    grad_scale = _grad_scale(order) if edge_weights else None
+    clusters = _ClusterTree()
+    roles_used: set[str] = set()
+    for i, node in enumerate(order):
+        if i in plan.group:
+            continue
+        r = role(node, root)
+        roles_used.add(r)
+        clusters.add(node.scope, _value_node(node, i, r, show, precision, overlay))
+        if node._op is not None:
+            name, attrs = _op_node(node, i, overlay, backward_rank.get(id(node)) if show_order else None)
+            if node is highlight:
+                attrs.update(penwidth="3", color="#1f5fbf", style="filled", fillcolor="#cfe0ff")
+            clusters.add(node.scope, (name, attrs))
+    for key, members in _groups(plan).items():
+        clusters.add(key.rsplit(".", 1)[0] if "." in key else "", _group_node(key, members))
+    clusters.emit(g)
+    _edges(g, plan, show_formulas, grad_scale)
+    if legend:
+        _legend(g, roles_used, report is not None)
+    return g
+
+
+# --- collapsing ---------------------------------------------------------------------
+
+
+def _plan_collapse(plan: _Plan, collapse, max_nodes: int) -> None:
+    if collapse is False:
+        return
+    if isinstance(collapse, bool) or collapse is None:
+        if _drawn_count(plan.order, {}) <= max_nodes:
+            return
+        depth = max((len(n.scope.split(".")) for n in plan.order if n.scope), default=0)
+        for level in range(depth - 1, -1, -1):
+            groups = _fold(plan.order, level)
+            if _drawn_count(plan.order, groups) <= max_nodes:
+                plan.group = groups
+                plan.notes.append(f"auto-collapsed: {len(plan.order)} nodes, scopes deeper than level {level} "
+                                  f"folded (draw(..., collapse=False) draws everything)")
+                return
+        # Scopes alone are not enough: keep the nodes closest to the output.
+        keep = max_nodes // 2
+        plan.group = {i: "earlier nodes" for i in range(len(plan.order) - keep)}
+        plan.notes.append(f"auto-collapsed: showing the last {keep} of {len(plan.order)} nodes "
+                          "(draw(..., collapse=False) draws everything)")
+        return
+    plan.group = _fold(plan.order, int(collapse))
+
+
+def _fold(order: list, level: int) -> dict:
+    groups = {}
+    for i, node in enumerate(order):
+        parts = node.scope.split(".") if node.scope else []
+        if len(parts) > level:
+            groups[i] = ".".join(parts[: level + 1])
+    return groups
+
+
+def _drawn_count(order: list, groups: dict) -> int:
+    singles = sum(2 if n._op is not None else 1 for i, n in enumerate(order) if i not in groups)
+    return singles + len(set(groups.values()))
+
+
+def _groups(plan: _Plan) -> dict:
+    out: dict[str, list] = {}
+    for i, key in sorted(plan.group.items()):
+        out.setdefault(key, []).append(plan.order[i])
+    return out
+
+
+# --- nodes ----------------------------------------------------------------------------
+
+
+def _value_id(i: int) -> str:
+    return f"v{i}"
+
+
+def _op_id(i: int) -> str:
+    return f"o{i}"
+
+
+def _group_id(key: str) -> str:
+    return "g_" + "".join(ch if ch.isalnum() else "_" for ch in key) + f"_{abs(hash_stable(key)) % 10**8}"
+
+
+def hash_stable(text: str) -> int:
+    """A hash that is the same in every process (Python's str hash is randomized)."""
+    value = 0
+    for ch in text:
+        value = (value * 131 + ord(ch)) % (2**61 - 1)
+    return value
+
+
+def _name(node: Any, i: int) -> str:
+    if node.label:
+        return node.label
+    if node._op is None and not node.requires_grad:
+        return "const"
+    return f"#{i}"
+
+
+def _value_node(node, i, r, show, precision, overlay) -> tuple[str, dict]:
+    status = overlay.status_of(node, i)
+    fill = STATUS_COLORS[status] if status else ROLE_COLORS[r]
+    attrs = {"style": "filled", "fillcolor": fill}
+    if overlay.is_first_bad(node, i):
+        attrs.update(penwidth="3", color="#c00000")
+    data = np.asarray(node.data, dtype=np.float64)
+    if data.ndim == 0 and type(node).__name__ != "Tensor":
+        fields = []
+        if "label" in show:
+            fields.append(L.record_text(_name(node, i)))
+        if "data" in show:
+            fields.append(f"data {L.number(data, precision)}")
+        if "grad" in show:
+            fields.append(f"grad {L.number(node.grad, precision)}")
+        fields += [L.record_text(line) for line in overlay.lines_of(node, i, precision)]
+        attrs.update(shape="record", label="{ " + " | ".join(fields) + " }")
+        return _value_id(i), attrs
+    attrs.update(shape="plaintext", label=_tensor_label(node, i, data, show, precision, overlay, fill))
+    attrs.pop("style")
+    return _value_id(i), attrs
+
+
+def _tensor_label(node, i, data, show, precision, overlay, fill) -> str:
+    head = L.html_text(_name(node, i)) if "label" in show else ""
+    shape = "x".join(map(str, data.shape)) or "scalar"
+    rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{fill}"><B>{head}</B> <FONT POINT-SIZE="9">{shape}</FONT></TD></TR>']
+    grad = np.asarray(node.grad, dtype=np.float64)
+    if L.is_small(data):
+        cells = []
+        if "data" in show:
+            cells.append(f'<TD><TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD><I>data</I></TD></TR>'
+                         f"{L.grid(data, precision)}</TABLE></TD>")
+        if "grad" in show:
+            cells.append(f'<TD><TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1"><TR><TD><I>grad</I></TD></TR>'
+                         f"{L.grid(grad, precision)}</TABLE></TD>")
+        if cells:
+            rows.append("<TR>" + "".join(cells) + ("<TD></TD>" if len(cells) == 1 else "") + "</TR>")
+    else:
+        if "data" in show:
+            rows.append(f'<TR><TD COLSPAN="2">data: {L.summary(data, precision)}</TD></TR>')
+        if "grad" in show:
+            rows.append(f'<TR><TD COLSPAN="2">grad: {L.summary(grad, precision)}</TD></TR>')
+    for line in overlay.lines_of(node, i, precision):
+        rows.append(f'<TR><TD COLSPAN="2">{L.html_text(line)}</TD></TR>')
+    return '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">' + "".join(rows) + "</TABLE>>"
+
+
+def op_text(node: Any) -> str:
+    op = node._op
+    if op.name == "powc":
+        return f"**{L.number(node._attrs['exponent'], 3).rstrip('0').rstrip('.')}"
+    return op.display
+
+
+def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
+    attrs = {"shape": "ellipse", "label": L.record_text(op_text(node)), "fontsize": "10", "height": "0.3",
+             "margin": "0.04,0.02"}
+    status = overlay.node_status(i)
+    if status:
+        attrs.update(style="filled", fillcolor=STATUS_COLORS[status])
+    if overlay.first_bad_index == i:
+        attrs.update(penwidth="3", color="#c00000", xlabel="first wrong rule")
+    elif rank is not None:
+        attrs["xlabel"] = f"#{rank + 1}"
+    if rank is not None and overlay.first_bad_index == i:
+        attrs["xlabel"] = f"#{rank + 1} first wrong rule"
+    return _op_id(i), attrs
+
+
+def _group_node(key: str, members: list) -> tuple[str, dict]:
+    ops = sum(1 for n in members if n._op is not None)
+    text = f"{key}\n{len(members)} nodes, {ops} ops (collapsed)"
+    return _group_id(key), {"shape": "box3d", "style": "filled", "fillcolor": "#f3f3f3",
+                            "label": L.record_text(text)}
+
+
+# --- edges ----------------------------------------------------------------------------
+
+
+def _edges(g: Drawing, plan: _Plan, show_formulas: bool, grad_scale) -> None:
+    seen = set()
+    for i, node in enumerate(plan.order):
+        if node._op is None:
+            continue
+        target_group = plan.group.get(i)
+        target = _group_id(target_group) if target_group else _op_id(i)
+        if not target_group:
+            g.edge(_op_id(i), _value_id(i))
+        counts: dict[int, int] = {}
+        for parent in node._parents:
+            j = plan.index[id(parent)]
+            counts[j] = counts.get(j, 0) + 1
+        for position, (j, count) in enumerate(counts.items()):
+            source_group = plan.group.get(j)
+            source = _group_id(source_group) if source_group else _value_id(j)
+            if source_group and source_group == target_group:
+                continue
+            if (source, target) in seen:
+                continue
+            seen.add((source, target))
+            attrs = {}
+            if count > 1:
+                attrs["label"] = f"x{count}"
+            if show_formulas and not source_group and not target_group:
+                formula = local_formula(node, position)
+                if formula:
+                    attrs["label"] = (attrs.get("label", "") + " " + L.record_text(formula)).strip()
+            if grad_scale and not source_group:
+                width = 1 + 4 * float(np.max(np.abs(plan.order[j].grad))) / grad_scale
+                attrs["penwidth"] = f"{width:.2f}"
+            g.edge(source, target, **attrs)
+
+
+def _grad_scale(order) -> float:
+    return max((float(np.max(np.abs(n.grad))) for n in order if np.size(n.grad)), default=0.0) or 1.0
+
+
+_formula_cache: dict = {}
+
+
+def local_formula(node: Any, position: int) -> str | None:
+    """d(op)/d(input `position`) from the op's SymPy twin, in the inputs' labels (for scalar ops).
+
+    Not simplified on purpose: the raw derivative of tanh is 1 - tanh(x)^2,
+    the form a course writes; simplify() would turn it into cosh(x)^(-2).
+    """
+    op = node._op
+    if op.symbolic is None or not op.elementwise:
+        return None
+    from ..check.symbolic import sanitize
+
+    names = []
+    for k, parent in enumerate(node._parents):
+        base = sanitize(parent.label) if parent.label else "xyzw"[k % 4]
+        names.append(base if base not in names else f"{base}_{k}")
+    key = (op.name, position, tuple(names), repr(sorted((node._attrs or {}).items())))
+    if key not in _formula_cache:
+        import sympy
+
+        symbols = [sympy.Symbol(n, real=True) for n in names]
+        try:
+            derivative = sympy.diff(op.symbolic(*symbols, **(node._attrs or {})), symbols[position])
+            _formula_cache[key] = f"d/d{names[position]}: " + str(derivative).replace("**", "^")
+        except Exception:
+            _formula_cache[key] = None
+    return _formula_cache[key]
+
+
+# --- clusters and legend --------------------------------------------------------------
+
+
+class _ClusterTree:
+    """Nodes grouped by scope path, emitted as nested cluster subgraphs."""
+
+    def __init__(self):
+        self.nodes: list = []
+        self.children: dict[str, _ClusterTree] = {}
+
+    def add(self, scope: str, node: tuple[str, dict]) -> None:
+        tree = self
+        for part in scope.split(".") if scope else []:
+            tree = tree.children.setdefault(part, _ClusterTree())
+        tree.nodes.append(node)
+
+    def emit(self, g, path: str = "") -> None:
+        for name, attrs in self.nodes:
+            g.node(name, **attrs)
+        for part, child in self.children.items():
+            full = f"{path}.{part}" if path else part
+            with g.subgraph(name="cluster_" + "".join(ch if ch.isalnum() else "_" for ch in full)) as sub:
+                sub.attr(label=L.record_text(part), style="rounded,dashed", color="#888888", fontsize="11")
+                child.emit(sub, full)
+
+
+def _legend(g: Drawing, roles_used: set, with_status: bool) -> None:
+    items = [(r, ROLE_COLORS[r]) for r in ROLE_COLORS if r in roles_used]
+    if with_status:
+        items += [(s.lower(), c) for s, c in STATUS_COLORS.items()]
+    if len(items) < 2:
+        return
+    cells = "".join(f'<TD BGCOLOR="{color}">{name}</TD>' for name, color in items)
+    g.node("legend", shape="plaintext", fontsize="9",
+           label=f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3"><TR>{cells}</TR></TABLE>>')
+
+
+# --- the check overlay ------------------------------------------------------------------
+
+
+class _Overlay:
+    """What a gv.check Report says about each drawn node."""
+
+    def __init__(self, report, root, order):
+        self.report = report
+        self.notes: list[str] = []
+        self.by_index: dict[int, Any] = {}
+        self.first_bad_index: int | None = None
+        self.inputs = {}
+        if report is None:
+            return
+        same_graph = report.root is root or (report.root is not None
+                                             and len(topological_order(report.root)) == len(order))
+        if same_graph:
+            self.by_index = {n.node_id: n for n in report.nodes}
+            bad = report.first_bad_node
+            self.first_bad_index = bad.node_id if bad else None
+        self.inputs = {r.name: r for r in report.results}
+        self.notes.append(f"check: {report.status}")
+
+    def node_status(self, i: int) -> str | None:
+        check = self.by_index.get(i)
+        return check.status if check else None
+
+    def status_of(self, node, i) -> str | None:
+        if self.report is None:
+            return None
+        if node._op is None:
+            result = self.inputs.get(node.label) if node.label else None
+            return result.status if result else None
+        return self.node_status(i)
+
+    def is_first_bad(self, node, i) -> bool:
+        return self.first_bad_index is not None and self.first_bad_index == i
+
+    def lines_of(self, node, i, precision) -> list[str]:
+        if self.report is None or node._op is not None or not node.label or node.label not in self.inputs:
+            return []
+        result = self.inputs[node.label]
+        if len(result.rows) == 1:
+            row = result.rows[0]
+            parts = [f"autograd {L.number(row.autograd, precision)}"]
+            if row.finite is not None:
+                parts.append(f"finite {L.number(row.finite, precision)}")
+            if row.symbolic is not None:
+                parts.append(f"symbolic {L.number(row.symbolic, precision)}")
+            return parts + [result.status]
+        return [f"{result.status}: max abs err {result.max_abs_err:.2g}"]

@@ -1,0 +1,253 @@
+"""Rendering with every available backend, golden DOT, escaping, collapse, overlay, step-through page."""
+
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+import gradviz as gv
+from gradviz.render import backends
+
+GOLDEN = Path(__file__).parent / "golden"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+BACKENDS = [
+    pytest.param("embedded", marks=pytest.mark.skipif(backends.embedded_executable() is None,
+                                                      reason="graphviz-pure is not installed")),
+    pytest.param("dot", marks=pytest.mark.skipif(backends.dot_executable() is None,
+                                                 reason="the system Graphviz `dot` is not on PATH")),
+]
+
+
+def neuron():
+    """The classic neuron tanh(x1*w1 + x2*w2 + b), after backward."""
+    x1, x2 = gv.Value(2.0, label="x1"), gv.Value(0.0, label="x2")
+    w1, w2 = gv.Value(-3.0, label="w1"), gv.Value(1.0, label="w2")
+    b = gv.Value(6.8813735870195432, label="b")
+    with gv.scope("neuron"):
+        out = (x1 * w1 + x2 * w2 + b).tanh()
+    out.label = "out"
+    out.backward()
+    return out
+
+
+def svg_texts(svg_bytes: bytes) -> list[str]:
+    root = ET.fromstring(svg_bytes)
+    return [t.text or "" for t in root.iter(f"{SVG_NS}text")]
+
+
+@pytest.mark.parametrize("renderer", BACKENDS)
+def test_svg_and_png_show_labels_values_and_gradients(renderer, tmp_path):
+    out = neuron()
+    svg = gv.render(out, tmp_path / "neuron.svg", renderer=renderer)
+    texts = svg_texts(svg.read_bytes())
+    for expected in ("x1", "w1", "b", "out", "data 2.0000", "grad -1.5000", "grad 0.5000", "data 0.7071", "tanh"):
+        assert expected in texts, f"{expected!r} missing from the SVG"
+    png = gv.render(out, tmp_path / "neuron.png", renderer=renderer).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width > 300 and height > 50
+
+
+@pytest.mark.skipif(backends.dot_executable() is None, reason="the system Graphviz `dot` is not on PATH")
+def test_pdf_with_system_dot(tmp_path):
+    assert gv.render(neuron(), tmp_path / "n.pdf", renderer="dot").read_bytes()[:5] == b"%PDF-"
+
+
+def test_the_embedded_renderer_cannot_write_pdf_and_says_what_to_do(tmp_path):
+    with pytest.raises(gv.GradvizError, match="no renderer could produce pdf.*apt-get install graphviz.*source"):
+        gv.render(neuron(), tmp_path / "n.pdf", renderer="embedded")
+
+
+def test_a_missing_renderer_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADVIZ_RENDERER", "pygraphviz")
+    # pygraphviz is not a dependency; without it the forced choice must fail cleanly
+    if backends.importlib.util.find_spec("pygraphviz") is None:
+        with pytest.raises(gv.GradvizError, match="pygraphviz is not installed.*install Graphviz"):
+            gv.render(neuron(), tmp_path / "n.svg")
+    with pytest.raises(gv.GradvizError, match="unknown renderer 'nope'"):
+        gv.render(neuron(), tmp_path / "n.svg", renderer="nope")
+
+
+def test_bad_output_paths_are_clear_errors(tmp_path):
+    with pytest.raises(gv.GradvizError, match="unknown format .txt"):
+        gv.render(neuron(), tmp_path / "n.txt")
+    with pytest.raises(gv.GradvizError, match="does not exist"):
+        gv.render(neuron(), tmp_path / "missing" / "n.svg")
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("GRADVIZ_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} changed; inspect it and rerun with GRADVIZ_UPDATE_GOLDEN=1"
+
+
+def test_golden_dot_for_a_neuron():
+    _golden("neuron.dot", gv.draw(neuron(), show_order=True, show_formulas=True).source)
+
+
+class WrongTanh(gv.Function):
+    elementwise = True
+
+    @staticmethod
+    def forward(x):
+        return np.tanh(x)
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (grad * (1 - out),)
+
+    @staticmethod
+    def symbolic(x):
+        return sympy.tanh(x)
+
+
+def overlay_report():
+    w, x = gv.Value(0.5, label="w"), gv.Value(2.0, label="x")
+    return gv.check(lambda w, x: WrongTanh.apply(w * x + 0.3) * 2.0, w, x)
+
+
+def test_golden_dot_for_a_check_overlay():
+    _golden("check_overlay.dot", overlay_report().draw().source)
+
+
+@pytest.mark.parametrize("renderer", BACKENDS)
+def test_check_overlay_colours_nodes_and_marks_the_first_wrong_rule(renderer, tmp_path):
+    report = overlay_report()
+    source = report.draw().source
+    assert "first wrong rule" in source and "#f4a6a6" in source  # FAIL colour
+    texts = " ".join(svg_texts(report.draw().pipe(format="svg", renderer=renderer)))
+    assert "autograd" in texts and "finite" in texts and "symbolic" in texts and "FAIL" in texts
+
+
+def test_dot_is_identical_across_processes():
+    code = ("import sys; sys.path.insert(0, {tests!r}); import test_render as t, gradviz as gv; "
+            "print(gv.draw(t.neuron(), show_order=True).source)").format(tests=str(Path(__file__).parent))
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")]
+    assert runs[0] == runs[1] and "digraph" in runs[0]
+
+
+HOSTILE = 'evil"]; injected [label="pwned" <b>&amp; {x|y} \\ back\nslash'
+
+
+@pytest.mark.parametrize("renderer", BACKENDS)
+def test_hostile_labels_are_escaped(renderer):
+    a = gv.Value(1.0, label=HOSTILE)
+    t = gv.Tensor(np.ones((2, 2)), label=HOSTILE)
+    with gv.scope('sc"ope}|<'):
+        out = a * 2.0
+    tout = (t * 2.0).sum()
+    out.backward()
+    tout.backward()
+    for root in (out, tout):
+        svg = gv.draw(root).pipe(format="svg", renderer=renderer)
+        texts = " ".join(svg_texts(svg))
+        assert "pwned" in texts  # the text is shown as text ...
+        names = [g.findtext(f"{SVG_NS}title") for g in ET.fromstring(svg).iter(f"{SVG_NS}g")]
+        assert "injected" not in names  # ... and never becomes a node of its own
+
+
+def test_tensor_nodes_show_small_values_and_large_statistics():
+    small = gv.Tensor([[1.0, 2.0], [3.0, 4.0]], label="small")
+    big = gv.Tensor(np.arange(100.0).reshape(10, 10), label="big")
+    out = (small.sum() + big.mean())
+    out.backward()
+    source = gv.draw(out).source
+    assert "<TD>4.0000</TD>" in source and "<TD>1.0000</TD>" in source
+    assert "min 0.0000 max 99.0000 mean 49.5000" in source
+    assert "10x10" in source
+
+
+def test_scopes_become_nested_clusters_and_collapse_folds_them():
+    x = gv.Value(1.0, label="x")
+    with gv.scope("mlp"):
+        with gv.scope("layer1"):
+            h = (x * 2.0).tanh()
+        with gv.scope("layer2"):
+            out = h * 3.0
+    out.backward()
+    source = gv.draw(out).source
+    assert "subgraph cluster_mlp" in source and "subgraph cluster_mlp_layer1" in source
+    folded = gv.draw(out, collapse=0).source
+    assert "mlp\\n" in folded and "(collapsed)" in folded and "cluster_mlp_layer1" not in folded
+
+
+def test_big_graphs_collapse_automatically_and_say_so():
+    x = gv.Value(0.1, label="x")
+    y = x
+    for layer in range(20):
+        with gv.scope(f"block{layer}"):
+            for _ in range(10):
+                y = (y * 0.9).tanh()
+    y.backward()
+    drawing = gv.draw(y)
+    assert "auto-collapsed" in drawing.source
+    assert drawing.source.count("[label=") < 150
+    unscoped = x
+    for _ in range(300):
+        unscoped = unscoped * 1.01
+    unscoped.backward()
+    assert "showing the last" in gv.draw(unscoped).source
+    assert "auto-collapsed" not in gv.draw(unscoped, collapse=False).source
+
+
+def test_drawing_before_backward_warns():
+    x = gv.Value(1.0, label="x")
+    with pytest.warns(UserWarning, match="call backward"):
+        gv.draw(x * 2.0)
+
+
+def test_drawing_displays_inline_as_svg():
+    svg = gv.draw(neuron())._repr_image_svg_xml()
+    assert svg.lstrip().startswith("<?xml") or "<svg" in svg
+
+
+def _chromium():
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        return None
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return None
+    return webdriver, Service
+
+
+@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium and chromium-driver, and selenium")
+def test_step_through_page_in_headless_chromium(tmp_path):
+    webdriver, Service = _chromium()
+    out = neuron()
+    before = [n.grad for n in gv.topological_order(out)]
+    page = gv.animate_backward(out, tmp_path / "backward.html")
+    assert [n.grad for n in gv.topological_order(out)] == before  # real gradients restored after the frames
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        driver.get(page.as_uri())
+        frames = driver.find_elements("css selector", "figure.frame")
+        assert len(frames) == 6  # before backward + one per op (2 mul, 2 add, tanh)
+        visible = [f.get_attribute("data-step") for f in frames if f.is_displayed()]
+        assert visible == ["0"]
+        driver.find_element("id", "next").click()
+        driver.find_element("id", "next").click()
+        visible = [f.get_attribute("data-step") for f in frames if f.is_displayed()]
+        assert visible == ["2"]
+        assert "step 2 of 5" in driver.find_element("id", "counter").text
+        assert "backprop through" in frames[2].text
+        driver.find_element("id", "prev").click()
+        assert driver.find_element("tag name", "body").get_attribute("data-current") == "1"
+    finally:
+        driver.quit()
