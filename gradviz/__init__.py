@@ -6,7 +6,7 @@ See README.md for the quickstart and docs/ for the tutorials.
 from __future__ import annotations
 
 from . import functional as F
-from . import ops
+from . import nn, ops, optim
 from .check.core import check
 from .check.handwritten import check_grad_fn, check_layer, check_loss
 from .check.report import Report
@@ -39,6 +39,8 @@ __all__ = [
     "Value",
     "__version__",
     "concatenate",
+    "nn",
+    "optim",
     "draw",
     "render",
     "ops",

@@ -89,3 +89,82 @@ def max_pool2d(x: object, kernel_size=2, stride=None) -> Tensor:
 def avg_pool2d(x: object, kernel_size=2, stride=None) -> Tensor:
     """Mean over windows (stride defaults to the kernel)."""
     return _pool(pool_ops.AVG_POOL2D, x, kernel_size, stride, "avg_pool2d")
+
+
+# --- losses -------------------------------------------------------------------------
+
+_REDUCTIONS = ("mean", "sum")
+
+
+def _reduce(per_item: Tensor, reduction: str) -> Tensor:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    return per_item.mean() if reduction == "mean" else per_item.sum()
+
+
+def log_softmax(x: object, axis: int = -1) -> Tensor:
+    """log(softmax(x)), computed max-shifted so that huge logits stay finite."""
+    from .ops.loss import LOG_SOFTMAX
+
+    return apply(LOG_SOFTMAX, (_tensor(x, "log_softmax input"),), {"axis": int(axis)})
+
+
+def softmax(x: object, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along an axis, max-shifted."""
+    from .ops.loss import SOFTMAX
+
+    return apply(SOFTMAX, (_tensor(x, "softmax input"),), {"axis": int(axis)})
+
+
+def _class_targets(target: object, n: int, classes: int) -> np.ndarray:
+    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if t.shape != (n,) or t.dtype.kind not in "iu" and not (t.dtype.kind == "f" and np.all(t == np.round(t))):
+        raise ShapeError(f"targets must be {n} integer class indices, got shape {t.shape} and dtype {t.dtype}")
+    t = t.astype(np.intp)
+    if t.size and (t.min() < 0 or t.max() >= classes):
+        raise ShapeError(f"targets must be class indices in [0, {classes - 1}], got values from {t.min()} to {t.max()}")
+    return t
+
+
+def nll_loss(log_probs: object, target: object, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of integer class targets, given log-probabilities (N, C)."""
+    log_probs = _tensor(log_probs, "nll_loss input")
+    if log_probs.ndim != 2:
+        raise ShapeError(f"nll_loss needs log-probabilities of shape (N, C), got {log_probs.shape}")
+    t = _class_targets(target, log_probs.shape[0], log_probs.shape[1])
+    return _reduce(-log_probs[np.arange(len(t)), t], reduction)
+
+
+def cross_entropy(logits: object, target: object, reduction: str = "mean") -> Tensor:
+    """nll_loss(log_softmax(logits), target): stable for any logits."""
+    return nll_loss(log_softmax(logits, axis=1), target, reduction)
+
+
+def mse_loss(prediction: object, target: object, reduction: str = "mean") -> Tensor | Value:
+    """Mean (or sum) of squared errors. Works on Values too: (prediction - target) ** 2."""
+    if isinstance(prediction, Value):
+        return (prediction - target) ** 2
+    prediction = _tensor(prediction, "mse_loss prediction")
+    target_data = target.data if isinstance(target, Tensor) else np.asarray(target, dtype=np.float64)
+    if np.shape(target_data) != prediction.shape:
+        raise ShapeError(f"mse_loss: prediction has shape {prediction.shape} but target has shape "
+                         f"{np.shape(target_data)}; they must match")
+    return _reduce((prediction - target) ** 2, reduction)
+
+
+BCE_CLAMP = 1e-12
+
+
+def binary_cross_entropy(probability: object, target: object, reduction: str = "mean") -> Tensor | Value:
+    """-[y log p + (1 - y) log(1 - p)], natural log, p clamped to [1e-12, 1 - 1e-12]."""
+    if isinstance(probability, Value):
+        p = probability.clip(BCE_CLAMP, 1 - BCE_CLAMP)
+        return -(target * p.log() + (1 - target) * (1 - p).log())
+    probability = _tensor(probability, "binary_cross_entropy input")
+    target_data = target.data if isinstance(target, Tensor) else np.asarray(target, dtype=np.float64)
+    if np.shape(target_data) != probability.shape:
+        raise ShapeError(f"binary_cross_entropy: input has shape {probability.shape} but target has shape "
+                         f"{np.shape(target_data)}; they must match")
+    p = probability.clip(BCE_CLAMP, 1 - BCE_CLAMP)
+    y = _const(target_data)
+    return _reduce(-(y * p.log() + (1 - y) * (1 - p).log()), reduction)

@@ -349,6 +349,8 @@ def _whole_expression(root, subject, specs, leaves):
         evaluate = sympy.lambdify(all_syms, derivs, modules="numpy")
         with np.errstate(all="ignore"):
             values_out = np.array(evaluate(*fn_args), dtype=np.float64).reshape(spec.data.shape)
+        if not np.all(np.isfinite(values_out)):
+            values_out = _precise_values(all_syms, derivs, fn_args).reshape(spec.data.shape)
         grads.append(values_out)
         if len(syms) == 1:
             formulas[spec.name] = derivs[0]
@@ -356,6 +358,16 @@ def _whole_expression(root, subject, specs, leaves):
             for s, d in zip(syms, derivs):
                 formulas[str(s)] = d
     return grads, formulas
+
+
+def _precise_values(symbols, exprs, values) -> np.ndarray:
+    """Evaluate derivatives in arbitrary precision where float64 overflowed (exp(1000) and the like)."""
+    import mpmath
+    import sympy
+
+    evaluate = sympy.lambdify(symbols, exprs, modules="mpmath")
+    with mpmath.workdps(30):
+        return np.array([float(v) for v in evaluate(*[mpmath.mpf(v) for v in values])], dtype=np.float64)
 
 
 def _per_op_backprop(root, order, cotangent, specs, leaves):

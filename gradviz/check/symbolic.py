@@ -86,8 +86,28 @@ def apply_twin(op: OpDef, inputs: list, attrs: dict | None) -> Any:
 
 @dataclass
 class _Compiled:
+    """A derivative turned into numpy code, plus the same in arbitrary precision.
+
+    float64 can overflow where the math is fine (exp(1000) in a log-sum-exp
+    twin); entries that come out non-finite are evaluated again with mpmath,
+    so the symbolic oracle is never wrong just because float64 ran out of range.
+    """
+
     fn: Callable
     n_inputs: int
+    exprs: Any = None
+    args: Any = None
+    _precise: Callable | None = None
+
+    def precise(self, *values):
+        if self._precise is None:
+            import sympy
+
+            self._precise = sympy.lambdify(self.args, self.exprs, modules="mpmath")
+        import mpmath
+
+        with mpmath.workdps(30):
+            return self._precise(*[mpmath.mpf(float(v)) for v in values])
 
 
 _cache: dict[tuple, _Compiled] = {}
@@ -99,7 +119,7 @@ def _compile_elementwise(op: OpDef, n_inputs: int, attrs: dict | None) -> _Compi
     expr = apply_twin(op, xs, attrs)
     partials = [sp.diff(expr, x) for x in xs]
     fn = sp.lambdify(xs, partials, modules="numpy")
-    return _Compiled(fn, n_inputs)
+    return _Compiled(fn, n_inputs, partials, xs)
 
 
 def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: dict | None) -> _Compiled:
@@ -122,7 +142,7 @@ def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: d
     grads = [[sp.Add(*terms.get(x, [])) for x in group] for group in flat_inputs]
     args = [x for group in flat_inputs for x in group] + cot_flat
     fn = sp.lambdify(args, grads, modules="numpy")
-    return _Compiled(fn, len(shapes))
+    return _Compiled(fn, len(shapes), grads, args)
 
 
 def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tuple:
@@ -143,8 +163,16 @@ def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tup
         if compiled is None:
             compiled = _cache[key] = _compile_elementwise(op, len(arrays), attrs)
         with np.errstate(all="ignore"):
-            partials = compiled.fn(*arrays)
-        return tuple(cotangent * np.asarray(p, dtype=np.float64) for p in partials)
+            partials = [np.array(np.broadcast_to(np.asarray(p, dtype=np.float64), np.broadcast(*arrays).shape))
+                        for p in compiled.fn(*arrays)]
+        bad = ~np.logical_and.reduce([np.isfinite(p) for p in partials])
+        if bad.any():
+            broadcast = np.broadcast_arrays(*arrays)
+            for index in zip(*np.nonzero(bad)):
+                values = compiled.precise(*[a[index] for a in broadcast])
+                for p, v in zip(partials, values):
+                    p[index] = float(v)
+        return tuple(cotangent * p for p in partials)
     shapes = [a.shape for a in arrays]
     total = sum(a.size for a in arrays) + cotangent.size
     if total > MAX_EXPANDED_ELEMENTS:
@@ -158,8 +186,10 @@ def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tup
         compiled = _cache[key] = _compile_expanded(op, shapes, cotangent.shape, attrs)
     args = [v for a in arrays for v in np.ravel(a)] + list(np.ravel(cotangent))
     with np.errstate(all="ignore"):
-        grads = compiled.fn(*args)
-    return tuple(np.asarray(g, dtype=np.float64).reshape(s) for g, s in zip(grads, shapes))
+        grads = [np.asarray(g, dtype=np.float64) for g in compiled.fn(*args)]
+    if not all(np.all(np.isfinite(g)) for g in grads):
+        grads = [np.asarray([float(v) for v in group], dtype=np.float64) for group in compiled.precise(*args)]
+    return tuple(g.reshape(s) for g, s in zip(grads, shapes))
 
 
 _unsafe = re.compile(r"[^0-9a-zA-Z_]")

@@ -1,0 +1,75 @@
+"""Optimizers for Value and Tensor parameters alike: SGD (with momentum) and Adam."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+
+from .errors import GradvizError, describe
+from .tensor import Tensor
+from .value import Value
+
+
+class Optimizer:
+    def __init__(self, params: Iterable, lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise GradvizError("the optimizer got no parameters (did you pass model.parameters()?)")
+        for p in self.params:
+            if not isinstance(p, (Value, Tensor)):
+                raise GradvizError(f"optimizers update Values or Tensors, got {describe(p)}")
+        if not lr > 0:
+            raise GradvizError(f"the learning rate must be positive, got {lr}")
+        self.lr = float(lr)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.zero_grad()
+
+    @staticmethod
+    def _grad(p):
+        return p.grad if isinstance(p, Value) else np.asarray(p.grad, dtype=np.float64)
+
+
+class SGD(Optimizer):
+    """p -= lr * v, with v = momentum * v + grad (PyTorch's form; plain SGD when momentum = 0)."""
+
+    def __init__(self, params: Iterable, lr: float, momentum: float = 0.0):
+        super().__init__(params, lr)
+        self.momentum = float(momentum)
+        self.velocity = [None] * len(self.params)
+
+    def step(self) -> None:
+        for k, p in enumerate(self.params):
+            g = self._grad(p)
+            if self.momentum:
+                v = g if self.velocity[k] is None else self.momentum * self.velocity[k] + g
+                self.velocity[k] = v
+                g = v
+            p.data = p.data - self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam with bias correction by the number of step() calls (not epochs)."""
+
+    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8):
+        super().__init__(params, lr)
+        self.beta1, self.beta2 = (float(b) for b in betas)
+        self.eps = float(eps)
+        self.t = 0
+        self.m = [0.0 * self._grad(p) for p in self.params]
+        self.v = [0.0 * self._grad(p) for p in self.params]
+
+    def step(self) -> None:
+        self.t += 1
+        c1, c2 = 1 - self.beta1**self.t, 1 - self.beta2**self.t
+        for k, p in enumerate(self.params):
+            g = self._grad(p)
+            self.m[k] = self.beta1 * self.m[k] + (1 - self.beta1) * g
+            self.v[k] = self.beta2 * self.v[k] + (1 - self.beta2) * g * g
+            m_hat, v_hat = self.m[k] / c1, self.v[k] / c2
+            root = math.sqrt(v_hat) if isinstance(p, Value) else np.sqrt(v_hat)
+            p.data = p.data - self.lr * m_hat / (root + self.eps)

@@ -1,0 +1,177 @@
+"""Modules, losses and optimizers against closed forms written here and against the checkers."""
+
+import math
+
+import numpy as np
+import pytest
+
+import gradviz as gv
+from gradviz import F
+
+rng = np.random.default_rng(11)
+
+
+def test_scalar_mlp_structure_scopes_and_seeding():
+    a, b = gv.nn.MLP(4, [4, 2, 1], seed=3), gv.nn.MLP(4, [4, 2, 1], seed=3)
+    assert [p.data for p in a.parameters()] == [p.data for p in b.parameters()]
+    assert len(a.parameters()) == 4 * 5 + 2 * 5 + 1 * 3
+    assert all(-1 <= p.data <= 1 for p in a.parameters())
+    out = a([1.0, -2.0, 0.5, 3.0])
+    assert isinstance(out, gv.Value)
+    scopes = {n.scope for n in gv.topological_order(out)}
+    assert "mlp.layer0.neuron3" in scopes and "mlp.layer2.neuron0" in scopes
+    out.backward()
+    a.zero_grad()
+    assert all(p.grad == 0.0 for p in a.parameters())
+
+
+def test_neuron_matches_its_closed_form():
+    n = gv.nn.Neuron(3, act="tanh", seed=0)
+    x = [0.5, -1.0, 2.0]
+    out = n(x)
+    z = sum(w.data * xi for w, xi in zip(n.w, x)) + n.b.data
+    assert out.data == pytest.approx(math.tanh(z))
+    out.backward()
+    assert [w.grad for w in n.w] == pytest.approx([(1 - math.tanh(z) ** 2) * xi for xi in x])
+    assert gv.nn.Neuron(2, act="relu", seed=1)([1.0, 1.0]).data >= 0
+    with pytest.raises(ValueError, match="unknown activation"):
+        gv.nn.Neuron(2, act="swish")
+
+
+@pytest.mark.parametrize("init,std", [("he", math.sqrt(2 / 400)), ("xavier", math.sqrt(2 / 600)), ("random", 0.01)])
+def test_linear_init_schemes(init, std):
+    layer = gv.nn.Linear(400, 200, init=init, seed=0)
+    assert layer.W.shape == (400, 200) and not layer.b.data.any()
+    assert np.std(layer.W.data) == pytest.approx(std, rel=0.05)
+
+
+def test_conv2d_init_counts_the_kernel_area():
+    conv = gv.nn.Conv2d(8, 16, kernel_size=3, init="he", seed=0)
+    assert np.std(conv.weight.data) == pytest.approx(math.sqrt(2 / (8 * 9)), rel=0.05)
+
+
+def test_array_model_is_checked_by_all_oracles():
+    model = gv.nn.Sequential(gv.nn.Conv2d(1, 2, 3, padding=1, seed=0), gv.nn.Tanh(), gv.nn.AvgPool2d(2),
+                             gv.nn.Flatten(), gv.nn.Linear(2 * 2 * 2, 3, seed=1), gv.nn.Sigmoid())
+    x = gv.Tensor(rng.normal(size=(1, 1, 4, 4)), label="x")
+    report = gv.check(lambda x: model(x).sum(), x, params=model.parameters())
+    assert report.ok, str(report)
+    assert all(row.symbolic is not None for row in report.rows())
+    assert {n.scope.split(".")[1] for n in gv.topological_order(model(x)) if n.scope.count(".")} >= {"0_conv2d"}
+
+
+def test_losses_match_closed_forms():
+    z = rng.normal(size=(4, 3))
+    y = np.array([0, 2, 1, 2])
+    shifted = z - z.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(F.log_softmax(gv.Tensor(z)).data, log_p)
+    np.testing.assert_allclose(F.softmax(gv.Tensor(z)).data, np.exp(log_p))
+    assert F.cross_entropy(gv.Tensor(z), y).item() == pytest.approx(-log_p[np.arange(4), y].mean())
+    assert F.cross_entropy(gv.Tensor(z), y, reduction="sum").item() == pytest.approx(-log_p[np.arange(4), y].sum())
+    assert F.nll_loss(gv.Tensor(log_p), y).item() == pytest.approx(-log_p[np.arange(4), y].mean())
+    p, t = rng.uniform(0.1, 0.9, size=(5, 1)), rng.integers(0, 2, size=(5, 1)).astype(float)
+    assert F.binary_cross_entropy(gv.Tensor(p), t).item() == pytest.approx(
+        -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p)))
+    assert F.mse_loss(gv.Tensor(p), t).item() == pytest.approx(np.mean((p - t) ** 2))
+    logits = gv.Tensor(z)
+    F.cross_entropy(logits, y).backward()
+    one_hot = np.eye(3)[y]
+    np.testing.assert_allclose(logits.grad, (np.exp(log_p) - one_hot) / 4)  # softmax - onehot, over the batch
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll", "bce", "mse", "softmax"])
+def test_losses_pass_all_three_oracles(loss):
+    z = gv.Tensor(rng.normal(size=(3, 4)), label="z")
+    y = np.array([1, 0, 3])
+    fns = {
+        "cross_entropy": lambda z: F.cross_entropy(z, y),
+        "nll": lambda z: F.nll_loss(F.log_softmax(z), y, reduction="sum"),
+        "bce": lambda z: F.binary_cross_entropy(z.sigmoid(), (np.arange(12).reshape(3, 4) % 2).astype(float)),
+        "mse": lambda z: F.mse_loss(z, np.ones((3, 4))),
+        "softmax": lambda z: (F.softmax(z, axis=0) * np.arange(12).reshape(3, 4)).sum(),
+    }
+    report = gv.check(fns[loss], z)
+    assert report.ok and all(row.symbolic is not None for row in report.rows()), str(report)
+
+
+def test_log_softmax_is_stable_at_huge_logits_and_gaps():
+    z = gv.Tensor([[1000.0, 0.0, -200.0], [1000.0, 1000.0, 200.0]])
+    out = F.log_softmax(z)
+    assert np.all(np.isfinite(out.data))
+    np.testing.assert_allclose(out.data[0], [0.0, -1000.0, -1200.0])
+    np.testing.assert_allclose(out.data[1, :2], [-math.log(2)] * 2)
+    report = gv.check(lambda z: (F.log_softmax(z) * np.arange(6.0).reshape(2, 3)).sum(), gv.Tensor(z.data, label="z"))
+    assert report.ok and all(row.symbolic is not None for row in report.rows())
+    assert "odd one out" not in report.verdict  # no false twin bug from float64 overflow
+
+
+def test_bce_clamps_away_from_zero_and_one():
+    p = gv.Tensor([[0.0], [1.0]])
+    loss = F.binary_cross_entropy(p, [[1.0], [0.0]])
+    assert np.isfinite(loss.item()) and loss.item() == pytest.approx(-math.log(1e-12), rel=1e-6)
+    assert F.binary_cross_entropy(gv.Value(0.3), 1.0).data == pytest.approx(-math.log(0.3))
+
+
+def test_loss_bad_input_is_clear():
+    with pytest.raises(gv.ShapeError, match=r"class indices in \[0, 2\]"):
+        F.cross_entropy(gv.Tensor(np.zeros((2, 3))), [0, 3])
+    with pytest.raises(gv.ShapeError, match="must match"):
+        F.mse_loss(gv.Tensor(np.zeros((2, 3))), np.zeros(3))
+    with pytest.raises(ValueError, match="reduction"):
+        F.mse_loss(gv.Tensor(np.zeros(2)), np.zeros(2), reduction="max")
+
+
+def test_loss_modules_equal_the_functions():
+    z, y = rng.normal(size=(3, 2)), np.array([0, 1, 1])
+    assert gv.nn.CrossEntropyLoss()(gv.Tensor(z), y).item() == F.cross_entropy(gv.Tensor(z), y).item()
+    assert gv.nn.MSELoss(reduction="sum")(gv.Tensor(z), np.zeros((3, 2))).item() == pytest.approx(np.sum(z**2))
+
+
+def _quadratic_grad(w):
+    return 2 * (w - 3.0)
+
+
+@pytest.mark.parametrize("kind", ["value", "tensor"])
+def test_sgd_with_momentum_matches_the_textbook_update(kind):
+    w0 = 0.5
+    p = gv.Value(w0) if kind == "value" else gv.Tensor([w0, w0])
+    opt = gv.optim.SGD([p], lr=0.1, momentum=0.9)
+    w, v = w0, 0.0
+    for step in range(4):
+        loss = (p - 3.0) ** 2 if kind == "value" else ((p - 3.0) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        g = _quadratic_grad(w)
+        v = g if step == 0 else 0.9 * v + g
+        w = w - 0.1 * v
+        assert np.allclose(p.data, w)
+
+
+@pytest.mark.parametrize("kind", ["value", "tensor"])
+def test_adam_matches_the_textbook_update_and_counts_steps(kind):
+    w0 = 0.5
+    p = gv.Value(w0) if kind == "value" else gv.Tensor([w0])
+    opt = gv.optim.Adam([p], lr=0.1)
+    w, m, v = w0, 0.0, 0.0
+    for t in range(1, 5):
+        loss = (p - 3.0) ** 2 if kind == "value" else ((p - 3.0) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        g = _quadratic_grad(w)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w = w - 0.1 * (m / (1 - 0.9**t)) / (math.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        assert np.allclose(p.data, w)
+    assert opt.t == 4
+
+
+def test_optimizer_bad_input():
+    with pytest.raises(gv.GradvizError, match="no parameters"):
+        gv.optim.SGD([], lr=0.1)
+    with pytest.raises(gv.GradvizError, match="positive"):
+        gv.optim.Adam([gv.Value(1.0)], lr=0)
+    with pytest.raises(gv.GradvizError, match="Values or Tensors"):
+        gv.optim.SGD([np.ones(2)], lr=0.1)
