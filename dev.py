@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up gradviz in ./.venv and run it: the two Quickstart commands.
 
-    python3 dev.py demo    # set up, then draw a small graph and check its gradients
+    python3 dev.py demo    # set up, then draw a small graph, check its gradients, run `gradviz check`
     python3 dev.py test    # set up with the test extra, then run the whole test suite
 
 Only the standard library is used, so this works on a machine with nothing but
@@ -81,7 +81,12 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     if command == "demo":
         ensure_installed("")
-        return subprocess.run([PYTHON, ROOT / "examples" / "quickstart.py", *rest], cwd=ROOT).returncode
+        code = subprocess.run([PYTHON, ROOT / "examples" / "quickstart.py", *rest], cwd=ROOT).returncode
+        if code:
+            return code
+        expression = ["check", "tanh(x1*w1 + x2*w2 + b)", "--at", "x1=2,w1=-3,x2=0,w2=1,b=6.8813735870195432"]
+        say("gradviz " + " ".join(f'"{a}"' if " " in a else a for a in expression))
+        return subprocess.run([PYTHON, "-m", "gradviz", *expression], cwd=ROOT).returncode
     ensure_installed("test")
     return subprocess.run([PYTHON, "-m", "pytest", *rest], cwd=ROOT).returncode
 

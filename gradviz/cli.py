@@ -1,21 +1,67 @@
-"""The `gradviz` command line."""
+"""The `gradviz` command line: `check` and `render`.
+
+Exit codes: 0 every gradient agrees, 1 a mismatch was found, 2 bad usage or input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 
 from . import __version__
+from .errors import GradvizError
+
+EXAMPLES = """examples:
+  gradviz check                                   self-test every op, layer, loss and optimizer
+  gradviz check "tanh(w*x + b)" --at w=0.5,x=2,b=-1
+  gradviz check my_layer.py:Conv2D --input-shape 2,3,8,8 --args '{"pad": 1}'
+  gradviz render "tanh(w*x + b)" --at w=0.5,x=2,b=-1 -o graph.svg
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gradviz",
-        description="Draw computation graphs and verify gradients against SymPy and finite differences.",
-    )
+        prog="gradviz", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+        description="Draw computation graphs and verify gradients against SymPy and finite differences.")
     parser.add_argument("--version", action="version", version=f"gradviz {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="check gradients (no target: self-test every built-in)",
+                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+    check.add_argument("target", nargs="?", help='an expression like "tanh(w*x + b)", or path/file.py:NAME')
+    _common(check)
+    check.add_argument("--args", dest="args_json", metavar="JSON", help="constructor arguments of a layer class")
+    check.add_argument("--input-shape", metavar="SHAPE", help="input shape for a layer or loss class, e.g. 2,3,8,8")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--markdown", action="store_true", help="print the report as Markdown")
+    check.add_argument("--render", metavar="FILE", help="draw the checked graph with the verdict on it")
+    check.add_argument("--eps", type=float, default=1e-6)
+    check.add_argument("--atol", type=float, default=1e-5)
+    check.add_argument("--rtol", type=float, default=1e-3)
+    check.add_argument("--mode", choices=("auto", "full", "directional"), default="auto")
+    check.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
+    check.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
+
+    render = sub.add_parser("render", help="draw the graph of an expression or a function")
+    render.add_argument("target", help='an expression like "tanh(w*x + b)", or path/file.py:NAME')
+    _common(render)
+    render.add_argument("-o", "--output", required=True, metavar="FILE", help="graph.svg | .png | .pdf | .dot")
+    render.add_argument("--rankdir", default="LR", choices=("LR", "TB", "RL", "BT"))
+    render.add_argument("--collapse", type=int, metavar="LEVEL", help="fold scopes deeper than LEVEL")
+    render.add_argument("--show-order", action="store_true", help="number the ops in backward order")
+    render.add_argument("--formulas", action="store_true", help="write each edge's local derivative")
+    render.add_argument("--animate", metavar="HTML", help="also write a step-through page of backward()")
     return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--at", metavar="NAME=VALUE,...", help="values of an expression's names (default: seeded random)")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE|SHAPE",
+                   help="an input of a file function: a number or a shape like 2,3 (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,6 +70,124 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    try:
+        return _check(args) if args.command == "check" else _render(args)
+    except GradvizError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"gradviz: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+
+
+def _inputs(args) -> dict[str, str]:
+    out = {}
+    for item in args.input:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise GradvizError(f"--input takes NAME=VALUE or NAME=SHAPE, got {item!r}")
+        out[name.strip()] = value
+    return out
+
+
+def _check(args) -> int:
+    from . import targets
+
+    options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    if args.target is None:
+        return _self_test(args)
+    if targets.is_file_target(args.target):
+        report = targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
+                                           inputs=_inputs(args), options=options)
+    else:
+        build, values = targets.expression_function(args.target, targets.parse_at(args.at), args.seed)
+        from .check.core import check
+
+        report = check(build, *values, **options)
+    if args.render:
+        if report.root is None:
+            raise GradvizError("--render needs a recorded graph; a hand-written layer is checked as a black box")
+        from .render import render
+
+        render(report.root, args.render, report=report)
+    if args.json:
+        print(json.dumps(_json_document(args.target, [report]), indent=2))
+    elif args.markdown:
+        print(report.to_markdown())
+    elif args.quiet:
+        print(report.verdict)
+    else:
+        print(report)
+    return 0 if report.ok else 1
+
+
+def _json_document(target, reports) -> dict:
+    """The --json schema (stable): version, target, ok, passed/failed counts, and one report per check."""
+    data = [r.to_dict() for r in reports]
+    return {"gradviz": __version__, "schema": 1, "target": target, "ok": all(r.ok for r in reports),
+            "passed": sum(r.ok for r in reports), "failed": sum(not r.ok for r in reports), "reports": data}
+
+
+def _self_test(args) -> int:
+    from . import selftest
+
+    tty = sys.stderr.isatty() and not args.json
+    items = selftest.items(args.seed)
+    rows, reports, start = [], [], time.perf_counter()
+    for k, (item, outcome) in enumerate(selftest.run(args.seed), 1):
+        ok = selftest.passed(item, outcome)
+        rows.append((item, outcome, ok))
+        if outcome.report is not None:
+            reports.append(outcome.report)
+        if tty and time.perf_counter() - start > 1.0:
+            done = int(30 * k / len(items))
+            print(f"\r[{'#' * done}{'.' * (30 - done)}] {k}/{len(items)} {item.name[:30]:<30}", end="",
+                  file=sys.stderr, flush=True)
+    if tty:
+        print("\r" + " " * 80 + "\r", end="", file=sys.stderr)
+    failed = sum(not ok for _, _, ok in rows)
+    if args.json:
+        doc = {"gradviz": __version__, "schema": 1, "target": None, "ok": failed == 0,
+               "passed": len(rows) - failed, "failed": failed,
+               "items": [{"name": i.name, "shapes": i.shapes, "status": o.status, "expected": i.expect,
+                          "ok": ok, "abs_err": o.abs_err, "rel_err": o.rel_err, "message": o.message}
+                         for i, o, ok in rows]}
+        print(json.dumps(doc, indent=2))
+    elif args.markdown:
+        print("| name | shapes | finite abs err | symbolic abs err | status |\n|---|---|---|---|---|")
+        for i, o, ok in rows:
+            print(f"| {i.name} | {i.shapes} | {_err(o.abs_err.get('finite'))} | {_err(o.abs_err.get('symbolic'))} | "
+                  f"{o.status if ok else 'FAIL'} |")
+        print(f"\n{len(rows) - failed} passed, {failed} failed")
+    else:
+        if not args.quiet:
+            print(f"{'name':<30} {'shapes':<22} {'finite abs/rel':>20} {'symbolic abs/rel':>20}  status")
+            for i, o, ok in rows:
+                fin = f"{_err(o.abs_err.get('finite'))}/{_err(o.rel_err.get('finite'))}"
+                sym = f"{_err(o.abs_err.get('symbolic'))}/{_err(o.rel_err.get('symbolic'))}"
+                status = o.status if ok else f"FAIL {o.message}".strip()
+                print(f"{i.name[:30]:<30} {i.shapes[:22]:<22} {fin:>20} {sym:>20}  {status}")
+                if args.verbose and o.report is not None:
+                    print(o.report, end="\n\n")
+        print(f"{len(rows) - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+def _err(x) -> str:
+    return "-" if x is None else f"{x:.1e}"
+
+
+def _render(args) -> int:
+    from . import targets
+    from .render import animate_backward, render
+
+    root = targets.graph_of(args.target, targets.parse_at(args.at), _inputs(args), args.seed)
+    path = render(root, args.output, rankdir=args.rankdir, collapse=args.collapse, show_order=args.show_order,
+                  show_formulas=args.formulas)
+    print(f"wrote {path}")
+    if args.animate:
+        print(f"wrote {animate_backward(root, args.animate, rankdir=args.rankdir)}")
     return 0
 
 

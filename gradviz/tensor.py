@@ -265,6 +265,18 @@ class Tensor:
     def abs(self) -> "Tensor":
         return apply(ew.ABS, (self,))
 
+    def sin(self) -> "Tensor":
+        return apply(ew.SIN, (self,))
+
+    def cos(self) -> "Tensor":
+        return apply(ew.COS, (self,))
+
+    def maximum(self, other) -> "Tensor":
+        return apply(ew.MAXIMUM, (self, _const(other)))
+
+    def minimum(self, other) -> "Tensor":
+        return apply(ew.MINIMUM, (self, _const(other)))
+
     def clip(self, lo: float, hi: float) -> "Tensor":
         return apply(ew.CLIP, (self,), {"lo": float(lo), "hi": float(hi)})
 

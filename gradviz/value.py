@@ -150,6 +150,20 @@ class Value:
     def abs(self) -> "Value":
         return _record(ew.ABS.forward(self.data), ew.ABS, (self,))
 
+    def sin(self) -> "Value":
+        return _record(ew.SIN.forward(self.data), ew.SIN, (self,))
+
+    def cos(self) -> "Value":
+        return _record(ew.COS.forward(self.data), ew.COS, (self,))
+
+    def maximum(self, other) -> "Value":
+        other = other if type(other) is Value else _const(other)
+        return _record(ew.MAXIMUM.forward(self.data, other.data), ew.MAXIMUM, (self, other))
+
+    def minimum(self, other) -> "Value":
+        other = other if type(other) is Value else _const(other)
+        return _record(ew.MINIMUM.forward(self.data, other.data), ew.MINIMUM, (self, other))
+
     def clip(self, lo: float, hi: float) -> "Value":
         lo, hi = float(lo), float(hi)
         return _record(ew.CLIP.forward(self.data, lo, hi), ew.CLIP, (self,), {"lo": lo, "hi": hi})

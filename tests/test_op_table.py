@@ -30,7 +30,8 @@ def test_the_table_lists_every_builtin_family():
     names = {op.name for op in builtin_ops()}
     expected = {"add", "sub", "mul", "div", "pow", "powc", "neg", "exp", "log", "sqrt", "tanh",
                 "sigmoid", "relu", "abs", "clip", "sum", "mean", "max", "reshape", "transpose",
-                "getitem", "concatenate", "stack", "where", "matmul"}
+                "getitem", "concatenate", "stack", "where", "matmul", "sin", "cos", "maximum", "minimum",
+                "conv2d", "max_pool2d", "avg_pool2d", "log_softmax", "softmax"}
     assert expected <= names
     for op in builtin_ops():
         assert op.symbolic is not None, f"{op.name} has no symbolic twin"

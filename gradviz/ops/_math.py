@@ -118,3 +118,33 @@ def power(a, b):
             return _INF if a > 0 or b % 2 == 0 else -_INF
     return np.power(a, b)
 
+
+def sin(x):
+    if type(x) is float:
+        return math.sin(x)
+    return np.sin(x)
+
+
+def cos(x):
+    if type(x) is float:
+        return math.cos(x)
+    return np.cos(x)
+
+
+def maximum(a, b):
+    if type(a) is float and type(b) is float:
+        return a if a >= b else b
+    return np.maximum(a, b)
+
+
+def minimum(a, b):
+    if type(a) is float and type(b) is float:
+        return a if a <= b else b
+    return np.minimum(a, b)
+
+
+def first_wins(a, b):
+    """1 where a is chosen by max(a, b) (a >= b: on a tie the first argument wins), else 0."""
+    if type(a) is float and type(b) is float:
+        return 1.0 if a >= b else 0.0
+    return (np.asarray(a) >= np.asarray(b)).astype(np.float64)

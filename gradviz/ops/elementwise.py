@@ -215,3 +215,46 @@ CLIP = _elementwise(
     kinks=_clip_kinks,
     kink_reason="clip has kinks at its bounds",
 )
+
+
+SIN = _elementwise(
+    "sin", "sin",
+    forward=m.sin,
+    backward=lambda g, a, out: (g * m.cos(a),),
+    symbolic=lambda a: _sympy().sin(a),
+    domain=((-3, 3),),
+)
+
+COS = _elementwise(
+    "cos", "cos",
+    forward=m.cos,
+    backward=lambda g, a, out: (-g * m.sin(a),),
+    symbolic=lambda a: _sympy().cos(a),
+    domain=((-3, 3),),
+)
+
+
+def _tie(inputs, attrs, tol):
+    return np.abs(np.asarray(inputs[0], dtype=np.float64) - np.asarray(inputs[1], dtype=np.float64)) <= tol
+
+
+MAXIMUM = _elementwise(
+    "maximum", "max",
+    forward=m.maximum,
+    # The whole gradient goes to the larger input; on a tie, to the first.
+    backward=lambda g, a, b, out: (g * m.first_wins(a, b), g * (1.0 - m.first_wins(a, b))),
+    symbolic=lambda a, b: _sympy().Max(a, b),
+    domain=((-2, 2), (-2, 2)), arity=2,
+    kinks=_tie,
+    kink_reason="max(a, b) is not differentiable where a == b",
+)
+
+MINIMUM = _elementwise(
+    "minimum", "min",
+    forward=m.minimum,
+    backward=lambda g, a, b, out: (g * m.first_wins(b, a), g * (1.0 - m.first_wins(b, a))),
+    symbolic=lambda a, b: _sympy().Min(a, b),
+    domain=((-2, 2), (-2, 2)), arity=2,
+    kinks=_tie,
+    kink_reason="min(a, b) is not differentiable where a == b",
+)
