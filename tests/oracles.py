@@ -1,4 +1,4 @@
-"""Independent gradient oracles for the tests, written without gradviz's own checker."""
+"""Independent gradient oracles and deliberately broken ops shared by the tests."""
 
 from __future__ import annotations
 
@@ -24,3 +24,27 @@ def central_gradient(f, arrays, h=1e-6):
             grad[index] = (up - down) / (2 * h)
         grads.append(grad)
     return grads
+
+
+def wrong_tanh():
+    """A gv.Function whose backward is wrong and whose SymPy twin is right (for localization tests)."""
+    import sympy
+
+    import gradviz as gv
+
+    class WrongTanh(gv.Function):
+        elementwise = True
+
+        @staticmethod
+        def forward(x):
+            return np.tanh(x)
+
+        @staticmethod
+        def backward(grad, x, out):
+            return (grad * (1 - out),)
+
+        @staticmethod
+        def symbolic(x):
+            return sympy.tanh(x)
+
+    return WrongTanh

@@ -9,23 +9,10 @@ import sympy
 
 import gradviz as gv
 
+from oracles import wrong_tanh
 
-class WrongTanh(gv.Function):
-    """tanh with a classic bug: derivative 1 - y instead of 1 - y^2."""
 
-    elementwise = True
-
-    @staticmethod
-    def forward(x):
-        return np.tanh(x)
-
-    @staticmethod
-    def backward(grad, x, out):
-        return (grad * (1 - out),)
-
-    @staticmethod
-    def symbolic(x):
-        return sympy.tanh(x)
+WrongTanh = wrong_tanh()
 
 
 class TwinBug(gv.Function):

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import sympy
 
 import gradviz as gv
 from gradviz.render import backends
+
+from oracles import wrong_tanh
 
 GOLDEN = Path(__file__).parent / "golden"
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -93,20 +94,7 @@ def test_golden_dot_for_a_neuron():
     _golden("neuron.dot", gv.draw(neuron(), show_order=True, show_formulas=True).source)
 
 
-class WrongTanh(gv.Function):
-    elementwise = True
-
-    @staticmethod
-    def forward(x):
-        return np.tanh(x)
-
-    @staticmethod
-    def backward(grad, x, out):
-        return (grad * (1 - out),)
-
-    @staticmethod
-    def symbolic(x):
-        return sympy.tanh(x)
+WrongTanh = wrong_tanh()
 
 
 def overlay_report():
