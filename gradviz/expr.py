@@ -245,7 +245,7 @@ def evaluate(node: Node, env: dict):
             args = [results.pop() for _ in n.args][::-1]
             first = _as_value(args[0])
             results.append(getattr(first, {"max": "maximum", "min": "minimum"}.get(n.func, n.func))(*args[1:]))
-    return results[0]
+    return _as_value(results[0])  # "3" alone is a graph too: one constant node
 
 
 def _as_value(x):
