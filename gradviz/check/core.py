@@ -299,10 +299,6 @@ def _symbolic(root, subject: _Subject, specs, arrays):
 
 def _leaves_in_graph(order, specs) -> list:
     """For each checked input, its leaf node in the recorded graph (None if fn never used it)."""
-    leaf_by_label = {}
-    for node in order:
-        if node._op is None:
-            leaf_by_label.setdefault(id(node), node)
     out = []
     for spec in specs:
         found = None

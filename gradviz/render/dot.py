@@ -92,8 +92,7 @@ def draw(root: Any, *, rankdir: str = "LR", show: Sequence[str] = ("label", "dat
     heading = [title] if title else []
     heading += plan.notes + overlay.notes
     if heading:
-        g.attr(label=L.html_text("\n".join(heading)) and f"<{L.html_text(chr(10).join(heading))}>",
-               labelloc="t", fontsize="12")
+        g.attr(label=f"<{L.html_text(chr(10).join(heading))}>", labelloc="t", fontsize="12")
     backward_rank = {id(n): k for k, n in enumerate(n for n in reversed(order) if n._op is not None)}
     grad_scale = _grad_scale(order) if edge_weights else None
     clusters = _ClusterTree()
@@ -257,12 +256,12 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
     status = overlay.node_status(i)
     if status:
         attrs.update(style="filled", fillcolor=STATUS_COLORS[status])
+    marks = [f"#{rank + 1}"] if rank is not None else []
     if overlay.first_bad_index == i:
-        attrs.update(penwidth="3", color="#c00000", xlabel="first wrong rule")
-    elif rank is not None:
-        attrs["xlabel"] = f"#{rank + 1}"
-    if rank is not None and overlay.first_bad_index == i:
-        attrs["xlabel"] = f"#{rank + 1} first wrong rule"
+        attrs.update(penwidth="3", color="#c00000")
+        marks.append("first wrong rule")
+    if marks:
+        attrs["xlabel"] = " ".join(marks)
     return _op_id(i), attrs
 
 
