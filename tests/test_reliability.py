@@ -172,3 +172,54 @@ def test_training_keeps_memory_flat():
     gc.collect()
     assert len(gc.get_objects()) - before < 200
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 20_000  # KiB
+
+
+# --- random shapes for the array ops ------------------------------------------------------
+
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+from oracles import central_gradient  # noqa: E402
+
+_finite = st.floats(-2, 2, allow_nan=False, width=64)
+
+
+def _grad_matches(build, *arrays):
+    tensors = [gv.Tensor(a) for a in arrays]
+    out = build(*tensors)
+    weights = np.random.default_rng(0).normal(size=out.shape)
+    (out * weights).sum().backward()
+    numeric = central_gradient(lambda *xs: float(np.sum(build(*[gv.Tensor(x) for x in xs]).data * weights)), arrays)
+    for t, n in zip(tensors, numeric):
+        np.testing.assert_allclose(t.grad, n, rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4), elements=_finite), st.data())
+def test_reductions_over_random_shapes_and_axes(x, data):
+    axis = data.draw(st.none() | st.integers(-x.ndim, x.ndim - 1)
+                     | st.lists(st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim, unique=True).map(tuple))
+    keepdims = data.draw(st.booleans())
+    name = data.draw(st.sampled_from(["sum", "mean"]))
+    _grad_matches(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims), x)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.booleans(), st.booleans(),
+       st.integers(0, 1000))
+def test_matmul_over_random_shapes(batch, n, k, m, vector_left, vector_right, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(k,) if vector_left else (batch, n, k))
+    b = rng.normal(size=(k,) if vector_right else (k, m))
+    _grad_matches(lambda x, y: x @ y, a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=5), elements=_finite),
+       st.data())
+def test_random_slices_and_integer_indexing(x, data):
+    index = tuple(data.draw(st.slices(n)) for n in x.shape[: data.draw(st.integers(1, x.ndim))])
+    if x[index].size == 0:
+        return
+    _grad_matches(lambda t: t[index], x)
+    picks = np.array(data.draw(st.lists(st.integers(0, x.shape[0] - 1), min_size=1, max_size=6)))
+    _grad_matches(lambda t: t[picks] * 2.0, x)  # repeated picks must accumulate

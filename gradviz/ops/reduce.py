@@ -18,8 +18,8 @@ def _axes(axis, ndim: int) -> tuple[int, ...]:
 def _spread(g, x_shape, axis, keepdims, scale=1.0):
     """A reduced gradient copied back over the reduced axes (times `scale`)."""
     out = np.empty(x_shape)
-    if axis is None:
-        out.fill(float(g) * scale)
+    if axis is None:  # one number, whatever keepdims made of its shape
+        out.fill(np.asarray(g, dtype=np.float64).item() * scale)
         return out
     g = np.asarray(g, dtype=np.float64)
     if not keepdims:
