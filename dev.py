@@ -2,7 +2,7 @@
 """Set up gradviz in ./.venv and run it: the two Quickstart commands.
 
     python3 dev.py demo    # set up, then draw a small graph, check its gradients, run `gradviz check`
-    python3 dev.py test    # set up with the test extra, then run the whole test suite
+    python3 dev.py test    # set up with the test and docs extras, then run the whole test suite
 
 Only the standard library is used, so this works on a machine with nothing but
 python3 (>= 3.10). The environment is rebuilt only when pyproject.toml
@@ -64,7 +64,7 @@ def install_pip_from_wheel() -> None:
 def ensure_installed(extras: str) -> None:
     """pip install -e .[extras], skipped when nothing it depends on has changed."""
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    stamp = VENV / f".installed-{extras or 'base'}"
+    stamp = VENV / f".installed-{extras.replace(',', '-') or 'base'}"
     if stamp.exists() and stamp.read_text() == digest:
         return
     say(f"installing gradviz{f'[{extras}]' if extras else ''} into .venv (first run only)")
@@ -87,7 +87,7 @@ def main(argv: list[str]) -> int:
         expression = ["check", "tanh(x1*w1 + x2*w2 + b)", "--at", "x1=2,w1=-3,x2=0,w2=1,b=6.8813735870195432"]
         say("gradviz " + " ".join(f'"{a}"' if " " in a else a for a in expression))
         return subprocess.run([PYTHON, "-m", "gradviz", *expression], cwd=ROOT).returncode
-    ensure_installed("test")
+    ensure_installed("test,docs")  # the suite also builds the documentation site
     return subprocess.run([PYTHON, "-m", "pytest", *rest], cwd=ROOT).returncode
 
 
