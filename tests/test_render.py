@@ -239,3 +239,12 @@ def test_step_through_page_in_headless_chromium(tmp_path):
         assert driver.find_element("tag name", "body").get_attribute("data-current") == "1"
     finally:
         driver.quit()
+
+
+def test_an_nchw_image_with_one_sample_and_channel_is_drawn_as_a_grid():
+    image = gv.Tensor(np.arange(16.0).reshape(1, 1, 4, 4), label="image")
+    total = (image * 2.0).sum()
+    total.backward()
+    source = gv.draw(total).source
+    assert "<TD>15.0000</TD>" in source and "1x1x4x4" in source
+    assert "min 0.0000" not in source.split("image")[1].split("</TABLE>>")[0]

@@ -44,13 +44,22 @@ def number(x: float, precision: int) -> str:
     return f"{x:.{precision}f}" if abs(x) < 10 ** (8 - precision) else f"{x:.{precision}g}"
 
 
+def displayed(array: np.ndarray) -> np.ndarray:
+    """The array as it is drawn: leading axes of size 1 dropped, so a (1, 1, 4, 4) image is a 4x4 grid."""
+    array = np.asarray(array, dtype=np.float64)
+    while array.ndim > 2 and array.shape[0] == 1:
+        array = array[0]
+    return array
+
+
 def is_small(array: np.ndarray) -> bool:
+    array = displayed(array)
     return array.size <= SMALL_TENSOR and array.ndim <= 2 and (array.ndim < 2 or array.shape[1] <= 6)
 
 
 def grid(array: np.ndarray, precision: int) -> str:
-    """HTML table rows of a small 0/1/2-D array."""
-    rows = np.atleast_2d(np.asarray(array, dtype=np.float64))
+    """HTML table rows of a small array (after `displayed`)."""
+    rows = np.atleast_2d(displayed(array))
     return "".join("<TR>" + "".join(f"<TD>{number(v, precision)}</TD>" for v in row) + "</TR>" for row in rows)
 
 
