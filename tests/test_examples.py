@@ -52,3 +52,22 @@ def test_quickstart_runs(tmp_path, monkeypatch, capsys):
     runpy.run_path(str(Path(__file__).resolve().parent.parent / "examples" / "quickstart.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert "PASS" in out and (tmp_path / "out" / "neuron.svg").exists()
+
+
+def test_broken_layer_example_names_each_bug():
+    import broken_layer
+
+    reports = broken_layer.main()
+    assert reports[None].ok
+    assert "once too often" in reports["batch"].verdict
+    assert "transposed" in reports["transpose"].verdict
+    assert "sign is flipped" in reports["sign"].verdict
+
+
+def test_render_gallery_writes_every_kind_of_picture(tmp_path):
+    import render_gallery
+
+    written = render_gallery.main(tmp_path)
+    assert [p.suffix for p in written] == [".svg"] * 5 + [".html"]
+    assert all(p.stat().st_size > 500 for p in written)
+    assert "check: PASS" in (tmp_path / "checked.svg").read_text()
