@@ -22,7 +22,7 @@ from ..value import Value
 from . import finite as fd
 from .verdict import judge
 from .local import TWIN_BUG, check_nodes
-from .report import FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report, worst_status
+from .report import FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report
 from .sweep import Sweep
 from .symbolic import SymbolicUnavailable, symbolic, symbolic_vjp
 
@@ -106,7 +106,7 @@ class _Subject:
 
     def loss(self, arrays: list[np.ndarray]) -> float:
         out, _ = self.record(arrays)
-        return float(np.sum(np.asarray(out.data, dtype=np.float64) * self.cotangent))
+        return float((np.asarray(out.data, dtype=np.float64) * self.cotangent).sum())
 
     def autograd(self, arrays: list[np.ndarray]):
         """(recorded output, gradients of sum(out * R) w.r.t. each input)."""
@@ -246,7 +246,7 @@ def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng) -> _Fini
     rows = []
     for direction in fd.random_directions([a.shape for a in arrays], k, rng):
         central, fwd, bwd = fd.directional_difference(subject.loss, arrays, direction, eps, base)
-        analytic = sum(float(np.sum(g * d)) for g, d in zip(auto, direction))
+        analytic = sum(float((g * d).sum()) for g, d in zip(auto, direction))
         if abs(fwd - bwd) > 10 * (atol + rtol * max(abs(fwd), abs(bwd))):
             lo, hi = min(fwd, bwd), max(fwd, bwd)
             tol = atol + rtol * max(abs(lo), abs(hi))
@@ -407,21 +407,18 @@ def _judge(spec, auto, finite_result, sym_grads, i, atol, rtol, mode) -> InputRe
 
 def _apply_joint_failures(results: list[InputResult], finite_result: _FiniteResult) -> None:
     for r, mask in zip(results, finite_result.kinked):
-        if not mask.any():
-            continue
-        for row in r.rows:
-            if mask[row.index] and row.status == NONDIFF:
-                row.status = FAIL
-                row.note = "kink/tie: not a valid subgradient jointly (see diagnosis)"
-        r.status = worst_status(row.status for row in r.rows)
-        r.diagnosis = list(finite_result.joint_failures)
+        if mask.any():
+            r.mark(mask & (np.asarray(r.statuses).reshape(mask.shape) == NONDIFF), FAIL,
+                   "kink/tie: not a valid subgradient jointly (see diagnosis)")
+            r.diagnosis = list(finite_result.joint_failures)
 
 
 def _verdict(report: Report, finite_result: _FiniteResult | None) -> str:
-    rows = report.rows()
-    n = len(rows)
+    statuses = [st for r in report.results for st in r.status_list()]
+    notes_all = [nt for r in report.results for nt in r.note_list()]
+    n = len(statuses)
     bad = report.first_bad_node
-    fails = [r for r in rows if r.status == FAIL]
+    fails = [nt for st, nt in zip(statuses, notes_all) if st == FAIL]
     if finite_result is not None and finite_result.mode == "directional":
         dir_fail = [d for d in finite_result.directional if d[4] == FAIL]
         if dir_fail and not fails:
@@ -431,7 +428,7 @@ def _verdict(report: Report, finite_result: _FiniteResult | None) -> str:
                           f"({central:.6g})")
             return fails_text + (f"; first wrong backward rule: {bad.where}" if bad else "")
     if fails:
-        odd = [r for r in fails if r.note == "autograd is the odd one out"]
+        odd = [nt for nt in fails if nt == "autograd is the odd one out"]
         text = f"FAIL: {len(fails)} of {n} gradient elements are wrong"
         if odd:
             text += "; finite differences and SymPy agree with each other, so autograd is the odd one out"
@@ -441,9 +438,9 @@ def _verdict(report: Report, finite_result: _FiniteResult | None) -> str:
     if bad:
         return (f"FAIL: the end-to-end gradients agree, but {bad.where} has a wrong backward rule "
                 f"({bad.message}); its error does not reach the inputs at this point.")
-    notes = {r.note for r in rows if r.note.endswith("disagree with the other two")}
+    notes = {nt for nt in notes_all if nt.endswith("disagree with the other two")}
     text = f"PASS: autograd agrees with {_oracles(report)} on all {n} elements"
-    nondiff = sum(r.status == NONDIFF for r in rows)
+    nondiff = statuses.count(NONDIFF)
     if nondiff:
         text = (f"PASS with {nondiff} non-differentiable element(s): autograd gives a valid subgradient at "
                 "each kink or tie")

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import GradvizError, PrecisionWarning
 from . import finite as fd
 from .core import ATOL, EPS, RTOL
-from .report import FAIL, NONDIFF, InputResult, Report, worst_status
+from .report import FAIL, NONDIFF, InputResult, Report
 from .verdict import judge
 
 # Attribute names searched, in order, when params are not given.
@@ -162,10 +162,8 @@ def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, 
         if failures:
             for r, mask in zip(results, kinked):
                 if mask.any():
-                    for row in r.rows:
-                        if mask[row.index] and row.status == NONDIFF:
-                            row.status, row.note = FAIL, "tie/kink: not a valid subgradient jointly"
-                    r.status = worst_status(row.status for row in r.rows)
+                    r.mark(mask & (np.asarray(r.statuses).reshape(mask.shape) == NONDIFF), FAIL,
+                           "tie/kink: not a valid subgradient jointly")
                     r.diagnosis = failures
     return results
 
@@ -173,7 +171,7 @@ def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, 
 def _verdict(results: list[InputResult]) -> str:
     bad = [r for r in results if r.status == FAIL]
     if not bad:
-        nondiff = sum(1 for r in results for row in r.rows if row.status == NONDIFF)
+        nondiff = sum(r.status_list().count(NONDIFF) for r in results)
         extra = f" ({nondiff} elements at kinks or ties, each a valid subgradient)" if nondiff else ""
         return f"PASS: every gradient agrees with central finite differences{extra}."
     parts = []

@@ -57,17 +57,49 @@ class Row:
 
 @dataclass
 class InputResult:
-    """The verdict for one input (or parameter): its status, rows, and diagnosis."""
+    """The verdict for one input (or parameter): its status, rows, and diagnosis.
+
+    Rows are built on first use: a report usually shows only its worst ten,
+    and building an object per element of a big input is most of a quick
+    check's cost. `statuses` and `notes` (flat, one per element) answer the
+    questions a verdict needs without them.
+    """
 
     name: str
     shape: tuple
     status: str
-    rows: list[Row] = field(default_factory=list)
+    row_source: Any = None  # a callable building the rows, or a list of rows
     diagnosis: list[str] = field(default_factory=list)
     message: str = ""  # why the input could not be checked, or what went wrong in user code
     autograd: np.ndarray | None = None
     finite: np.ndarray | None = None
     symbolic: np.ndarray | None = None
+    statuses: np.ndarray | None = None
+    notes: np.ndarray | None = None
+
+    @property
+    def rows(self) -> list[Row]:
+        if callable(self.row_source):
+            self.row_source = self.row_source()
+        return self.row_source or []
+
+    def mark(self, mask: np.ndarray, status: str, note: str) -> None:
+        """Give the elements in `mask` a new status and note, and recompute the input's status."""
+        flat = np.asarray(mask).reshape(-1)
+        if self.statuses is not None:
+            self.statuses[flat] = status
+            self.notes[flat] = note
+        if not callable(self.row_source):
+            for row, hit in zip(self.rows, flat):
+                if hit:
+                    row.status, row.note = status, note
+        self.status = worst_status(self.status_list())
+
+    def status_list(self) -> list[str]:
+        return self.statuses.tolist() if self.statuses is not None else [r.status for r in self.rows]
+
+    def note_list(self) -> list[str]:
+        return self.notes.tolist() if self.notes is not None else [r.note for r in self.rows]
 
     @property
     def max_abs_err(self) -> float:
@@ -79,8 +111,8 @@ class InputResult:
 
     def counts(self) -> dict:
         out: dict[str, int] = {}
-        for r in self.rows:
-            out[r.status] = out.get(r.status, 0) + 1
+        for status in self.status_list():
+            out[status] = out.get(status, 0) + 1
         return out
 
     def to_dict(self) -> dict:

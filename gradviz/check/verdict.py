@@ -67,14 +67,17 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
     status[nonfinite] = FAIL
     note[nonfinite] = "autograd gave a non-finite gradient"
     none = [None] * auto.size
-    rows = [Row(name, index, a, f, s_, e, r, st, nt) for index, a, f, s_, e, r, st, nt in zip(
-        np.ndindex(shape), auto.tolist(), fin.tolist() if fin is not None else none,
-        sym.tolist() if sym is not None else none, abs_err.tolist(), rel_err.tolist(),
-        status.tolist(), note.tolist())]
+
+    def build_rows() -> list[Row]:
+        return [Row(name, index, a, f, s_, e, r, st, nt) for index, a, f, s_, e, r, st, nt in zip(
+            np.ndindex(shape), auto.tolist(), fin.tolist() if fin is not None else none,
+            sym.tolist() if sym is not None else none, abs_err.tolist(), rel_err.tolist(),
+            status.tolist(), note.tolist())]
+
     fin_out = None if fin is None else fin.reshape(shape)
     sym_out = None if sym is None else sym.reshape(shape)
-    result = InputResult(name, tuple(shape), worst_status(status.tolist()), rows,
-                         autograd=auto_in, finite=fin_out, symbolic=sym_out)
+    result = InputResult(name, tuple(shape), worst_status(status.tolist()), build_rows,
+                         autograd=auto_in, finite=fin_out, symbolic=sym_out, statuses=status, notes=note)
     if result.status == FAIL and ref is not None:
         result.diagnosis = diagnose(auto_in, ref.reshape(shape), batch=batch, layout=layout, atol=atol, rtol=rtol)
     return result
