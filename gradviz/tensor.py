@@ -113,8 +113,12 @@ def _call_backward(op: OpDef, grad, node) -> tuple:
 def _const(x: object) -> "Tensor":
     if isinstance(x, Tensor):
         return x
-    t = Tensor(x, requires_grad=False)
-    return t
+    if type(x).__name__ in ("Value", "Constant"):
+        raise GradvizTypeError(
+            "cannot combine a Tensor with a Value: use one engine per graph "
+            "(gv.Tensor(v.data) makes a 0-d tensor, or keep scalars as plain floats)"
+        )
+    return Tensor(x, requires_grad=False)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:

@@ -38,6 +38,11 @@ def _record(data: float, op: OpDef, parents: tuple, attrs: dict | None = None) -
 
 
 def _to_float(x: object, what: str = "Value") -> float:
+    if type(x).__name__ == "Tensor":
+        raise GradvizTypeError(
+            f"{what}: cannot combine a Value with a Tensor; use one engine per graph "
+            "(gv.Tensor for arrays, gv.Value for scalars)"
+        )
     if isinstance(x, (bool, numbers.Real)) or (isinstance(x, np.ndarray) and x.size == 1 and x.dtype.kind in "fiub"):
         return float(x)
     if isinstance(x, np.ndarray):

@@ -154,3 +154,11 @@ def test_a_leaf_never_aliases_the_gradient_array_passed_to_backward():
     x.backward(seed)
     seed[:] = 0.0
     np.testing.assert_array_equal(x.grad, [1.0, 2.0, 3.0])
+
+
+def test_mixing_values_and_tensors_is_one_clear_error():
+    v, t = gv.Value(1.0), gv.Tensor([1.0, 2.0])
+    with pytest.raises(gv.GradvizTypeError, match="cannot combine a Tensor with a Value"):
+        t + v
+    with pytest.raises(gv.GradvizTypeError, match="cannot combine a Value with a Tensor"):
+        v * t
