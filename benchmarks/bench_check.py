@@ -120,7 +120,7 @@ def _whole_expression_seconds(hidden, queue):
 
 def sympy_rows(rows, quick):
     limit = 10.0
-    for hidden in ((4, 8, 16) if quick else (4, 8, 16, 32, 64)):
+    for hidden in ((4, 8, 16) if quick else (4, 8, 16, 32, 64, 128, 256)):
         queue = mp.Queue()
         proc = mp.Process(target=_whole_expression_seconds, args=(hidden, queue))
         proc.start()
