@@ -181,3 +181,18 @@ def test_self_test_of_every_builtin():
     last = done.stdout.strip().splitlines()[-1]
     assert last.endswith("passed, 0 failed")
     assert "relu at 0" in done.stdout and "NONDIFF" in done.stdout
+
+
+def test_render_a_file_function(user_file, tmp_path):
+    out = tmp_path / "dense.svg"
+    done = run("render", f"{user_file}:dense", "-o", str(out), "--collapse", "0", "--rankdir", "TB")
+    assert done.returncode == 0, done.stderr
+    texts = [t.text for t in ET.parse(out).iter("{http://www.w3.org/2000/svg}text")]
+    assert "x" in texts and "W" in texts
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="the system Graphviz `dot` is not on PATH")
+def test_render_pdf_with_the_system_dot(tmp_path):
+    out = tmp_path / "g.pdf"
+    assert run("render", "tanh(w*x)", "--at", "w=1,x=2", "-o", str(out)).returncode == 0
+    assert out.read_bytes()[:5] == b"%PDF-"
