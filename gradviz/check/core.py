@@ -108,23 +108,24 @@ class _Subject:
         out, _ = self.record(arrays)
         return float((np.asarray(out.data, dtype=np.float64) * self.cotangent).sum())
 
-    def autograd(self, arrays: list[np.ndarray]):
-        """(recorded output, gradients of sum(out * R) w.r.t. each input)."""
+    def autograd(self, out, leaves: list, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """Gradients of sum(out * R) w.r.t. each input, backpropagated through a recorded graph.
+
+        Parameters' own gradients are saved and restored: a check leaves the user's model as it was.
+        """
         saved = [(s.node, s.node.grad) for s in self.specs if s.node is not None]
         for node, _ in saved:
             node.zero_grad()
         try:
-            out, leaves = self.record(arrays)
             if isinstance(out, Tensor):
                 out.backward(None if out.size == 1 and np.ndim(self.cotangent) == 0 else
                              np.broadcast_to(self.cotangent, out.shape) * np.ones(out.shape))
             else:
                 out.backward()
-            grads = [np.array(leaf.grad, dtype=np.float64).reshape(np.shape(a)) for leaf, a in zip(leaves, arrays)]
+            return [np.array(leaf.grad, dtype=np.float64).reshape(np.shape(a)) for leaf, a in zip(leaves, arrays)]
         finally:
             for node, grad in saved:
                 node.grad = grad
-        return out, grads
 
 
 def check(
@@ -182,15 +183,15 @@ def check(
         if bad_inputs:
             return _nonfinite_report(label, specs, settings, f"input {', '.join(bad_inputs)} contains nan or inf; "
                                      "gradients can only be checked at finite points")
-        probe, _ = subject.record(arrays)
-        if not np.all(np.isfinite(np.asarray(probe.data, dtype=np.float64))):
+        root, leaves = subject.record(arrays)  # one recording: probed, then backpropagated
+        if not np.all(np.isfinite(np.asarray(root.data, dtype=np.float64))):
             return _nonfinite_report(label, specs, settings, "the output is nan or inf at this point; "
                                      "no gradient can be checked (look for overflow, log of <= 0, division by 0)")
-        if np.size(probe.data) != 1:
-            subject.cotangent = rng.normal(size=np.shape(probe.data))
+        if np.size(root.data) != 1:
+            subject.cotangent = rng.normal(size=np.shape(root.data))
             report_warnings.append("the output is not a scalar: its gradient is checked as the vector-Jacobian "
                                    "product with a random cotangent R (seeded), i.e. the gradient of sum(out * R)")
-        root, auto = subject.autograd(arrays)
+        auto = subject.autograd(root, leaves, arrays)
         base = float(np.sum(np.asarray(root.data, dtype=np.float64) * subject.cotangent))  # = subject.loss(arrays)
 
         finite_result = None
