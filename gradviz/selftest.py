@@ -148,8 +148,9 @@ def items(seed: int = 0) -> list[Item]:
     rng = np.random.default_rng(seed)
     out = []
     for op in builtin_ops():
-        for k, case in enumerate(op.test_cases(rng)):
-            label = op.name + (f" {k + 1}" if len(op.test_cases(np.random.default_rng(seed))) > 1 else "")
+        cases = op.test_cases(rng)
+        for k, case in enumerate(cases):
+            label = op.name + (f" {k + 1}" if len(cases) > 1 else "")
             out.append(_op_item(op, case.inputs, case.attrs, label))
     return out + _kink_items() + _layer_items(rng) + _optimizer_items()
 

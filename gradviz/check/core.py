@@ -299,17 +299,18 @@ def _symbolic(root, subject: _Subject, specs, arrays):
 
 
 def _leaves_in_graph(order, specs) -> list:
-    """For each checked input, its leaf node in the recorded graph (None if fn never used it)."""
-    out = []
-    for spec in specs:
-        found = None
-        for node in order:
-            if node._op is None and (node is spec.node or (spec.node is None and node.label == spec.name
-                                                          and node.requires_grad)):
-                found = node
-                break
-        out.append(found)
-    return out
+    """For each checked input, its leaf node in the recorded graph (None if fn never used it).
+
+    Inputs the check built are found by label; parameters by identity. One pass over the graph.
+    """
+    leaves = [n for n in order if n._op is None]
+    present = {id(n) for n in leaves}
+    by_label: dict = {}
+    for node in leaves:
+        if node.label is not None and node.requires_grad:
+            by_label.setdefault(node.label, node)
+    return [(spec.node if id(spec.node) in present else None) if spec.node is not None
+            else by_label.get(spec.name) for spec in specs]
 
 
 def _whole_expression(root, subject, specs, leaves):
