@@ -21,7 +21,7 @@ from common import Row, have, median_seconds, print_table
 
 import gradviz as gv
 from gradviz import F
-from gradviz.check.local import check_nodes
+from gradviz.checking.local import check_nodes
 
 
 def cases(rng):

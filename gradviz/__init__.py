@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from . import functional as F
 from . import nn, ops, optim
-from .check.core import check
-from .check.handwritten import check_grad_fn, check_layer, check_loss
-from .check.report import Report
-from .check.symbolic import symbolic
+from .checking.core import check
+from .checking.handwritten import check_grad_fn, check_layer, check_loss
+from .checking.report import Report
+from .checking.symbolic import symbolic
 from .errors import GradvizError, GradvizTypeError, NumericWarning, PrecisionWarning, ShapeError
 from .function import Function
 from .graph import scope, to_networkx, topological_order
-from .render import animate_backward, draw, render
+from .rendering import animate_backward, draw, render
 from .tensor import Tensor, concatenate, stack, where
 from .value import Value
 

@@ -102,13 +102,13 @@ def _check(args) -> int:
                                            inputs=_inputs(args), options=options)
     else:
         build, values = targets.expression_function(args.target, targets.parse_at(args.at), args.seed)
-        from .check.core import check
+        from .checking.core import check
 
         report = check(build, *values, **options)
     if args.render:
         if report.root is None:
             raise GradvizError("--render needs a recorded graph; a hand-written layer is checked as a black box")
-        from .render import render
+        from .rendering import render
 
         render(report.root, args.render, report=report)
     if args.json:
@@ -180,7 +180,7 @@ def _err(x) -> str:
 
 def _render(args) -> int:
     from . import targets
-    from .render import animate_backward, render
+    from .rendering import animate_backward, render
 
     root = targets.graph_of(args.target, targets.parse_at(args.at), _inputs(args), args.seed)
     path = render(root, args.output, rankdir=args.rankdir, collapse=args.collapse, show_order=args.show_order,

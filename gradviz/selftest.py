@@ -16,8 +16,8 @@ import numpy as np
 
 from . import functional as F
 from . import nn, optim
-from .check.core import check
-from .check.report import FAIL, NONDIFF, PASS, SKIPPED, Report
+from .checking.core import check
+from .checking.report import FAIL, NONDIFF, PASS, SKIPPED, Report
 from .ops import builtin_ops
 from .ops.registry import OpDef
 from .tensor import Tensor, apply

@@ -22,9 +22,9 @@ from typing import Any, Callable
 import numpy as np
 
 from . import expr as expr_mod
-from .check.core import check
-from .check.handwritten import check_layer, check_loss
-from .check.report import Report
+from .checking.core import check
+from .checking.handwritten import check_layer, check_loss
+from .checking.report import Report
 from .errors import GradvizError
 from .tensor import Tensor
 from .value import Value

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import gradviz as gv
-from gradviz.check.symbolic import symbolic_vjp
+from gradviz.checking.symbolic import symbolic_vjp
 from gradviz.ops import builtin_ops
 from gradviz.tensor import unbroadcast
 
@@ -65,7 +65,7 @@ def test_backward_matches_central_differences(op, i):
 @pytest.mark.parametrize("op,i", CASES)
 def test_twin_computes_the_same_forward(op, i):
     """The twin is an independent spelling of the forward: their values must agree too."""
-    from gradviz.check.symbolic import apply_twin
+    from gradviz.checking.symbolic import apply_twin
     import sympy
 
     case, out, _ = _case(op, i)

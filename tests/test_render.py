@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import gradviz as gv
-from gradviz.render import backends
+from gradviz.rendering import backends
 
 from oracles import wrong_tanh
 

@@ -325,7 +325,7 @@ def local_formula(node: Any, position: int) -> str | None:
     op = node._op
     if op.symbolic is None or not op.elementwise:
         return None
-    from ..check.symbolic import sanitize
+    from ..checking.symbolic import sanitize
 
     names = []
     for k, parent in enumerate(node._parents):

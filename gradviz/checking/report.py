@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-PASS, FAIL, NONDIFF, SKIPPED = "PASS", "FAIL", "NONDIFF", "SKIPPED"
-_RANK = {FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
+PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
+# ERROR: the user's code raised, so nothing could be compared; it outranks a wrong gradient.
+_RANK = {ERROR: 4, FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
 
 
 def worst_status(statuses) -> str:
@@ -182,12 +183,13 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """True when no gradient FAILs (NONDIFF and SKIPPED are not failures)."""
-        return all(r.status != FAIL for r in self.results) and all(n.status != FAIL for n in self.nodes)
+        """True when no gradient FAILs and no user code raised (NONDIFF and SKIPPED are not failures)."""
+        return (all(r.status not in (FAIL, ERROR) for r in self.results)
+                and all(n.status not in (FAIL, ERROR) for n in self.nodes))
 
     @property
     def status(self) -> str:
-        return worst_status([r.status for r in self.results] + [n.status for n in self.nodes if n.status == FAIL])
+        return worst_status([r.status for r in self.results] + [n.status for n in self.nodes if n.status in (FAIL, ERROR)])
 
     @property
     def first_bad_node(self) -> NodeCheck | None:
@@ -216,7 +218,7 @@ class Report:
 
     def draw(self, **kwargs):
         """The checked graph with the verdict drawn on it."""
-        from ..render import draw
+        from ..rendering import draw
 
         if self.root is None:
             raise ValueError("this report has no recorded graph to draw (hand-written code is checked as a black box)")
@@ -272,7 +274,7 @@ class Report:
         return "\n".join(lines)
 
     def to_markdown(self) -> str:
-        mark = {PASS: "✅ PASS", FAIL: "❌ FAIL", NONDIFF: "⚠️ NONDIFF", SKIPPED: "⏭️ SKIPPED"}
+        mark = {PASS: "✅ PASS", FAIL: "❌ FAIL", NONDIFF: "⚠️ NONDIFF", SKIPPED: "⏭️ SKIPPED", ERROR: "💥 ERROR"}
         out = [f"### gradviz check of `{self.subject}`: {mark[self.status]}", ""]
         out.append(f"Settings: `{self._settings_line()}`")
         out.append("")

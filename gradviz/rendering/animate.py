@@ -27,7 +27,7 @@ def backward_steps(root: Any) -> list[tuple[Any, dict]]:
 
     Replays backward with each op's own rule, the same rule backward() uses.
     """
-    from ..check.local import node_vjp
+    from ..checking.local import node_vjp
 
     order = topological_order(root)
     grads = {id(n): np.zeros(np.shape(n.data)) for n in order}
