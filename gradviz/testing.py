@@ -27,6 +27,9 @@ class GradientError(AssertionError):
         self.report = report
 
 
+GradientError.__module__ = "gradviz"  # tracebacks say gradviz.GradientError, the name users write
+
+
 def require(report: Report) -> Report:
     """The report itself when it is ok, else GradientError carrying it."""
     __tracebackhide__ = True  # pytest: show the caller's line, not this one
