@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .diagnosis.finding import as_finding
+
 PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
 # ERROR: the user's code raised, so nothing could be compared; it outranks a wrong gradient.
 _RANK = {ERROR: 4, FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
@@ -124,7 +126,7 @@ class InputResult:
             "max_abs_err": _num(self.max_abs_err),
             "max_rel_err": _num(self.max_rel_err),
             "counts": self.counts(),
-            "diagnosis": list(self.diagnosis),
+            "diagnosis": [as_finding(d).to_dict() for d in self.diagnosis],
             "message": self.message,
             "worst": [r.to_dict() for r in _worst(self.rows, 10)],
         }
