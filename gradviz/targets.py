@@ -66,6 +66,12 @@ def expression_function(text: str, at: dict[str, float], seed: int) -> tuple[Cal
     tree = expr_mod.parse(text)
     variables = expr_mod.names(tree)
     unknown = set(at) - set(variables)
+    constants = sorted(unknown & set(expr_mod.CONSTANTS))
+    if constants:
+        raise GradvizError(f"--at gives {', '.join(constants)}, but in an expression "
+                           f"{' and '.join(constants)} {'is a constant' if len(constants) == 1 else 'are constants'} "
+                           f"({', '.join(f'{c} = {expr_mod.CONSTANTS[c]:.6g}' for c in constants)}); "
+                           "name the variable something else")
     if unknown:
         raise GradvizError(f"--at gives {', '.join(sorted(unknown))}, which the expression does not use "
                            f"(its names are {', '.join(variables) or 'none'})")
