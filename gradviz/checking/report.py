@@ -180,6 +180,8 @@ class Report:
     formulas_: dict = field(default_factory=dict)
     root: Any = None  # the recorded graph of the checked evaluation (for draw())
     sweep_fn: Any = None
+    columns: tuple = ("autograd", "finite", "symbolic")  # what the three value columns hold (an optimizer
+    # check shows "yours", "reference")
 
     @property
     def ok(self) -> bool:
@@ -242,6 +244,8 @@ class Report:
 
     def _settings_line(self) -> str:
         s = self.settings
+        if "summary" in s:  # a check whose settings are not finite-difference tolerances says them itself
+            return s["summary"]
         return (f"eps={s.get('eps'):g} atol={s.get('atol'):g} rtol={s.get('rtol'):g} "
                 f"mode={s.get('mode')} methods={','.join(s.get('methods', ()))}")
 
@@ -250,7 +254,8 @@ class Report:
         if self.verdict:
             lines.append(self.verdict)
         lines.append("")
-        lines.append(f"{'input':<14} {'index':<12} {'autograd':>12} {'finite':>12} {'symbolic':>12} "
+        col1, col2, col3 = self.columns
+        lines.append(f"{'input':<14} {'index':<12} {col1:>12} {col2:>12} {col3:>12} "
                      f"{'abs err':>9} {'rel err':>9}  status")
         for row in self.worst():
             lines.append(
@@ -287,7 +292,7 @@ class Report:
             out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {_fmt(r.max_abs_err, 2)} | "
                        f"{_fmt(r.max_rel_err, 2)} | {_md(diag)} |")
         worst = [row for row in self.worst() if row.status != PASS] or self.worst(5)
-        out += ["", "| input | index | autograd | finite | symbolic | abs err | rel err | status |",
+        out += ["", "| input | index | " + " | ".join(self.columns) + " | abs err | rel err | status |",
                 "|---|---|---|---|---|---|---|---|"]
         for row in worst:
             out.append(f"| `{row.input}` | {_index(row.index)} | {_fmt(row.autograd)} | {_fmt(row.finite)} | "
