@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .diagnose import diagnose
+from .diagnosis import diagnose
 from .finite import Differences
 from .report import FAIL, NONDIFF, PASS, SKIPPED, InputResult, Row, worst_status
 
