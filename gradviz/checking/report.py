@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import text
+from .diagnosis.finding import as_finding
 from .text import fmt_index, fmt_number
 
 PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
@@ -127,7 +128,7 @@ class InputResult:
             "max_abs_err": _num(self.max_abs_err),
             "max_rel_err": _num(self.max_rel_err),
             "counts": self.counts(),
-            "diagnosis": list(self.diagnosis),
+            "diagnosis": [as_finding(d).to_dict() for d in self.diagnosis],
             "message": self.message,
             "worst": [r.to_dict() for r in _worst(self.rows, 10)],
         }
@@ -198,8 +199,8 @@ class Report:
 
     @property
     def first_bad_node(self) -> NodeCheck | None:
-        """The first node in backward order whose local rule is wrong."""
-        return next((n for n in self.nodes if n.status == FAIL), None)
+        """The first node in backward order whose local rule is wrong (or whose backward raised)."""
+        return next((n for n in self.nodes if n.status in (FAIL, ERROR)), None)
 
     def rows(self) -> list[Row]:
         return [row for r in self.results for row in r.rows]
