@@ -14,6 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .. import progress
+
 Loss = Callable[[Sequence[np.ndarray]], float]
 
 
@@ -37,22 +39,24 @@ def full_differences(loss: Loss, inputs: list[np.ndarray], eps: float, base: flo
     if base is None:
         base = loss(inputs)
     out = []
-    for x in inputs:
-        central = np.empty(x.shape)
-        fwd = np.empty(x.shape)
-        bwd = np.empty(x.shape)
-        flat = x.reshape(-1)  # a view: perturbing it perturbs x
-        for i in range(flat.size):
-            saved = flat[i]
-            flat[i] = saved + eps
-            up = loss(inputs)
-            flat[i] = saved - eps
-            down = loss(inputs)
-            flat[i] = saved
-            central.flat[i] = (up - down) / (2 * eps)
-            fwd.flat[i] = (up - base) / eps
-            bwd.flat[i] = (base - down) / eps
-        out.append(Differences(central, fwd, bwd))
+    with progress.task(sum(int(np.size(x)) for x in inputs), "finite differences") as step:
+        for x in inputs:
+            central = np.empty(x.shape)
+            fwd = np.empty(x.shape)
+            bwd = np.empty(x.shape)
+            flat = x.reshape(-1)  # a view: perturbing it perturbs x
+            for i in range(flat.size):
+                saved = flat[i]
+                flat[i] = saved + eps
+                up = loss(inputs)
+                flat[i] = saved - eps
+                down = loss(inputs)
+                flat[i] = saved
+                central.flat[i] = (up - down) / (2 * eps)
+                fwd.flat[i] = (up - base) / eps
+                bwd.flat[i] = (base - down) / eps
+                step()
+            out.append(Differences(central, fwd, bwd))
     return out
 
 
