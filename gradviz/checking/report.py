@@ -197,8 +197,8 @@ class Report:
 
     @property
     def first_bad_node(self) -> NodeCheck | None:
-        """The first node in backward order whose local rule is wrong."""
-        return next((n for n in self.nodes if n.status == FAIL), None)
+        """The first node in backward order whose local rule is wrong (or whose backward raised)."""
+        return next((n for n in self.nodes if n.status in (FAIL, ERROR)), None)
 
     def rows(self) -> list[Row]:
         return [row for r in self.results for row in r.rows]
