@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .diagnosis import diagnose
+from .diagnosis import Context, diagnose
 from .finite import Differences
 from .report import FAIL, NONDIFF, PASS, SKIPPED, InputResult, Row, worst_status
 
@@ -17,7 +19,8 @@ def agree(x, y, atol: float, rtol: float):
 
 
 def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarray | None,
-          atol: float, rtol: float, *, batch: int | None = None, layout: str | None = None) -> InputResult:
+          atol: float, rtol: float, *, batch: int | None = None, layout: str | None = None,
+          context: Context | None = None) -> InputResult:
     """Rows and status for one input: PASS, FAIL, NONDIFF (a valid subgradient at a kink) or SKIPPED.
 
     An element FAILs only when autograd disagrees with every oracle available;
@@ -86,5 +89,8 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
     result = InputResult(name, tuple(shape), worst_status(status.tolist()), build_rows,
                          autograd=auto_in, finite=fin_out, symbolic=sym_out, statuses=status, notes=note)
     if result.status == FAIL and ref is not None:
-        result.diagnosis = diagnose(auto_in, ref.reshape(shape), batch=batch, layout=layout, atol=atol, rtol=rtol)
+        known = context if context is not None else Context(batch=batch, layout=layout)
+        known = replace(known, name=known.name or name, atol=atol, rtol=rtol,
+                        kinks=diffs.kinked(atol, rtol).reshape(shape) if diffs is not None else known.kinks)
+        result.diagnosis = diagnose(auto_in, ref.reshape(shape), known)
     return result
