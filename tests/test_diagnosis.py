@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 import pickle
 
 import numpy as np
@@ -343,3 +345,38 @@ def test_an_error_only_at_a_kink_is_named():
     x[1, 2] = 0.0
     report = gv.check_layer(BadReLU(), x)
     assert causes(report) == ["kink"]
+
+
+def test_where_the_true_gradient_is_zero_the_report_gives_the_absolute_error_only():
+    report = gv.check_layer(ReLU("mask_forgotten"), rng(15).normal(size=(4, 5)))
+    zero_rows = [row for row in report.rows() if row.finite == 0.0 or abs(row.finite) < 1e-8]
+    assert zero_rows and all(row.status == "FAIL" and row.note == "should be 0 here" for row in zero_rows)
+    assert all(row.to_dict()["rel_err"] is None and row.to_dict()["abs_err"] > 0 for row in zero_rows)
+    text = str(report)
+    assert "should be 0 here" in text and "e+1" not in text  # no 1e+12-sized relative errors
+    assert "should be 0 here" in report.to_markdown()
+
+
+def test_the_text_report_shows_each_finding_with_its_evidence():
+    text = str(gv.check_layer(Tanh("one_minus_y"), rng(11).normal(size=(4, 5))))
+    assert "diagnosis: the derivative is written in terms of the wrong variable: tanh' written as 1 - y" in text
+    assert "evidence: the output is tanh(input)" in text
+
+
+def test_the_broken_layer_example_gets_named_causes_and_its_correct_layer_none():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import broken_layer
+
+    reports = broken_layer.main()
+    assert all(not r.diagnosis for r in reports[None].results)
+    named = {bug: {d.cause for r in rep.results for d in r.diagnosis} for bug, rep in reports.items() if bug}
+    assert named == {"batch": {"extra_batch_division"}, "transpose": {"transposed"}, "sign": {"sign_flip"}}
+
+
+@pytest.mark.slow
+def test_no_op_or_layer_of_the_self_test_gets_a_diagnosis():
+    from gradviz import selftest
+
+    reports = [outcome.report for _, outcome in selftest.run() if outcome.report is not None]
+    assert len(reports) > 50
+    assert [r.subject for r in reports if any(res.diagnosis for res in r.results)] == []
