@@ -130,7 +130,7 @@ SPEC = textwrap.dedent('''
     [assignment]
     title = "Homework 2: backprop by hand"
     timeout = {timeout}
-    memory = 200
+    memory = 100
     output = 1
 
     [[target]]

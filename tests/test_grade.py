@@ -76,7 +76,7 @@ def build_class(root: Path, port: int) -> dict[str, Path]:
         klass.write_planted(subs / kind, kind)
     precious = root / "precious.txt"
     precious.write_text("the teacher's notes")
-    spec = klass.write_spec(course / "grading.toml", timeout=2)
+    spec = klass.write_spec(course / "grading.toml", timeout=3)
     victims = [precious, subs / "alice" / "layers.py", spec]
     klass.write_submission(subs / "kim", klass.with_prelude(f'''
         import os
@@ -164,9 +164,9 @@ def _target(graded, student, name):
     ("cara", "Dense", "backward divides by the batch size (4) once too often"),
     ("dan", "Dense", "a batch of 7: "),
     ("nia", "Sigmoid", "w: it is the true gradient times a constant"),
-    ("eve", "Dense", "did not finish within the 2 s time limit"),
+    ("eve", "Dense", "did not finish within the 3 s time limit"),
     ("eve", "Sigmoid", "not checked"),
-    ("fay", "Dense", "ran out of memory: the limit is 200 MB"),
+    ("fay", "Dense", "ran out of memory: the limit is 100 MB"),
     ("gus", "Dense", "exited early with code 3"),
     ("gus", "Sigmoid", "not checked"),
     ("hal", "Dense", "more than the 1 MB output limit"),
@@ -181,7 +181,7 @@ def test_timeouts_and_errors_have_their_own_status(graded):
     assert _target(graded, "eve", "Dense")["status"] == "TIMEOUT"
     assert _target(graded, "eve", "Sigmoid")["status"] == "TIMEOUT"
     assert _target(graded, "gus", "Dense")["status"] == "ERROR"
-    assert graded["json"]["eve"]["seconds"] < 2 + 2  # killed at its deadline, not left running
+    assert graded["json"]["eve"]["seconds"] < 3 + 2  # killed at its deadline, not left running
 
 
 def test_nothing_outside_the_copies_changed(graded):

@@ -58,7 +58,7 @@ def _target_section(t: TargetResult, drawings: Path) -> list[str]:
         lines.append(f"**In {where}:** {_md(check['verdict'] or check['status'])}")
         lines.append("")
         for problem in check["problems"]:
-            for sentence in problem["diagnosis"] or ([problem["message"]] if problem["message"] else []):
+            for sentence in [d["message"] for d in problem["diagnosis"]] or [problem["message"]] * bool(problem["message"]):
                 lines.append(f"- `{problem['input']}`: {_md(sentence)}")
         if check["problems"]:
             lines.append("")

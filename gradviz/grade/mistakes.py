@@ -1,7 +1,7 @@
 """The mistakes a class makes, grouped by cause: what the summary's "most common mistakes" lists.
 
-A wrong gradient is grouped by its diagnosis (the same sentence for every student whose dW is,
-say, divided by the batch size twice); code that could not be checked by what stopped it (a
+A wrong gradient is grouped by the cause its diagnosis names (every student whose dW is divided
+by the batch size twice, however each wrote it, is one group); code that could not be checked by what stopped it (a
 syntax error, a missing module, the time or memory limit). A target that passes its visible
 check but fails a hidden variant is its own group: the sign of a hard-coded shape or seed.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..checking.diagnosis.finding import NO_PATTERN
 from ..checking.report import ERROR, FAIL
 from .results import TIMEOUT, SubmissionResult, TargetResult
 
@@ -18,34 +19,47 @@ from .results import TIMEOUT, SubmissionResult, TargetResult
 @dataclass
 class Mistake:
     target: str
-    cause: str
+    cause: str  # the sentence shown (the first student's, when the diagnosis names the cause)
     students: list[str] = field(default_factory=list)
 
 
 def cause_of(result: TargetResult) -> str:
     """One sentence naming why a target failed, the same for every submission with that mistake."""
+    return _classify(result)[1]
+
+
+def _classify(result: TargetResult) -> tuple[str, str]:
+    """(grouping key, sentence): a diagnosis groups by its named cause, anything else by its sentence."""
     bad = [c for c in result.checks if not c["ok"]]
     if not bad:
-        return ""
-    first = bad[0]
+        return "", ""
     only_hidden = all(c["check"] != "visible" for c in bad) and any(c["check"] == "visible" for c in result.checks)
-    cause = _cause(first)
-    return f"passes the visible check but not a hidden variant: {cause}" if only_hidden else cause
+    key, sentence = _cause(bad[0])
+    if only_hidden:
+        return f"hidden:{key}", f"passes the visible check but not a hidden variant: {sentence}"
+    return key, sentence
 
 
-def _cause(outcome: dict) -> str:
+def _cause(outcome: dict) -> tuple[str, str]:
     if outcome["status"] == FAIL:
         for problem in outcome["problems"]:
-            if problem["diagnosis"]:
-                return f"{problem['input']}: {problem['diagnosis'][0]}"
+            for finding in problem["diagnosis"]:
+                where = problem["input"]
+                if finding["cause"] == NO_PATTERN:
+                    return f"{where}:{NO_PATTERN}", f"{where} wrong, in no pattern gradviz recognises"
+                if finding["cause"] != "explanation":
+                    return f"{where}:{finding['cause']}", f"{where}: {finding['message']}"
+                return f"{where}:{finding['message']}", f"{where}: {finding['message']}"
         for problem in outcome["problems"]:
             if problem["message"]:
-                return f"{problem['input']}: {_error_kind(problem['message'])}"
+                kind = f"{problem['input']}: {_error_kind(problem['message'])}"
+                return kind, kind
         wrong = ", ".join(p["input"] for p in outcome["problems"]) or "a gradient"
-        return f"{wrong} wrong, in no pattern gradviz recognises"
+        return f"{wrong}:{NO_PATTERN}", f"{wrong} wrong, in no pattern gradviz recognises"
     if outcome["status"] == TIMEOUT:
-        return "does not finish within the time limit (an endless loop?)"
-    return _error_kind(outcome["verdict"])
+        return TIMEOUT, "does not finish within the time limit (an endless loop?)"
+    kind = _error_kind(outcome["verdict"])
+    return kind, kind
 
 
 _KINDS = [
@@ -77,6 +91,7 @@ def common_mistakes(results: list[SubmissionResult]) -> list[Mistake]:
     for submission in results:
         for target in submission.targets:
             if target.status in (FAIL, ERROR, TIMEOUT):
-                key = (target.target, cause_of(target))
-                groups.setdefault(key, Mistake(*key)).students.append(submission.student)
+                key, sentence = _classify(target)
+                groups.setdefault((target.target, key), Mistake(target.target, sentence)).students.append(
+                    submission.student)
     return sorted(groups.values(), key=lambda m: (-len(m.students), m.target, m.cause))

@@ -231,7 +231,7 @@ def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool
 def _one_line(outcome: dict) -> str:
     for problem in outcome.get("problems", []):
         if problem["diagnosis"]:
-            return f"{problem['input']}: {problem['diagnosis'][0]}"
+            return f"{problem['input']}: {problem['diagnosis'][0]['message']}"
         if problem["message"]:
             return f"{problem['input']}: {problem['message']}"
     return outcome.get("verdict") or outcome["status"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import cli
+from ..checking.diagnosis.finding import as_finding
 from ..checking.report import ERROR, FAIL
 from ..errors import GradvizError
 from . import sandbox
@@ -55,7 +56,7 @@ def outcome(argv: list[str], job: dict) -> dict[str, Any]:
     bad = [r for r in report.results if r.status in (FAIL, ERROR)]
     return {
         "status": report.status, "ok": report.ok, "verdict": report.verdict,
-        "problems": [{"input": r.name, "status": r.status, "diagnosis": list(r.diagnosis),
+        "problems": [{"input": r.name, "status": r.status, "diagnosis": [as_finding(d).to_dict() for d in r.diagnosis],
                       "message": _reason(r.message, job) if r.message else ""} for r in bad],
         "markdown": report.to_markdown(), "svg": _drawing(report) if not report.ok else "",
     }
