@@ -184,6 +184,8 @@ class Report:
     formulas_: dict = field(default_factory=dict)
     root: Any = None  # the recorded graph of the checked evaluation (for draw())
     sweep_fn: Any = None
+    columns: tuple = ("autograd", "finite", "symbolic")  # what the three value columns hold (an optimizer
+    # check shows "yours", "reference")
 
     @property
     def ok(self) -> bool:
@@ -267,7 +269,7 @@ class Report:
             out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {fmt_number(r.max_abs_err, 2)} | "
                        f"{fmt_number(r.max_rel_err, 2)} | {_md(diag)} |")
         worst = [row for row in self.worst() if row.status != PASS] or self.worst(5)
-        out += ["", "| input | index | autograd | finite | symbolic | abs err | rel err | status |",
+        out += ["", "| input | index | " + " | ".join(self.columns) + " | abs err | rel err | status |",
                 "|---|---|---|---|---|---|---|---|"]
         for row in worst:
             out.append(f"| `{row.input}` | {fmt_index(row.index)} | {fmt_number(row.autograd)} | {fmt_number(row.finite)} | "
