@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--show-order", action="store_true", help="number the ops in backward order")
     render.add_argument("--formulas", action="store_true", help="write each edge's local derivative")
     render.add_argument("--animate", metavar="HTML", help="also write a step-through page of backward()")
+    from .grade.cli import add_command as add_grade_command
+
+    add_grade_command(sub)
     return parser
 
 
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if getattr(args, "handler", None):  # subcommands registered by their own package
+            return args.handler(args)
         return _check(args) if args.command == "check" else _render(args)
     except GradvizError as exc:
         if getattr(args, "debug", False):
@@ -116,8 +121,7 @@ def _check(args) -> int:
     if args.target is None:
         return _self_test(args)
     if targets.is_file_target(args.target):
-        report = targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
-                                           inputs=_inputs(args), options=options)
+        report = file_target_report(args)
     else:
         build, values = targets.expression_function(args.target, targets.parse_at(args.at), args.seed)
         from .checking.core import check
@@ -138,6 +142,15 @@ def _check(args) -> int:
     else:
         print(report)
     return 0 if report.ok else 1
+
+
+def file_target_report(args):
+    """The Report of `gradviz check path/file.py:NAME ...`; `gradviz grade` runs each target through it."""
+    from . import targets
+
+    options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    return targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
+                                     inputs=_inputs(args), options=options)
 
 
 def _json_document(target, reports) -> dict:
