@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--show-order", action="store_true", help="number the ops in backward order")
     render.add_argument("--formulas", action="store_true", help="write each edge's local derivative")
     render.add_argument("--animate", metavar="HTML", help="also write a step-through page of backward()")
+    from .grade.cli import add_command as add_grade_command
+
+    add_grade_command(sub)
     return parser
 
 
@@ -99,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if getattr(args, "handler", None):  # subcommands registered by their own package
+            return args.handler(args)
         return _check(args) if args.command == "check" else _render(args)
     except GradvizError as exc:
         if getattr(args, "debug", False):
@@ -125,12 +130,8 @@ def _check(args) -> int:
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
     if args.target is None:
         return _self_test(args)
-    if args.optimizer:
-        report = targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
-                                                steps=args.steps, seed=args.seed)
-    elif targets.is_file_target(args.target):
-        report = targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
-                                           inputs=_inputs(args), options=options)
+    if targets.is_file_target(args.target) or args.optimizer:  # --optimizer: a file target, or its error
+        report = file_target_report(args)
     else:
         build, values = targets.expression_function(args.target, targets.parse_at(args.at), args.seed)
         from .checking.core import check
@@ -151,6 +152,18 @@ def _check(args) -> int:
     else:
         print(report)
     return 0 if report.ok else 1
+
+
+def file_target_report(args):
+    """The Report of `gradviz check path/file.py:NAME ...`; `gradviz grade` runs each target through it."""
+    from . import targets
+
+    if getattr(args, "optimizer", None):
+        return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
+                                              steps=args.steps, seed=args.seed)
+    options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    return targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
+                                     inputs=_inputs(args), options=options)
 
 
 def _json_document(target, reports) -> dict:
