@@ -133,7 +133,7 @@ def _element_grid(report: Report, rows: list, width: int, color: bool, digits: i
               for r in rows]
     keep = [k for k in range(3) if k == 0 or any(v[k] != "-" for v in values)]  # drop a column nobody filled
     header = ["input", "index"] + [names[k] for k in keep] + ["abs err", "rel err"]
-    body = [[r.input, fmt_index(r.index)] + [v[k] for k in keep] + [fmt_number(r.abs_err, 2), fmt_number(r.rel_err, 2)]
+    body = [[r.input, fmt_index(r.index)] + [v[k] for k in keep] + [fmt_number(r.abs_err, 2), fmt_number(r.shown_rel_err, 2)]
             for r, v in zip(rows, values)]
     return _grid(header, body, [r.status for r in rows], [r.note for r in rows], width, color, left=2)
 
@@ -228,6 +228,8 @@ def _input_block(r, width: int, color: bool) -> list[str]:
         lines += wrap(r.message, width, indent="  ")
     for d in r.diagnosis:
         lines += wrap(f"diagnosis: {d}", width, indent="  ", subsequent="    ")
+        if getattr(d, "evidence", ""):
+            lines += wrap(f"evidence: {d.evidence}", width, indent="    ", subsequent="      ")
     return lines
 
 
