@@ -23,8 +23,8 @@ class Unmapped(Exception):
 RULES: dict[str, Callable[..., Any]] = {}
 # Calls that only change dtype, device or memory layout: the output is the same node.
 IDENTITY = {"float", "double", "to", "contiguous", "clone", "cpu", "cuda", "type_as", "requires_grad_"}
-# Calls that stop gradients: the output is a constant.
-DETACH = {"detach", "data", "numpy"}
+# detach() and .data have no rule on purpose: they record as opaque nodes whose backward gives no
+# gradient, so a check names them when the stopped gradient is what makes the result wrong.
 
 
 def rule(*names: str):

@@ -24,7 +24,7 @@ from .. import graph
 from .. import tensor as tensor_mod
 from ..errors import GradvizError, describe
 from ..tensor import Tensor
-from .mapping import DETACH, IDENTITY, RULES
+from .mapping import IDENTITY, RULES
 from .torchops import Slot, TorchCall, custom_op, opaque_op
 
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]  # a classmethod
@@ -116,8 +116,8 @@ class Recorder(TorchFunctionMode):
         for result, select in results:
             if not result.is_floating_point():
                 continue  # indices, masks: constants wherever they are used
-            if op is None and select is None and first is not None and name in IDENTITY | DETACH:
-                node = self.node_of(first) if name in IDENTITY else Tensor(to_numpy(result), requires_grad=False)
+            if op is None and select is None and first is not None and name in IDENTITY:
+                node = self.node_of(first)
             else:
                 node = self._mapped(name, args, kwargs, result) if op is None and select is None else None
                 if node is None:
