@@ -10,6 +10,7 @@ names become labels.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import weakref
 from contextlib import contextmanager
@@ -17,8 +18,9 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_flatten
 
 from .. import graph
 from .. import tensor as tensor_mod
@@ -88,8 +90,11 @@ class Recorder(TorchFunctionMode):
         twins[t] = node
 
     def _gradviz_arg(self, x):
+        """A call argument as a mapping rule takes it: float tensors as nodes, integer tensors as arrays."""
         if isinstance(x, torch.Tensor):
             return self.node_of(x) if x.is_floating_point() else x.detach().cpu().numpy()
+        if type(x) in (list, tuple):  # torch.cat([a, b]) and the like; deeper nesting records as opaque
+            return type(x)(self._gradviz_arg(v) for v in x)
         return x
 
     # -- interception ---------------------------------------------------------------------
@@ -129,8 +134,9 @@ class Recorder(TorchFunctionMode):
         if rule is None:
             return None
         try:
-            node = rule(_Result(tuple(result.shape)), *tree_map(self._gradviz_arg, list(args)),
-                        **{k: self._gradviz_arg(v) for k, v in kwargs.items()})
+            convert = self._gradviz_arg
+            node = rule(_Result(tuple(result.shape)), *[convert(a) for a in args],
+                        **{k: convert(v) for k, v in kwargs.items()})
         except Exception:  # Unmapped, or a rule that does not fit this call: record it as opaque instead
             return None
         if not isinstance(node, Tensor) or node.shape != tuple(result.shape):
@@ -200,10 +206,9 @@ def recording(module: torch.nn.Module | None = None,
     if module is not None:
         for pname, p in module.named_parameters():
             names.setdefault(id(p), (pname, pname.rpartition(".")[0]))
-        for mname, sub in module.named_modules():
-            if mname:
-                hooks.append(sub.register_forward_pre_hook(_enter_scope(mname)))
-                hooks.append(sub.register_forward_hook(_leave_scope))
+        paths = {id(sub): mname for mname, sub in module.named_modules() if mname}
+        hooks = [register_module_forward_pre_hook(_enter_scope(paths)),
+                 register_module_forward_hook(_leave_scope(paths))]
     recorder = Recorder(names)
     _active.append(recorder)
     torch.autograd.Function.apply = classmethod(_recording_apply)
@@ -219,31 +224,38 @@ def recording(module: torch.nn.Module | None = None,
         del graph._scope_stack[depth:]
 
 
-def _enter_scope(path: str):
+def _enter_scope(paths: dict[int, str]):
     def enter(module, inputs):
-        graph._scope_stack.append(path)
+        path = paths.get(id(module))
+        if path is not None:
+            graph._scope_stack.append(path)
     return enter
 
 
-def _leave_scope(module, inputs, output):
-    if len(graph._scope_stack) > 1:
-        graph._scope_stack.pop()
+def _leave_scope(paths: dict[int, str]):
+    def leave(module, inputs, output):
+        if id(module) in paths and len(graph._scope_stack) > 1:
+            graph._scope_stack.pop()
+    return leave
 
 
 def input_names(fn: Callable, count: int) -> list[str]:
     """The names of fn's first `count` parameters (forward's, for a module or a custom Function)."""
-    target = fn.forward if isinstance(fn, torch.nn.Module) else fn
-    if isinstance(fn, type) and issubclass(fn, torch.autograd.Function):
-        target = fn.forward
-    try:
-        params = [p.name for p in inspect.signature(target).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    if isinstance(fn, type) and params[:1] == ["ctx"]:
-        params = params[1:]
-    names = params[:count]
+    names = list(_parameter_names(type(fn).forward if isinstance(fn, torch.nn.Module) else fn)[:count])
     return names + [f"x{i}" for i in range(len(names), count)]
+
+
+@functools.lru_cache(maxsize=256)
+def _parameter_names(target: Callable) -> tuple[str, ...]:
+    is_function_class = isinstance(target, type) and issubclass(target, torch.autograd.Function)
+    try:
+        params = [p.name for p in inspect.signature(target.forward if is_function_class else target)
+                  .parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return ()
+    if is_function_class or params[:1] == ["self"]:
+        params = params[1:]  # ctx, or the module's self
+    return tuple(params)
 
 
 def callable_of(fn_or_module: Any) -> Callable:
