@@ -167,6 +167,24 @@ def test_integer_targets_are_held_fixed():
     np.testing.assert_allclose(report.results[0].autograd, expected, atol=1e-12)
 
 
+class BackwardCrashes(Tanh):
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out @ y  # a shape error in the user's backward
+
+
+def test_a_backward_that_raises_is_named_and_a_forward_that_raises_is_an_error(x):
+    report = gv.torch.check(model(act=BackwardCrashes), x)
+    assert not report.ok and report.first_bad_node.op == "BackwardCrashes"
+    assert "raised" in report.first_bad_node.message
+
+    def broken(x):
+        raise ValueError("shapes do not fit")
+    report = gv.torch.check(broken, x)
+    assert not report.ok and report.status == "ERROR" and "shapes do not fit" in report.verdict
+
+
 # --- kinks and ties, judged as gradviz judges them ------------------------------------------------
 
 class AbsFn(torch.autograd.Function):

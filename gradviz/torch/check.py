@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checking.core import UserCodeRaised
 from ..checking.core import check as gradviz_check
 from ..checking.report import Report
 from ..errors import GradvizError
@@ -98,8 +99,8 @@ class TorchSubject:
             return torch.func.functional_call(t.module, state, tuple(args))
         except GradvizError:
             raise
-        except Exception as exc:
-            raise GradvizError(f"the checked function raised {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # an ERROR report, as for gv.check
+            raise UserCodeRaised(f"{t.__name__} raised {type(exc).__name__}: {exc}") from exc
 
     def _result(self, out) -> torch.Tensor:
         if not isinstance(out, torch.Tensor) or not out.is_floating_point():
@@ -127,11 +128,8 @@ class TorchSubject:
         if not result.requires_grad:
             return [np.zeros(np.shape(a)) for a in arrays]
         cotangent = torch.as_tensor(np.broadcast_to(self.cotangent, tuple(result.shape)).copy()).to(result.dtype)
-        try:
-            grads = torch.autograd.grad(result, tensors, cotangent, allow_unused=True)
-        except Exception as exc:
-            raise GradvizError(f"torch's backward of {self.target.__name__} raised {type(exc).__name__}: "
-                               f"{exc}") from exc
+        # A backward that raises propagates: gv.check then names the node whose backward fails.
+        grads = torch.autograd.grad(result, tensors, cotangent, allow_unused=True)
         return [np.zeros(np.shape(a)) if g is None else to_numpy(g).reshape(np.shape(a))
                 for g, a in zip(grads, arrays)]
 
