@@ -244,11 +244,10 @@ class _SelfTestTable:
         self.width, self.color = width, color
         self.name = max(len("name"), *(len(i.name) for i in items))
         self.shapes = max(len("shapes"), *(len(i.shapes) for i in items))
-        over = self.name + self.shapes + 2 * self.ERR + 4 * 2 + len("NONDIFF") - width
-        if over > 0:  # shapes give way first, then names (both shortened in the middle)
-            cut = min(over, self.shapes - 8)
-            self.shapes -= max(cut, 0)
-            self.name = max(10, self.name - max(over - max(cut, 0), 0))
+        spare = width - (2 * self.ERR + 4 * 2 + len("NONDIFF"))  # what the name and shapes columns may take
+        if self.name + self.shapes > spare:  # shapes give way first, then names (both shortened in the middle)
+            self.shapes = max(8, min(self.shapes, spare - self.name))
+            self.name = max(10, spare - self.shapes)
 
     def _cells(self, name: str, shapes: str, fin: str, sym: str) -> str:
         return (f"{shorten(name, self.name):<{self.name}}  {shorten(shapes, self.shapes):<{self.shapes}}  "

@@ -17,13 +17,17 @@ from typing import Any, Callable
 from .checking.core import check
 from .checking.handwritten import check_grad_fn, check_layer, check_loss
 from .checking.report import Report
+from .checking.text import format_report, terminal_width
+
+PYTEST_INDENT = 8
 
 
 class GradientError(AssertionError):
     """A gradient check failed; ``str(error)`` is the full report, ``error.report`` the Report."""
 
     def __init__(self, report: Report):
-        super().__init__(str(report))
+        # pytest indents a failure message by 8 columns ("E       "): leave room so each line still fits
+        super().__init__(format_report(report, width=terminal_width() - PYTEST_INDENT))
         self.report = report
 
 

@@ -148,7 +148,7 @@ def test_plugin_is_registered_by_its_entry_point(pytester):
     disabled.stdout.fnmatch_lines(["*fixture 'gradviz_report' not found*"])
 
 
-def test_assert_functions_pass_through_options_and_return_the_report():
+def test_assert_functions_pass_through_options_and_return_the_report(monkeypatch):
     x = gv.Value(0.4, label="x")
     report = gv.assert_gradients(lambda v: (v * v).tanh(), x, eps=1e-5, atol=1e-4)
     assert report.ok and report.settings["eps"] == 1e-5 and report.settings["atol"] == 1e-4
@@ -164,4 +164,9 @@ def test_assert_functions_pass_through_options_and_return_the_report():
     with pytest.raises(gv.GradientError) as info:
         gv.assert_grad_fn(mse, mse_prime_wrong, np.array([0.5, 0.3, 1.0]))
     assert isinstance(info.value, AssertionError) and not info.value.report.ok
-    assert str(info.value) == str(info.value.report) and "FAIL" in str(info.value).splitlines()[0]
+    assert "FAIL" in str(info.value).splitlines()[0]
+    # the message is the report, narrowed by pytest's 8-column "E       " indent so each line still fits
+    monkeypatch.setenv("COLUMNS", "80")
+    error = gv.GradientError(info.value.report)
+    assert str(error) == gv.checking.text.format_report(info.value.report, width=72)
+    assert max(len(line) for line in str(error).splitlines()) <= 72
