@@ -9,7 +9,6 @@ import pty
 import select
 import subprocess
 import sys
-import time
 
 import pytest
 
