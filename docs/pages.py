@@ -25,11 +25,17 @@ from pathlib import Path
 from typing import Any
 
 DOCS = Path(__file__).resolve().parent
-FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+FENCE = re.compile(r"^```python([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
+NOT_RUN = re.compile(r"""exec=["']?(off|no|false|0)\b""", re.I)
+
+
+def _runs(match: re.Match) -> bool:
+    return not NOT_RUN.search(match.group(1))
 
 
 def code_blocks(path: Path) -> list[str]:
-    return FENCE.findall(Path(path).read_text())
+    """The page's python blocks that run (all but those marked exec="off")."""
+    return [m.group(2) for m in FENCE.finditer(Path(path).read_text()) if _runs(m)]
 
 
 def pages() -> list[Path]:
@@ -142,8 +148,11 @@ def notebook(path: Path) -> str:
         prose = text[position:match.start()].strip()
         if prose:
             cells.append({"cell_type": "markdown", "metadata": {}, "source": prose})
-        cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                      "source": match.group(1).rstrip("\n")})
+        if _runs(match):
+            cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                          "source": match.group(2).rstrip("\n")})
+        else:
+            cells.append({"cell_type": "markdown", "metadata": {}, "source": f"```python\n{match.group(2)}```"})
         position = match.end()
     if text[position:].strip():
         cells.append({"cell_type": "markdown", "metadata": {}, "source": text[position:].strip()})

@@ -199,3 +199,4 @@ def test_tutorial_7_reports_and_grades():
     assert ns["report"]["ok"] and ns["report"]["schema"] == 1
     assert ns["md"].startswith("### gradviz check")
     assert ns["grades"] == {"alice": "pass", "bob": "wrong gradient"}
+
