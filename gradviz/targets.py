@@ -25,6 +25,7 @@ from . import expr as expr_mod
 from .checking.core import check
 from .checking.handwritten import check_layer, check_loss
 from .checking.report import Report
+from .checking.streams import INPUTS, stream
 from .errors import GradvizError
 from .tensor import Tensor
 from .value import Value
@@ -69,7 +70,7 @@ def expression_function(text: str, at: dict[str, float], seed: int) -> tuple[Cal
     if unknown:
         raise GradvizError(f"--at gives {', '.join(sorted(unknown))}, which the expression does not use "
                            f"(its names are {', '.join(variables) or 'none'})")
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, INPUTS)
     inputs = [Value(at[n] if n in at else float(np.round(rng.uniform(-1.5, 1.5), 3)), label=n) for n in variables]
 
     def build(*values):
@@ -124,7 +125,7 @@ def _input_value(name: str, spec: Any, rng: np.random.Generator):
 
 def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrides: dict[str, str],
                     seed: int) -> list:
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, INPUTS)
     declared = getattr(fn, "gradviz_inputs", None) or (module_inputs or {}).get(name) or {}
     inputs = []
     for param in inspect.signature(fn).parameters.values():
@@ -163,7 +164,7 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
         if not input_shape:
             raise GradvizError(f"{name} is checked as a layer: give the input shape with --input-shape, e.g. 2,3,8,8")
         shape = parse_shape(input_shape, "--input-shape")
-        rng = np.random.default_rng(seed)
+        rng = stream(seed, INPUTS)
         layer_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol")}
         if callable(getattr(instance, "compute", None)) and callable(getattr(instance, "backward", None)):
             return check_loss(instance, rng.uniform(0.1, 0.9, size=shape), rng.uniform(0.1, 0.9, size=shape),

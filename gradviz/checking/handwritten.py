@@ -26,6 +26,7 @@ from ..errors import GradvizError, PrecisionWarning
 from . import finite as fd
 from .core import ATOL, EPS, RTOL
 from .report import FAIL, NONDIFF, InputResult, Report
+from .streams import COTANGENT, DIRECTIONS, stream
 from .verdict import judge
 
 # Attribute names searched, in order, when params are not given.
@@ -158,7 +159,7 @@ def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, 
     kinked = [d.kinked(atol, rtol) for d in diffs]
     if any(m.any() for m in kinked):
         failures = fd.joint_subgradient_failures(loss, arrays, analytic, kinked, base, eps, atol, rtol,
-                                                 np.random.default_rng(seed))
+                                                 stream(seed, DIRECTIONS))
         if failures:
             for r, mask in zip(results, kinked):
                 if mask.any():
@@ -207,8 +208,7 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
             z = _as_result_array(f"{subject}.{forward}", _call(f"{subject}.{forward}", fwd, probe_x, timeout=timeout))
             if not np.array_equal(probe_x, x):
                 raise UserCodeError(f"{subject}.{forward} modified its input array in place")
-            rng = np.random.default_rng(seed)
-            cot = rng.normal(size=z.shape)
+            cot = stream(seed, COTANGENT).normal(size=z.shape)  # never the inputs' stream: x == dZ hides dW.T
             analytic = _layer_backward(obj, subject, backward, bwd, cot, x, named, timeout)
         except UserCodeError as exc:
             return _failed(subject, list(zip(names, shapes)), str(exc), settings)

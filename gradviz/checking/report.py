@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import html, text
+from .diagnosis.finding import as_finding
 from .text import fmt_index, fmt_number
 
 PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
@@ -137,7 +138,7 @@ class InputResult:
             "max_abs_err": _num(self.max_abs_err),
             "max_rel_err": _num(self.max_rel_err),
             "counts": self.counts(),
-            "diagnosis": list(self.diagnosis),
+            "diagnosis": [as_finding(d).to_dict() for d in self.diagnosis],
             "message": self.message,
             "worst": [r.to_dict() for r in _worst(self.rows, 10)],
         }
@@ -193,6 +194,8 @@ class Report:
     formulas_: dict = field(default_factory=dict)
     root: Any = None  # the recorded graph of the checked evaluation (for draw())
     sweep_fn: Any = None
+    columns: tuple = ("autograd", "finite", "symbolic")  # what the three value columns hold (an optimizer
+    # check shows "yours", "reference")
 
     @property
     def ok(self) -> bool:
@@ -206,8 +209,8 @@ class Report:
 
     @property
     def first_bad_node(self) -> NodeCheck | None:
-        """The first node in backward order whose local rule is wrong."""
-        return next((n for n in self.nodes if n.status == FAIL), None)
+        """The first node in backward order whose local rule is wrong (or whose backward raised)."""
+        return next((n for n in self.nodes if n.status in (FAIL, ERROR)), None)
 
     def rows(self) -> list[Row]:
         return [row for r in self.results for row in r.rows]
@@ -279,7 +282,7 @@ class Report:
             out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {fmt_number(r.max_abs_err, 2)} | "
                        f"{fmt_number(r.max_rel_err, 2)} | {_md(diag)} |")
         worst = [row for row in self.worst() if row.status != PASS] or self.worst(5)
-        out += ["", "| input | index | autograd | finite | symbolic | abs err | rel err | status |",
+        out += ["", "| input | index | " + " | ".join(self.columns) + " | abs err | rel err | status |",
                 "|---|---|---|---|---|---|---|---|"]
         for row in worst:
             out.append(f"| `{row.input}` | {fmt_index(row.index)} | {fmt_number(row.autograd)} | {fmt_number(row.finite)} | "
