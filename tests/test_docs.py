@@ -200,3 +200,12 @@ def test_tutorial_7_reports_and_grades():
     assert ns["md"].startswith("### gradviz check")
     assert ns["grades"] == {"alice": "pass", "bob": "wrong gradient"}
 
+
+
+def test_tutorial_optimizer_names_each_cause():
+    name = "tutorial-optimizer.md"
+    ns = executed(name).namespace
+    assert "adam: FAIL" in shown(name, 1) and "bias correction missing" in shown(name, 1)
+    assert "identified as adam" in shown(name, 2) and "matches at all 5 steps" in shown(name, 2)
+    assert ns["report"].results[0].diagnosis[0].cause == "bias_from_epoch"
+    assert ns["done"].returncode == 1 and "momentum sign mixed" in shown(name, 4)
