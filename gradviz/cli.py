@@ -10,7 +10,7 @@ import json
 import sys
 
 from . import __version__, progress
-from .checking.text import format_report, paint, shorten, terminal_width, use_color, wrap
+from .checking.text import format_report, paint, shorten, terminal_width, use_color
 from .errors import GradvizError
 
 EXAMPLES = """examples:
@@ -261,7 +261,7 @@ class _SelfTestTable:
         sym = f"{_err(outcome.abs_err.get('symbolic'))}/{_err(outcome.rel_err.get('symbolic'))}"
         line = self._cells(item.name, item.shapes, fin, sym) + paint(outcome.status if ok else "FAIL", self.color)
         message = outcome.message if not ok else ""
-        return "\n".join([line] + (wrap(message, self.width, indent="    ") if message else []))
+        return f"{line}\n    {message}" if message else line
 
 
 def _err(x) -> str:

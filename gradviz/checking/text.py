@@ -5,11 +5,13 @@ laid out on a terminal (this module) change independently; Report.__str__
 delegates here. Markdown and JSON stay with the report: they are data formats,
 not terminal layout.
 
-Layout rules: every line fits `width` columns (the terminal's, else 80): long
-names are shortened in the middle, prose wraps; a value column no row fills
-is left out; a report with many inputs shows the ones that are not PASS one by
-one and the passing ones a line per scope, with a count of the rest; a
-directional check shows the directional derivatives it compared. Colour is
+Layout rules: every table fits `width` columns (the terminal's, else 80):
+long names are shortened in the middle, and a value column no row fills is
+left out. Prose (verdict, diagnosis, warnings) stays one line per sentence for
+the terminal to wrap, so tools and tests can find each sentence whole. A
+report with many inputs shows the ones that are not PASS one by one and the
+passing ones a line per scope, with a count of the rest; a directional check
+shows the directional derivatives it compared. Colour is
 ANSI on the status words only, and only when asked for (see `use_color`).
 """
 
@@ -19,7 +21,6 @@ import math
 import os
 import re
 import shutil
-import textwrap
 from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # report.py imports this module; only type checkers need the reverse
@@ -56,15 +57,15 @@ def paint(status: str, color: bool) -> str:
 
 
 def format_report(report: Report, width: int | None = None, color: bool = False) -> str:
-    """The whole report as text at most `width` columns wide, one section after another."""
+    """The whole report as text, its tables at most `width` columns wide, one section after another."""
     width = max(40, width or terminal_width())
-    lines = header_lines(report, width, color)
+    lines = header_lines(report, color)
     table = table_lines(report, width, color)
     if table:
         lines += [""] + table
     lines.append("")
-    lines += input_lines(report, width, color)
-    lines += footer_lines(report, width)
+    lines += input_lines(report, color)
+    lines += footer_lines(report)
     return "\n".join(lines)
 
 
@@ -88,13 +89,13 @@ def settings_line(report: Report) -> str:
             f"mode={s.get('mode')} methods={','.join(s.get('methods', ()))}")
 
 
-def header_lines(report: Report, width: int = DEFAULT_WIDTH, color: bool = False) -> list[str]:
+def header_lines(report: Report, color: bool = False) -> list[str]:
     head = f"gradviz check of {report.subject}: {report.status}  ({settings_line(report)})"
-    lines = wrap(head, width)
+    lines = [head]
     if color:
         lines[0] = lines[0].replace(f": {report.status}", f": {paint(report.status, True)}", 1)
     if report.verdict:
-        lines += wrap(report.verdict, width)
+        lines.append(report.verdict)
     return lines
 
 
@@ -144,8 +145,7 @@ def _plain(line: str) -> str:
 
 def _direction_table(directions: Sequence, width: int, color: bool) -> list[str]:
     """One row per random unit direction v: autograd's g.v against the central difference along v."""
-    title = (f"directional derivatives along {len(directions)} random unit directions v "
-             "(autograd g.v against finite differences along v):")
+    title = f"directional derivatives g.v along {len(directions)} random unit directions v:"
     header = ["direction", "autograd", "finite", "abs err", "rel err"]
     body, statuses = [], []
     for k, d in enumerate(directions, 1):
@@ -154,7 +154,7 @@ def _direction_table(directions: Sequence, width: int, color: bool) -> list[str]
         body.append([str(k), fmt_number(analytic), fmt_number(central), fmt_number(err, 2),
                      fmt_number(err / max(abs(central), 1e-12), 2)])
         statuses.append(status)
-    return wrap(title, width) + _grid(header, body, statuses, [""] * len(body), width, color, left=1)
+    return [title] + _grid(header, body, statuses, [""] * len(body), width, color, left=1)
 
 
 def _grid(header: list[str], body: list[list[str]], statuses: list[str], notes: list[str], width: int,
@@ -183,53 +183,53 @@ def _grid(header: list[str], body: list[list[str]], statuses: list[str], notes: 
         else:
             out.append(row + paint(status, color))
             if note:
-                out += wrap(note, width, indent="    ")
+                out.append(f"    {note}")
     return out
 
 
 # -- the inputs ---------------------------------------------------------------------
 
 
-def input_lines(report: Report, width: int = DEFAULT_WIDTH, color: bool = False) -> list[str]:
+def input_lines(report: Report, color: bool = False) -> list[str]:
     """One line per input; past ALL_INPUTS_UP_TO inputs, the passing ones a line per scope, capped."""
     results = list(report.results)
     if len(results) <= ALL_INPUTS_UP_TO:
-        return [line for r in results for line in _input_block(r, width, color)]
+        return [line for r in results for line in _input_block(r, color)]
     lines = []
     standing_out = [r for r in results if r.status != "PASS"]
     for r in standing_out[:MAX_SHOWN]:
-        lines += _input_block(r, width, color)
+        lines += _input_block(r, color)
     if len(standing_out) > MAX_SHOWN:
         rest = standing_out[MAX_SHOWN:]
-        lines += wrap(f"... and {len(rest)} more inputs that are not PASS ({_counts(r.status for r in rest)}); "
-                      "report.results or --json lists them all", width)
+        lines.append(f"... and {len(rest)} more inputs that are not PASS ({_counts(r.status for r in rest)}); "
+                     "report.results or --json lists them all")
     groups = _grouped([r for r in results if r.status == "PASS"])
     for name, members in list(groups.items())[:MAX_GROUPS]:
         elements = sum(_size(r.shape) for r in members)
         what = f"{name}.*" if name else "(top level)"
-        lines += wrap(f"{what}: {len(members)} input{'s' if len(members) != 1 else ''}, {elements} elements: "
-                      f"{paint('PASS', color)}", width, visible=len(paint('PASS', color)) - 4)
+        lines.append(f"{what}: {len(members)} input{'s' if len(members) != 1 else ''}, {elements} elements: "
+                     f"{paint('PASS', color)}")
     if len(groups) > MAX_GROUPS:
         hidden = list(groups.values())[MAX_GROUPS:]
         count = sum(len(m) for m in hidden)
-        lines += wrap(f"... and {len(hidden)} more scope{'s' if len(hidden) != 1 else ''}, {count} "
-                      f"input{'s' if count != 1 else ''}, all PASS", width)
+        lines.append(f"... and {len(hidden)} more scope{'s' if len(hidden) != 1 else ''}, {count} "
+                     f"input{'s' if count != 1 else ''}, all PASS")
     return lines
 
 
-def _input_block(r, width: int, color: bool) -> list[str]:
+def _input_block(r, color: bool) -> list[str]:
     tally = r.counts()
     counts = ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
     if list(tally) == ["SKIPPED"] and r.status != "SKIPPED":  # directional mode: no verdict per element
         counts = "judged along the random directions, not per element"
     head = f"{r.name} {tuple(r.shape)}: {paint(r.status, color)}" + (f" ({counts})" if counts else "")
-    lines = wrap(head, width, visible=len(paint(r.status, color)) - len(r.status))
+    lines = [head]
     if r.message:
-        lines += wrap(r.message, width, indent="  ")
+        lines.append(f"  {r.message}")
     for d in r.diagnosis:
-        lines += wrap(f"diagnosis: {d}", width, indent="  ", subsequent="    ")
+        lines.append(f"  diagnosis: {d}")
         if getattr(d, "evidence", ""):
-            lines += wrap(f"evidence: {d.evidence}", width, indent="    ", subsequent="      ")
+            lines.append(f"    evidence: {d.evidence}")
     return lines
 
 
@@ -263,27 +263,17 @@ def _counts(statuses) -> str:
     return ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
 
 
-def footer_lines(report: Report, width: int = DEFAULT_WIDTH) -> list[str]:
+def footer_lines(report: Report) -> list[str]:
     lines = []
     bad = report.first_bad_node
     if bad is not None:
-        lines += wrap(f"first wrong backward rule: {bad.where}: {bad.message}", width)
+        lines.append(f"first wrong backward rule: {bad.where}: {bad.message}")
     for w in report.warnings:
-        first, *table = w.split("\n")  # a warning may carry its own table (the step-size sweep): kept as it is
-        lines += wrap(f"warning: {first}", width) + table
+        lines.append(f"warning: {w}")
     return lines
 
 
 # -- pieces -------------------------------------------------------------------------
-
-
-def wrap(text: str, width: int, indent: str = "", subsequent: str | None = None, visible: int = 0) -> list[str]:
-    """`text` wrapped to `width` (words kept whole); `visible` counts invisible colour codes in it."""
-    if len(text) - visible + len(indent) <= width:
-        return [indent + text]
-    return textwrap.wrap(text, width + visible, initial_indent=indent,
-                         subsequent_indent=indent + "  " if subsequent is None else subsequent,
-                         break_long_words=True, break_on_hyphens=False) or [indent]
 
 
 def shorten(text: str, limit: int) -> str:
