@@ -363,3 +363,16 @@ def test_summary_renders_in_headless_chromium(graded, tmp_path):
         assert (graded["out"] / "feedback" / f"{link.text}.md").exists()
         driver.save_screenshot(str(tmp_path / "summary.png"))
     assert (tmp_path / "summary.png").stat().st_size > 10_000
+
+
+def test_support_files_are_copied_and_the_results_folder_is_not_a_submission(tmp_path):
+    subs = tmp_path / "subs"
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "provided.py").write_text("def batch_mean(a):\n    return a.sum(axis=0)\n")
+    klass.write_submission(subs / "ann", klass.LAYERS.replace("db = dZ.sum(axis=0)",
+                                                              "from provided import batch_mean\n        db = batch_mean(dZ)"))
+    spec = klass.write_spec(tmp_path / "course" / "grading.toml", timeout=20)
+    spec.write_text(spec.read_text().replace("output = 1\n", "output = 1\nfiles = [\"provided.py\"]\n"))
+    results = grade(subs, spec, subs / "results")
+    assert [(r.student, r.score) for r in results] == [("ann", 5.0)]
+    assert not (subs / "ann" / "provided.py").exists()  # copied into the copy, not the original

@@ -31,12 +31,13 @@ from .spec import Spec
 OUTPUT_EXCERPT = 4000
 
 
-def submissions(folder: Path) -> list[Path]:
-    """Every student's folder in SUBMISSIONS/, by name."""
+def submissions(folder: Path, out: Path | None = None) -> list[Path]:
+    """Every student's folder in SUBMISSIONS/, by name (not the results folder, if it is in there)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GradvizError(f"no such folder: {folder} (give the folder that holds one sub-folder per student)")
-    found = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    found = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+                   and (out is None or p.resolve() != out))
     if not found:
         raise GradvizError(f"{folder} has no submission folders: put each student's files in a folder of its own, "
                            f"e.g. {folder}/alice/layers.py")
@@ -77,7 +78,7 @@ def grade_folder(folder: Path, spec: Spec, out: Path, *, jobs: int | None = None
     """Grade every submission in `folder` (or this shard's part), journaling into `out`; return all results."""
     folder, out = Path(folder).resolve(), Path(out).resolve()
     limits = limits or Limits(spec.timeout, spec.memory_mb, spec.output_mb)
-    paths = in_shard(submissions(folder), shard)
+    paths = in_shard(submissions(folder, out), shard)
     journal = Journal(out)
     header = {"spec": str(spec.path), "spec_digest": spec.digest, "title": spec.title,
               "targets": [{"name": t.name, "points": t.points} for t in spec.targets],
@@ -289,7 +290,10 @@ def _caller_not_rerun():
 
 def _context():
     """A fork server that has loaded numpy, SymPy and gradviz, with single-threaded BLAS (one core per job)."""
-    context = multiprocessing.get_context("forkserver")
+    try:
+        context = multiprocessing.get_context("forkserver")
+    except ValueError:  # pragma: no cover - Windows
+        raise GradvizError("gradviz grade needs Linux or macOS: it forks each submission from a fork server") from None
     context.set_forkserver_preload(["gradviz.grade.warm"])
     threads = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     saved = {k: os.environ.get(k) for k in threads}
