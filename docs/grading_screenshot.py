@@ -51,13 +51,12 @@ def main() -> int:
         print("needs chromium, chromium-driver and selenium", file=sys.stderr)
         return 1
     sys.path.insert(0, str(DOCS))
-    import build_images
+    import pages
 
-    with tempfile.TemporaryDirectory() as tmp:
-        build_images.run_page(PAGE, Path(tmp))
-        with chromium(Path(tmp) / "profile") as driver:
-            driver.get((Path(tmp) / "results" / "summary.html").as_uri())
-            driver.save_screenshot(str(PICTURE))
+    page = pages.run_page(PAGE)
+    with tempfile.TemporaryDirectory() as tmp, chromium(Path(tmp) / "profile") as driver:
+        driver.get((page.workdir / "results" / "summary.html").as_uri())
+        driver.save_screenshot(str(PICTURE))
     print(f"wrote {PICTURE}")
     return 0
 
