@@ -42,6 +42,8 @@ CORRECT = [
     (objects.AdamEpoch(), "adam", "update over all parameters"),
     (objects.RMSPropTemplate, "rmsprop", "dict of layers"),
     (objects.RMSPropTemplate(_layers()), "rmsprop", "dict of layers"),
+    (objects.RMSPropHolding, "rmsprop", "optimizer holding the parameters"),
+    (objects.RMSPropHolding([np.ones((2, 2)), np.zeros(3)], lr=0.1), "rmsprop", "optimizer holding the parameters"),
     (objects.StepAdam, "adam", "PyTorch-style step()"),
     (objects.StepNesterov([objects.Parameter(np.ones((2, 2))), objects.Parameter(np.zeros(3))]), "nesterov",
      "PyTorch-style step()"),
@@ -76,6 +78,7 @@ BUGS = [
     (objects.RMSPropSharedStateBug, "rmsprop", "state shared between parameters", 2),
     (objects.StepAdamCounterBug, "adam", "step counter is shared between parameters", 2),
     (objects.SGDCopyBug(), "sgd", "applied to a copy", 1),
+    (objects.RMSPropHoldingCopyBug, "rmsprop", "applied to a copy", 1),
 ]
 
 
@@ -157,7 +160,7 @@ def test_an_unknown_convention_lists_the_conventions_tried():
         gv.check_optimizer(NotAnOptimizer())
     text = str(err.value)
     for form in ("next_w, config = rule(w, dw, config)", "compute_gradient", "opt.update(w, grad)",
-                 "opt.update(params, grads", "opt.step()", "update(grads, name"):
+                 "opt.update(params, grads", "opt.step()", "update(grads, name", "opt.update(grads[, epoch])"):
         assert form in text
 
 
