@@ -110,7 +110,7 @@ def test_the_no_bias_correction_adam_reports_both_values_of_the_first_step():
     result = report.results[0]
     index = tuple(int(i) for i in result.message.split("element W[", 1)[1].split("]", 1)[0].split(","))
     assert f"yours {theirs[index]:.10g}, reference {reference[index]:.10g}" in result.message
-    assert "3.16 x lr" in result.diagnosis[0] and result.diagnosis[0].cause == "bias_correction_missing"
+    assert "3.16 x lr" in result.diagnosis[0].evidence and result.diagnosis[0].cause == "bias_correction_missing"
     assert report.to_dict()["inputs"][0]["diagnosis"][0]["cause"] == "bias_correction_missing"
 
 

@@ -12,7 +12,7 @@ from . import hyperparameters as hyper
 from .conventions import Setup, detect
 from .driving import Run
 from ..diagnosis.finding import Finding
-from .hypotheses import Context, explain, headline
+from .hypotheses import Context, explain
 from .rules import FORMULAS, KINDS, trajectory
 
 RTOL, ATOL = 1e-9, 1e-12  # both sides run in float64 on the same gradients: only rounding may differ
@@ -156,7 +156,7 @@ def _verdict(report: Report, subject: str, asked: str, kind: str, findings: list
     follows = f"{subject} does not follow {kind}"
     if asked == "auto" and not findings:
         follows = f"{subject} follows none of {', '.join(KINDS)}; the closest is {kind}"
-    cause = f" Likely cause: {headline(findings[0])}." if findings else ""
+    cause = f" Likely cause: {findings[0]}." if findings else ""
     return f"FAIL: {follows}: {bad.name} {bad.message}.{cause}"
 
 
