@@ -369,3 +369,36 @@ def test_hand_written_relu_layer_at_zeros_is_nondiff_under_a_random_upstream():
     x = np.array([[0.0, 1.0, -2.0], [0.0, 0.0, 0.5]])
     report = gv.check_layer(namespace["ReLU"](), x)
     assert report.ok and report.results[0].counts().get("NONDIFF") == 3
+
+
+# --- 3. bounded SymPy cost, and the report says which strategy ------------------------------------------
+
+def test_sympy_strategy_and_reason_are_in_the_report(monkeypatch):
+    from gradviz.checking import core
+
+    small = gv.check(lambda w, x: (w * x).tanh(), gv.Value(0.5, label="w"), gv.Value(2.0, label="x"))
+    assert small.settings["sympy"].startswith("whole expression") and "w" in small.formulas()
+    x = np.random.default_rng(1).normal(size=(10, 10))
+    big = gv.check(lambda t: t.tanh().sum(), gv.Tensor(x, label="x"))
+    assert big.settings["sympy"].startswith("per-op") and "201 scalar elements (> 40)" in big.settings["sympy"]
+    np.testing.assert_allclose(big.results[0].symbolic, 1 - np.tanh(x) ** 2, rtol=1e-12)
+    monkeypatch.setattr(core, "WHOLE_EXPRESSION_BUDGET", 0.0)
+    over = gv.check(lambda w, x: (w * x).tanh(), gv.Value(0.5, label="w"), gv.Value(2.0, label="x"))
+    assert "budget" in over.settings["sympy"] and over.ok
+    assert over.results[0].symbolic == pytest.approx(2.0 * (1 - math.tanh(1.0) ** 2), rel=1e-12)
+
+
+def test_array_twins_are_differentiated_once_per_distinct_expression():
+    from gradviz.checking import symbolic
+    from gradviz.ops import pool
+
+    x = np.random.default_rng(2).normal(size=(1, 2, 6, 6))
+    g = np.random.default_rng(3).normal(size=(1, 2, 3, 3))
+    (dx,) = symbolic.symbolic_vjp(pool.MAX_POOL2D, (x,), {"kernel": (2, 2), "stride": (2, 2)}, g)
+    windows = x.reshape(1, 2, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5).reshape(1, 2, 3, 3, 4)
+    winner = windows == windows.max(axis=-1, keepdims=True)  # no ties at a random point
+    expected = (winner * g[..., None]).reshape(1, 2, 3, 3, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+    np.testing.assert_allclose(dx, expected, atol=1e-12)
+    compiled = symbolic._cache[("expanded", "max_pool2d", (x.shape,), g.shape,
+                                symbolic._attrs_key({"kernel": (2, 2), "stride": (2, 2)}))]
+    assert len(compiled.parts) == 1  # 18 windows, one expression Max(t0, t1, t2, t3)

@@ -9,6 +9,7 @@ sum(fn(...) * R), whose gradient is the vector-Jacobian product with R.
 
 from __future__ import annotations
 
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -32,7 +33,8 @@ EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
 FULL_MODE_LIMIT = 2000  # mode="auto": perturb every element up to this many, else directional
 DIRECTIONS = 8  # random directions in directional mode
 MAX_NUMERIC_WARNINGS = 5  # distinct numeric warnings listed in a report
-WHOLE_EXPRESSION_LIMIT = 300  # scalar elements in a graph that SymPy differentiates as one expression
+WHOLE_EXPRESSION_LIMIT = 40  # scalar elements in a graph that SymPy may differentiate as one expression
+WHOLE_EXPRESSION_BUDGET = 1.0  # CPU seconds; past it, per-op derivatives take over
 
 
 @dataclass
@@ -247,7 +249,7 @@ def _check(
                                     stream(seed, DIRECTION_STREAM))
         sym_grads, sym_note, formulas = (None, "", {})
         if "symbolic" in methods:
-            sym_grads, sym_note, formulas = _symbolic(root, subject, specs, arrays)
+            sym_grads, sym_note, formulas, settings["sympy"] = _symbolic(root, subject, specs, arrays)
         nodes = check_nodes(root, eps=eps, atol=atol, rtol=rtol, seed=seed, use_symbolic="symbolic" in methods)
     except UserCodeRaised as exc:
         message = f"{exc}; no gradient could be compared"
@@ -323,24 +325,41 @@ def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng) -> _Fini
 
 
 def _symbolic(root, subject: _Subject, specs, arrays):
-    """Gradients from SymPy: one whole expression for small graphs, per-op derivatives otherwise."""
+    """Gradients from SymPy, and which strategy gave them and why.
+
+    One whole expression is differentiated only while it is cheap: a small graph
+    (<= WHOLE_EXPRESSION_LIMIT scalar elements) finished within
+    WHOLE_EXPRESSION_BUDGET seconds. Otherwise the per-op derivatives of the
+    symbolic twins are composed in reverse mode, each compiled once per op
+    (symbolic.py caches them), which costs a handful of SymPy calls whatever
+    the graph's size. Returns (grads, note, formulas, strategy).
+    """
     order = topological_order(root)
     size = sum(np.size(n.data) for n in order)
     leaves = _leaves_in_graph(order, specs)
+    why = f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT})"
     if size <= WHOLE_EXPRESSION_LIMIT:
+        import sympy  # noqa: F401 - imported before the clock starts: the budget is for differentiating
+
+        start = time.process_time()  # CPU time: the budget does not shrink when the machine is busy
         try:
-            grads, formulas = _whole_expression(root, subject, specs, leaves)
-            return grads, "", formulas
-        except SymbolicUnavailable:
-            pass  # per-op derivatives may still work (and say precisely which node cannot)
+            grads, formulas = _whole_expression(root, subject, specs, leaves, start + WHOLE_EXPRESSION_BUDGET)
+            return grads, "", formulas, (f"whole expression: the graph has {size} scalar elements, "
+                                         f"differentiated in {time.process_time() - start:.2f} s of CPU")
+        except _OverBudget:
+            why = f"differentiating the whole expression took more than its {WHOLE_EXPRESSION_BUDGET:g} s CPU budget"
+        except SymbolicUnavailable as reason:
+            why = f"the whole expression is unavailable ({reason})"
     try:
         grads = _per_op_backprop(root, order, subject.cotangent, specs, leaves)
-    except SymbolicUnavailable as why:
-        return None, f"SymPy oracle SKIPPED: {why}", {}
-    note = ("" if size <= WHOLE_EXPRESSION_LIMIT else
-            f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT}): the SymPy column composes "
-            "per-op derivatives of the symbolic twins instead of differentiating one whole expression")
-    return grads, note, {}
+    except SymbolicUnavailable as reason:
+        return None, f"SymPy oracle SKIPPED: {reason}", {}, f"skipped: {reason}"
+    strategy = f"per-op derivatives of the symbolic twins, compiled once per op: {why}"
+    return grads, f"the SymPy column composes {strategy}", {}, strategy
+
+
+class _OverBudget(Exception):
+    """Whole-expression differentiation ran past its time budget."""
 
 
 def _leaves_in_graph(order, specs) -> list:
@@ -358,7 +377,13 @@ def _leaves_in_graph(order, specs) -> list:
             else by_label.get(spec.name) for spec in specs]
 
 
-def _whole_expression(root, subject, specs, leaves):
+def _whole_expression(root, subject, specs, leaves, deadline: float):
+    """Differentiate sum(out * R) as one SymPy expression; evaluate by substitution (no code generation).
+
+    Substituting the recorded values and evaluating with SymPy's own floats
+    needs no lambdify (whose printing of Piecewise derivatives dominated the
+    cost) and cannot overflow where float64 would (exp(1000) in a twin).
+    """
     import sympy
 
     names: dict[int, Any] = {}
@@ -369,18 +394,12 @@ def _whole_expression(root, subject, specs, leaves):
     else:
         loss = expr * float(np.sum(subject.cotangent)) if np.ndim(subject.cotangent) == 0 else expr
     # Every symbol in the expression gets its recorded value; we differentiate w.r.t. the inputs'.
-    order = topological_order(root)
     values = {}
-    for node in order:
+    for node in topological_order(root):
         if node.id in names:
             sym = names[node.id]
-            if isinstance(sym, np.ndarray):
-                for s, v in zip(sym.ravel(), np.ravel(node.data)):
-                    values[s] = float(v)
-            else:
-                values[sym] = float(node.data)
-    all_syms = list(values)
-    fn_args = [values[s] for s in all_syms]
+            for s, v in zip(np.ravel(sym) if isinstance(sym, np.ndarray) else [sym], np.ravel(node.data)):
+                values[s] = sympy.Float(float(v), 30)
     grads, formulas = [], {}
     for spec, leaf in zip(specs, leaves):
         if leaf is None:
@@ -388,13 +407,12 @@ def _whole_expression(root, subject, specs, leaves):
             continue
         sym = names[leaf.id]
         syms = list(sym.ravel()) if isinstance(sym, np.ndarray) else [sym]
-        derivs = [sympy.diff(loss, s) for s in syms]
-        evaluate = sympy.lambdify(all_syms, derivs, modules="numpy")
-        with np.errstate(all="ignore"):
-            values_out = np.array(evaluate(*fn_args), dtype=np.float64).reshape(spec.data.shape)
-        if not np.all(np.isfinite(values_out)):
-            values_out = _precise_values(all_syms, derivs, fn_args).reshape(spec.data.shape)
-        grads.append(values_out)
+        derivs = []
+        for s in syms:
+            derivs.append(sympy.diff(loss, s))
+            if time.process_time() > deadline:
+                raise _OverBudget()
+        grads.append(np.array([_evaluate(d, values) for d in derivs], dtype=np.float64).reshape(spec.data.shape))
         if len(syms) == 1:
             formulas[spec.name] = derivs[0]
         elif len(syms) <= 16:
@@ -403,17 +421,20 @@ def _whole_expression(root, subject, specs, leaves):
     return grads, formulas
 
 
-def _precise_values(symbols, exprs, values) -> np.ndarray:
-    """Evaluate derivatives in arbitrary precision where float64 overflowed (exp(1000) and the like)."""
-    import mpmath
-    import sympy
+def _evaluate(derivative, values: dict) -> float:
+    """A derivative's value at the recorded point: nan where SymPy cannot say, inf where it is infinite."""
+    number = derivative.xreplace(values)
+    try:
+        number = number.evalf(30)
+        return float(number)
+    except (TypeError, ValueError):
+        import sympy
 
-    evaluate = sympy.lambdify(symbols, exprs, modules="mpmath")
-    with mpmath.workdps(30):
-        try:
-            return np.array([float(v) for v in evaluate(*[mpmath.mpf(v) for v in values])], dtype=np.float64)
-        except ZeroDivisionError:  # a derivative that is infinite here (sqrt at 0): float64's inf stands
-            return np.array(sympy.lambdify(symbols, exprs, modules="numpy")(*values), dtype=np.float64)
+        if number in (sympy.zoo, sympy.oo):
+            return np.inf
+        if number == -sympy.oo:
+            return -np.inf
+        return np.nan
 
 
 def _per_op_backprop(root, order, cotangent, specs, leaves):
