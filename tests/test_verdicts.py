@@ -402,3 +402,59 @@ def test_array_twins_are_differentiated_once_per_distinct_expression():
     compiled = symbolic._cache[("expanded", "max_pool2d", (x.shape,), g.shape,
                                 symbolic._attrs_key({"kernel": (2, 2), "stride": (2, 2)}))]
     assert len(compiled.parts) == 1  # 18 windows, one expression Max(t0, t1, t2, t3)
+
+
+# --- 4. strict mode: the tolerance comes from the finite differences' own measured error -----------------
+
+LN_EPS = 1e-5
+
+
+def _layer_norm_backward(grad, h, eps):
+    n = h.shape[-1]
+    xhat = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + eps)
+    return (n * grad - grad.sum(-1, keepdims=True) - xhat * (grad * xhat).sum(-1, keepdims=True)) / (
+        n * np.sqrt(h.var(-1, keepdims=True) + eps))
+
+
+class LayerNorm(gv.Function):
+    @staticmethod
+    def forward(h):
+        return (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + LN_EPS)
+
+    @staticmethod
+    def backward(grad, h, out):
+        return _layer_norm_backward(grad, h, LN_EPS)
+
+
+class LayerNormForgotEps(LayerNorm):
+    @staticmethod
+    def backward(grad, h, out):
+        return _layer_norm_backward(grad, h, 0.0)  # planted bug: sqrt(var) instead of sqrt(var + eps)
+
+
+@pytest.mark.parametrize("mode", ["full", "directional"])
+def test_strict_mode_catches_a_layer_norm_without_eps_that_default_tolerances_pass(mode):
+    h = gv.Tensor(np.random.default_rng(4).normal(size=(3, 5)), label="h")
+    w = np.random.default_rng(5).normal(size=(3, 5))
+    bug = lambda t: (LayerNormForgotEps.apply(t) * w).sum()  # noqa: E731
+    default = gv.check(bug, h, mode=mode)
+    assert default.ok  # 1e-5 relative: under rtol=1e-3, as in torch gradcheck
+    strict = gv.check(bug, h, mode=mode, strict=True)
+    assert not strict.ok and strict.settings["strict"]
+    assert "measured finite-difference error" in strict.settings["tolerance"]
+    correct = gv.check(lambda t: (LayerNorm.apply(t) * w).sum(), h, mode=mode, strict=True)
+    assert correct.ok
+
+
+def test_strict_mode_raises_no_alarm_on_any_op_of_the_table_at_kinks_included():
+    from gradviz import selftest
+
+    outcomes = list(selftest.run(0, strict=True))
+    assert any(item.expect == "NONDIFF" for item, _ in outcomes)
+    failed = [(item.name, outcome.status) for item, outcome in outcomes if not selftest.passed(item, outcome)]
+    assert failed == []
+
+
+def test_cli_strict_states_the_tolerance_it_applied():
+    done = _cli("check", "tanh(w*x + b)", "--at", "w=0.5,x=2,b=-1", "--strict")
+    assert done.returncode == 0 and "strict: per element" in done.stdout

@@ -149,6 +149,7 @@ def check(
     params: Sequence | None = None,
     directions: int = DIRECTIONS,
     name: str | None = None,
+    strict: bool = False,
 ) -> Report:
     """Check the gradients of `fn(*inputs)` with autograd, finite differences and SymPy.
 
@@ -159,6 +160,11 @@ def check(
     O(1) evaluations whatever the size) or "auto" (full up to FULL_MODE_LIMIT
     elements). `eps="sweep"` also tabulates the error against the step size.
 
+    `strict=True` also fails any element whose discrepancy exceeds 10x the
+    measured error of the finite differences themselves (Richardson across
+    h, 2h and h/2), even under `rtol`: it catches bugs of 1e-5 relative size
+    (a layer norm that drops eps) that the default tolerances let through.
+
     Numeric warnings raised while the check probes the function (overflow,
     log(0), division by zero) are part of the verdict: they are listed in the
     report's warnings instead of being printed with gradviz's source lines.
@@ -166,7 +172,7 @@ def check(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = _check(fn, *inputs, eps=eps, atol=atol, rtol=rtol, methods=methods, mode=mode, seed=seed,
-                        params=params, directions=directions, name=name)
+                        params=params, directions=directions, name=name, strict=strict)
     numeric = []
     for w in caught:
         if issubclass(w.category, RuntimeWarning):
@@ -193,6 +199,7 @@ def _check(
     params: Sequence | None = None,
     directions: int = DIRECTIONS,
     name: str | None = None,
+    strict: bool = False,
 ) -> Report:
     """check() without the warning capture: see check() for the arguments."""
     methods = tuple(methods)
@@ -219,7 +226,10 @@ def _check(
     total = sum(a.size for a in arrays)
     if mode == "auto":
         mode = "full" if total <= FULL_MODE_LIMIT else "directional"
-    settings = {"eps": eps, "atol": atol, "rtol": rtol, "mode": mode, "methods": methods, "seed": seed}
+    settings = {"eps": eps, "atol": atol, "rtol": rtol, "mode": mode, "methods": methods, "seed": seed,
+                "strict": bool(strict), "tolerance": f"atol={atol:g} + rtol={rtol:g} * |reference|"}
+    if strict and "finite" not in methods:
+        raise GradvizError("strict=True measures the finite differences' own error: include 'finite' in methods")
     label = name or getattr(fn, "__name__", "function")
 
     originals = [(s.node, s.node.data) for s in specs if s.node is not None]
@@ -246,7 +256,7 @@ def _check(
         finite_result = None
         if "finite" in methods:
             finite_result = _finite(subject, arrays, auto, base, mode, eps, atol, rtol, directions,
-                                    stream(seed, DIRECTION_STREAM))
+                                    stream(seed, DIRECTION_STREAM), strict)
         sym_grads, sym_note, formulas = (None, "", {})
         if "symbolic" in methods:
             sym_grads, sym_note, formulas, settings["sympy"] = _symbolic(root, subject, specs, arrays)
@@ -262,6 +272,8 @@ def _check(
 
     results = [_judge(spec, a, finite_result, sym_grads, i, atol, rtol, mode)
                for i, (spec, a) in enumerate(zip(specs, auto))]
+    if strict:
+        settings["tolerance"] = _apply_strict(results, finite_result)
     _settle_kinks(results, nodes, finite_result)
     if sym_note:
         report_warnings.append(sym_note)
@@ -297,16 +309,20 @@ class _FiniteResult:
     per_element: list[fd.Differences] | None
     kinked: list[np.ndarray] | None
     directional: list[tuple[float, float, float, float, str]]  # analytic, central, fwd, bwd, status
+    strict: list[fd.Richardson] | None = None  # per input (full) or per direction (directional)
 
 
-def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng) -> _FiniteResult:
+def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng, strict=False) -> _FiniteResult:
     if mode == "full":
         diffs = fd.full_differences(subject.loss, arrays, eps, base)
-        return _FiniteResult(mode, diffs, [d.kinked(atol, rtol) for d in diffs], [])
-    rows = []
+        extra = fd.richardson(subject.loss, arrays, eps, diffs, base) if strict else None
+        return _FiniteResult(mode, diffs, [d.kinked(atol, rtol) for d in diffs], [], extra)
+    rows, extra = [], []
     for direction in fd.random_directions([a.shape for a in arrays], k, rng):
         central, fwd, bwd = fd.directional_difference(subject.loss, arrays, direction, eps, base)
         analytic = sum(float((g * d).sum()) for g, d in zip(auto, direction))
+        if strict:
+            extra.append(fd.directional_richardson(subject.loss, arrays, direction, eps, central, base))
         tol = atol + rtol * max(abs(fwd), abs(bwd))
         if abs(analytic - central) <= atol + rtol * abs(central):
             status = PASS
@@ -318,7 +334,43 @@ def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng) -> _Fini
         else:
             status = FAIL
         rows.append((analytic, central, fwd, bwd, status))
-    return _FiniteResult(mode, None, None, rows)
+    return _FiniteResult(mode, None, None, rows, extra if strict else None)
+
+
+def _apply_strict(results: list[InputResult], finite_result: _FiniteResult) -> str:
+    """Fail what exceeds 10x the measured finite-difference error; say which tolerance that was."""
+    if finite_result.mode == "full":
+        tolerances = []
+        for r, rich, mask in zip(results, finite_result.strict, finite_result.kinked):
+            tol = rich.tolerance()
+            tolerances.append(tol[~mask])
+            over = (np.abs(np.asarray(r.autograd) - rich.value) > tol) & ~mask
+            over &= np.asarray(r.statuses).reshape(tol.shape) == PASS
+            if over.any():
+                worst = np.unravel_index(int(np.argmax(np.where(over, np.abs(r.autograd - rich.value), -1))), tol.shape)
+                r.mark(over.reshape(-1), FAIL, "strict: off by more than 10x the measured finite-difference error")
+                r.diagnosis = [f"strict mode: at {list(map(int, worst))} autograd is {float(r.autograd[worst]):.10g}, "
+                               f"the extrapolated finite difference {float(rich.value[worst]):.10g} (error "
+                               f"{abs(float(r.autograd[worst] - rich.value[worst])):.3g}, tolerance "
+                               f"{float(tol[worst]):.3g})"] + list(r.diagnosis)
+        flat = np.concatenate([t.ravel() for t in tolerances]) if tolerances else np.zeros(0)
+        spread = f"median {np.median(flat):.2g}, max {flat.max():.2g}" if flat.size else "no smooth elements"
+        return (f"strict: per element, {fd.STRICT_FACTOR}x the measured finite-difference error (Richardson across "
+                f"h, 2h, h/2) + {fd.STRICT_FLOOR:g} relative ({spread}), besides atol/rtol")
+    failed = 0
+    for k, (row, rich) in enumerate(zip(finite_result.directional, finite_result.strict)):
+        analytic, central, fwd, bwd, status = row
+        if status == PASS and abs(analytic - float(rich.value)) > float(rich.tolerance()):
+            finite_result.directional[k] = (analytic, central, fwd, bwd, FAIL)
+            failed += 1
+    if failed:
+        for r in results:
+            r.status = FAIL
+            r.message = (f"strict: along {failed} random direction(s) autograd is off by more than "
+                         f"{fd.STRICT_FACTOR}x the measured finite-difference error")
+    tols = [float(r.tolerance()) for r in finite_result.strict]
+    return (f"strict: per direction, {fd.STRICT_FACTOR}x the measured finite-difference error (Richardson across "
+            f"h, 2h, h/2) + {fd.STRICT_FLOOR:g} relative (max {max(tols):.2g}), besides atol/rtol")
 
 
 # --- SymPy ------------------------------------------------------------------------------
