@@ -458,3 +458,37 @@ def test_strict_mode_raises_no_alarm_on_any_op_of_the_table_at_kinks_included():
 def test_cli_strict_states_the_tolerance_it_applied():
     done = _cli("check", "tanh(w*x + b)", "--at", "w=0.5,x=2,b=-1", "--strict")
     assert done.returncode == 0 and "strict: per element" in done.stdout
+
+
+# --- 5. numbers a student can read --------------------------------------------------------------------------
+
+class SquareWrongFactor(gv.Function):
+    @staticmethod
+    def forward(x):
+        return x * x
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (3 * x * grad,)  # planted bug: d(x^2)/dx is 2x
+
+    @staticmethod
+    def symbolic(x):
+        return x**2
+
+
+class SquareWrongFactorNoTwin(SquareWrongFactor):
+    symbolic = None
+
+
+@pytest.mark.parametrize("op", [SquareWrongFactor, SquareWrongFactorNoTwin])
+def test_scalar_node_messages_compare_local_derivatives(op):
+    report = gv.check(lambda a: op.apply(a) * 2.0, gv.Value(1.5, label="a"))
+    message = report.first_bad_node.message
+    # at a = 1.5 the true local derivative is 2a = 3; the buggy backward gives 3a = 4.5
+    assert "local derivative 4.5" in message and " 3 (" in message
+    assert "upstream gradient 2, the real one" in message
+
+
+def test_array_node_messages_say_it_is_a_vector_jacobian_product():
+    report = gv.check(lambda a: (SquareWrongFactor.apply(a) * 2.0).sum(), gv.Tensor(np.full(3, 1.5), label="a"))
+    assert "vector-Jacobian product along a random upstream gradient" in report.first_bad_node.message
