@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--markdown", action="store_true", help="print the report as Markdown")
     check.add_argument("--render", metavar="FILE", help="draw the checked graph with the verdict on it")
     _tolerance_flags(check)
+    _optimizer_flags(check)
     check.add_argument("--mode", choices=("auto", "full", "directional"), default="auto")
     check.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
     check.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
@@ -77,6 +78,15 @@ def _number(positive: bool):
         return value
 
     return parse
+
+
+def _optimizer_flags(p: argparse.ArgumentParser) -> None:
+    """--optimizer [KIND]: check a hand-written optimizer (gv.check_optimizer); --args then gives hyperparameters."""
+    from .checking.optimizers import KINDS
+
+    p.add_argument("--optimizer", nargs="?", const="auto", choices=("auto",) + KINDS, metavar="KIND",
+                   help=f"the target is an optimizer: compare it with the {', '.join(KINDS)} rule (no KIND: auto)")
+    p.add_argument("--steps", type=int, default=5, help="optimizer steps compared (with --optimizer)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -124,7 +134,7 @@ def _check(args) -> int:
         options["strict"] = True
     if args.target is None:
         return _self_test(args)
-    if targets.is_file_target(args.target):
+    if targets.is_file_target(args.target) or args.optimizer:  # --optimizer: a file target, or its error
         report = file_target_report(args)
     else:
         build, values = targets.expression_function(args.target, targets.parse_at(args.at), args.seed)
@@ -152,6 +162,9 @@ def file_target_report(args):
     """The Report of `gradviz check path/file.py:NAME ...`; `gradviz grade` runs each target through it."""
     from . import targets
 
+    if getattr(args, "optimizer", None):
+        return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
+                                              steps=args.steps, seed=args.seed)
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
     if args.strict:
         options["strict"] = True

@@ -14,13 +14,24 @@ from typing import Any
 
 import numpy as np
 
-from . import text
+from . import html, text
 from .diagnosis.finding import as_finding
 from .text import fmt_index, fmt_number
 
 PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
+SHOULD_BE_ZERO = "should be 0 here"  # the note on a wrong element whose true gradient is 0
 # ERROR: the user's code raised, so nothing could be compared; it outranks a wrong gradient.
 _RANK = {ERROR: 4, FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
+
+
+# Checking never imports rendering (rendering draws reports, so that would be a cycle):
+# gradviz.rendering registers the function that draws a report's graph.
+_DRAWER: dict = {"draw": None}
+
+
+def register_drawer(draw) -> None:
+    """Called by gradviz.rendering: `draw(root, report=..., **options)` backs Report.draw()."""
+    _DRAWER["draw"] = draw
 
 
 def worst_status(statuses) -> str:
@@ -46,6 +57,11 @@ class Row:
     status: str
     note: str = ""
 
+    @property
+    def shown_rel_err(self) -> float | None:
+        """The relative error, or None where the true gradient is 0 (only the absolute error means something)."""
+        return None if math.isnan(self.rel_err) and not math.isnan(self.abs_err) else self.rel_err
+
     def to_dict(self) -> dict:
         return {
             "input": self.input,
@@ -54,7 +70,7 @@ class Row:
             "finite": _num(self.finite),
             "symbolic": _num(self.symbolic),
             "abs_err": _num(self.abs_err),
-            "rel_err": _num(self.rel_err),
+            "rel_err": _num(self.shown_rel_err),
             "status": self.status,
             "note": self.note,
         }
@@ -223,12 +239,15 @@ class Report:
         return self.sweep_fn(steps)
 
     def draw(self, **kwargs):
-        """The checked graph with the verdict drawn on it."""
-        from ..rendering import draw
-
+        """The checked graph with the verdict drawn on it (by the drawer gradviz.rendering registers)."""
         if self.root is None:
             raise ValueError("this report has no recorded graph to draw (hand-written code is checked as a black box)")
-        return draw(self.root, report=self, **kwargs)
+        if _DRAWER["draw"] is None:
+            raise RuntimeError("no drawer is registered: import gradviz (gradviz.rendering registers it)")
+        return _DRAWER["draw"](self.root, report=self, **kwargs)
+
+    def _repr_html_(self) -> str:
+        return html.format_html(self)
 
     # -- output --------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -273,7 +292,7 @@ class Report:
                 "|---|---|---|---|---|---|---|---|"]
         for row in worst:
             out.append(f"| `{row.input}` | {fmt_index(row.index)} | {fmt_number(row.autograd)} | {fmt_number(row.finite)} | "
-                       f"{fmt_number(row.symbolic)} | {fmt_number(row.abs_err, 2)} | {fmt_number(row.rel_err, 2)} | {row.status} |")
+                       f"{fmt_number(row.symbolic)} | {fmt_number(row.abs_err, 2)} | {fmt_number(row.shown_rel_err, 2)} | {row.status} {row.note if row.note == SHOULD_BE_ZERO else ''} |")
         bad = self.first_bad_node
         if bad is not None:
             out += ["", f"First wrong backward rule: {_md(bad.where)}: {_md(bad.message)}"]
@@ -287,7 +306,7 @@ class Report:
 
 def _worst(rows: list[Row], n: int) -> list[Row]:
     def key(r: Row):
-        rel = r.rel_err if not math.isnan(r.rel_err) else math.inf
+        rel = r.rel_err if not math.isnan(r.rel_err) else (math.inf if r.status == FAIL else 0.0)
         return (_RANK[r.status], rel, r.abs_err if not math.isnan(r.abs_err) else math.inf)
 
     return sorted(rows, key=key, reverse=True)[:n]
