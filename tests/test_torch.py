@@ -410,6 +410,7 @@ def test_drawing_a_small_cnn_has_module_clusters_values_and_gradients(cnn, image
     drawing = gv.torch.draw(out, params=dict(cnn.named_parameters()))
     dot = drawing.source
     assert "cluster_features" in dot and "cluster_features_0" in dot and "cluster_classifier" in dot
+    assert "<B>image</B>" in dot  # the model's input, by its forward's parameter name
     assert "features.0.weight" in dot and "grad" in dot and "2x1x4x4" in dot
     svg = drawing.pipe(format="svg").decode()
     assert svg.startswith("<?xml") and "features.0.weight" in svg
@@ -511,3 +512,28 @@ def test_without_torch_gradviz_works_and_gv_torch_names_the_extra():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "ImportError:" in done.stdout and "gradviz[torch]" in done.stdout
+
+
+# --- the tutorial "From numpy to PyTorch" (docs/tutorial-numpy-to-pytorch.md) ----------------------
+
+def test_the_numpy_to_pytorch_tutorial_says_true_things():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    sys.path.insert(0, str(docs))
+    import pages
+
+    name = "tutorial-numpy-to-pytorch.md"
+    page = pages.EXECUTED.get(name) or pages.run_page(docs / name)
+    ns, shown = page.namespace, [o.text() for o in page.outputs]
+    assert ns["numpy_report"].ok and ns["torch_report"].ok
+    assert [r.name for r in ns["torch_report"].results] == ["x", "W", "b"]
+    assert ns["report"].first_bad_node.op == "Tanh" and "node #6 (Tanh)" in shown[2]
+    net, xt = ns["net"], ns["xt"]
+    assert torch.autograd.gradcheck(net, (xt.clone().requires_grad_(),), raise_exception=False) is False
+    assert ns["kink"].results[0].status_list() == ["PASS", "NONDIFF", "PASS"]
+    root, cnn, image = ns["root"], ns["cnn"], ns["image"]
+    assert {n.scope for n in gv.topological_order(root)} >= {"features.0", "classifier"}
+    np.testing.assert_allclose(root.data, cnn(image).detach().numpy(), atol=1e-12)
+    assert shown[4].startswith("<svg") and "features.0.weight" in shown[5]
+    assert ns["done"].returncode == 1 and "Cube" in shown[6]

@@ -204,16 +204,15 @@ def recording(module: torch.nn.Module | None = None,
     ...     loss = model(x).sum()
     >>> gv.torch.draw(loss)
     """
-    names = dict(names or {})
+    recorder = Recorder(names)
     hooks = []
     depth = len(graph._scope_stack)
     if module is not None:
         for pname, p in module.named_parameters():
-            names.setdefault(id(p), (pname, pname.rpartition(".")[0]))
+            recorder.names.setdefault(id(p), (pname, pname.rpartition(".")[0]))
         paths = {id(sub): mname for mname, sub in module.named_modules() if mname}
-        hooks = [register_module_forward_pre_hook(_enter_scope(paths)),
+        hooks = [register_module_forward_pre_hook(_enter_scope(paths, module, recorder)),
                  register_module_forward_hook(_leave_scope(paths))]
-    recorder = Recorder(names)
     _active.append(recorder)
     torch.autograd.Function.apply = classmethod(_recording_apply)
     try:
@@ -228,11 +227,15 @@ def recording(module: torch.nn.Module | None = None,
         del graph._scope_stack[depth:]
 
 
-def _enter_scope(paths: dict[int, str]):
+def _enter_scope(paths: dict[int, str], root: torch.nn.Module, recorder: Recorder):
     def enter(module, inputs):
         path = paths.get(id(module))
         if path is not None:
             graph._scope_stack.append(path)
+        elif module is root:  # the model's own inputs are labelled by its forward's parameter names
+            for name, t in zip(input_names(root, len(inputs)), inputs):
+                if isinstance(t, torch.Tensor):
+                    recorder.names.setdefault(id(t), (name, ""))
     return enter
 
 
