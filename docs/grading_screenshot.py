@@ -1,4 +1,4 @@
-"""Take the picture of the grading summary shown in tutorial 9, with headless Chromium.
+"""Take the picture of the grading summary shown in tutorial 10, with headless Chromium.
 
     python docs/grading_screenshot.py      # rewrite docs/images/grading-summary.png
 
@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-PAGE = DOCS / "tutorial-9-grading.md"
+PAGE = DOCS / "tutorial-grading.md"
 PICTURE = DOCS / "images" / "grading-summary.png"
 
 
