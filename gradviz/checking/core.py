@@ -382,8 +382,8 @@ def _symbolic(root, subject: _Subject, specs, arrays):
     """Gradients from SymPy, and which strategy gave them and why.
 
     One whole expression is differentiated only while it is cheap: a small graph
-    (<= WHOLE_EXPRESSION_LIMIT scalar elements) finished within
-    WHOLE_EXPRESSION_BUDGET seconds. Otherwise the per-op derivatives of the
+    of Values (<= WHOLE_EXPRESSION_LIMIT nodes) finished within
+    WHOLE_EXPRESSION_BUDGET CPU seconds; it also gives report.formulas(). Otherwise the per-op derivatives of the
     symbolic twins are composed in reverse mode, each compiled once per op
     (symbolic.py caches them), which costs a handful of SymPy calls whatever
     the graph's size. Returns (grads, note, formulas, strategy).
@@ -391,8 +391,10 @@ def _symbolic(root, subject: _Subject, specs, arrays):
     order = topological_order(root)
     size = sum(np.size(n.data) for n in order)
     leaves = _leaves_in_graph(order, specs)
-    why = f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT})"
-    if size <= WHOLE_EXPRESSION_LIMIT:
+    arrays = any(isinstance(n, Tensor) for n in order)
+    why = (f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT})" if size > WHOLE_EXPRESSION_LIMIT
+           else "the graph holds arrays, whose twins (max, pooling, convolution) are cheaper to differentiate alone")
+    if size <= WHOLE_EXPRESSION_LIMIT and not arrays:
         import sympy  # noqa: F401 - imported before the clock starts: the budget is for differentiating
 
         start = time.process_time()  # CPU time: the budget does not shrink when the machine is busy
