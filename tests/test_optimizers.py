@@ -126,7 +126,7 @@ def test_an_epoch_argument_is_driven_from_0_and_from_1_with_several_steps_per_ep
 
 def test_a_raising_optimizer_is_an_error_naming_the_step_parameter_and_line():
     report = gv.check_optimizer(loops.rmsprop_raises_bug, kind="rmsprop")
-    assert report.status == "ERROR" and not report.ok
+    assert report.status == "ERROR" and not report.ok and report.verdict.startswith("ERROR: rmsprop_raises_bug raised")
     message = report.results[0].message
     assert message.startswith("step 3") and "NameError" in message and "loop_optim.py:" in message
 
@@ -171,6 +171,10 @@ def test_bad_kind_steps_and_hyperparameter_names_are_clear_errors():
         gv.check_optimizer(cs.sgd, steps=0)
     with pytest.raises(gv.GradvizError, match="unknown hyperparameter learning_rat"):
         gv.check_optimizer(cs.sgd, learning_rat=0.1)
+    with pytest.raises(gv.GradvizError, match="hyperparameter lr='0.1' is not a number"):
+        gv.check_optimizer(cs.sgd, lr="0.1")
+    with pytest.raises(gv.GradvizError, match="betas is a pair"):
+        gv.check_optimizer(cs.adam, betas=0.9)
 
 
 def test_given_hyperparameters_reach_the_code_and_the_reference():
