@@ -245,6 +245,17 @@ def test_reference_sgd_momentum_and_nesterov_by_hand():
     assert _scalar_run("nesterov", GRADS, lr=0.1) == pytest.approx(expect, abs=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["momentum", "nesterov"])
+def test_both_momentum_forms_follow_one_trajectory_at_a_fixed_learning_rate(kind):
+    p = problem.fixed_gradients(3, 6)
+    hp = {**rules.DEFAULTS[kind], "lr": 0.05, "momentum": 0.8}
+    pytorch = rules.trajectory(kind, hp, p.start, p.gradients, 6)
+    classic = rules.trajectory(kind, hp, p.start, p.gradients, 6, rules.Variant(classic=True))
+    for name in p.start:
+        np.testing.assert_allclose(classic[name], pytorch[name], rtol=1e-12, atol=1e-14)
+        assert not np.allclose(pytorch[name][-1], p.start[name])  # they moved
+
+
 def test_reference_rmsprop_adam_and_adamw_by_hand():
     p, s, expect = 1.0, 0.0, []
     for g in GRADS:
