@@ -320,3 +320,15 @@ def test_cli_optimizer_errors_are_one_line_and_exit_2(tmp_path):
     done = _gradviz(f"{STUDENT / 'loop_optim.py'}:rmsprop_raises_bug", "--optimizer", "rmsprop", cwd=tmp_path)
     assert done.returncode == 1 and "ERROR" in done.stdout and "step 3" in done.stdout
 
+
+
+def test_a_class_that_cannot_be_made_is_one_clear_error():
+    class Needs:
+        def __init__(self, lr, size):
+            self.lr = lr
+
+        def update(self, w, grad):
+            return w - self.lr * grad
+
+    with pytest.raises(gv.GradvizError, match="creating Needs raised TypeError.*give its arguments"):
+        gv.check_optimizer(Needs)

@@ -11,7 +11,7 @@ from ..diagnosis.finding import Finding
 from ..report import ERROR, FAIL, PASS, InputResult, Report, Row
 from . import hyperparameters as hyper
 from .conventions import Setup, detect
-from .driving import Run
+from .driving import Run, UserFault
 from .hypotheses import Context, explain
 from .rules import FORMULAS, KINDS, trajectory
 
@@ -32,7 +32,11 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
         raise GradvizError(f"steps must be a positive whole number, got {steps!r}")
     hyper.validate(hyperparameters)
     convention = detect(target)
-    runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters)))
+    try:
+        runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters)))
+    except UserFault as fault:  # raised before any step: the optimizer could not even be made
+        raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
+                           "instance") from None
     subject = getattr(target, "__name__", None) or type(target).__name__
     chosen, hp, origin, findings = _choose_kind(kind, runs, hyperparameters, rtol, atol)
     results = [_result(run, name, chosen, hp, rtol, atol, len(runs) > 1) for run in runs for name in run.trajectories]
