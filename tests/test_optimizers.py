@@ -79,6 +79,8 @@ BUGS = [
     (objects.StepAdamCounterBug, "adam", "step counter is shared between parameters", 2),
     (objects.SGDCopyBug(), "sgd", "applied to a copy", 1),
     (objects.RMSPropHoldingCopyBug, "rmsprop", "applied to a copy", 1),
+    (objects.KerasStyleAdam(), "adam", "it runs with eps = 1e-07, not 1e-08", 1),
+    (loops.descend, "sgd", "it runs with lr = 0.05, not 0.01", 1),
 ]
 
 
@@ -320,6 +322,13 @@ def test_cli_optimizer_errors_are_one_line_and_exit_2(tmp_path):
     done = _gradviz(f"{STUDENT / 'loop_optim.py'}:rmsprop_raises_bug", "--optimizer", "rmsprop", cwd=tmp_path)
     assert done.returncode == 1 and "ERROR" in done.stdout and "step 3" in done.stdout
 
+
+
+def test_a_hard_coded_hyperparameter_is_named_and_passing_it_makes_the_check_pass():
+    report = gv.check_optimizer(objects.KerasStyleAdam())
+    assert "1e-08 was the default: none was found in your code" in report.results[0].diagnosis[0].evidence
+    assert gv.check_optimizer(objects.KerasStyleAdam(), eps=1e-7).ok
+    assert gv.check_optimizer(loops.descend, kind="sgd", lr=0.05).ok
 
 
 def test_a_class_that_cannot_be_made_is_one_clear_error():

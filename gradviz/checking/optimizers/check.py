@@ -60,7 +60,7 @@ def _choose_kind(kind: str, runs: list[Run], given: dict, rtol: float, atol: flo
     contexts = []
     for k in candidates:
         hp, origin = hyper.resolve(k, given, [s for run in runs for s in run.sources])
-        contexts.append((Context(k, hp, runs, rtol, atol), origin))
+        contexts.append((Context(k, hp, runs, rtol, atol, origin), origin))
     # when several rules fit (a parameter that never moves fits them all), the one whose hyperparameters your
     # code names is meant: an object with lr, rho and eps is an RMSProp
     contexts.sort(key=lambda c: -sum(where == "yours" for where in c[1].values()))
