@@ -82,6 +82,8 @@ def _tolerance_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eps", type=_number(positive=True), default=1e-6, help="finite-difference step (> 0)")
     p.add_argument("--atol", type=_number(positive=False), default=1e-5, help="absolute tolerance (>= 0)")
     p.add_argument("--rtol", type=_number(positive=False), default=1e-3, help="relative tolerance (>= 0)")
+    p.add_argument("--strict", action="store_true",
+                   help="also fail what exceeds 10x the measured finite-difference error (catches 1e-5 relative bugs)")
 
 
 def _number(positive: bool):
@@ -152,6 +154,8 @@ def _run_check(args) -> int:
     from . import targets
 
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    if args.strict:
+        options["strict"] = True
     if args.target is None:
         return _self_test(args)
     if targets.is_file_target(args.target) or args.optimizer:  # --optimizer: a file target, or its error
@@ -186,6 +190,8 @@ def file_target_report(args):
         return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
                                               steps=args.steps, seed=args.seed)
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    if args.strict:
+        options["strict"] = True
     return targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
                                      inputs=_inputs(args), options=options)
 
@@ -200,14 +206,14 @@ def _json_document(target, reports) -> dict:
 def _self_test(args) -> int:
     from . import selftest
 
-    items = selftest.items(args.seed)
+    items = selftest.items(args.seed, args.strict)
     table = None if (args.json or args.markdown or args.quiet) else _SelfTestTable(items, terminal_width(),
                                                                                   use_color(sys.stdout))
     rows = []
     if table:
         print(table.header(), flush=True)
     with progress.task(len(items), "self-test") as step:
-        for item, outcome in selftest.run(args.seed):  # each row printed as soon as its check finishes
+        for item, outcome in selftest.run(args.seed, args.strict):  # each row printed as soon as its check finishes
             ok = selftest.passed(item, outcome)
             rows.append((item, outcome, ok))
             if table:

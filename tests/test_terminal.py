@@ -173,7 +173,7 @@ def test_progress_bar_is_drawn_on_a_terminal_and_erased_at_the_end():
         report = gv.check_layer(DenseLayerWithALongName(bug=False), np.ones((40, 3)))
     assert report.ok
     drawn = screen.getvalue()
-    assert "finite differences [" in drawn and "/128 " in drawn  # 120 input + 6 W + 2 b elements
+    assert "finite differences [" in drawn and "/256 " in drawn  # 2 evaluations x (120 input + 6 W + 2 b)
     assert drawn.endswith("\r\033[K")  # erased: the report printed next starts on a clean line
 
 
