@@ -99,11 +99,19 @@ def test_installed_wheel_imports_every_module_by_its_path(dist, tmp_path):
                           "--target", str(target), str(wheel)], capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr
     script = """
-import importlib, pkgutil, sys, types
+import importlib, importlib.util, pkgutil, sys, types
 import gradviz
 assert gradviz.__file__.startswith(sys.argv[1]), gradviz.__file__
 names = [m.name for m in pkgutil.walk_packages(gradviz.__path__, "gradviz.") if m.name != "gradviz.__main__"]
+optional = {"gradviz.torch": "torch"}  # modules of an extra: without it, one clear ImportError naming the extra
 for name in names:
+    extra = next((e for m, e in optional.items() if name == m or name.startswith(m + ".")), None)
+    if extra and importlib.util.find_spec(extra) is None:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            assert f"gradviz[{extra}]" in str(exc), (name, exc)
+            continue
     module = importlib.import_module(name)
     parent, _, leaf = name.rpartition(".")
     # the attribute path names the module too: no function of the same name shadows it
