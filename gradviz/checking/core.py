@@ -595,11 +595,15 @@ def _verdict(report: Report, finite_result: _FiniteResult | None) -> str:
     if nondiff:
         text = (f"PASS with {nondiff} non-differentiable element(s): autograd gives a valid subgradient at "
                 "each kink or tie")
-    reasons = [f"{n.where}: {n.message.split(';')[0]}" for n in report.nodes if n.status == NONDIFF]
+    kinked = [n for n in report.nodes if n.status == NONDIFF]
+    reasons = [f"{n.where}: {n.message.split(';')[0]}" for n in kinked]
+    tested = kinked[0].message.rpartition("(tested: ")[2][:-1] if kinked else ""  # drop its closing ")"
     if reasons and not nondiff:
         text = "PASS at a kink or tie: autograd agrees with the oracles and gives a valid subgradient at each kinked node"
     if reasons:
         text += " (" + "; ".join(reasons[:3]) + ")"
+        if tested:
+            text += f"; tested: {tested}"
     twin_bugs = [n for n in report.nodes if n.message.startswith(TWIN_BUG)]
     if twin_bugs and not any(note.startswith("SymPy") for note in notes):
         notes.add("SymPy disagree with the other two")
