@@ -380,3 +380,94 @@ def test_no_op_or_layer_of_the_self_test_gets_a_diagnosis():
     reports = [outcome.report for _, outcome in selftest.run() if outcome.report is not None]
     assert len(reports) > 50
     assert [r.subject for r in reports if any(res.diagnosis for res in r.results)] == []
+
+
+# --- gv.check: the first wrong node is diagnosed from what it saw -------------------------------
+
+class XSin(gv.Function):
+    """x * sin(x), whose backward forgot the product rule's sin(x) term."""
+
+    elementwise = True
+
+    @staticmethod
+    def forward(x):
+        return x * np.sin(x)
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (grad * x * np.cos(x),)
+
+    @staticmethod
+    def symbolic(x):
+        import sympy
+
+        return x * sympy.sin(x)
+
+
+class Sinc(gv.Function):
+    """sin(x) / x, whose backward forgot the derivative of the denominator."""
+
+    elementwise = True
+
+    @staticmethod
+    def forward(x):
+        return np.sin(x) / x
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (grad * np.cos(x) / x,)
+
+    @staticmethod
+    def symbolic(x):
+        import sympy
+
+        return sympy.sin(x) / x
+
+
+class Tanh2(gv.Function):
+    elementwise = True
+
+    @staticmethod
+    def forward(x):
+        return np.tanh(x)
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (grad * (1 - out),)
+
+    @staticmethod
+    def symbolic(x):
+        import sympy
+
+        return sympy.tanh(x)
+
+
+def test_a_dropped_product_rule_term_is_replayed_on_the_twin():
+    x = gv.Tensor(rng(40).normal(size=5), label="x")
+    report = gv.check(lambda t: XSin.apply(t).sum(), x)
+    [finding] = report.first_bad_node.diagnosis
+    assert finding.cause == "dropped_rule_term" and "product rule" in finding and "x" in finding
+    assert report.to_dict()["first_bad_node"]["diagnosis"][0]["cause"] == "dropped_rule_term"
+
+
+def test_a_dropped_quotient_rule_term_is_replayed_on_the_twin():
+    x = gv.Tensor(rng(41).uniform(0.5, 2.0, size=5), label="x")
+    [finding] = gv.check(lambda t: Sinc.apply(t).sum(), x).first_bad_node.diagnosis
+    assert finding.cause == "dropped_rule_term" and "quotient rule" in finding and "denominator x" in finding
+
+
+def test_a_custom_op_in_the_wrong_variable_is_diagnosed_on_its_node():
+    x = gv.Tensor(rng(42).normal(size=(2, 3)), label="x")
+    [finding] = gv.check(lambda t: Tanh2.apply(t).sum(), x).first_bad_node.diagnosis
+    assert finding.cause == "one_minus_y"
+
+
+def test_the_drawing_names_the_cause_on_the_failing_node():
+    x = gv.Tensor(rng(42).normal(size=(2, 3)), label="x")
+    report = gv.check(lambda t: Tanh2.apply(t).sum(), x)
+    svg = report.draw().pipe(format="svg").decode()
+    node = report.first_bad_node
+    assert "first wrong rule" in svg and "tanh&#39; written" in svg.replace("'", "&#39;")
+    source = report.draw().source
+    [line] = [ln for ln in source.splitlines() if f"o{node.node_id} " in ln and "first wrong rule" in ln]
+    assert "1 - y instead of 1 - y**2" in line.replace("\\n", " ").replace("\n", " ")
