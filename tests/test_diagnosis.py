@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 import pickle
@@ -12,6 +14,7 @@ import pytest
 
 import gradviz as gv
 from gradviz.checking.diagnosis import NO_PATTERN, Context, Finding, diagnose
+from gradviz.checking.diagnosis.catalogue import CAUSES
 
 
 def rng(seed=0):
@@ -137,7 +140,9 @@ from diagnosis_layers import (Abs, Conv, Dense, Exp, LayerNorm, Log, MaxPool2x2,
 
 def causes(report, name="input"):
     [result] = [r for r in report.results if r.name == name]
-    return [d.cause for d in result.diagnosis]
+    found = [d.cause for d in result.diagnosis]
+    assert set(found) <= set(CAUSES), f"{found} are not in the catalogue of causes"
+    return found
 
 
 def assert_correct(report):
@@ -471,3 +476,52 @@ def test_the_drawing_names_the_cause_on_the_failing_node():
     source = report.draw().source
     [line] = [ln for ln in source.splitlines() if f"o{node.node_id} " in ln and "first wrong rule" in ln]
     assert "1 - y instead of 1 - y**2" in line.replace("\\n", " ").replace("\n", " ")
+
+
+# --- the command line -----------------------------------------------------------------------
+
+TANH_FILE = """
+import numpy as np
+
+
+class Tanh:
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 - self.out)
+"""
+
+
+def gradviz_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "gradviz", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def test_the_cli_prints_the_diagnosis_in_text_json_and_markdown(tmp_path):
+    (tmp_path / "act.py").write_text(TANH_FILE)
+    target = ["check", "act.py:Tanh", "--input-shape", "4,5"]
+    text = gradviz_cli(*target, cwd=tmp_path)
+    assert text.returncode == 1 and "diagnosis: the derivative is written in terms of the wrong variable" in text.stdout
+    data = json.loads(gradviz_cli(*target, "--json", cwd=tmp_path).stdout)
+    [finding] = data["reports"][0]["inputs"][0]["diagnosis"]
+    assert finding["cause"] == "one_minus_y" and finding["confidence"] > 0.9 and finding["evidence"]
+    markdown = gradviz_cli(*target, "--markdown", cwd=tmp_path).stdout
+    [row] = [line for line in markdown.splitlines() if line.startswith("| `input` |")]
+    assert "tanh' written as 1 - y instead of 1 - y**2" in row
+
+
+def test_gradviz_causes_lists_the_catalogue(tmp_path):
+    done = gradviz_cli("causes", cwd=tmp_path)
+    assert done.returncode == 0
+    for cause in ("extra_batch_division", "pool_wrong_element", "regularization_mismatch", "no_pattern"):
+        assert cause in done.stdout
+    listed = json.loads(gradviz_cli("causes", "--json", cwd=tmp_path).stdout)
+    assert set(listed) == set(CAUSES)
+
+
+def test_the_docs_page_shows_every_cause():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text()
+    missing = [cause for cause in CAUSES if f"`{cause}`" not in page]
+    assert missing == []
