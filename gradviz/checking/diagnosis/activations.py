@@ -85,7 +85,9 @@ def wrong_variable(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
         for cause, what, local in slips:
             candidate = g * local(x, y)
             if np.all(np.isfinite(candidate)) and ctx.close(user, candidate) and not ctx.close(candidate, ref):
-                return Finding(f"the derivative is written in terms of the wrong variable: {what}",
+                sentence = what if cause == "dropped_product_term" else (
+                    f"the derivative is written in terms of the wrong variable: {what}")
+                return Finding(sentence,
                                cause=cause, evidence=f"the output is {kind}(input); recomputing backward with "
                                                      "that slip reproduces yours on every element",
                                confidence=0.95)
