@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -525,3 +526,20 @@ def test_the_docs_page_shows_every_cause():
     page = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text()
     missing = [cause for cause in CAUSES if f"`{cause}`" not in page]
     assert missing == []
+
+
+def test_the_docs_page_runs_an_example_of_every_cause():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
+    import pages
+
+    page = pages.EXECUTED.get("diagnosis.md") or pages.run_page(Path(pages.DOCS) / "diagnosis.md")
+    shown = [output.text() for output in page.outputs]
+    everything = "\n".join(shown)
+    assert [c for c in CAUSES if not re.search(rf"\b{c}\b", everything)] == []
+    planted = {"tanh, 1 - y": "one_minus_y", "tanh, 1 - x**2": "pre_activation", "no mask": "mask_forgotten",
+               "corner": "pool_wrong_element", "no stride  input": "forgotten_stride", "crop       input": "crop_off_by_one",
+               "l2": "regularization_mismatch", "[0, 2, 4]": "samples_missing", "average": "pool_not_averaged"}
+    lines = everything.splitlines()
+    for label, cause in planted.items():
+        [line] = [ln for ln in lines if ln.startswith(label + " ")]
+        assert line.split()[len(label.split())] == cause, line

@@ -50,7 +50,7 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
         return [_no_pattern(user, reference, ctx)]
     found.sort(key=lambda f: -f.confidence)
     # A specific explanation (recomputed and reproduced) silences the vaguer ones it implies.
-    return [f for f in found if f.confidence >= found[0].confidence - 0.15]
+    return [f for f in found if f.confidence > found[0].confidence - 0.1]
 
 
 def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:

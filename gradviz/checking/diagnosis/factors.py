@@ -103,4 +103,4 @@ def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding 
     if informative < 3:
         return None
     return Finding(f"it is the true gradient times a constant {ratio:.6g} everywhere",
-                   cause="constant_factor", evidence=evidence, confidence=0.9)
+                   cause="constant_factor", evidence=evidence, confidence=0.8)
