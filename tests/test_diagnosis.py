@@ -16,6 +16,7 @@ import pytest
 import gradviz as gv
 from gradviz.checking.diagnosis import NO_PATTERN, Context, Finding, diagnose
 from gradviz.checking.diagnosis.catalogue import CAUSES
+from oracles import wrong_tanh
 
 
 def rng(seed=0):
@@ -430,22 +431,7 @@ class Sinc(gv.Function):
         return sympy.sin(x) / x
 
 
-class Tanh2(gv.Function):
-    elementwise = True
-
-    @staticmethod
-    def forward(x):
-        return np.tanh(x)
-
-    @staticmethod
-    def backward(grad, x, out):
-        return (grad * (1 - out),)
-
-    @staticmethod
-    def symbolic(x):
-        import sympy
-
-        return sympy.tanh(x)
+Tanh2 = wrong_tanh()  # tanh' written as 1 - out
 
 
 def test_a_dropped_product_rule_term_is_replayed_on_the_twin():

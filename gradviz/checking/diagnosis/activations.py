@@ -56,7 +56,7 @@ ACTIVATIONS: dict[str, tuple[Callable, Local, list[tuple[str, str, Local]]]] = {
 }
 
 
-def recognise(x: np.ndarray, y: np.ndarray, ctx: Context) -> str | None:
+def recognise(x: np.ndarray, y: np.ndarray) -> str | None:
     """Which activation maps x to y elementwise, if any."""
     for name, (forward, _, _) in ACTIVATIONS.items():
         with np.errstate(all="ignore"):
@@ -71,7 +71,7 @@ def wrong_variable(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
     x, y = ctx.wrt, ctx.output
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or not x.shape == y.shape == user.shape:
         return None
-    kind = recognise(x, y, ctx)
+    kind = recognise(x, y)
     if kind is None:
         return None
     _, true_local, slips = ACTIVATIONS[kind]

@@ -88,7 +88,7 @@ def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding 
     if ratio is None or abs(ratio - 1.0) <= ctx.rtol:
         return None
     # One number is always "a constant times" another: with fewer than 3 elements that carry
-    # information only a meaningful constant is worth naming, and then only tentatively.
+    # information the ratio is stated only tentatively (any replayed cause outranks it).
     informative = int(np.count_nonzero(nonzero(ref, scale(ref))))
     evidence = f"yours / true = {ratio:.6g} on every nonzero element"
     matches = [(cause, sentence) for factor, cause, sentence in named_factors(ctx, user.shape)
@@ -100,7 +100,5 @@ def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding 
         confidence = 0.95 if len(matches) == 1 else 0.6
         return Finding(sentence, cause=cause, evidence=evidence,
                        confidence=confidence if informative >= 3 else min(confidence, 0.6))
-    if informative < 3:
-        return None
     return Finding(f"it is the true gradient times a constant {ratio:.6g} everywhere",
-                   cause="constant_factor", evidence=evidence, confidence=0.8)
+                   cause="constant_factor", evidence=evidence, confidence=0.8 if informative >= 3 else 0.3)
