@@ -344,10 +344,12 @@ def test_bad_options_are_one_clear_error(tmp_path, flags, words, capsys):
 def test_spec_turns_tables_into_check_flags(tmp_path):
     spec = tmp_path / "grading.toml"
     spec.write_text("[[target]]\nname = 'D'\ncheck = 'a.py:f'\ninput = { x = 2.5 }\nseed = 4\n"
-                    "[[target.variant]]\ninput = { y = '3,2' }\n")
+                    "args = { pad = 1, stride = 1 }\n"
+                    "[[target.variant]]\ninput = { y = '3,2' }\nargs = { stride = 2 }\n")
     target = load_spec(spec).targets[0]
-    assert target.checks[0].argv == ("a.py:f", "--input", "x=2.5", "--seed", "4")
-    assert target.checks[1].argv == ("a.py:f", "--input", "x=2.5", "--input", "y=3,2", "--seed", "4")
+    assert target.checks[0].argv == ("a.py:f", "--input", "x=2.5", "--seed", "4", "--args", '{"pad": 1, "stride": 1}')
+    assert target.checks[1].argv == ("a.py:f", "--input", "x=2.5", "--input", "y=3,2", "--seed", "4",
+                                     "--args", '{"pad": 1, "stride": 2}')
     assert target.checks[1].hidden and target.checks[1].label == "hidden variant 1"
 
 
