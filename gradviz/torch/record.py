@@ -53,8 +53,12 @@ twins = _TwinMap()
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """A float64 copy on the CPU (what every gradviz node holds)."""
-    return t.detach().to("cpu", torch.float64, copy=True).numpy()
+    """A copy on the CPU: float32 stays float32 (as gv.Tensor keeps it), anything else becomes float64.
+
+    A copy, because torch code may later change the tensor in place (ReLU(inplace=True)).
+    """
+    dtype = t.dtype if t.dtype in (torch.float32, torch.float64) else torch.float64
+    return t.detach().to("cpu", dtype, copy=True).numpy()
 
 
 class Recorder(TorchFunctionMode):
