@@ -327,6 +327,20 @@ def test_a_bad_spec_on_the_command_line_is_exit_code_2(tmp_path):
     assert done.stderr.startswith("gradviz: error: grading.toml: target 'D'")
 
 
+@pytest.mark.parametrize("flags, words", [
+    (["--timeout", "0"], "--timeout must be a positive number"),
+    (["--memory", "-5"], "--memory must be a positive number"),
+    (["--shard", "3/2"], "--shard takes i/n with 1 <= i <= n"),
+    (["-j", "0"], "-j takes a number of parallel jobs >= 1"),
+])
+def test_bad_options_are_one_clear_error(tmp_path, flags, words, capsys):
+    subs, spec = tmp_path / "subs", klass.write_spec(tmp_path / "grading.toml")
+    klass.write_submission(subs / "ann")
+    assert cli.main(["grade", str(subs), "--spec", str(spec), "--out", str(tmp_path / "out"), *flags]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "out" / "journal.jsonl").exists()
+
+
 def test_spec_turns_tables_into_check_flags(tmp_path):
     spec = tmp_path / "grading.toml"
     spec.write_text("[[target]]\nname = 'D'\ncheck = 'a.py:f'\ninput = { x = 2.5 }\nseed = 4\n"
