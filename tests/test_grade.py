@@ -327,16 +327,68 @@ def test_a_bad_spec_on_the_command_line_is_exit_code_2(tmp_path):
     assert done.stderr.startswith("gradviz: error: grading.toml: target 'D'")
 
 
+@pytest.mark.parametrize("flags, words", [
+    (["--timeout", "0"], "--timeout must be a positive number"),
+    (["--memory", "-5"], "--memory must be a positive number"),
+    (["--shard", "3/2"], "--shard takes i/n with 1 <= i <= n"),
+    (["-j", "0"], "-j takes a number of parallel jobs >= 1"),
+])
+def test_bad_options_are_one_clear_error(tmp_path, flags, words, capsys):
+    subs, spec = tmp_path / "subs", klass.write_spec(tmp_path / "grading.toml")
+    klass.write_submission(subs / "ann")
+    assert cli.main(["grade", str(subs), "--spec", str(spec), "--out", str(tmp_path / "out"), *flags]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "out" / "journal.jsonl").exists()
+
+
 def test_spec_turns_tables_into_check_flags(tmp_path):
     spec = tmp_path / "grading.toml"
     spec.write_text("[[target]]\nname = 'D'\ncheck = 'a.py:f'\ninput = { x = 2.5 }\nseed = 4\n"
-                    "[[target.variant]]\ninput = { y = '3,2' }\n")
+                    "args = { pad = 1, stride = 1 }\n"
+                    "[[target.variant]]\ninput = { y = '3,2' }\nargs = { stride = 2 }\n")
     target = load_spec(spec).targets[0]
-    assert target.checks[0].argv == ("a.py:f", "--input", "x=2.5", "--seed", "4")
-    assert target.checks[1].argv == ("a.py:f", "--input", "x=2.5", "--input", "y=3,2", "--seed", "4")
+    assert target.checks[0].argv == ("a.py:f", "--input", "x=2.5", "--seed", "4", "--args", '{"pad": 1, "stride": 1}')
+    assert target.checks[1].argv == ("a.py:f", "--input", "x=2.5", "--input", "y=3,2", "--seed", "4",
+                                     "--args", '{"pad": 1, "stride": 2}')
     assert target.checks[1].hidden and target.checks[1].label == "hidden variant 1"
 
 
 def test_progress_line():
     assert progress_line(5, 2, 20, 10.0, width=10) == "[##........] 5/20 graded, 2 failing, 15 left, 2.00 s each"
     assert progress_line(0, 0, 3, 0.0, width=4) == "[....] 0/3 graded, 0 failing, 3 left"
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
+import grading_screenshot  # noqa: E402  (docs/grading_screenshot.py: the tutorial's picture, same browser)
+
+
+@pytest.mark.skipif(not grading_screenshot.available(), reason="needs chromium, chromium-driver and selenium")
+def test_summary_renders_in_headless_chromium(graded, tmp_path):
+    with grading_screenshot.chromium(tmp_path / "profile") as driver:
+        driver.get((graded["out"] / "summary.html").as_uri())
+        bars = driver.find_elements("css selector", "#score-histogram rect.bin")
+        drawn = {b.get_attribute("data-score"): b.size["height"] for b in bars}
+        counts = {b.get_attribute("data-score"): int(b.get_attribute("data-count")) for b in bars}
+        tallest = max(counts, key=counts.get)
+        assert tallest == "2" and drawn["2"] > drawn["5"] > drawn["0"] > 0 and drawn["1"] == 0
+        mistakes = driver.find_elements("css selector", "#mistakes tr.mistake")
+        assert mistakes and all(m.is_displayed() for m in mistakes)
+        first = mistakes[0].find_elements("tag name", "td")
+        assert int(first[0].text) == max(int(m.find_elements("tag name", "td")[0].text) for m in mistakes)
+        link = mistakes[0].find_element("tag name", "a")
+        assert (graded["out"] / "feedback" / f"{link.text}.md").exists()
+        driver.save_screenshot(str(tmp_path / "summary.png"))
+    assert (tmp_path / "summary.png").stat().st_size > 10_000
+
+
+def test_support_files_are_copied_and_the_results_folder_is_not_a_submission(tmp_path):
+    subs = tmp_path / "subs"
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "provided.py").write_text("def batch_mean(a):\n    return a.sum(axis=0)\n")
+    klass.write_submission(subs / "ann", klass.LAYERS.replace("db = dZ.sum(axis=0)",
+                                                              "from provided import batch_mean\n        db = batch_mean(dZ)"))
+    spec = klass.write_spec(tmp_path / "course" / "grading.toml", timeout=20)
+    spec.write_text(spec.read_text().replace("output = 1\n", "output = 1\nfiles = [\"provided.py\"]\n"))
+    results = grade(subs, spec, subs / "results")
+    assert [(r.student, r.score) for r in results] == [("ann", 5.0)]
+    assert not (subs / "ann" / "provided.py").exists()  # copied into the copy, not the original
