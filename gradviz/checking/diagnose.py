@@ -97,3 +97,28 @@ def _border_only(analytic, numeric, layout, atol, rtol) -> str:
         return ""
     return ("only the border of the image is wrong, the interior is right: look at how the padding "
             "is sliced off in backward (e.g. [pad:-pad] with pad = 0 gives an empty slice)")
+
+
+def per_example_dout(results, inputs, batch: int | None) -> str | None:
+    """The deeplearning.ai convention: dZ holds per-example gradients, so 1/m is in dW and db but not in dA_prev.
+
+    Against a cotangent of the summed loss this looks like "the parameter
+    gradients are 1/m of the true ones" while the input gradient is right:
+    correct course code, not a bug. m is any axis of the input (the batch
+    axis of (features, examples) code is the last).
+    """
+    ins = [r for r in results if r.name in inputs and r.autograd is not None and r.finite is not None]
+    params = [r for r in results if r.name not in inputs and r.autograd is not None and r.finite is not None]
+    if not ins or not params or any(r.status == "FAIL" for r in ins) or all(r.status != "FAIL" for r in params):
+        return None
+    ratios = [constant_ratio(r.autograd, r.finite) for r in params]
+    if any(q is None or q <= 0 for q in ratios) or max(ratios) - min(ratios) > 1e-3 * max(ratios):
+        return None
+    m = round(1.0 / ratios[0])
+    sizes = set(ins[0].shape) | ({batch} if batch else set())
+    if m < 2 or m not in sizes or abs(ratios[0] * m - 1.0) > 1e-3:
+        return None
+    return (f"the parameter gradients are 1/{m} of the true ones and the input gradient is right: this is the "
+            f"deeplearning.ai convention (dZ holds per-example gradients; 1/m, m = {m} examples, is applied in "
+            "the parameter gradients only); check it in that convention with per_example_dout=True "
+            "(--per-example-dout)")
