@@ -192,14 +192,11 @@ def _verdict(results: list[InputResult]) -> str:
     head = "ERROR" if any(r.status == ERROR for r in bad) else "FAIL"
     if len(messages) == 1 and len(bad) == len(results) and not any(r.diagnosis for r in bad) and bad[0].message:
         return f"{head}: {bad[0].message}."
-    parts, seen = [], set()
+    grouped: dict[str, list[str]] = {}
     for r in bad:
         why = r.diagnosis[0] if r.diagnosis else (r.message or f"max rel err {r.max_rel_err:.3g}")
-        if why in seen and r.message:
-            parts.append(r.name)
-            continue
-        seen.add(why)
-        parts.append(f"{r.name}: {why}")
+        grouped.setdefault(why, []).append(r.name)
+    parts = [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
     return f"{head}: " + "; ".join(parts) + "."
 
 
