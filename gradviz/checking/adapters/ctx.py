@@ -74,3 +74,12 @@ def function_subject(fn_class: Any, args: tuple, *, timeout: float | None) -> Su
                    forward=lambda cur: as_array(f"{name}.forward", run(Context(), cur)), vjp=vjp,
                    backward_name=f"{name}.backward", grad_names={n: f"the gradient of {n}" for n in names},
                    inputs=tuple(names[:1]), warnings=warns)
+
+
+def is_ctx_function(cls: Any) -> bool:
+    """A class whose forward takes a context first: forward(ctx, ...)."""
+    forward = getattr(cls, "forward", None)
+    if not callable(forward) or not inspect.isclass(cls):
+        return False
+    names = [p for p in inspect.signature(forward).parameters]
+    return bool(names) and names[0] == "ctx"

@@ -73,7 +73,9 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
         return as_array(fname, returned[0] if cached else returned)
 
     notes: list[str] = []
-    routing = _route(bwd_params[1:], list(bound.arguments), kwargs, cached, cache_style)
+    with_defaults = inspect.signature(forward).bind(*args, **split_settings(forward, kwargs))
+    with_defaults.apply_defaults()
+    routing = _route(backward, list(with_defaults.arguments), kwargs, cached, cache_style)
     if not cache_style:
         by_position = [f"{p} <- {fname}'s {src}" for p, (kind, src) in routing.items() if kind == "position"]
         if by_position:
@@ -85,13 +87,15 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
             if strip_grad_prefix(g) in arrays:
                 grad_names[strip_grad_prefix(g)] = g
 
+    defaults = dict(with_defaults.arguments)
+
     def vjp(dout):
         returned, bound_now = call_forward({n: a.copy() for n, a in arrays.items()})
         out, cache = (returned[0], returned[1]) if cached else (returned, None)
         call_kwargs = {}
         for p, (kind, src) in routing.items():
             value = {"cache": cache, "output": out}.get(kind) if kind in ("cache", "output") else \
-                kwargs[src] if kind == "setting" else bound_now.arguments[src]
+                kwargs[src] if kind == "setting" else bound_now.arguments.get(src, defaults.get(src))
             call_kwargs[p] = value.copy() if isinstance(value, np.ndarray) else value
         call_kwargs.update({k: v for k, v in kwargs.items() if accepts(backward, k) and k not in call_kwargs})
         grads = call(bname, backward, dout, timeout=timeout, **call_kwargs)
@@ -104,10 +108,16 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
                    inputs=(names[0],), batch_axis=batch_axis, layout=layout, notes=notes, warnings=warns)
 
 
-def _route(params: list[str], forward_args: list[str], settings: dict, cached: bool, cache_style: bool) -> dict:
-    """Where each of backward's arguments after dout comes from: a forward argument, the cache, a setting."""
+def _route(backward: Callable, forward_args: list[str], settings: dict, cached: bool, cache_style: bool) -> dict:
+    """Where each of backward's arguments after dout comes from: a forward argument, the cache, a setting.
+
+    Names match first; a required argument with no namesake takes the next
+    unmatched forward argument (said in the report).
+    """
+    params = positional_names(backward)[1:]
     if cache_style:
         return {params[0]: ("cache", "")}
+    required = {p.name for p in inspect.signature(backward).parameters.values() if p.default is inspect.Parameter.empty}
     routing, free = {}, [a for a in forward_args if a not in params]
     for p in params:
         if p in forward_args:
@@ -118,7 +128,7 @@ def _route(params: list[str], forward_args: list[str], settings: dict, cached: b
             routing[p] = ("cache", "")
         elif p in OUTPUT_NAMES:
             routing[p] = ("output", "")
-        elif free:
+        elif free and p in required:
             routing[p] = ("position", free.pop(0))
     return routing
 
