@@ -234,33 +234,31 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
         return given.check_class(first, label, input_shape, forward, backward, wrt, check_options, layout)
     if not callable(first):
         raise GradvizError(f"{label} in {path} is not a function or a class")
-    if given.inputs and not _builds_graph_with(first, given):
-        return given.check_numpy_function(first, label, path, wrt, check_options)
     module_inputs = getattr(sys.modules.get(first.__module__), "gradviz_inputs", None)
+    if given.inputs and not _all_numbers(given):
+        return given.check_numpy_function(first, label, path, wrt, check_options)
     values = function_inputs(first, label, module_inputs if isinstance(module_inputs, dict) else None, inputs, seed)
-    _require_graph(first, label, path, values)
+    if not _builds_graph(first, values):
+        if given.inputs:  # plain numbers for numpy code: read them as SPECs (3 is a vector of 3)
+            return given.check_numpy_function(first, label, path, wrt, check_options)
+        raise GradvizError(
+            f"{path}:{label} does not build a gradviz graph from gradviz Values: to check numpy code give its "
+            f"gradient too (FILE:{label},{label}_prime, or a pair FILE:FORWARD,BACKWARD), or return (loss, gradient) "
+            f"from {label} and pass its inputs with --input NAME=SPEC")
     return check(first, *values, name=label, **options)
 
 
-def _builds_graph_with(fn: Callable, given: "Given") -> bool:
-    """Inputs that are all plain numbers go to a graph-building function as Values (the old --input form)."""
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in given.raw_numbers.values()) \
-        and len(given.raw_numbers) == len(given.inputs)
+def _all_numbers(given: "Given") -> bool:
+    """Inputs that are all plain numbers may be a graph-building function's Values (--input w=1.5)."""
+    return len(given.raw_numbers) == len(given.inputs)
 
 
-def _require_graph(fn: Callable, name: str, path: Path, values: list) -> None:
-    """A numpy function given where a graph-building one is expected is a usage error naming the forms to use."""
+def _builds_graph(fn: Callable, values: list) -> bool:
+    """A numpy function given where a graph-building one is expected does not return a Value or Tensor."""
     try:
-        result = fn(*values)
+        return isinstance(fn(*values), (Value, Tensor))
     except Exception:
-        result = None
-    if isinstance(result, (Value, Tensor)):
-        return
-    raise GradvizError(
-        f"{path}:{name} does not build a gradviz graph (it returned {type(result).__name__}, or failed on "
-        "gradviz Values): to check numpy code give its gradient too: FILE:FORWARD,BACKWARD for a pair, "
-        f"FILE:{name},{name}_prime for a function and its gradient, or return (loss, gradient) from {name} "
-        "and pass its inputs with --input NAME=SPEC")
+        return False
 
 
 class Given:
