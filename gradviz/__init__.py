@@ -10,6 +10,7 @@ from . import nn, ops, optim
 from .checking.core import check
 from .checking.handwritten import check_grad_fn, check_layer, check_loss
 from .checking.handwritten import check_function, check_pair
+from .checking.optimizers import check_optimizer
 from .checking.report import Report
 from .checking.symbolic import symbolic
 from .errors import GradvizError, GradvizTypeError, NumericWarning, PrecisionWarning, ShapeError
@@ -32,6 +33,7 @@ __all__ = [
     "check_loss",
     "check_function",
     "check_pair",
+    "check_optimizer",
     "symbolic",
     "GradvizError",
     "GradvizTypeError",

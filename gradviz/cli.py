@@ -43,9 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--markdown", action="store_true", help="print the report as Markdown")
     check.add_argument("--render", metavar="FILE", help="draw the checked graph with the verdict on it")
-    check.add_argument("--eps", type=float, default=1e-6)
-    check.add_argument("--atol", type=float, default=1e-5)
-    check.add_argument("--rtol", type=float, default=1e-3)
+    _tolerance_flags(check)
     check.add_argument("--mode", choices=("auto", "full", "directional"), default="auto")
     check.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
     check.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
@@ -85,6 +83,26 @@ def _assignments(items: list[str], flag: str) -> dict[str, str]:
                                f"got {item!r}")
         out[name.strip()] = value
     return out
+
+
+def _tolerance_flags(p: argparse.ArgumentParser) -> None:
+    """--eps/--atol/--rtol, validated at parse time: `--eps 0` is a usage error (exit 2), not a traceback."""
+    p.add_argument("--eps", type=_number(positive=True), default=1e-6, help="finite-difference step (> 0)")
+    p.add_argument("--atol", type=_number(positive=False), default=1e-5, help="absolute tolerance (>= 0)")
+    p.add_argument("--rtol", type=_number(positive=False), default=1e-3, help="relative tolerance (>= 0)")
+
+
+def _number(positive: bool):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value != value or value in (float("inf"), float("-inf")) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {'> 0, e.g. 1e-6' if positive else '>= 0'}")
+        return value
+
+    return parse
 
 
 def _common(p: argparse.ArgumentParser) -> None:

@@ -70,7 +70,7 @@ def expression_function(text: str, at: dict[str, float], seed: int) -> tuple[Cal
     if unknown:
         raise GradvizError(f"--at gives {', '.join(sorted(unknown))}, which the expression does not use "
                            f"(its names are {', '.join(variables) or 'none'})")
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, INPUTS)
     inputs = [Value(at[n] if n in at else float(np.round(rng.uniform(-1.5, 1.5), 3)), label=n) for n in variables]
 
     def build(*values):
@@ -140,7 +140,7 @@ def _input_value(name: str, spec: Any, rng: np.random.Generator):
 
 def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrides: dict[str, str],
                     seed: int) -> list:
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, INPUTS)
     declared = getattr(fn, "gradviz_inputs", None) or (module_inputs or {}).get(name) or {}
     inputs = []
     for param in inspect.signature(fn).parameters.values():

@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from . import graph
-from .errors import GradvizTypeError, describe
+from .errors import GradvizTypeError, NumericWarning, describe
 from .ops import elementwise as ew
 from .ops.registry import OpDef
 
@@ -218,17 +219,23 @@ def _backpropagate(root: Value) -> None:
         if op.builtin:  # the hot path: one or two float inputs, one float gradient each
             if len(parents) == 2:
                 a, b = parents
-                ga, gb = op.backward(node.grad, a.data, b.data, node.data)
+                try:
+                    ga, gb = op.backward(node.grad, a.data, b.data, node.data)
+                except ZeroDivisionError:
+                    ga, gb = _ieee_backward(op, node)
                 if a.requires_grad:
                     a.grad += ga
                 if b.requires_grad:
                     b.grad += gb
             else:
                 a = parents[0]
-                if node._attrs is None:
-                    (ga,) = op.backward(node.grad, a.data, node.data)
-                else:
-                    (ga,) = op.backward(node.grad, a.data, node.data, **node._attrs)
+                try:
+                    if node._attrs is None:
+                        (ga,) = op.backward(node.grad, a.data, node.data)
+                    else:
+                        (ga,) = op.backward(node.grad, a.data, node.data, **node._attrs)
+                except ZeroDivisionError:
+                    (ga,) = _ieee_backward(op, node)
                 if a.requires_grad:
                     a.grad += ga
             continue
@@ -238,6 +245,22 @@ def _backpropagate(root: Value) -> None:
                 parent.grad += g
     for node, grad in earlier:
         node.grad = grad + node.grad
+
+
+def _ieee_backward(op: OpDef, node: "Value") -> tuple:
+    """A built-in backward that divided by zero in Python floats, redone in IEEE float64 like Tensor.
+
+    Python raises ZeroDivisionError where numpy and PyTorch give inf (the
+    gradient of sqrt or log at 0): the scalar engine follows IEEE and warns.
+    """
+    args = [np.float64(p.data) for p in node._parents]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grads = op.backward(np.float64(node.grad), *args, np.float64(node.data), **(node._attrs or {}))
+    grads = tuple(float(g) for g in grads)
+    inputs = ", ".join(f"{p.data:g}" for p in node._parents)
+    warnings.warn(f"the gradient of {op.display}({inputs}) divides by zero; it is {', '.join(map(str, grads))} "
+                  "(IEEE float semantics, as in numpy and PyTorch)", NumericWarning, stacklevel=4)
+    return grads
 
 
 def _divide(a: float, b: float) -> float:

@@ -187,9 +187,9 @@ def test_params_are_checked_and_restored():
 def test_nan_and_inf_are_reported_never_passed():
     nan_in = gv.check(lambda x: x * 2.0, gv.Value(float("nan"), label="x"))
     assert not nan_in.ok and "nan" in nan_in.verdict
-    with pytest.warns(gv.NumericWarning, match="overflows"):
-        inf_out = gv.check(lambda x: x.exp(), gv.Value(1000.0, label="x"))
+    inf_out = gv.check(lambda x: x.exp(), gv.Value(1000.0, label="x"))
     assert not inf_out.ok and "output is nan or inf" in inf_out.verdict
+    assert any("overflows" in w for w in inf_out.warnings)  # folded into the report, not printed
 
 
 def test_large_graph_uses_per_op_symbolic_derivatives_and_says_so():
@@ -231,5 +231,5 @@ def test_bad_arguments_are_clear_errors():
         gv.check(lambda x: x, gv.Value(1.0), methods=("magic",))
     with pytest.raises(gv.GradvizError, match="must return a gradviz Value or Tensor"):
         gv.check(lambda x: 3.0, gv.Value(1.0))
-    with pytest.raises(gv.GradvizError, match="raised ZeroDivisionError"):
-        gv.check(lambda x: 1 / 0, gv.Value(1.0))
+    raised = gv.check(lambda x: 1 / 0, gv.Value(1.0))  # user code raising is a finding, not a crash
+    assert raised.status == "ERROR" and "raised ZeroDivisionError" in raised.verdict

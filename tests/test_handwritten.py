@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import gradviz as gv
-from gradviz.checking.diagnose import diagnose
+from gradviz.checking.diagnosis import diagnose
 
 rng = np.random.default_rng(0)
 

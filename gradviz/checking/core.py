@@ -20,15 +20,18 @@ from ..graph import topological_order
 from ..tensor import Tensor, as_array, unbroadcast
 from ..value import Value
 from . import finite as fd
-from .verdict import judge
+from .verdict import INFINITE, judge
 from .local import TWIN_BUG, check_nodes
-from .report import FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report
+from .report import ERROR, FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report
+from .streams import COTANGENT, stream
+from .streams import DIRECTIONS as DIRECTION_STREAM
 from .sweep import Sweep
 from .symbolic import SymbolicUnavailable, symbolic, symbolic_vjp
 
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
 FULL_MODE_LIMIT = 2000  # mode="auto": perturb every element up to this many, else directional
 DIRECTIONS = 8  # random directions in directional mode
+MAX_NUMERIC_WARNINGS = 5  # distinct numeric warnings listed in a report
 WHOLE_EXPRESSION_LIMIT = 300  # scalar elements in a graph that SymPy differentiates as one expression
 
 
@@ -74,6 +77,10 @@ def _unique_names(specs: list[_Input]) -> None:
             seen[s.name] = 0
 
 
+class UserCodeRaised(GradvizError):
+    """The checked function raised: a finding (an ERROR report), not a crash of the check."""
+
+
 class _Subject:
     """Evaluates the user's function on given input arrays, recording a fresh graph each time."""
 
@@ -96,7 +103,7 @@ class _Subject:
         except GradvizError:
             raise
         except Exception as exc:
-            raise GradvizError(f"the checked function raised {type(exc).__name__}: {exc}") from exc
+            raise UserCodeRaised(f"the checked function raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(out, (Value, Tensor)):
             raise GradvizTypeError(
                 f"the checked function must return a gradviz Value or Tensor, got {describe(out)}; "
@@ -149,7 +156,43 @@ def check(
     element), "directional" (compare along `directions` random unit directions:
     O(1) evaluations whatever the size) or "auto" (full up to FULL_MODE_LIMIT
     elements). `eps="sweep"` also tabulates the error against the step size.
+
+    Numeric warnings raised while the check probes the function (overflow,
+    log(0), division by zero) are part of the verdict: they are listed in the
+    report's warnings instead of being printed with gradviz's source lines.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = _check(fn, *inputs, eps=eps, atol=atol, rtol=rtol, methods=methods, mode=mode, seed=seed,
+                        params=params, directions=directions, name=name)
+    numeric = []
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning):
+            text = f"numeric: {w.message}"
+            if text not in numeric:
+                numeric.append(text)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    report.warnings.extend(numeric[:MAX_NUMERIC_WARNINGS])
+    if len(numeric) > MAX_NUMERIC_WARNINGS:
+        report.warnings.append(f"numeric: {len(numeric) - MAX_NUMERIC_WARNINGS} more numeric warnings")
+    return report
+
+
+def _check(
+    fn: Callable,
+    *inputs: Any,
+    eps: float | str = EPS,
+    atol: float = ATOL,
+    rtol: float = RTOL,
+    methods: Sequence[str] = ("finite", "symbolic"),
+    mode: str = "auto",
+    seed: int = 0,
+    params: Sequence | None = None,
+    directions: int = DIRECTIONS,
+    name: str | None = None,
+) -> Report:
+    """check() without the warning capture: see check() for the arguments."""
     methods = tuple(methods)
     unknown = set(methods) - {"finite", "symbolic"}
     if unknown or not methods:
@@ -157,19 +200,19 @@ def check(
     if mode not in ("auto", "full", "directional"):
         raise GradvizError(f"mode must be 'auto', 'full' or 'directional', got {mode!r}")
     want_sweep = eps == "sweep"
-    eps = EPS if want_sweep else float(eps)
+    validate_tolerances(EPS if want_sweep else eps, atol, rtol)
+    eps, atol, rtol = (EPS if want_sweep else float(eps)), float(atol), float(rtol)
     specs = _normalize(inputs, params)
     if not specs:
         raise GradvizError("check() needs at least one input to differentiate with respect to")
     subject = _Subject(fn, specs, len(inputs))
     arrays = [s.data for s in specs]
-    rng = np.random.default_rng(seed)
     report_warnings = []
     for s in specs:
         if s.float32:
             message = (f"{s.name} is float32; it was upcast to float64 for the check. Finite differences in "
                        "float32 are dominated by round-off (try report.sweep() to see why)")
-            warnings.warn(message, PrecisionWarning, stacklevel=2)
+            warnings.warn(message, PrecisionWarning, stacklevel=3)
             report_warnings.append(message)
     total = sum(a.size for a in arrays)
     if mode == "auto":
@@ -188,19 +231,29 @@ def check(
             return _nonfinite_report(label, specs, settings, "the output is nan or inf at this point; "
                                      "no gradient can be checked (look for overflow, log of <= 0, division by 0)")
         if np.size(root.data) != 1:
-            subject.cotangent = rng.normal(size=np.shape(root.data))
+            subject.cotangent = stream(seed, COTANGENT).normal(size=np.shape(root.data))
             report_warnings.append("the output is not a scalar: its gradient is checked as the vector-Jacobian "
                                    "product with a random cotangent R (seeded), i.e. the gradient of sum(out * R)")
-        auto = subject.autograd(root, leaves, arrays)
+        try:
+            auto = subject.autograd(root, leaves, arrays)
+        except Exception:  # a user op's backward raised or returned unusable gradients
+            nodes = check_nodes(root, eps=eps, atol=atol, rtol=rtol, seed=seed, use_symbolic=False)
+            return _backward_failure_report(label, specs, settings, nodes, root, report_warnings)
         base = float(np.sum(np.asarray(root.data, dtype=np.float64) * subject.cotangent))  # = subject.loss(arrays)
 
         finite_result = None
         if "finite" in methods:
-            finite_result = _finite(subject, arrays, auto, base, mode, eps, atol, rtol, directions, rng)
+            finite_result = _finite(subject, arrays, auto, base, mode, eps, atol, rtol, directions,
+                                    stream(seed, DIRECTION_STREAM))
         sym_grads, sym_note, formulas = (None, "", {})
         if "symbolic" in methods:
             sym_grads, sym_note, formulas = _symbolic(root, subject, specs, arrays)
         nodes = check_nodes(root, eps=eps, atol=atol, rtol=rtol, seed=seed, use_symbolic="symbolic" in methods)
+    except UserCodeRaised as exc:
+        message = f"{exc}; no gradient could be compared"
+        results = [InputResult(s.name, tuple(s.data.shape), ERROR, message=message) for s in specs]
+        return Report(subject=label, results=results, settings=settings, verdict=f"ERROR: {message}.",
+                      warnings=report_warnings)
     finally:
         for node, data in originals:
             node.data = data
@@ -220,6 +273,18 @@ def check(
     if want_sweep:
         report.warnings.append("step-size sweep:\n" + str(report.sweep()))
     return report
+
+
+def validate_tolerances(eps: float, atol: float, rtol: float) -> None:
+    """One clear error for a step or tolerance that cannot work (eps=0 divides by zero)."""
+    for name, value, positive in (("eps", eps, True), ("atol", atol, False), ("rtol", rtol, False)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise GradvizError(f"{name} must be a number, got {describe(value)}") from None
+        if not np.isfinite(number) or number < 0 or (positive and number == 0):
+            need = "a positive step such as 1e-6" if positive else "a number >= 0 such as 1e-5"
+            raise GradvizError(f"{name}={value!r} cannot be used: {name} must be {need}")
 
 
 # --- finite differences -----------------------------------------------------------------
@@ -365,7 +430,10 @@ def _precise_values(symbols, exprs, values) -> np.ndarray:
 
     evaluate = sympy.lambdify(symbols, exprs, modules="mpmath")
     with mpmath.workdps(30):
-        return np.array([float(v) for v in evaluate(*[mpmath.mpf(v) for v in values])], dtype=np.float64)
+        try:
+            return np.array([float(v) for v in evaluate(*[mpmath.mpf(v) for v in values])], dtype=np.float64)
+        except ZeroDivisionError:  # a derivative that is infinite here (sqrt at 0): float64's inf stands
+            return np.array(sympy.lambdify(symbols, exprs, modules="numpy")(*values), dtype=np.float64)
 
 
 def _per_op_backprop(root, order, cotangent, specs, leaves):
@@ -440,6 +508,8 @@ def _verdict(report: Report, finite_result: _FiniteResult | None) -> str:
     if bad:
         return (f"FAIL: the end-to-end gradients agree, but {bad.where} has a wrong backward rule "
                 f"({bad.message}); its error does not reach the inputs at this point.")
+    if statuses and all(st == SKIPPED for st in statuses) and INFINITE in notes_all:
+        return f"SKIPPED: {INFINITE}; check at a point inside the function's domain."
     notes = {nt for nt in notes_all if nt.endswith("disagree with the other two")}
     text = f"PASS: autograd agrees with {_oracles(report)} on all {n} elements"
     nondiff = statuses.count(NONDIFF)
@@ -474,3 +544,14 @@ def _oracles(report: Report) -> str:
 def _nonfinite_report(label, specs, settings, message) -> Report:
     results = [InputResult(s.name, tuple(s.data.shape), FAIL, message=message) for s in specs]
     return Report(subject=label, results=results, settings=settings, verdict=f"FAIL: {message}.")
+
+
+def _backward_failure_report(label, specs, settings, nodes, root, report_warnings) -> Report:
+    """Backpropagation stopped in user code: the report names the node, the op, the input and the shapes."""
+    bad = next((n for n in nodes if n.status in (ERROR, FAIL)), None)
+    status = bad.status if bad is not None else ERROR
+    what = f"{bad.where}: {bad.message}" if bad is not None else "a node whose backward could not be replayed"
+    message = f"backpropagation stopped at {what}"
+    results = [InputResult(s.name, tuple(s.data.shape), status, message=message) for s in specs]
+    return Report(subject=label, results=results, settings=settings, nodes=nodes, root=root,
+                  verdict=f"{status}: {message}.", warnings=report_warnings)

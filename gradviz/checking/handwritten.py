@@ -21,16 +21,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import diagnose as diagnosis
 from . import finite as fd
 from .adapters.ctx import function_subject
 from .adapters.layer import layer_subject
 from .adapters.loss import grad_fn_subject, loss_subject
 from .adapters.pair import pair_subject
 from .adapters.subject import Problem, Subject, UserCodeError, as_array, float64_copy
+from .diagnosis import Context, diagnose
 from .core import ATOL, EPS, RTOL
 from .report import ERROR, FAIL, NONDIFF, InputResult, Report
-from .streams import COTANGENT, stream
+from .streams import COTANGENT, DIRECTIONS, stream
 from .verdict import judge
 
 
@@ -58,11 +58,6 @@ def check_subject(subject: Subject, *, eps: float = EPS, atol: float = ATOL, rto
         warns.append(f"{subject.backward_name} changed {name}, which gradviz did not account for; it was restored")
     checked = [r.name for r in results if r.status != "SKIPPED"]
     notes.append(f"checked: {', '.join(checked)}")
-    finding = diagnosis.per_example_dout(results, subject.inputs, subject.batch_size())
-    if finding and not per_example_dout:
-        for r in results:
-            if r.name not in subject.inputs and r.status == FAIL:
-                r.diagnosis = [finding]
     report = Report(subject=subject.name, results=[r for r in results if r.status != "SKIPPED"], settings=settings,
                     verdict="", warnings=warns)
     skipped = [r for r in results if r.status == "SKIPPED"]
@@ -72,6 +67,24 @@ def check_subject(subject: Subject, *, eps: float = EPS, atol: float = ATOL, rto
     report.notes = notes
     report.verdict = _verdict(report.results)
     return report
+
+
+def _diagnose_in_context(subject: Subject, results: list[InputResult]) -> None:
+    """Diagnose each wrong gradient again, knowing what the subject knows: names, arrays, batch, roles."""
+    judged_inputs = [r for r in results if r.name in subject.inputs]
+    inputs_ok = bool(judged_inputs) and all(r.status == "PASS" for r in judged_inputs)
+    parameters = [(r.autograd, r.finite) for r in results if r.name not in subject.inputs
+                  and r.autograd is not None and r.finite is not None]
+    for r in results:
+        if r.status != FAIL or r.autograd is None or r.finite is None:
+            continue
+        role = "input" if r.name in subject.inputs else "parameter"
+        context = Context(name=subject.grad_name(r.name), wrt=subject.arrays[r.name], inputs=dict(subject.arrays),
+                          batch=subject.batch_size(), batch_axis=subject.batch_axis, layout=subject.layout,
+                          attrs={"role": role, "input_gradient_ok": inputs_ok, "parameters": parameters})
+        findings = diagnose(r.autograd, r.finite, context)
+        if findings:
+            r.diagnosis = findings
 
 
 def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> list[InputResult]:
@@ -158,21 +171,24 @@ def _compare_arrays(subject, names, analytic, cot, eps, atol, rtol, seed, per_ex
     base = loss(perturbed)
     batch = subject.batch_size()
     scale = {n: 1.0 / batch for n in names if per_example_dout and batch and n not in subject.inputs}
-    results = _compare(names, analytic, perturbed, loss, base, eps, atol, rtol, seed, batch, subject.layout, scale)
+    results = _compare(names, analytic, perturbed, loss, base, eps, atol, rtol, seed, batch, subject.layout, scale,
+                       rediagnose=lambda judged: _diagnose_in_context(subject, judged))
     return dict(zip(names, results))
 
 
-def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout, scale=None):
+def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout, scale=None, rediagnose=None):
     """Judge every element; at kinks, the joint subgradient test of finite.py decides."""
     diffs = fd.full_differences(loss, arrays, eps, base)
     if scale:
         diffs = [fd.Differences(d.central * scale.get(n, 1.0), d.forward * scale.get(n, 1.0),
                                 d.backward * scale.get(n, 1.0)) for n, d in zip(names, diffs)]
     results = [judge(n, a, d, None, atol, rtol, batch=batch, layout=layout) for n, a, d in zip(names, analytic, diffs)]
+    if rediagnose is not None:
+        rediagnose(results)
     kinked = [d.kinked(atol, rtol) for d in diffs]
     if any(m.any() for m in kinked) and not scale:
         failures = fd.joint_subgradient_failures(loss, arrays, analytic, kinked, base, eps, atol, rtol,
-                                                 np.random.default_rng(seed))
+                                                 stream(seed, DIRECTIONS))
         if failures:
             for r, mask in zip(results, kinked):
                 if mask.any():

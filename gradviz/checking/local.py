@@ -15,7 +15,9 @@ import numpy as np
 
 from ..graph import topological_order
 from ..tensor import unbroadcast
-from .report import FAIL, NONDIFF, PASS, NodeCheck
+from ..errors import GradvizError
+from .streams import DIRECTIONS, stream
+from .report import ERROR, FAIL, NONDIFF, PASS, NodeCheck
 from .symbolic import SymbolicUnavailable, symbolic_vjp
 
 
@@ -26,14 +28,51 @@ def _as_input(x):
     return float(x) if np.ndim(x) == 0 and not isinstance(x, np.ndarray) else np.asarray(x, dtype=np.float64)
 
 
+class BackwardProblem(GradvizError):
+    """A node's backward raised or returned gradients that cannot belong to its inputs.
+
+    `status` is ERROR (it raised) or FAIL (wrong number or shape of gradients);
+    the message names the op, the input index and both shapes.
+    """
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
 def node_vjp(op, inputs: list, attrs: dict | None, out, cotangent) -> list:
-    """The op's hand-written VJP, reduced to each input's shape (user errors propagate)."""
+    """The op's hand-written VJP, reduced to each input's shape.
+
+    Raises BackwardProblem when a user op's backward raises or returns the
+    wrong number or shape of gradients.
+    """
     from ..function import normalize_grads
 
-    grads = op.backward(cotangent, *inputs, out, **(attrs or {}))
-    grads = normalize_grads(op, grads, len(inputs))
-    return [None if g is None else unbroadcast(np.asarray(g, dtype=np.float64), np.shape(x))
-            for g, x in zip(grads, inputs)]
+    try:
+        try:
+            grads = op.backward(cotangent, *inputs, out, **(attrs or {}))
+        except ZeroDivisionError:  # Python floats divide by zero where IEEE gives inf (sqrt at 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grads = op.backward(np.float64(cotangent), *[np.float64(x) if np.ndim(x) == 0 else x
+                                                             for x in inputs], out, **(attrs or {}))
+    except Exception as exc:
+        raise BackwardProblem(ERROR, f"{op.display}.backward raised {type(exc).__name__}: {exc}") from exc
+    try:
+        grads = normalize_grads(op, grads, len(inputs))
+    except GradvizError as exc:
+        raise BackwardProblem(FAIL, str(exc)) from None
+    reduced = []
+    for i, (g, x) in enumerate(zip(grads, inputs)):
+        if g is None:
+            reduced.append(None)
+            continue
+        try:
+            reduced.append(unbroadcast(np.asarray(g, dtype=np.float64), np.shape(x)))
+        except (GradvizError, TypeError, ValueError):
+            raise BackwardProblem(FAIL, f"{op.display}.backward returned a gradient of shape {np.shape(g)} for "
+                                        f"input {i}, which has shape {np.shape(x)}; return one gradient per "
+                                        "input, shaped like that input") from None
+    return reduced
 
 
 def _local_directional(op, inputs, attrs, cotangent, hand, rng, eps) -> tuple[float, float]:
@@ -56,7 +95,7 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
     With use_symbolic=False every node is checked by a local directional finite
     difference of its own forward (no SymPy at all).
     """
-    rng = np.random.default_rng(seed)
+    rng = stream(seed, DIRECTIONS)  # local cotangents and probe directions, never the inputs' stream
     results = []
     recorded = topological_order(root)
     number = {node.id: i for i, node in enumerate(recorded)}  # graph-local, deterministic
@@ -70,9 +109,8 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
         base = dict(node_id=number[node.id], position=position, op=op.display, label=node.label, scope=node.scope)
         try:
             hand = node_vjp(op, inputs, node._attrs, out, cot)
-        except Exception as exc:  # a user op's backward that crashes is a finding, not a crash
-            results.append(NodeCheck(**base, status=FAIL, oracle="",
-                                     message=f"backward raised {type(exc).__name__}: {exc}"))
+        except BackwardProblem as problem:  # a user op's backward that crashes is a finding, not a crash
+            results.append(NodeCheck(**base, status=problem.status, oracle="", message=str(problem)))
             continue
         if op.kinks is not None and np.any(op.kinks(inputs, node._attrs or {}, 10 * eps)):
             results.append(NodeCheck(**base, status=NONDIFF, oracle="",

@@ -14,6 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from . import text
+from .diagnosis.finding import as_finding
+from .text import fmt_index, fmt_number
+
 PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
 # ERROR: the user's code raised, so nothing could be compared; it outranks a wrong gradient.
 _RANK = {ERROR: 4, FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
@@ -124,7 +128,7 @@ class InputResult:
             "max_abs_err": _num(self.max_abs_err),
             "max_rel_err": _num(self.max_rel_err),
             "counts": self.counts(),
-            "diagnosis": list(self.diagnosis),
+            "diagnosis": [as_finding(d).to_dict() for d in self.diagnosis],
             "message": self.message,
             "worst": [r.to_dict() for r in _worst(self.rows, 10)],
         }
@@ -181,6 +185,8 @@ class Report:
     formulas_: dict = field(default_factory=dict)
     root: Any = None  # the recorded graph of the checked evaluation (for draw())
     sweep_fn: Any = None
+    columns: tuple = ("autograd", "finite", "symbolic")  # what the three value columns hold (an optimizer
+    # check shows "yours", "reference")
 
     @property
     def ok(self) -> bool:
@@ -194,8 +200,8 @@ class Report:
 
     @property
     def first_bad_node(self) -> NodeCheck | None:
-        """The first node in backward order whose local rule is wrong."""
-        return next((n for n in self.nodes if n.status == FAIL), None)
+        """The first node in backward order whose local rule is wrong (or whose backward raised)."""
+        return next((n for n in self.nodes if n.status in (FAIL, ERROR)), None)
 
     def rows(self) -> list[Row]:
         return [row for r in self.results for row in r.rows]
@@ -243,39 +249,13 @@ class Report:
         }
 
     def _settings_line(self) -> str:
-        s = self.settings
-        return (f"eps={s.get('eps'):g} atol={s.get('atol'):g} rtol={s.get('rtol'):g} "
-                f"mode={s.get('mode')} methods={','.join(s.get('methods', ()))}")
+        return text.settings_line(self)
 
     def __str__(self) -> str:
-        lines = [f"gradviz check of {self.subject}: {self.status}  ({self._settings_line()})"]
-        if self.verdict:
-            lines.append(self.verdict)
-        lines.append("")
-        lines.append(f"{'input':<14} {'index':<12} {'autograd':>12} {'finite':>12} {'symbolic':>12} "
-                     f"{'abs err':>9} {'rel err':>9}  status")
-        for row in self.worst():
-            lines.append(
-                f"{row.input[:14]:<14} {_index(row.index):<12} {_fmt(row.autograd):>12} {_fmt(row.finite):>12} "
-                f"{_fmt(row.symbolic):>12} {_fmt(row.abs_err, 2):>9} {_fmt(row.rel_err, 2):>9}  {row.status}"
-                + (f"  {row.note}" if row.note else "")
-            )
-        lines.append("")
-        for r in self.results:
-            counts = ", ".join(f"{v} {k}" for k, v in sorted(r.counts().items()))
-            lines.append(f"{r.name} {tuple(r.shape)}: {r.status}" + (f" ({counts})" if counts else ""))
-            if r.message:
-                lines.append(f"  {r.message}")
-            for d in r.diagnosis:
-                lines.append(f"  diagnosis: {d}")
-        bad = self.first_bad_node
-        if bad is not None:
-            lines.append(f"first wrong backward rule: {bad.where}: {bad.message}")
-        for w in self.warnings:
-            lines.append(f"warning: {w}")
-        for note in self.notes:
-            lines.append(f"note: {note}")
-        return "\n".join(lines)
+        return text.format_report(self)
+
+    def __repr__(self) -> str:
+        return text.one_line(self)
 
     def to_markdown(self) -> str:
         mark = {PASS: "✅ PASS", FAIL: "❌ FAIL", NONDIFF: "⚠️ NONDIFF", SKIPPED: "⏭️ SKIPPED", ERROR: "💥 ERROR"}
@@ -288,14 +268,14 @@ class Report:
         out.append("|---|---|---|---|---|---|")
         for r in self.results:
             diag = "; ".join(r.diagnosis or ([r.message] if r.message else []))
-            out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {_fmt(r.max_abs_err, 2)} | "
-                       f"{_fmt(r.max_rel_err, 2)} | {_md(diag)} |")
+            out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {fmt_number(r.max_abs_err, 2)} | "
+                       f"{fmt_number(r.max_rel_err, 2)} | {_md(diag)} |")
         worst = [row for row in self.worst() if row.status != PASS] or self.worst(5)
-        out += ["", "| input | index | autograd | finite | symbolic | abs err | rel err | status |",
+        out += ["", "| input | index | " + " | ".join(self.columns) + " | abs err | rel err | status |",
                 "|---|---|---|---|---|---|---|---|"]
         for row in worst:
-            out.append(f"| `{row.input}` | {_index(row.index)} | {_fmt(row.autograd)} | {_fmt(row.finite)} | "
-                       f"{_fmt(row.symbolic)} | {_fmt(row.abs_err, 2)} | {_fmt(row.rel_err, 2)} | {row.status} |")
+            out.append(f"| `{row.input}` | {fmt_index(row.index)} | {fmt_number(row.autograd)} | {fmt_number(row.finite)} | "
+                       f"{fmt_number(row.symbolic)} | {fmt_number(row.abs_err, 2)} | {fmt_number(row.rel_err, 2)} | {row.status} |")
         bad = self.first_bad_node
         if bad is not None:
             out += ["", f"First wrong backward rule: {_md(bad.where)}: {_md(bad.message)}"]
@@ -326,18 +306,5 @@ def _num(x):
     return x
 
 
-def _fmt(x, digits: int = 6) -> str:
-    if x is None:
-        return "-"
-    x = float(x)
-    if math.isnan(x) or math.isinf(x):
-        return str(x)
-    return f"{x:.{digits}g}"
-
-
-def _index(index: tuple) -> str:
-    return "()" if not index else "[" + ",".join(map(str, index)) + "]"
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _md(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")

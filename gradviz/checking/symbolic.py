@@ -107,7 +107,11 @@ class _Compiled:
         import mpmath
 
         with mpmath.workdps(30):
-            return self._precise(*[mpmath.mpf(float(v)) for v in values])
+            try:
+                return self._precise(*[mpmath.mpf(float(v)) for v in values])
+            except ZeroDivisionError:  # infinite here (sqrt at 0): the float64 value stands
+                with np.errstate(all="ignore"):
+                    return self.fn(*[np.float64(v) for v in values])
 
 
 _cache: dict[tuple, _Compiled] = {}
@@ -168,7 +172,7 @@ def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tup
         bad = ~np.logical_and.reduce([np.isfinite(p) for p in partials])
         if bad.any():
             broadcast = np.broadcast_arrays(*arrays)
-            for index in zip(*np.nonzero(bad)):
+            for index in ([()] if bad.ndim == 0 else zip(*np.nonzero(bad))):
                 values = compiled.precise(*[a[index] for a in broadcast])
                 for p, v in zip(partials, values):
                     p[index] = float(v)

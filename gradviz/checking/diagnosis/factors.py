@@ -1,0 +1,99 @@
+"""A constant factor: the gradient is the true one times a number, named when it means something."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .context import Context
+from .finding import Finding
+from .registry import hypothesis
+from .util import nonzero, scale
+
+_LN2 = math.log(2.0)
+
+
+def constant_ratio(user: np.ndarray, ref: np.ndarray) -> float | None:
+    """The ratio user / ref if it is one constant over the elements that matter."""
+    size = scale(ref)
+    mask = nonzero(ref, size)
+    if np.count_nonzero(mask) == 0:
+        return None
+    with np.errstate(all="ignore"):
+        ratios = user[mask] / ref[mask]
+    if not np.all(np.isfinite(ratios)):
+        return None
+    centre = float(np.median(ratios))
+    if centre == 0 or np.max(np.abs(ratios - centre)) > 1e-3 * abs(centre):
+        return None
+    # The elements left out must be (near) zero in both.
+    if np.any(np.abs(user[~mask]) > 1e-6 * scale(user)):
+        return None
+    return centre
+
+
+def named_factors(ctx: Context, shape: tuple) -> list[tuple[float, str, str]]:
+    """(factor, cause, sentence) for every factor with a meaning here, most specific first."""
+    factors = []
+    batch = ctx.batch
+    if batch and batch > 1:
+        factors += [
+            (float(batch), "missing_batch_division",
+             f"it is {batch} times the true gradient: a division by the batch size ({batch}) is missing in backward"),
+            (1.0 / batch, "extra_batch_division",
+             f"it is 1/{batch} of the true gradient: backward divides by the batch size ({batch}) once too often"),
+        ]
+    for count, what in _element_counts(ctx, shape):
+        factors += [
+            (float(count), f"missing_{what.split()[0]}_division",
+             f"it is {count} times the true gradient: a division by the number of elements per {what} "
+             f"({count}) is missing"),
+            (1.0 / count, f"extra_{what.split()[0]}_division",
+             f"it is 1/{count} of the true gradient: backward divides by the number of elements per {what} "
+             f"({count}) once too often"),
+        ]
+    factors += [
+        (-1.0, "sign_flip", "the sign is flipped (a minus sign missing or extra)"),
+        (2.0, "factor_2", "it is twice the true gradient (a factor 2 counted twice, or a 1/2 forgotten in the loss)"),
+        (0.5, "factor_half", "it is half the true gradient (a factor 2 missing, e.g. d(x^2)/dx = 2x)"),
+        (1.0 / _LN2, "log_base",
+         "it is 1/ln 2 times the true gradient: the loss uses log2 but the derivative assumes ln"),
+        (_LN2, "log_base", "it is ln 2 times the true gradient: the loss uses ln but the derivative assumes log2"),
+    ]
+    return factors
+
+
+def _element_counts(ctx: Context, shape: tuple) -> list[tuple[int, str]]:
+    """Element counts a mean divides by: a pooling window, an image channel (NCHW unless NHWC)."""
+    counts = []
+    kernel = ctx.attrs.get("kernel_size", ctx.attrs.get("kernel"))
+    if kernel is not None:
+        kh, kw = (kernel, kernel) if np.ndim(kernel) == 0 else tuple(kernel)
+        if kh * kw > 1:
+            counts.append((int(kh * kw), "window"))
+    image = ctx.wrt.shape if ctx.wrt is not None and np.ndim(ctx.wrt) == 4 else (shape if len(shape) == 4 else None)
+    if image is not None:
+        n, h, w = (image[0], image[1], image[2]) if ctx.layout == "NHWC" else (image[0], image[2], image[3])
+        if n * h * w > 1:
+            counts.append((int(n * h * w), "channel (batch x height x width)"))
+        if h * w > 1 and n > 1:
+            counts.append((int(h * w), "channel of one image (height x width)"))
+    return counts
+
+
+@hypothesis
+def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    ratio = constant_ratio(user, ref)
+    if ratio is None or abs(ratio - 1.0) <= ctx.rtol:
+        return None
+    evidence = f"yours / true = {ratio:.6g} on every nonzero element"
+    matches = [(cause, sentence) for factor, cause, sentence in named_factors(ctx, user.shape)
+               if abs(ratio - factor) <= 1e-3 * abs(factor)]
+    if matches:
+        cause, sentence = matches[0]
+        if len(matches) > 1:
+            evidence += "; the same number is also " + "; ".join(s.split(": ", 1)[-1] for _, s in matches[1:])
+        return Finding(sentence, cause=cause, evidence=evidence, confidence=0.95 if len(matches) == 1 else 0.6)
+    return Finding(f"it is the true gradient times a constant {ratio:.6g} everywhere",
+                   cause="constant_factor", evidence=evidence, confidence=0.9)

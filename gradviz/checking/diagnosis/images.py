@@ -1,0 +1,36 @@
+"""Image layers: errors on the border of each image (padding sliced off wrong)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .context import Context
+from .finding import Finding
+from .registry import hypothesis
+
+
+def spatial_axes(ctx: Context) -> tuple[int, int]:
+    return (1, 2) if ctx.layout == "NHWC" else (2, 3)
+
+
+@hypothesis
+def border_only(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """A padded-convolution bug: wrong only on the outer ring of each image."""
+    if user.ndim != 4:
+        return None
+    h_axis, w_axis = spatial_axes(ctx)
+    h, w = user.shape[h_axis], user.shape[w_axis]
+    if h < 3 or w < 3:
+        return None
+    wrong = ~np.isclose(user, ref, atol=ctx.atol, rtol=ctx.rtol)
+    if not wrong.any():
+        return None
+    interior = [slice(None)] * 4
+    interior[h_axis] = slice(1, h - 1)
+    interior[w_axis] = slice(1, w - 1)
+    if wrong[tuple(interior)].any():
+        return None
+    return Finding("only the border of the image is wrong, the interior is right: look at how the padding "
+                   "is sliced off in backward (e.g. [pad:-pad] with pad = 0 gives an empty slice)",
+                   cause="border", evidence=f"{int(wrong.sum())} wrong elements, all on the outer ring",
+                   confidence=0.85)

@@ -1,0 +1,171 @@
+"""gv.check_optimizer: drive a hand-written optimizer and compare every step with the reference rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...errors import GradvizError
+from ..report import ERROR, FAIL, PASS, InputResult, Report, Row
+from . import hyperparameters as hyper
+from .conventions import Setup, detect
+from .driving import Run
+from .hypotheses import Context, Finding, explain
+from .rules import FORMULAS, KINDS, trajectory
+
+RTOL, ATOL = 1e-9, 1e-12  # both sides run in float64 on the same gradients: only rounding may differ
+
+
+def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: int = 0, rtol: float = RTOL,
+                    atol: float = ATOL, **hyperparameters: Any) -> Report:
+    """Check a hand-written optimizer against the reference update rule of `kind` (or find which rule it follows).
+
+    `target` is the user's optimizer as written: a function, a class or an instance (an instance is deep-copied,
+    never changed). Hyperparameters are read from its object or config, and any given here override them.
+    """
+    if kind != "auto" and kind not in KINDS:
+        raise GradvizError(f"kind={kind!r} is not an optimizer gradviz knows; use one of {', '.join(KINDS)} "
+                           "or 'auto'")
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise GradvizError(f"steps must be a positive whole number, got {steps!r}")
+    unknown = sorted(set(hyperparameters) - hyper.known_names())
+    if unknown:
+        raise GradvizError(f"unknown hyperparameter {', '.join(unknown)}; gradviz reads "
+                           f"{', '.join(sorted(hyper.ALIASES))} (and their usual spellings)")
+    convention = detect(target)
+    runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters)))
+    subject = getattr(target, "__name__", None) or type(target).__name__
+    chosen, hp, origin, findings = _choose_kind(kind, runs, hyperparameters, rtol, atol)
+    results = [_result(run, name, chosen, hp, rtol, atol, len(runs) > 1) for run in runs for name in run.trajectories]
+    first_bad = next((r for r in results if r.status != PASS), None)
+    if first_bad is not None:  # a cause belongs to the optimizer, not to one parameter: said once
+        first_bad.diagnosis = [str(f) for f in findings]
+    settings = {"kind": chosen, "asked": kind, "steps": steps, "rtol": rtol, "atol": atol, "seed": seed,
+                "convention": convention.name, "problem": convention.problem, "hyperparameters": hp,
+                "summary": f"kind={chosen} steps={steps} rtol={rtol:g} atol={atol:g} "
+                           + " ".join(f"{k}={v:g}({origin[k]})" for k, v in hp.items())}
+    report = Report(subject=subject, results=results, settings=settings,
+                    columns=("yours", "reference", ""))
+    report.verdict = _verdict(report, subject, kind, chosen, findings, convention.name)
+    report.warnings = [n for run in runs for n in run.notes] + _conflicts(hyperparameters, runs)
+    return report
+
+
+def _choose_kind(kind: str, runs: list[Run], given: dict, rtol: float, atol: float):
+    """The rule to compare with, its hyperparameters (and where each came from) and the causes found."""
+    candidates = KINDS if kind == "auto" else (kind,)
+    contexts = []
+    for k in candidates:
+        hp, origin = hyper.resolve(k, given, [s for run in runs for s in run.sources])
+        contexts.append((Context(k, hp, runs, rtol, atol), origin))
+    for ctx, origin in contexts:
+        if ctx.follows():
+            return ctx.kind, ctx.hp, origin, []
+    for ctx, origin in contexts:
+        findings = explain(ctx)
+        if findings:
+            return ctx.kind, ctx.hp, origin, findings
+    ctx, origin = max(contexts, key=lambda c: _closeness(c[0]))
+    return ctx.kind, ctx.hp, origin, []
+
+
+def _closeness(ctx: Context) -> tuple:
+    """Later first divergence is closer; at the same step, a smaller error is."""
+    worst_step, worst_err = np.inf, 0.0
+    for run in ctx.runs:
+        ref = _reference(run, ctx.kind, ctx.hp)
+        for name, mine in run.trajectories.items():
+            hit = _divergence(mine, ref[name], ctx.rtol, ctx.atol)
+            if hit is not None:
+                step, err = hit[0], hit[4]
+                if step < worst_step or (step == worst_step and err > worst_err):
+                    worst_step, worst_err = step, err
+    return (worst_step, -worst_err)
+
+
+def _reference(run: Run, kind: str, hp: dict) -> dict[str, list[np.ndarray]]:
+    done = max((len(t) for t in run.trajectories.values()), default=0)
+    return trajectory(kind, hp, run.start, run.gradients, max(done, 1))
+
+
+def _divergence(mine: list[np.ndarray], ref: list[np.ndarray], rtol: float, atol: float):
+    """(step, index, yours, reference, error) at the first step and worst element that differ, or None."""
+    for step, (u, r) in enumerate(zip(mine, ref), 1):
+        if np.shape(u) != np.shape(r):
+            return step, None, np.shape(u), np.shape(r), np.inf
+        bad = ~np.isclose(u, r, rtol=rtol, atol=atol)
+        if bad.any():
+            err = np.where(bad, np.nan_to_num(np.abs(u - r), nan=np.inf, posinf=np.inf), 0.0)
+            index = np.unravel_index(int(np.argmax(err)), np.shape(u)) if np.ndim(u) else ()
+            return step, tuple(int(i) for i in index), float(np.asarray(u)[index]), float(np.asarray(r)[index]), \
+                float(err[index])
+    return None
+
+
+def _element(name: str, index: tuple) -> str:
+    return name + (f"[{','.join(map(str, index))}]" if index else "")
+
+
+def _rows(name: str, u: np.ndarray, r: np.ndarray, rtol: float, atol: float) -> list[Row]:
+    rows = []
+    for index in np.ndindex(np.shape(u)):
+        a, b = float(np.asarray(u)[index]), float(np.asarray(r)[index])
+        err = abs(a - b) if np.isfinite(a - b) else np.inf
+        status = PASS if np.isclose(a, b, rtol=rtol, atol=atol) else FAIL
+        rows.append(Row(name, index, a, b, None, err, err / max(abs(b), 1e-300), status))
+    return rows
+
+
+def _result(run: Run, name: str, kind: str, hp: dict, rtol: float, atol: float, labelled: bool) -> InputResult:
+    shown = f"{name} ({run.label})" if labelled and run.label else name
+    shape = np.shape(run.start[name])
+    mine = run.trajectories[name]
+    ref = _reference(run, kind, hp)[name]
+    hit = _divergence(mine, ref, rtol, atol)
+    fault = run.fault
+    if fault is not None and fault.parameter in (None, name) and (hit is None or hit[0] >= fault.step):
+        what = "" if fault.parameter else f" ({name} and every other parameter)"
+        return InputResult(shown, shape, ERROR if fault.raised else FAIL, message=f"step {fault.step}{what}: "
+                           f"{fault.message}")
+    if hit is None:
+        rows = _rows(shown, mine[-1], ref[-1], rtol, atol) if mine else []
+        return InputResult(shown, shape, PASS, row_source=rows,
+                           message=f"follows {kind} for all {len(mine)} steps")
+    step, index, u, r, _ = hit
+    if index is None:
+        return InputResult(shown, shape, FAIL, message=f"step {step}: {name} came back with shape {u}; it has shape {r}")
+    return InputResult(shown, shape, FAIL, row_source=_rows(shown, mine[step - 1], ref[step - 1], rtol, atol),
+                       message=f"first diverges at step {step}, element {_element(name, index)}: "
+                                                    f"yours {u:.10g}, reference {r:.10g}")
+
+
+def _verdict(report: Report, subject: str, asked: str, kind: str, findings: list[Finding], convention: str) -> str:
+    rule = f"{kind} ({FORMULAS[kind]})"
+    steps = report.settings["steps"]
+    if report.status == PASS:
+        found = "identified as" if asked == "auto" else "follows"
+        return f"{subject} ({convention}) {found} {rule}: every parameter matches at all {steps} steps."
+    bad = next(r for r in report.results if r.status in (ERROR, FAIL))
+    if bad.status == ERROR:
+        return f"ERROR: {subject} raised: {bad.name}, {bad.message}."
+    follows = f"{subject} does not follow {kind}"
+    if asked == "auto" and not findings:
+        follows = f"{subject} follows none of {', '.join(KINDS)}; the closest is {kind}"
+    cause = f" Likely cause: {findings[0].cause}." if findings else ""
+    return f"FAIL: {follows}: {bad.name} {bad.message}.{cause}"
+
+
+def _conflicts(given: dict, runs: list[Run]) -> list[str]:
+    """A given hyperparameter that the optimizer itself holds with another value: the reference used the given."""
+    out = []
+    for key, value in given.items():
+        canonical = next((c for c, aliases in hyper.ALIASES.items() if key in aliases), None)
+        if canonical is None:
+            continue
+        held = next((v for v in (hyper.lookup(canonical, s) for run in runs for s in run.sources
+                                 if s is not None) if v is not None), None)
+        if held is not None and not np.isclose(held, value):
+            out.append(f"you gave {key}={value:g}, but the optimizer holds {held:g}; the reference uses {value:g}")
+    return out
+

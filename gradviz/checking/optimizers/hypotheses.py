@@ -1,0 +1,237 @@
+"""Why an optimizer departs from its rule: one small function per cause, each with its evidence.
+
+A hypothesis names a variant of the reference rule (rules.Variant) and holds
+when that variant reproduces the user's whole trajectory, every parameter at
+every step, on every drive; the evidence says so with the numbers that show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .driving import Run
+from .rules import REFERENCE, Variant, trajectory
+
+ADAM = ("adam", "adamw")
+SECOND_MOMENT = ("rmsprop", "adam", "adamw")
+MOMENTUM = ("momentum", "nesterov")
+
+
+@dataclass
+class Finding:
+    """A cause and the evidence for it."""
+
+    cause: str
+    evidence: str
+
+    def __str__(self) -> str:
+        return f"{self.cause} ({self.evidence})"
+
+
+@dataclass
+class Context:
+    """The user's drives, the rule they are compared with, and how close is close."""
+
+    kind: str
+    hp: dict[str, float]
+    runs: list[Run]
+    rtol: float
+    atol: float
+    cache: dict = field(default_factory=dict)
+
+    def follows(self, variant: Variant = REFERENCE, kind: str | None = None, **hp_changes) -> bool:
+        """Does this variant of the rule reproduce every drive, parameter and completed step?"""
+        key = (variant, kind, tuple(sorted(hp_changes.items())))
+        if key not in self.cache:
+            hp = {**self.hp, **hp_changes}
+            self.cache[key] = all(_reproduces(run, kind or self.kind, hp, variant, self.rtol, self.atol)
+                                  for run in self.runs)
+        return self.cache[key]
+
+    @property
+    def steps(self) -> int:
+        return max(len(t) for run in self.runs for t in run.trajectories.values())
+
+
+def _reproduces(run: Run, kind: str, hp: dict, variant: Variant, rtol: float, atol: float) -> bool:
+    done = min(len(t) for t in run.trajectories.values())
+    if done == 0:
+        return False
+    if variant.counter == "given" and run.counters is None:
+        return False
+    try:
+        ref = trajectory(kind, hp, run.start, run.gradients, done, variant, run.counters)
+    except ValueError:  # a shared state of shapes that do not broadcast: not what the user's code did
+        return False
+    for name, values in run.trajectories.items():
+        for mine, theirs in zip(values[:done], ref[name]):
+            if np.shape(mine) != np.shape(theirs):
+                return False
+            if not np.allclose(mine, theirs, rtol=rtol, atol=atol, equal_nan=True):
+                return False
+    return True
+
+
+def _first_step_ratio(ctx: Context) -> float:
+    """The largest first-step move of any element, in units of lr."""
+    moves = [np.max(np.abs(t[0] - run.start[n])) for run in ctx.runs for n, t in run.trajectories.items() if t]
+    return float(max(moves, default=0.0)) / ctx.hp["lr"]
+
+
+def _reproduced(ctx: Context) -> str:
+    return f"this variant of the rule reproduces all {ctx.steps} steps of yours"
+
+
+# -- the causes -------------------------------------------------------------------------------------------------
+def update_on_a_copy(ctx: Context) -> Finding | None:
+    runs = [r for r in ctx.runs if all(r.trajectories.values())]
+    if not runs or not all(np.array_equal(v, r.start[n]) for r in runs for n, t in r.trajectories.items() for v in t):
+        return None
+    names = ", ".join(runs[0].trajectories)
+    return Finding("the update is applied to a copy, so the parameters never change",
+                   f"after {ctx.steps} steps every element of {names} still has its starting value; "
+                   "`p = p - lr*g` only rebinds a name: update in place (`p -= lr*g`, `p[...] = ...`) "
+                   "or return the new value")
+
+
+def bias_correction_missing(ctx: Context) -> Finding | None:
+    if ctx.kind in ADAM and ctx.follows(Variant(bias="none")):
+        return Finding("bias correction missing: m and v are used without dividing by 1 - beta**t",
+                       f"{_reproduced(ctx)}; your first step moves an element by {_first_step_ratio(ctx):.3g} x lr, "
+                       "where the corrected first step is at most about lr")
+    return None
+
+
+def bias_counter_from_zero(ctx: Context) -> Finding | None:
+    if ctx.kind in ADAM and ctx.follows(Variant(counter="step-1")):
+        return Finding("bias correction computed from a step counter that starts at 0",
+                       f"{_reproduced(ctx)} with t = 0, 1, 2, ...: at the first step 1 - beta1**0 = 0, "
+                       "a division by zero; count t from 1 (increment it before correcting)")
+    return None
+
+
+def bias_power_fixed(ctx: Context) -> Finding | None:
+    if ctx.kind in ADAM and ctx.follows(Variant(counter="one")):
+        return Finding("bias correction with a fixed power: m / (1 - beta1) at every step instead of "
+                       "m / (1 - beta1**t)", f"{_reproduced(ctx)} with t = 1 at every step; raise beta to the "
+                                             "number of updates so far")
+    return None
+
+
+def bias_from_epoch(ctx: Context) -> Finding | None:
+    if ctx.kind in ADAM and ctx.follows(Variant(counter="given")):
+        passed = " and ".join("(" + ", ".join(map(str, r.counters)) + ")" for r in ctx.runs if r.counters)
+        return Finding("bias correction computed from the epoch instead of the step",
+                       f"{_reproduced(ctx)} with t = the epoch passed {passed} instead of "
+                       "the number of updates (1, 2, ...): at epoch 0 it divides by zero, later it corrects with "
+                       "the wrong power; count the updates yourself")
+    return None
+
+
+def bias_one_moment(ctx: Context) -> Finding | None:
+    if ctx.kind not in ADAM:
+        return None
+    for corrected, other in (("m", "v"), ("v", "m")):
+        if ctx.follows(Variant(bias=corrected)):
+            return Finding(f"bias correction applied to {corrected} only ({other}_hat = {other} is not corrected)",
+                           _reproduced(ctx))
+    return None
+
+
+def eps_inside_root(ctx: Context) -> Finding | None:
+    if ctx.kind in SECOND_MOMENT and ctx.follows(Variant(eps="inside")):
+        return Finding("eps inside the square root: sqrt(v + eps) where the rule has sqrt(v) + eps",
+                       f"{_reproduced(ctx)}; it shows where gradients are tiny, as for the 1e-4-scale elements here")
+    return None
+
+
+def eps_before_correction(ctx: Context) -> Finding | None:
+    if ctx.kind in ADAM and ctx.follows(Variant(eps="before")):
+        return Finding("eps added before the bias correction: m / (sqrt(v) + eps) scaled by sqrt(1-beta2**t) / "
+                       "(1-beta1**t), so eps is effectively eps*sqrt(1-beta2**t)",
+                       f"{_reproduced(ctx)}; add eps to sqrt(v_hat), after correcting")
+    return None
+
+
+def gradient_not_squared(ctx: Context) -> Finding | None:
+    if ctx.kind not in SECOND_MOMENT:
+        return None
+    for how, what in (("none", "g itself"), ("abs", "|g|")):
+        if ctx.follows(Variant(square=how)):
+            return Finding(f"the squared gradient is not squared: the second moment averages {what}, not g*g",
+                           _reproduced(ctx))
+    return None
+
+
+def momentum_convention(ctx: Context) -> Finding | None:
+    if ctx.kind not in MOMENTUM:
+        return None
+    if ctx.follows(Variant(sign=-1)):
+        return Finding("momentum sign mixed: the parameter moves along +v (e.g. v = mu*v - lr*g, then p -= v)",
+                       f"{_reproduced(ctx)} with the step's sign flipped: it climbs the gradient")
+    if ctx.follows(Variant(sign=-1, lr_power=2)):
+        return Finding("the two momentum conventions mixed: v = mu*v - lr*g (classic) then p -= lr*v (PyTorch)",
+                       f"{_reproduced(ctx)} with the sign flipped and lr applied twice")
+    if ctx.follows(Variant(dampening=True)):
+        return Finding("momentum as an average, v = mu*v + (1-mu)*g, where the rule adds the whole gradient",
+                       f"{_reproduced(ctx)}; every step is (1 - mu) = {1 - ctx.hp['momentum']:g} times the rule's")
+    return None
+
+
+def step_sign_flipped(ctx: Context) -> Finding | None:
+    if ctx.kind not in MOMENTUM and ctx.follows(Variant(sign=-1)):
+        return Finding("the step has the wrong sign: the parameters move up the gradient",
+                       f"{_reproduced(ctx)} with the update's sign flipped")
+    return None
+
+
+def lr_applied_twice(ctx: Context) -> Finding | None:
+    if ctx.follows(Variant(lr_power=2)):
+        return Finding("the learning rate is applied twice (steps are lr times too small)",
+                       f"{_reproduced(ctx)} with lr**2 = {ctx.hp['lr'] ** 2:g} in place of lr = {ctx.hp['lr']:g}")
+    return None
+
+
+def weight_decay_mode(ctx: Context) -> Finding | None:
+    if not ctx.hp.get("weight_decay"):
+        return None
+    if ctx.kind == "adamw" and ctx.follows(Variant(decay="coupled")):
+        return Finding("weight decay coupled (L2: g + weight_decay*p goes into the moments) where AdamW decouples "
+                       "it (p -= lr*weight_decay*p, outside the moments)", _reproduced(ctx))
+    if ctx.kind != "adamw" and ctx.follows(Variant(decay="decoupled")):
+        return Finding("weight decay decoupled (AdamW's p -= lr*weight_decay*p) where coupled L2 decay "
+                       "(g + weight_decay*p) was asked; use kind='adamw' if that is what you meant", _reproduced(ctx))
+    if ctx.follows(weight_decay=0.0):
+        return Finding(f"weight decay is not applied (weight_decay={ctx.hp['weight_decay']:g} was asked)",
+                       f"{_reproduced(ctx)} with weight_decay = 0")
+    return None
+
+
+def state_shared(ctx: Context) -> Finding | None:
+    if ctx.runs and len(ctx.runs[0].trajectories) < 2:
+        return None
+    for sharing, between in (("all", "all parameters"), ("across layers", "the layers' parameters of one name")):
+        if ctx.kind != "sgd" and ctx.follows(Variant(shared_state=sharing)):
+            return Finding(f"state shared between parameters: one state for {between}, updated by each one's "
+                           "gradient in turn", f"{_reproduced(ctx)} with one state for {between}; keep one "
+                                               "state per parameter (keyed by layer and name)")
+    if ctx.kind in ADAM and ctx.follows(Variant(per_parameter_counter=True)):
+        return Finding("the step counter is shared between parameters: t advances once per parameter, "
+                       "not once per step", f"{_reproduced(ctx)} with t incremented inside the loop over "
+                                            "parameters; increment it once per step")
+    return None
+
+
+HYPOTHESES: list[Callable[[Context], Finding | None]] = [
+    update_on_a_copy, bias_correction_missing, bias_counter_from_zero, bias_power_fixed, bias_from_epoch,
+    bias_one_moment, eps_inside_root, eps_before_correction, gradient_not_squared, momentum_convention, step_sign_flipped,
+    lr_applied_twice, weight_decay_mode, state_shared,
+]
+
+
+def explain(ctx: Context) -> list[Finding]:
+    """Every cause whose variant reproduces the user's trajectory."""
+    return [f for f in (h(ctx) for h in HYPOTHESES) if f is not None]
