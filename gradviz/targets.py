@@ -146,10 +146,10 @@ def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrid
     for param in inspect.signature(fn).parameters.values():
         if param.name in overrides:
             text = overrides[param.name]
-            try:
-                inputs.append(Value(float(text), label=param.name))
-            except ValueError:
-                inputs.append(_input_value(param.name, parse_shape(text, f"--input {param.name}"), rng))
+            number = _number(text)  # a plain number is a Value here; anything else is a SPEC (4,5, randn(2,3), ...)
+            value = number if number is not None else spec_mod.parse(text, f"--input {param.name}", rng)
+            inputs.append(_input_value(param.name, value, rng) if isinstance(value, (int, float, np.ndarray))
+                          else value)
         elif param.name in declared:
             inputs.append(_input_value(param.name, declared[param.name], rng))
         elif param.default is not inspect.Parameter.empty:
