@@ -413,6 +413,22 @@ def _same_arguments(f: Callable, g: Callable) -> bool:
     return bool(fp) and gp[:len(fp)] == fp
 
 
+def check_optimizer_target(target: str, kind: str, *, args_json: str | None, steps: int, seed: int) -> Report:
+    """`gradviz check optim.py:adam --optimizer adam --args '{"learning_rate": 0.01}'`."""
+    from .checking.optimizers import check_optimizer
+
+    if not is_file_target(target):
+        raise GradvizError("--optimizer checks an optimizer in a file: give path/to/optim.py:NAME")
+    obj, _, _ = load(target)
+    try:
+        hyperparameters = json.loads(args_json) if args_json else {}
+    except json.JSONDecodeError as exc:
+        raise GradvizError(f"--args is not valid JSON: {exc.msg} (at character {exc.pos + 1})") from None
+    if not isinstance(hyperparameters, dict):
+        raise GradvizError('--args for an optimizer is a JSON object of hyperparameters, e.g. {"lr": 0.01}')
+    return check_optimizer(obj, kind, steps, seed=seed, **hyperparameters)
+
+
 def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: int):
     """The recorded (and backpropagated) graph of an expression or a file function, for `render`."""
     if is_file_target(target):

@@ -17,6 +17,7 @@ FAIL entry in the report, never a crash, and one bad gradient fails alone.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,7 +28,8 @@ from .adapters.layer import layer_subject
 from .adapters.loss import grad_fn_subject, loss_subject
 from .adapters.pair import pair_subject
 from .adapters.subject import Problem, Subject, UserCodeError, as_array, float64_copy
-from .diagnosis import Context, diagnose
+from .diagnosis import Context, Finding, diagnose
+from .diagnosis.samples import per_sample_gradients
 from .core import ATOL, EPS, RTOL
 from .report import ERROR, FAIL, NONDIFF, InputResult, Report
 from .streams import COTANGENT, DIRECTIONS, stream
@@ -69,22 +71,37 @@ def check_subject(subject: Subject, *, eps: float = EPS, atol: float = ATOL, rto
     return report
 
 
-def _diagnose_in_context(subject: Subject, results: list[InputResult]) -> None:
-    """Diagnose each wrong gradient again, knowing what the subject knows: names, arrays, batch, roles."""
+def _contexts(subject: Subject, names: list[str], out: np.ndarray, cot, eps: float) -> dict[str, Context]:
+    """What the diagnosis may use about each gradient: the user's names and arrays, output, dout, batch."""
+    batch = subject.batch_size()
+    buffers = [subject.arrays[n] for n in names]
+    contexts = {}
+    for i, name in enumerate(names):
+        per_sample = None
+        if (name not in subject.inputs and cot is not None and batch and out.ndim > subject.batch_axis
+                and out.shape[subject.batch_axis] == batch):
+            per_sample = partial(per_sample_gradients, lambda _: subject.forward(subject.arrays), buffers, i, cot,
+                                 subject.batch_axis, eps)
+        contexts[name] = Context(name=name, wrt=subject.arrays[name],
+                                 inputs={**subject.constants, **subject.arrays},
+                                 output=out, cotangent=cot, batch=batch, batch_axis=subject.batch_axis,
+                                 layout=subject.layout, per_sample=per_sample,
+                                 attrs={"role": "input" if name in subject.inputs else "parameter"})
+    return contexts
+
+
+def _diagnose_conventions(subject: Subject, results: list[InputResult], contexts: dict[str, Context]) -> None:
+    """Parameter gradients wrong while the input gradient is right: diagnose again, knowing that."""
     judged_inputs = [r for r in results if r.name in subject.inputs]
-    inputs_ok = bool(judged_inputs) and all(r.status == "PASS" for r in judged_inputs)
-    parameters = [(r.autograd, r.finite) for r in results if r.name not in subject.inputs
-                  and r.autograd is not None and r.finite is not None]
+    if not judged_inputs or any(r.status != "PASS" for r in judged_inputs):
+        return
+    parameters = [(r.autograd, r.finite) for r in results if r.name not in subject.inputs]
     for r in results:
-        if r.status != FAIL or r.autograd is None or r.finite is None:
+        if r.name in subject.inputs or r.status != FAIL:
             continue
-        role = "input" if r.name in subject.inputs else "parameter"
-        context = Context(name=subject.grad_name(r.name), wrt=subject.arrays[r.name], inputs=dict(subject.arrays),
-                          batch=subject.batch_size(), batch_axis=subject.batch_axis, layout=subject.layout,
-                          attrs={"role": role, "input_gradient_ok": inputs_ok, "parameters": parameters})
-        findings = diagnose(r.autograd, r.finite, context)
-        if findings:
-            r.diagnosis = findings
+        context = contexts[r.name]
+        context.attrs.update(input_gradient_ok=True, parameters=parameters)
+        r.diagnosis = diagnose(r.autograd, r.finite, context)
 
 
 def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> list[InputResult]:
@@ -136,8 +153,8 @@ def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> 
     by_name: dict[str, InputResult] = {}
     if compared:
         try:
-            by_name = _compare_arrays(subject, compared, [entries[n] for n in compared], cot, eps, atol, rtol, seed,
-                                      per_example_dout)
+            by_name = _compare_arrays(subject, compared, [entries[n] for n in compared], out, cot, eps, atol, rtol,
+                                      seed, per_example_dout)
         except UserCodeError as exc:
             by_name = {n: InputResult(n, arrays[n].shape, exc.status, message=str(exc)) for n in compared}
     results = []
@@ -151,7 +168,7 @@ def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> 
     return results
 
 
-def _compare_arrays(subject, names, analytic, cot, eps, atol, rtol, seed, per_example_dout) -> dict:
+def _compare_arrays(subject, names, analytic, out, cot, eps, atol, rtol, seed, per_example_dout) -> dict:
     arrays = subject.arrays
     perturbed = [arrays[n] for n in names]
 
@@ -170,19 +187,24 @@ def _compare_arrays(subject, names, analytic, cot, eps, atol, rtol, seed, per_ex
 
     base = loss(perturbed)
     batch = subject.batch_size()
+    contexts = _contexts(subject, names, out, cot, eps)
     scale = {n: 1.0 / batch for n in names if per_example_dout and batch and n not in subject.inputs}
     results = _compare(names, analytic, perturbed, loss, base, eps, atol, rtol, seed, batch, subject.layout, scale,
-                       rediagnose=lambda judged: _diagnose_in_context(subject, judged))
+                       contexts=[contexts[n] for n in names],
+                       rediagnose=lambda judged: _diagnose_conventions(subject, judged, contexts))
     return dict(zip(names, results))
 
 
-def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout, scale=None, rediagnose=None):
+def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout, scale=None, contexts=None,
+             rediagnose=None):
     """Judge every element; at kinks, the joint subgradient test of finite.py decides."""
     diffs = fd.full_differences(loss, arrays, eps, base)
     if scale:
         diffs = [fd.Differences(d.central * scale.get(n, 1.0), d.forward * scale.get(n, 1.0),
                                 d.backward * scale.get(n, 1.0)) for n, d in zip(names, diffs)]
-    results = [judge(n, a, d, None, atol, rtol, batch=batch, layout=layout) for n, a, d in zip(names, analytic, diffs)]
+    contexts = contexts or [None] * len(names)
+    results = [judge(n, a, d, None, atol, rtol, batch=batch, layout=layout, context=c)
+               for n, a, d, c in zip(names, analytic, diffs, contexts)]
     if rediagnose is not None:
         rediagnose(results)
     kinked = [d.kinked(atol, rtol) for d in diffs]
@@ -194,7 +216,8 @@ def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, 
                 if mask.any():
                     r.mark(mask & (np.asarray(r.statuses).reshape(mask.shape) == NONDIFF), FAIL,
                            "tie/kink: not a valid subgradient jointly")
-                    r.diagnosis = failures
+                    r.diagnosis = [Finding(f, cause="kink", evidence="joint subgradient test over the kinked "
+                                           "elements", confidence=0.9) for f in failures]
     return results
 
 

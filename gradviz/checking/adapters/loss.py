@@ -49,6 +49,10 @@ def guess_wrt(bound: dict, notes: list[str], what: str) -> str:
     return choice
 
 
+def _others(arguments: dict, target: str) -> dict:
+    return {n: v for n, v in arguments.items() if n != target}
+
+
 def _scalar(what: str, value: Any) -> np.ndarray:
     array = as_array(what, value)
     if array.size != 1:
@@ -90,7 +94,7 @@ def _both_subject(fn, args, wrt, timeout) -> Subject:
                        {target: arrays[target].copy()})[1]}, backward_name=name, inputs=(target,), loss=True,
                    notes=notes + [f"the gradient {name} returns is taken to belong to {target}, its first float "
                                   "array argument" if not wrt else f"the gradient belongs to {target} (wrt)"],
-                   warnings=warns)
+                   warnings=warns, constants=_others(bound.arguments, target))
 
 
 def _class_subject(obj, args, compute, backward, wrt, timeout) -> Subject:
@@ -150,7 +154,7 @@ def _class_subject(obj, args, compute, backward, wrt, timeout) -> Subject:
     return Subject(name=cls, convention=f"a loss class ({value_name}() and {style})",
                    override="compute=/backward= (--forward NAME --backward NAME) name the methods",
                    arrays=arrays, forward=value, vjp=vjp, backward_name=f"{cls}.{bwd_name}", inputs=(target,),
-                   loss=True, notes=notes, warnings=warns)
+                   loss=True, notes=notes, warnings=warns, constants=_others(bound.arguments, target))
 
 
 def _first_backward_argument(obj, param, x, notes, cls, bwd_name):
@@ -186,7 +190,8 @@ def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | No
                    override="wrt= (--wrt NAME) names the differentiated argument", arrays=arrays,
                    forward=lambda cur: _scalar(fname, call_with(f, fname, cur)),
                    vjp=lambda dout: {target: call_with(grad_f, gname, {target: arrays[target].copy()})},
-                   backward_name=gname, inputs=(target,), loss=True, notes=notes, warnings=warns)
+                   backward_name=gname, inputs=(target,), loss=True, notes=notes, warnings=warns,
+                   constants=_others(bound.arguments, target))
 
 
 def _dict_subject(f, grad_f, args, bound, key, timeout, warns) -> Subject:

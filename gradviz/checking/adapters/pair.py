@@ -105,7 +105,8 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
             else f"a function pair with explicit arguments ({bname} receives {', '.join(bwd_params[1:]) or 'dout'})")
     return Subject(name=f"{fname}/{bname}", convention=kind, override="wrt= (--wrt NAME) picks the arguments",
                    arrays=arrays, forward=run_forward, vjp=vjp, backward_name=bname, grad_names=grad_names,
-                   inputs=(names[0],), batch_axis=batch_axis, layout=layout, notes=notes, warnings=warns)
+                   inputs=(names[0],), batch_axis=batch_axis, layout=layout, notes=notes, warnings=warns,
+                   constants={n: v for n, v in bound.arguments.items() if n not in arrays})
 
 
 def _route(backward: Callable, forward_args: list[str], settings: dict, cached: bool, cache_style: bool) -> dict:

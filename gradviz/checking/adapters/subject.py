@@ -68,6 +68,7 @@ class Subject:
     notes: list[str] = field(default_factory=list)
     restore: Callable[[], list[str]] = lambda: []  # undo side effects; returns what backward changed
     warnings: list[str] = field(default_factory=list)
+    constants: dict[str, Any] = field(default_factory=dict)  # the other arguments by name (labels, settings)
 
     def grad_name(self, name: str) -> str:
         return self.grad_names.get(name, "d" + name.split("[")[0].split(".")[-1])
