@@ -31,7 +31,7 @@ from .adapters.subject import Problem, Subject, UserCodeError, as_array, float64
 from .diagnosis import Context, Finding, diagnose
 from .diagnosis.samples import per_sample_gradients
 from .core import ATOL, EPS, RTOL
-from .report import ERROR, FAIL, NONDIFF, InputResult, Report
+from .report import ERROR, FAIL, NONDIFF, SKIPPED, InputResult, Report
 from .streams import COTANGENT, DIRECTIONS, stream
 from .verdict import judge
 
@@ -58,11 +58,11 @@ def check_subject(subject: Subject, *, eps: float = EPS, atol: float = ATOL, rto
     changed = subject.restore()
     for name in changed:
         warns.append(f"{subject.backward_name} changed {name}, which gradviz did not account for; it was restored")
-    checked = [r.name for r in results if r.status != "SKIPPED"]
+    checked = [r.name for r in results if r.status != SKIPPED]
     notes.append(f"checked: {', '.join(checked)}")
-    report = Report(subject=subject.name, results=[r for r in results if r.status != "SKIPPED"], settings=settings,
+    report = Report(subject=subject.name, results=[r for r in results if r.status != SKIPPED], settings=settings,
                     verdict="", warnings=warns)
-    skipped = [r for r in results if r.status == "SKIPPED"]
+    skipped = [r for r in results if r.status == SKIPPED]
     if skipped:
         notes.append("not checked (float arrays with no gradient from backward): "
                      + ", ".join(r.name for r in skipped))
@@ -164,7 +164,7 @@ def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> 
         elif isinstance(entries.get(n), Problem):
             results.append(InputResult(n, arrays[n].shape, entries[n].status, message=entries[n].message))
         else:
-            results.append(InputResult(n, arrays[n].shape, "SKIPPED", message="no gradient from backward"))
+            results.append(InputResult(n, arrays[n].shape, SKIPPED, message="no gradient from backward"))
     return results
 
 
