@@ -1,100 +1,65 @@
-"""Regenerate the pictures in docs/images from the tutorials' own code.
+"""Redraw the pictures that static pages show (the README on GitHub, the site's home page).
 
     python docs/build_images.py            # rewrite docs/images/*.svg and their .dot sources
     python docs/build_images.py --check    # exit 1 if a committed .dot is out of date
 
-Every python block of a page runs in order, in one namespace, in a scratch
-folder; each image the page writes with gv.render is copied here together with
-its DOT source. The test suite runs the same pages and compares the DOT (the
-SVG bytes depend on the Graphviz version; the DOT text does not).
+Tutorials need no image files: their drawings are made when the site is built
+(docs/hooks.py). A static picture is a drawing a tutorial makes, written here
+together with its DOT source; the test suite compares the DOT (the SVG bytes
+depend on the Graphviz version, the DOT text does not).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import shutil
 import sys
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 IMAGES = DOCS / "images"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+sys.path.insert(0, str(DOCS))
+
+import pages  # noqa: E402  (docs/pages.py)
+
+# image file -> (the page that makes it, how to draw it from the page's namespace)
+STATIC = {
+    "neuron_checked.svg": ("tutorial-1-first-graph.md", lambda ns: ns["report"].draw()),
+}
 
 
-def code_blocks(path: Path) -> list[str]:
-    return BLOCK.findall(path.read_text())
+def drawings() -> dict:
+    """{image name: Drawing}, each made by running its page."""
+    namespaces: dict[str, dict] = {}
+    out = {}
+    for name, (page, make) in STATIC.items():
+        if page not in namespaces:
+            namespaces[page] = pages.run_page(DOCS / page).namespace
+        out[name] = make(namespaces[page])
+    return out
 
 
-def pages() -> list[Path]:
-    return sorted(p for p in DOCS.glob("*.md") if code_blocks(p))
-
-
-@contextmanager
-def recording_renders(sources: dict):
-    """While active, gv.render also records the DOT source of every image it writes."""
-    import gradviz as gv
-
-    original = gv.render
-
-    def render(root, path, **options):
-        result = original(root, path, **options)
-        drawing_options = {k: v for k, v in options.items() if k != "renderer"}
-        sources[Path(path).name] = gv.draw(root, **drawing_options).source
-        return result
-
-    gv.render = render
-    try:
-        yield
-    finally:
-        gv.render = original
-
-
-def run_page(path: Path, workdir: Path) -> dict[str, str]:
-    """Execute a page's python blocks in workdir (which gets an images/ folder); return {image: DOT}."""
-    (workdir / "images").mkdir(exist_ok=True)
-    sources: dict[str, str] = {}
-    namespace = {"__name__": "__docs__"}
-    previous = os.getcwd()
-    os.chdir(workdir)
-    try:
-        with recording_renders(sources):
-            for number, block in enumerate(code_blocks(path), 1):
-                exec(compile(block, f"{path.name}, python block {number}", "exec"), namespace)
-    finally:
-        os.chdir(previous)
-    return sources
-
-
-def stale_images(path: Path, sources: dict[str, str]) -> list[str]:
-    """Images whose committed DOT source differs from what the page produces now."""
-    return [name for name, dot in sources.items()
+def stale(made: dict) -> list[str]:
+    """Images whose committed DOT source differs from what their page draws now."""
+    return [name for name, drawing in made.items()
             if not (IMAGES / (Path(name).stem + ".dot")).exists()
-            or (IMAGES / (Path(name).stem + ".dot")).read_text() != dot]
+            or (IMAGES / (Path(name).stem + ".dot")).read_text() != drawing.source]
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report out-of-date images")
     args = parser.parse_args(argv)
+    made = drawings()
+    if args.check:
+        old = stale(made)
+        if old:
+            print("out of date (run python docs/build_images.py): " + ", ".join(old))
+        return 1 if old else 0
     IMAGES.mkdir(exist_ok=True)
-    stale = []
-    for page in pages():
-        with tempfile.TemporaryDirectory() as tmp:
-            sources = run_page(page, Path(tmp))
-            if args.check:
-                stale += [f"{page.name}: {name}" for name in stale_images(page, sources)]
-                continue
-            for name, dot in sources.items():
-                shutil.copyfile(Path(tmp) / "images" / name, IMAGES / name)
-                (IMAGES / (Path(name).stem + ".dot")).write_text(dot)
-                print(f"{page.name}: images/{name}")
-    if stale:
-        print("out of date (run python docs/build_images.py):\n  " + "\n  ".join(stale))
-        return 1
+    for name, drawing in made.items():
+        (IMAGES / name).write_bytes(drawing.pipe("svg"))
+        (IMAGES / (Path(name).stem + ".dot")).write_text(drawing.source)
+        print(f"images/{name}")
     return 0
 
 

@@ -159,6 +159,20 @@ def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrid
     return inputs
 
 
+def _torch_bridge(obj: Any):
+    """gv.torch's targets module when `obj` is torch code (asked first); torch is never imported otherwise."""
+    if "torch" not in sys.modules:
+        return None
+    from .torch import targets as torch_targets
+
+    return torch_targets if torch_targets.handles(obj) else None
+
+
+def _module_inputs(obj: Any) -> dict | None:
+    found = getattr(sys.modules.get(getattr(obj, "__module__", None) or ""), "gradviz_inputs", None)
+    return found if isinstance(found, dict) else None
+
+
 def split_target(target: str) -> list[tuple[str, str]]:
     """"f.py:fwd,bwd" and "a.py:fwd,b.py:bwd" -> [(path, name), ...]; a name without a file uses the previous file."""
     parts: list[tuple[str, str]] = []
@@ -224,6 +238,9 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
     or a function and its gradient), and A.py:FWD,B.py:BWD.
     """
     first, second, label, path = resolve(target)
+    bridge = _torch_bridge(first) if second is None else None
+    if bridge is not None:
+        return bridge.check_target(first, label, _module_inputs(first), inputs, options)
     seed = options.get("seed", 0)
     given = Given.from_flags(args_json, inputs, init or {}, seed)
     check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed")}
@@ -234,10 +251,9 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
         return given.check_class(first, label, input_shape, forward, backward, wrt, check_options, layout)
     if not callable(first):
         raise GradvizError(f"{label} in {path} is not a function or a class")
-    module_inputs = getattr(sys.modules.get(first.__module__), "gradviz_inputs", None)
     if given.inputs and not _all_numbers(given):
         return given.check_numpy_function(first, label, path, wrt, check_options)
-    values = function_inputs(first, label, module_inputs if isinstance(module_inputs, dict) else None, inputs, seed)
+    values = function_inputs(first, label, _module_inputs(first), inputs, seed)
     if not _builds_graph(first, values):
         if given.inputs:  # plain numbers for numpy code: read them as SPECs (3 is a vector of 3)
             return given.check_numpy_function(first, label, path, wrt, check_options)
@@ -433,6 +449,11 @@ def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: in
     """The recorded (and backpropagated) graph of an expression or a file function, for `render`."""
     if is_file_target(target):
         obj, name, _ = load(target)
+        bridge = _torch_bridge(obj)
+        if bridge is not None:
+            root = bridge.graph_target(obj, name, _module_inputs(obj), inputs, seed)
+            root.backward(np.ones(root.shape))  # custom Functions backpropagate with their own backward
+            return root
         if not callable(obj) or inspect.isclass(obj):
             raise GradvizError(f"{name} must be a function that builds a gradviz graph to be rendered")
         module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)

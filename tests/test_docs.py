@@ -1,60 +1,121 @@
-"""The README's and the tutorials' code blocks run, their images are fresh, the site builds.
+"""The docs run: the site builds with every block's output, the tutorials say true things, images are fresh.
 
-Documentation that is executed cannot rot: a renamed function or a changed
-output breaks this test before it misleads a reader.
+Each page's python blocks are executed when the site is built (docs/hooks.py,
+docs/pages.py), so their output cannot drift from the code. What keeps a
+tutorial honest lives here: each test reads the namespace and the outputs a
+page left behind and checks them against an independent oracle (a closed
+form, numpy, SymPy), so the visible code stays what a student would type.
 """
 
-import importlib.util
-import subprocess
+import math
+import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+import sympy
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "docs"))
+DOCS = ROOT / "docs"
+sys.path.insert(0, str(DOCS))
 
-import build_images  # noqa: E402  (docs/build_images.py: one runner for the docs and for this test)
-
-
-def test_readme_python_blocks_run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": "__docs__"}
-    readme = ROOT / "README.md"
-    for number, block in enumerate(build_images.code_blocks(readme), 1):
-        exec(compile(block, f"README.md, python block {number}", "exec"), namespace)
+import build_images  # noqa: E402  (docs/build_images.py)
+import pages  # noqa: E402  (docs/pages.py: one runner for the site, the notebooks and these tests)
 
 
-@pytest.mark.parametrize("page", build_images.pages(), ids=lambda p: p.name)
-def test_tutorial_runs_and_its_images_are_fresh(page, tmp_path):
-    sources = build_images.run_page(page, tmp_path)
-    stale = build_images.stale_images(page, sources)
+def executed(name: str) -> pages.Page:
+    """The page's run: the one the site build made in this session, else a fresh one."""
+    return pages.EXECUTED.get(name) or pages.run_page(DOCS / name)
+
+
+def shown(name: str, block: int) -> str:
+    """Everything block `block` (1-based) of a page showed."""
+    return executed(name).outputs[block - 1].text()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory) -> Path:
+    """The documentation site, built in this process (so the pages' runs are shared) and strictly."""
+    pytest.importorskip("mkdocs", reason="mkdocs is not installed (the docs extra)")
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    folder = tmp_path_factory.mktemp("site")
+    build(load_config(config_file=str(ROOT / "mkdocs.yml"), site_dir=str(folder), strict=True))
+    return folder
+
+
+def test_the_site_builds_strictly_with_every_output_under_its_block(site):
+    for page in pages.pages():
+        built = (site / page.stem / "index.html") if page.name != "index.md" else site / "index.html"
+        html = built.read_text()
+        showing = sum(1 for output in executed(page.name).outputs if output.pieces)
+        assert html.count('<div class="gv-output">') == showing, f"{page.name}: an output is missing"
+        assert "Traceback" not in html
+
+
+def test_tutorials_are_offered_as_notebooks(site):
+    import nbformat
+
+    for page in pages.pages():
+        if page.name.startswith("tutorial-"):
+            notebook = nbformat.reads((site / "notebooks" / f"{page.stem}.ipynb").read_text(), as_version=4)
+            nbformat.validate(notebook)
+            code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+            assert code == [block.rstrip("\n") for block in pages.code_blocks(page)]
+            assert f"../notebooks/{page.stem}.ipynb" in (site / page.stem / "index.html").read_text()
+
+
+def test_no_visible_code_carries_test_scaffolding():
+    move = "students copy what they see: check it in tests/test_docs.py, reading executed(page).namespace"
+    for page in pages.pages():
+        for number, block in enumerate(pages.code_blocks(page), 1):
+            for line in block.splitlines():
+                where = f"{page.name} block {number}: {line.strip()!r}"
+                assert not re.match(r"\s*assert\b", line), f"{where}: {move}"
+                assert "warnings" not in line, f"{where}: a page shows its warnings under the block; {move}"
+
+
+def test_a_failing_block_names_its_page_and_block():
+    page = pages.Page("broken.md")
+    page.run("x = 1")
+    with pytest.raises(pages.CellError, match=r"broken.md, python block 2 raised ZeroDivisionError"):
+        page.run("x / 0")
+
+
+def test_a_cell_shows_its_prints_warnings_and_last_value_like_a_notebook():
+    page = pages.Page("cells.md")
+    out = page.run("import warnings\nprint('hello')\nwarnings.warn('careful')\n6 * 7")
+    assert out.pieces == [("text", "hello\n"), ("text", "UserWarning: careful\n"), ("text", "42\n")]
+    assert page.run("y = 6 * 7").pieces == []
+    drawing = page.run("import gradviz as gv\na = gv.Value(2.0, label='a')\n(a * a).backward()\ngv.draw(a * a)")
+    kind, markup = drawing.pieces[-1]
+    assert kind == "html" and markup.startswith("<svg") and 'width="100%"' in markup
+
+
+def test_readme_python_blocks_run():
+    page = pages.Page("README.md")
+    for block in pages.code_blocks(ROOT / "README.md"):
+        page.run(block)
+
+
+def test_static_images_are_fresh():
+    stale = build_images.stale(build_images.drawings())
     assert not stale, f"out-of-date images {stale}: run python docs/build_images.py"
-    for name in sources:
-        assert (tmp_path / "images" / name).stat().st_size > 0
 
 
 def test_every_image_a_page_shows_exists():
-    for page in list((ROOT / "docs").glob("*.md")):
-        for line in page.read_text().splitlines():
-            if line.startswith("![") and "](" in line:
-                target = line.split("](", 1)[1].split(")", 1)[0]
-                assert (page.parent / target).exists(), f"{page.name} shows a missing image {target}"
+    for page in [*DOCS.glob("*.md"), ROOT / "README.md"]:
+        for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} shows a missing image {target}"
 
 
-def test_the_seven_tutorials_and_reference_pages_exist():
-    names = {p.name for p in (ROOT / "docs").glob("*.md")}
+def test_the_tutorials_and_reference_pages_exist():
+    names = {p.name for p in DOCS.glob("*.md")}
     for k in range(1, 8):
         assert any(n.startswith(f"tutorial-{k}-") for n in names), f"tutorial {k} is missing"
     assert {"index.md", "api.md", "cli.md", "comparison.md"} <= names
-
-
-@pytest.mark.skipif(importlib.util.find_spec("mkdocs") is None, reason="mkdocs is not installed (the docs extra)")
-def test_the_documentation_site_builds_strictly(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-                          cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert (tmp_path / "site" / "tutorial-5-your-layer" / "index.html").exists()
 
 
 def test_readme_quickstart_has_exactly_the_two_commands():
@@ -62,3 +123,115 @@ def test_readme_quickstart_has_exactly_the_two_commands():
     quickstart = text.split("## Quickstart", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in quickstart.strip().splitlines()]
     assert commands == ["python3 dev.py demo", "python3 dev.py test"]
+
+
+# --- what each tutorial claims, against an independent oracle ------------------------------
+
+
+def numbers(text: str) -> list[float]:
+    return [float(x) for x in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
+
+
+def test_tutorial_1_neuron_gradients_match_the_closed_form():
+    name = "tutorial-1-first-graph.md"
+    ns = executed(name).namespace
+    assert ns["out"].data == pytest.approx(1 / math.sqrt(2), abs=1e-12)
+    assert "call backward() first" in shown(name, 2)
+    one_minus, n_grad, n_x1, w1_grad, n_w1, x1_grad, _ = numbers(shown(name, 4))[:7]
+    assert n_grad == pytest.approx(0.5, abs=1e-12) and one_minus == pytest.approx(0.5, abs=1e-12)
+    assert w1_grad == pytest.approx(0.5 * 2.0, abs=1e-12) and x1_grad == pytest.approx(0.5 * -3.0, abs=1e-12)
+    assert numbers(shown(name, 5))[0] == pytest.approx(2.0, abs=1e-12)  # gradients accumulate
+    assert ns["report"].ok
+
+
+def test_tutorial_2_claims():
+    name = "tutorial-2-three-ways.md"
+    ns = executed(name).namespace
+    w, x, b = sympy.symbols("w x b", real=True)
+    printed = shown(name, 1).strip().splitlines()[-1]
+    assert sympy.simplify(sympy.sympify(printed, locals={'w': w, 'x': x, 'b': b}) - sympy.diff(sympy.tanh(w * x + b), w)) == 0
+    assert "autograd is the odd one out" in shown(name, 2)
+    errors = dict(zip(ns["sweep"].steps, ns["sweep"].error64))
+    assert errors[1e-1] > errors[1e-5] < errors[1e-12]  # the valley
+    assert ns["report"].ok and ns["report"].results[0].status == "NONDIFF"
+
+
+def test_tutorial_3_training_converges_and_checks():
+    ns = executed("tutorial-3-mlp.md").namespace
+    assert len(ns["model"].parameters()) == 4 * 5 + 2 * 5 + 1 * 3
+    assert ns["curve"][-1] < ns["curve"][0] / 10
+    assert ns["report"].ok
+
+
+def test_tutorial_4_conv_and_pool_gradients():
+    name = "tutorial-4-conv-pool.md"
+    ns = executed(name).namespace
+    kernel = np.array([[1.0, -1.0], [0.5, 0.0]])
+    scatter = sum(np.pad(kernel, ((i, 2 - i), (j, 2 - j))) for i in range(3) for j in range(3))
+    assert np.allclose(ns["image"].grad[0, 0], scatter)
+    assert shown(name, 3).count("PASS") == 4
+    assert shown(name, 4).split() == ["array([[0.,", "1.],", "[0.,", "0.]])"]
+    assert ns["report"].ok
+    assert np.allclose(ns["x"].grad, 0.25)
+
+
+def test_tutorial_5_reports_name_the_bugs():
+    name = "tutorial-5-your-layer.md"
+    ns = executed(name).namespace
+    assert "pad=1: PASS" in shown(name, 1) and "returned dA_prev of shape (2, 0, 0, 2)" in shown(name, 1)
+    assert "division by the batch size (8) is missing" in shown(name, 2)
+    assert not ns["report"].ok
+    assert ns["done"].returncode == 1
+
+
+def test_tutorial_6_log_softmax_is_stable_and_its_gradient_is_softmax_minus_one_hot():
+    ns = executed("tutorial-6-log-softmax.md").namespace
+    assert np.isinf(ns["naive"].data).any()
+    assert np.allclose(ns["stable"].data, [[0.0, -800.0, -1000.0]])
+    assert ns["report"].ok
+    logits = ns["logits"].data
+    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.allclose(ns["logits"].grad, (softmax - np.eye(3)[[0, 1]]) / 2)
+
+
+def test_tutorial_7_reports_and_grades():
+    ns = executed("tutorial-7-ci-grading.md").namespace
+    assert ns["report"]["ok"] and ns["report"]["schema"] == 1
+    assert ns["md"].startswith("### gradviz check")
+    assert ns["grades"] == {"alice": "pass", "bob": "wrong gradient"}
+
+
+
+def test_tutorial_optimizer_names_each_cause():
+    name = "tutorial-optimizer.md"
+    ns = executed(name).namespace
+    assert "adam: FAIL" in shown(name, 1) and "bias correction missing" in shown(name, 1)
+    assert "identified as adam" in shown(name, 2) and "matches at all 5 steps" in shown(name, 2)
+    assert ns["report"].results[0].diagnosis[0].cause == "bias_from_epoch"
+    assert ns["done"].returncode == 1 and "momentum sign mixed" in shown(name, 4)
+
+
+def test_tutorial_course_code_names_each_planted_bug_and_each_convention():
+    """Every convention's example: the verdict the planted bug implies (1/5 for a mean over 5 rows, 2/3 for
+    Mul's swapped a*d and b*d at a=2, b=3, ...) and the convention the report says it picked."""
+    name = "tutorial-course-code.md"
+    ns = executed(name).namespace
+    assert "b: it is 1/5 of the true gradient" in shown(name, 2)  # db = dout.mean(axis=0) over 5 rows
+    assert "forward_pass()/backward_pass() detected" in shown(name, 3)
+    assert shown(name, 4).startswith("PASS") and "results kept on self" in shown(name, 4)
+    assert shown(name, 5) == "PASS: every gradient agrees with central finite differences.\nweights restored: True\n"
+    assert np.array_equal(ns["layer"].weights, ns["before"])
+    assert shown(name, 6).startswith("PASS")
+    assert "a: it is the true gradient times a constant 0.666667" in shown(name, 7)  # a*d / (b*d) = 2/3
+    assert "batchnorm_backward returned dgamma of shape (1, 4); gamma has shape (4,)" in shown(name, 8)
+    assert "('x', 'PASS'), ('gamma', 'FAIL'), ('beta', 'PASS')" in shown(name, 8)
+    same, valid = shown(name, 9).splitlines()
+    assert same.startswith("PASS") and "dA_prev of shape (2, 0, 0, 2); A_prev has shape (2, 5, 5, 2)" in valid
+    assert "x: it is 5 times the true gradient" in shown(name, 10)  # dx without / N, N = 5
+    assert shown(name, 11).startswith("PASS")
+    assert "guessed from the names y_true, y_pred" in shown(name, 12)
+    assert shown(name, 13).startswith("PASS")
+    convention, per_example = shown(name, 14).splitlines()
+    assert "1/3 of the true gradient" in convention and "deeplearning.ai convention" in convention  # m = 3
+    assert per_example.startswith("PASS")
+    assert ns["done"].returncode == 0 and "PASS" in shown(name, 15)

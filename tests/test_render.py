@@ -248,3 +248,26 @@ def test_an_nchw_image_with_one_sample_and_channel_is_drawn_as_a_grid():
     source = gv.draw(total).source
     assert "<TD>15.0000</TD>" in source and "1x1x4x4" in source
     assert "min 0.0000" not in source.split("image")[1].split("</TABLE>>")[0]
+
+
+def test_checking_never_imports_rendering():
+    """Rendering draws reports; if checking imported rendering back, the two would form a cycle."""
+    import ast
+
+    for path in (Path(gv.__file__).parent / "checking").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                target = ("." * node.level) + (node.module or "")
+                assert "rendering" not in target, f"{path.name} imports {target}"
+            elif isinstance(node, ast.Import):
+                assert not any("rendering" in a.name for a in node.names), f"{path.name} imports rendering"
+    assert gv.check(lambda x: x * 2.0, gv.Value(1.0, label="x")).draw().source.startswith("digraph")
+
+
+def test_a_report_shows_as_an_html_table_with_worded_statuses():
+    html = overlay_report()._repr_html_()
+    assert html.startswith('<div class="gv-report"') and "<table" in html
+    assert ">FAIL</span>" in html and "#f9d0d0" in html  # FAIL is a word on a red badge, not an emoji
+    assert not any(ord(ch) > 0x2000 for ch in html)
+    passing = gv.check(lambda x: x * 2.0, gv.Value(1.0, label="x"))._repr_html_()
+    assert ">PASS</span>" in passing and "#d3f0c7" in passing and "FAIL" not in passing

@@ -205,7 +205,9 @@ def _check(
     specs = _normalize(inputs, params)
     if not specs:
         raise GradvizError("check() needs at least one input to differentiate with respect to")
-    subject = _Subject(fn, specs, len(inputs))
+    # A front end with its own forward and backward (gv.torch: torch's autograd) supplies its subject.
+    make_subject = getattr(fn, "gradviz_subject", None)
+    subject = make_subject(specs) if make_subject is not None else _Subject(fn, specs, len(inputs))
     arrays = [s.data for s in specs]
     report_warnings = []
     for s in specs:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import text
+from . import html, text
 from .diagnosis.finding import as_finding
 from .text import fmt_index, fmt_number
 
@@ -22,6 +22,16 @@ PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERR
 SHOULD_BE_ZERO = "should be 0 here"  # the note on a wrong element whose true gradient is 0
 # ERROR: the user's code raised, so nothing could be compared; it outranks a wrong gradient.
 _RANK = {ERROR: 4, FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
+
+
+# Checking never imports rendering (rendering draws reports, so that would be a cycle):
+# gradviz.rendering registers the function that draws a report's graph.
+_DRAWER: dict = {"draw": None}
+
+
+def register_drawer(draw) -> None:
+    """Called by gradviz.rendering: `draw(root, report=..., **options)` backs Report.draw()."""
+    _DRAWER["draw"] = draw
 
 
 def worst_status(statuses) -> str:
@@ -230,12 +240,15 @@ class Report:
         return self.sweep_fn(steps)
 
     def draw(self, **kwargs):
-        """The checked graph with the verdict drawn on it."""
-        from ..rendering import draw
-
+        """The checked graph with the verdict drawn on it (by the drawer gradviz.rendering registers)."""
         if self.root is None:
             raise ValueError("this report has no recorded graph to draw (hand-written code is checked as a black box)")
-        return draw(self.root, report=self, **kwargs)
+        if _DRAWER["draw"] is None:
+            raise RuntimeError("no drawer is registered: import gradviz (gradviz.rendering registers it)")
+        return _DRAWER["draw"](self.root, report=self, **kwargs)
+
+    def _repr_html_(self) -> str:
+        return html.format_html(self)
 
     # -- output --------------------------------------------------------------------
     def to_dict(self) -> dict:

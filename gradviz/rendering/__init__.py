@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..checking.report import register_drawer
 from ..errors import GradvizError
 from .animate import animate_backward
 from .backends import FORMATS, available, render_source
 from .dot import Drawing, draw
+
+register_drawer(draw)
 
 __all__ = ["Drawing", "animate_backward", "available", "draw", "render", "render_source"]
 

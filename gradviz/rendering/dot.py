@@ -19,6 +19,7 @@ import numpy as np
 from ..graph import topological_order
 from . import labels as L
 from .backends import render_source
+from .svg import inline_svg
 
 ROLE_COLORS = {
     "input": "#dae8fc",
@@ -41,6 +42,16 @@ class Drawing(graphviz.Digraph):
     def pipe(self, format: str | None = None, *args, encoding: str | None = None, **kwargs):  # noqa: A002
         data = render_source(self.source, format or self.format or "svg", kwargs.get("renderer"))
         return data.decode(encoding) if encoding else data
+
+    def svg(self) -> str:
+        """Inline SVG markup that shrinks to fit its container (a notebook cell, a docs column)."""
+        return inline_svg(self.pipe("svg", encoding="utf-8"))
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict:
+        return {"image/svg+xml": self.svg()}
 
 
 @dataclass
