@@ -302,25 +302,3 @@ def test_cli_optimizer_errors_are_one_line_and_exit_2(tmp_path):
     done = _gradviz(f"{STUDENT / 'loop_optim.py'}:rmsprop_raises_bug", "--optimizer", "rmsprop", cwd=tmp_path)
     assert done.returncode == 1 and "ERROR" in done.stdout and "step 3" in done.stdout
 
-
-def test_the_tutorial_shows_the_output_its_code_prints(tmp_path, monkeypatch):
-    """docs/tutorial-optimizer.md: every ```text block is exactly what the python block before it prints."""
-    import contextlib
-    import io
-    import re
-
-    page = (Path(__file__).parent.parent / "docs" / "tutorial-optimizer.md").read_text()
-    blocks = re.findall(r"^```(python|text)\n(.*?)^```", page, re.S | re.M)
-    monkeypatch.chdir(tmp_path)
-    namespace = {"__name__": "__docs__"}
-    shown = 0
-    for k, (lang, code) in enumerate(blocks):
-        if lang != "python":
-            continue
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            exec(compile(code, f"tutorial-optimizer.md, block {k + 1}", "exec"), namespace)
-        if k + 1 < len(blocks) and blocks[k + 1][0] == "text":
-            assert out.getvalue().strip() == blocks[k + 1][1].strip()
-            shown += 1
-    assert shown == 4
