@@ -245,6 +245,9 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
     given = Given.from_flags(args_json, inputs, init or {}, seed)
     check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed")}
     layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
+    if options.get("strict") and (second is not None or inspect.isclass(first)):
+        raise GradvizError(f"--strict needs a recorded graph (an expression or a function building one); "
+                           f"{label} is hand-written numpy code, checked at --atol/--rtol: drop --strict")
     if second is not None:
         return given.check_two_functions(first, second, wrt, check_options, layout)
     if inspect.isclass(first):

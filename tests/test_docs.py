@@ -94,6 +94,13 @@ def test_a_cell_shows_its_prints_warnings_and_last_value_like_a_notebook():
     assert kind == "html" and markup.startswith("<svg") and 'width="100%"' in markup
 
 
+def test_a_page_needing_a_missing_extra_is_shown_but_not_run(tmp_path):
+    page = tmp_path / "needs.md"
+    page.write_text("# Needs\n\n<!-- requires: torch, no_such_package_here -->\n\n```python\nimport no_such_package_here\n```\n")
+    assert pages.missing_requirements(page) == ["no_such_package_here"]
+    assert pages.missing_requirements(DOCS / "tutorial-1-first-graph.md") == []
+
+
 def test_readme_python_blocks_run():
     page = pages.Page("README.md")
     for block in pages.code_blocks(ROOT / "README.md"):

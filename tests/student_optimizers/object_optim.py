@@ -200,3 +200,44 @@ class StepNesterov:
             v *= self.momentum
             v += np.asarray(p.grad)
             p -= self.lr * (np.asarray(p.grad) + self.momentum * v)
+
+
+class RMSPropHolding:
+    """Holds the parameters: opt = RMSPropHolding(params); params = opt.update(grads, epoch)."""
+
+    def __init__(self, params, lr=0.01, rho=0.9, eps=1e-8):
+        self.params, self.lr, self.rho, self.eps = params, lr, rho, eps
+        self.cache = [np.zeros_like(p) for p in params]
+
+    def update(self, grads, epoch):
+        new = []
+        for p, g, c in zip(self.params, grads, self.cache):
+            c[...] = self.rho * c + (1 - self.rho) * g * g
+            new.append(p - self.lr * g / (np.sqrt(c) + self.eps))
+        self.params = new
+        return new
+
+
+class RMSPropHoldingCopyBug(RMSPropHolding):
+    """Each update goes to a copy the loop throws away: the parameters it holds never change."""
+
+    def update(self, grads, epoch):
+        for p, g, c in zip(self.params, grads, self.cache):
+            c[...] = self.rho * c + (1 - self.rho) * g * g
+            p = p - self.lr * g / (np.sqrt(c) + self.eps)  # noqa: F841
+        return self.params
+
+
+class KerasStyleAdam:
+    """Right rule, Keras's eps = 1e-7 hard-coded (not an attribute gradviz can read)."""
+
+    def __init__(self, learning_rate=0.001):
+        self.learning_rate, self.m, self.v, self.t = learning_rate, None, None, 0
+
+    def update(self, w, grad):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(w), np.zeros_like(w)
+        self.t += 1
+        self.m = 0.9 * self.m + 0.1 * grad
+        self.v = 0.999 * self.v + 0.001 * grad**2
+        return w - self.learning_rate * (self.m / (1 - 0.9**self.t)) / (np.sqrt(self.v / (1 - 0.999**self.t)) + 1e-7)
