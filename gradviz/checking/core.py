@@ -9,6 +9,7 @@ sum(fn(...) * R), whose gradient is the vector-Jacobian product with R.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass
@@ -137,6 +138,32 @@ class _Subject:
                 node.grad = grad
 
 
+def _folding_numeric_warnings(run: Callable[..., Report]) -> Callable[..., Report]:
+    """Numeric warnings raised while a check probes the function (overflow, log(0), division by zero)
+    become lines of the report's warnings instead of being printed with gradviz's source lines."""
+
+    @functools.wraps(run)
+    def checked(*args: Any, **kwargs: Any) -> Report:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = run(*args, **kwargs)
+        numeric = []
+        for w in caught:
+            if issubclass(w.category, RuntimeWarning):
+                text = f"numeric: {w.message}"
+                if text not in numeric:
+                    numeric.append(text)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        report.warnings.extend(numeric[:MAX_NUMERIC_WARNINGS])
+        if len(numeric) > MAX_NUMERIC_WARNINGS:
+            report.warnings.append(f"numeric: {len(numeric) - MAX_NUMERIC_WARNINGS} more numeric warnings")
+        return report
+
+    return checked
+
+
+@_folding_numeric_warnings
 def check(
     fn: Callable,
     *inputs: Any,
@@ -169,39 +196,6 @@ def check(
     log(0), division by zero) are part of the verdict: they are listed in the
     report's warnings instead of being printed with gradviz's source lines.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        report = _check(fn, *inputs, eps=eps, atol=atol, rtol=rtol, methods=methods, mode=mode, seed=seed,
-                        params=params, directions=directions, name=name, strict=strict)
-    numeric = []
-    for w in caught:
-        if issubclass(w.category, RuntimeWarning):
-            text = f"numeric: {w.message}"
-            if text not in numeric:
-                numeric.append(text)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    report.warnings.extend(numeric[:MAX_NUMERIC_WARNINGS])
-    if len(numeric) > MAX_NUMERIC_WARNINGS:
-        report.warnings.append(f"numeric: {len(numeric) - MAX_NUMERIC_WARNINGS} more numeric warnings")
-    return report
-
-
-def _check(
-    fn: Callable,
-    *inputs: Any,
-    eps: float | str = EPS,
-    atol: float = ATOL,
-    rtol: float = RTOL,
-    methods: Sequence[str] = ("finite", "symbolic"),
-    mode: str = "auto",
-    seed: int = 0,
-    params: Sequence | None = None,
-    directions: int = DIRECTIONS,
-    name: str | None = None,
-    strict: bool = False,
-) -> Report:
-    """check() without the warning capture: see check() for the arguments."""
     methods = tuple(methods)
     unknown = set(methods) - {"finite", "symbolic"}
     if unknown or not methods:
@@ -382,8 +376,8 @@ def _symbolic(root, subject: _Subject, specs, arrays):
     """Gradients from SymPy, and which strategy gave them and why.
 
     One whole expression is differentiated only while it is cheap: a small graph
-    (<= WHOLE_EXPRESSION_LIMIT scalar elements) finished within
-    WHOLE_EXPRESSION_BUDGET seconds. Otherwise the per-op derivatives of the
+    of Values (<= WHOLE_EXPRESSION_LIMIT nodes) finished within
+    WHOLE_EXPRESSION_BUDGET CPU seconds; it also gives report.formulas(). Otherwise the per-op derivatives of the
     symbolic twins are composed in reverse mode, each compiled once per op
     (symbolic.py caches them), which costs a handful of SymPy calls whatever
     the graph's size. Returns (grads, note, formulas, strategy).
@@ -391,8 +385,10 @@ def _symbolic(root, subject: _Subject, specs, arrays):
     order = topological_order(root)
     size = sum(np.size(n.data) for n in order)
     leaves = _leaves_in_graph(order, specs)
-    why = f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT})"
-    if size <= WHOLE_EXPRESSION_LIMIT:
+    arrays = any(isinstance(n, Tensor) for n in order)
+    why = (f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT})" if size > WHOLE_EXPRESSION_LIMIT
+           else "the graph holds arrays, whose twins (max, pooling, convolution) are cheaper to differentiate alone")
+    if size <= WHOLE_EXPRESSION_LIMIT and not arrays:
         import sympy  # noqa: F401 - imported before the clock starts: the budget is for differentiating
 
         start = time.process_time()  # CPU time: the budget does not shrink when the machine is busy
