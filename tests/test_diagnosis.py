@@ -496,7 +496,7 @@ def test_the_cli_prints_the_diagnosis_in_text_json_and_markdown(tmp_path):
     [finding] = data["reports"][0]["inputs"][0]["diagnosis"]
     assert finding["cause"] == "one_minus_y" and finding["confidence"] > 0.9 and finding["evidence"]
     markdown = gradviz_cli(*target, "--markdown", cwd=tmp_path).stdout
-    row = next(line for line in markdown.splitlines() if line.startswith("| `input` | (4, 5) |"))
+    row = next(line for line in markdown.splitlines() if line.startswith("| `x` | (4, 5) |"))  # forward(self, x)
     assert "tanh' written as 1 - y instead of 1 - y**2" in row
 
 
@@ -524,7 +524,7 @@ def test_the_docs_page_runs_an_example_of_every_cause():
     everything = "\n".join(shown)
     assert [c for c in CAUSES if not re.search(rf"\b{c}\b", everything)] == []
     planted = {"tanh, 1 - y": "one_minus_y", "tanh, 1 - x**2": "pre_activation", "no mask": "mask_forgotten",
-               "corner": "pool_wrong_element", "no stride  input": "forgotten_stride", "crop       input": "crop_off_by_one",
+               "corner": "pool_wrong_element", "no stride  x": "forgotten_stride", "crop       x": "crop_off_by_one",
                "l2": "regularization_mismatch", "[0, 2, 4]": "samples_missing", "average": "pool_not_averaged"}
     lines = everything.splitlines()
     for label, cause in planted.items():
