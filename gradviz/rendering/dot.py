@@ -9,6 +9,7 @@ id(), so the same program gives byte-identical DOT text.
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -16,6 +17,7 @@ from typing import Any, Sequence
 import graphviz
 import numpy as np
 
+from ..checking.diagnosis.finding import NO_PATTERN
 from ..graph import topological_order
 from . import labels as L
 from .backends import render_source
@@ -271,6 +273,10 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
     if overlay.first_bad_index == i:
         attrs.update(penwidth="3", color="#c00000")
         marks.append("first wrong rule")
+        why = overlay.diagnosis_of(i)
+        if why:  # the named cause, on the node it is about (the full finding in the tooltip)
+            marks.append("\n" + "\n".join(textwrap.wrap(why, 36)))
+            attrs["tooltip"] = why + (f" ({why.evidence})" if getattr(why, "evidence", "") else "")
     if marks:
         attrs["xlabel"] = " ".join(marks)
     return _op_id(i), attrs
@@ -414,6 +420,12 @@ class _Overlay:
             self.first_bad_index = bad.node_id if bad else None
         self.inputs = {r.name: r for r in report.results}
         self.notes.append(f"check: {report.status}")
+
+    def diagnosis_of(self, i: int):
+        """The most likely named cause of node i's wrong rule (none when no cause fits)."""
+        check = self.by_index.get(i)
+        named = [d for d in getattr(check, "diagnosis", []) if getattr(d, "cause", "") != NO_PATTERN]
+        return named[0] if named else None
 
     def node_status(self, i: int) -> str | None:
         check = self.by_index.get(i)
