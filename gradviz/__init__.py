@@ -66,6 +66,7 @@ __all__ = [
 ]
 
 # Gradient checks as test assertions (issue #17); the pytest plugin lives in gradviz.pytest_plugin.
-from .testing import GradientError, assert_grad_fn, assert_gradients, assert_layer, assert_loss  # noqa: E402
+from .testing import (GradientError, assert_grad_fn, assert_gradients, assert_layer, assert_loss,  # noqa: E402
+                      assert_pair)
 
-__all__ += ["GradientError", "assert_grad_fn", "assert_gradients", "assert_layer", "assert_loss"]
+__all__ += ["GradientError", "assert_grad_fn", "assert_gradients", "assert_layer", "assert_loss", "assert_pair"]

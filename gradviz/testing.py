@@ -3,7 +3,8 @@
     def test_my_layer():
         gv.assert_layer(MyDense(4, 3), x)      # raises gv.GradientError, whose message is the report
 
-Each assert_* runs the matching gv.check* with the same arguments and returns
+Each assert_* (assert_gradients, assert_layer, assert_loss, assert_grad_fn,
+assert_pair) runs the matching gv.check* with the same arguments and returns
 the Report when every gradient agrees, so a test can go on to look at it.
 GradientError is an AssertionError: pytest and unittest count it as a test
 failure (not an error), and the gradviz pytest plugin shows its report and
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .checking.core import check
-from .checking.handwritten import check_grad_fn, check_layer, check_loss
+from .checking.handwritten import check_grad_fn, check_layer, check_loss, check_pair
 from .checking.report import Report
 from .checking.text import format_report, terminal_width
 
@@ -64,3 +65,9 @@ def assert_grad_fn(f: Callable, grad_f: Callable, *args: Any, **options: Any) ->
     """gv.check_grad_fn(f, grad_f, ...), raising GradientError unless every gradient agrees."""
     __tracebackhide__ = True
     return require(check_grad_fn(f, grad_f, *args, **options))
+
+
+def assert_pair(forward: Callable, backward: Callable, *args: Any, **options: Any) -> Report:
+    """gv.check_pair(forward, backward, ...), raising GradientError unless every gradient agrees."""
+    __tracebackhide__ = True
+    return require(check_pair(forward, backward, *args, **options))

@@ -171,3 +171,29 @@ def test_assert_functions_pass_through_options_and_return_the_report(monkeypatch
     assert str(error) == gv.checking.text.format_report(info.value.report, width=72)
     table = [line for line in str(error).splitlines() if line.endswith(("PASS", "FAIL", "status"))]
     assert table and max(len(line) for line in table) <= 72
+
+
+def affine_forward(x, w, b):
+    """cs231n-style cache pair: out, cache = affine_forward(x, w, b)."""
+    return x @ w + b, (x, w, b)
+
+
+def affine_backward(dout, cache):
+    x, w, b = cache
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+def affine_backward_wrong_db(dout, cache):
+    x, w, b = cache
+    return dout @ w.T, x.T @ dout, dout[0]  # the bug: only the first example's bias gradient
+
+
+def test_assert_pair_checks_a_cache_style_function_pair():
+    rng = np.random.default_rng(4)
+    x, w, b = rng.normal(size=(4, 5)), rng.normal(size=(5, 3)), rng.normal(size=3)
+    report = gv.assert_pair(affine_forward, affine_backward, x, w, b)
+    assert report.ok and [r.name for r in report.results] == ["x", "w", "b"]
+    with pytest.raises(gv.GradientError) as info:
+        gv.assert_pair(affine_forward, affine_backward_wrong_db, x, w, b)
+    bad = {r.name: r.status for r in info.value.report.results}
+    assert bad == {"x": "PASS", "w": "PASS", "b": "FAIL"}
