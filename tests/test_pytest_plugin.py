@@ -61,7 +61,7 @@ from userlayers import Dense
 
 def test_good_layer():
     report = gv.assert_layer(Dense(3, 2), np.random.default_rng(1).normal(size=(4, 3)))
-    assert report.ok and [r.name for r in report.results] == ["input", "W", "b"]
+    assert report.ok and [r.name for r in report.results] == ["x", "W", "b"]
 
 def test_buggy_layer():
     gv.assert_layer(Dense(3, 2, bug=True), np.random.default_rng(1).normal(size=(4, 3)))
