@@ -116,6 +116,18 @@ def test_a_none_gradient_fails_alone_and_a_crash_is_an_error_with_the_users_line
     assert "affine_backward_crash raised ValueError" in crash.verdict and "test_conventions.py:" in crash.verdict
 
 
+def test_a_forward_or_loss_raising_on_its_inputs_is_an_error_in_every_function_form():
+    x, w_wrong, b = rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), rng.normal(size=3)
+    pair = gv.check_pair(cs231n_layers.affine_forward, cs231n_layers.affine_backward, x, w_wrong, b)
+    assert not pair.ok and pair.status == "ERROR"
+    assert statuses(pair) == {"x": "ERROR", "w": "ERROR", "b": "ERROR"}
+    assert "affine_forward raised ValueError" in pair.verdict
+    loss = gv.check_loss(cs231n_layers.softmax_loss, rng.normal(size=(5, 10)), np.array([0, 1, 2, 3, 12]))
+    assert not loss.ok and statuses(loss) == {"x": "ERROR"}
+    grad = gv.check_grad_fn(blog_layers.mse, blog_layers.mse_prime, rng.normal(size=(4, 1)), rng.normal(size=(3, 1)))
+    assert not grad.ok and grad.status == "ERROR" and "mse raised ValueError" in grad.verdict
+
+
 def test_backward_writing_into_dout_is_a_warning_not_a_failure():
     def relu_forward(x):
         return np.maximum(x, 0), x
@@ -320,6 +332,9 @@ CLI_CASES = [
     ("minitorch_functions_bug.py:Mul", ["--input", "a=2.0", "--input", "b=3.0"], 1, "a: it is the true gradient"),
     ("nnfs_layers.py:Layer_Dense", ["--input", "inputs=5,4"], 2, "give n_inputs, n_neurons"),
     ("blog_layers.py:mse", [], 2, "mse needs its argument y_true: give it with --input y_true=SPEC"),
+    # the user's forward raising on the inputs given is an ERROR (exit 1), never an empty report that passes
+    ("cs231n_layers.py:affine", ["--input", "x=4,5", "--input", "w=4,3", "--input", "b=3"], 1,
+     "affine_forward raised ValueError"),
 ]
 
 
