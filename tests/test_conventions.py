@@ -339,6 +339,28 @@ def test_cli_an_ambiguous_stem_names_both_pairs(tmp_path):
     assert "relu_forward,relu_backward or forward_relu,backward_relu" in done.stderr
 
 
+def test_cli_a_class_matching_no_convention_lists_the_conventions_tried(tmp_path):
+    (tmp_path / "model.py").write_text(
+        "class Predictor:\n    def predict(self, x):\n        return x\n\n    def update(self, x):\n        return x\n")
+    done = gradviz("model.py:Predictor", "--input", "x=3,2", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "matches no layer convention" in done.stderr and "forward_pass()/backward_pass()" in done.stderr
+    assert "--forward NAME --backward NAME" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_json_says_which_convention_was_picked_and_what_was_checked():
+    import json
+
+    done = subprocess.run([sys.executable, "-m", "gradviz", "check", "mlfs_layers.py:Dense", "--args",
+                           '{"n_units": 3}', "--input-shape", "5,4", "--json"], capture_output=True, text=True,
+                          cwd=CODE, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [report] = json.loads(done.stdout)["reports"]
+    assert [i["name"] for i in report["inputs"]] == ["X", "W", "w0"]
+    assert any("optimizer-based layer" in n for n in report["notes"])
+    assert "checked: X, W, w0" in report["notes"]
+
+
 def test_cli_a_numpy_function_where_a_graph_function_is_expected_is_a_usage_error(tmp_path):
     (tmp_path / "numpy_code.py").write_text("import numpy as np\n\ndef energy(x):\n    x = np.asarray(x, dtype=np.float64)\n    return float(x @ x)\n")
     done = gradviz("numpy_code.py:energy", cwd=tmp_path)
