@@ -197,6 +197,30 @@ def test_unchecked_arrays_are_listed_and_a_changed_attribute_is_reported_by_name
     np.testing.assert_array_equal(layer.running_mean, np.zeros(3))
 
 
+class DictAffine:
+    """CS231n's model style: parameters in self.params, gradients in self.grads under the same keys."""
+
+    def __init__(self, bug=False):
+        self.params = {"W": rng.normal(size=(4, 3)), "b": np.zeros(3)}
+        self.grads, self.bug = {}, bug
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout):
+        self.grads["W"] = self.x.T @ dout
+        self.grads["b"] = dout.mean(axis=0) if self.bug else dout.sum(axis=0)
+        return dout @ self.params["W"].T
+
+
+def test_parameters_in_a_dict_are_matched_to_gradients_in_a_dict():
+    good = gv.check_layer(DictAffine(), rng.normal(size=(5, 4)))
+    assert good.ok and statuses(good) == {"x": "PASS", "params['W']": "PASS", "params['b']": "PASS"}
+    bad = gv.check_layer(DictAffine(bug=True), rng.normal(size=(5, 4)))
+    assert statuses(bad)["params['b']"] == "FAIL" and "1/5 of the true gradient" in bad.verdict
+
+
 class TwoBackwards:
     def __init__(self):
         self.W = np.ones((2, 2))
