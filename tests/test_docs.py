@@ -96,7 +96,7 @@ def test_a_cell_shows_its_prints_warnings_and_last_value_like_a_notebook():
 
 def test_a_page_needing_a_missing_extra_is_shown_but_not_run(tmp_path):
     page = tmp_path / "needs.md"
-    page.write_text("# Needs\n\n<!-- requires: torch, no_such_package_here -->\n\n```python\nimport no_such_package_here\n```\n")
+    page.write_text("# Needs\n\n<!-- requires: gradviz, no_such_package_here -->\n\n```python\nimport no_such_package_here\n```\n")
     assert pages.missing_requirements(page) == ["no_such_package_here"]
     assert pages.missing_requirements(DOCS / "tutorial-1-first-graph.md") == []
 
