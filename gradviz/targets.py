@@ -161,7 +161,7 @@ def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrid
 
 def _torch_bridge(obj: Any):
     """gv.torch's targets module when `obj` is torch code (asked first); torch is never imported otherwise."""
-    if "torch" not in sys.modules:
+    if sys.modules.get("torch") is None:  # the user's file did not import torch
         return None
     from .torch import targets as torch_targets
 
