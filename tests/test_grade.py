@@ -9,6 +9,7 @@ each submission gets the row its code deserves and that nothing it does escapes 
 from __future__ import annotations
 
 import csv
+import glob
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -282,17 +284,21 @@ def test_resume_completes_an_interrupted_run(tmp_path):
     journal = out / "journal.jsonl"
     run = subprocess.Popen([sys.executable, "-m", "gradviz", "grade", subs, "--spec", spec, "--out", out, "-j", "1"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    orphans = f"{tempfile.gettempdir()}/gradviz-grade-{run.pid}-*"  # its copies of submissions in flight
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 3):
-        time.sleep(0.05)
+    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 3
+                                           or not glob.glob(orphans)):
+        time.sleep(0.02)
     run.send_signal(signal.SIGKILL)  # the harshest interruption: no chance to clean up
     run.wait()
+    assert glob.glob(orphans)
     lines = journal.read_text().splitlines()
     graded_before = [json.loads(line)["student"] for line in lines[1:]]
     assert 2 <= len(graded_before) < len(QUICK)
     with pytest.raises(GradvizError, match="add --resume to continue it"):
         grade(subs, spec, out)
     assert cli.main(["grade", str(subs), "--spec", str(spec), "--out", str(out), "--resume"]) == 0
+    assert glob.glob(orphans) == []  # the killed run's copy in flight is cleaned up by the next run
     after = journal.read_text().splitlines()
     assert after[:len(lines)] == lines  # what was graded stays, and is not graded again
     assert sorted(json.loads(line)["student"] for line in after[1:]) == sorted(QUICK)
