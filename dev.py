@@ -3,6 +3,7 @@
 
     python3 dev.py demo    # set up, then draw a small graph, check its gradients, run `gradviz check`
     python3 dev.py test    # set up with the test and docs extras, then run the whole test suite
+    GRADVIZ_DEV_EXTRAS=torch python3 dev.py test    # the same with PyTorch, for the gv.torch tests
 
 Only the standard library is used, so this works on a machine with nothing but
 python3 (>= 3.10). The environment is rebuilt only when pyproject.toml
@@ -87,7 +88,10 @@ def main(argv: list[str]) -> int:
         expression = ["check", "tanh(x1*w1 + x2*w2 + b)", "--at", "x1=2,w1=-3,x2=0,w2=1,b=6.8813735870195432"]
         say("gradviz " + " ".join(f'"{a}"' if " " in a else a for a in expression))
         return subprocess.run([PYTHON, "-m", "gradviz", *expression], cwd=ROOT).returncode
-    ensure_installed("test,docs")  # the suite also builds the documentation site
+    # The suite also builds the documentation site. GRADVIZ_DEV_EXTRAS adds extras, e.g. "torch" in CI,
+    # so the gv.torch tests run there (without it they skip and say why).
+    extras = ",".join(["test", "docs", *filter(None, os.environ.get("GRADVIZ_DEV_EXTRAS", "").split(","))])
+    ensure_installed(extras)
     return subprocess.run([PYTHON, "-m", "pytest", *rest], cwd=ROOT).returncode
 
 

@@ -21,6 +21,15 @@ from .value import Value
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """gv.torch is imported on first use: it alone needs PyTorch (pip install gradviz[torch])."""
+    if name == "torch":
+        import importlib
+
+        return importlib.import_module(".torch", __name__)
+    raise AttributeError(f"module 'gradviz' has no attribute {name!r}")
+
 __all__ = [
     "F",
     "animate_backward",

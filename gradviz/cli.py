@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--markdown", action="store_true", help="print the report as Markdown")
     check.add_argument("--render", metavar="FILE", help="draw the checked graph with the verdict on it")
     _tolerance_flags(check)
+    _optimizer_flags(check)
     check.add_argument("--mode", choices=("auto", "full", "directional"), default="auto")
     check.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
     check.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--show-order", action="store_true", help="number the ops in backward order")
     render.add_argument("--formulas", action="store_true", help="write each edge's local derivative")
     render.add_argument("--animate", metavar="HTML", help="also write a step-through page of backward()")
+    from .grade.cli import add_command as add_grade_command
+
+    add_grade_command(sub)
     return parser
 
 
@@ -75,6 +79,15 @@ def _number(positive: bool):
     return parse
 
 
+def _optimizer_flags(p: argparse.ArgumentParser) -> None:
+    """--optimizer [KIND]: check a hand-written optimizer (gv.check_optimizer); --args then gives hyperparameters."""
+    from .checking.optimizers import KINDS
+
+    p.add_argument("--optimizer", nargs="?", const="auto", choices=("auto",) + KINDS, metavar="KIND",
+                   help=f"the target is an optimizer: compare it with the {', '.join(KINDS)} rule (no KIND: auto)")
+    p.add_argument("--steps", type=int, default=5, help="optimizer steps compared (with --optimizer)")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--at", metavar="NAME=VALUE,...", help="values of an expression's names (default: seeded random)")
     p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE|SHAPE",
@@ -90,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if getattr(args, "handler", None):  # subcommands registered by their own package
+            return args.handler(args)
         return _check(args) if args.command == "check" else _render(args)
     except GradvizError as exc:
         if getattr(args, "debug", False):
@@ -116,9 +131,8 @@ def _check(args) -> int:
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
     if args.target is None:
         return _self_test(args)
-    if targets.is_file_target(args.target):
-        report = targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
-                                           inputs=_inputs(args), options=options)
+    if targets.is_file_target(args.target) or args.optimizer:  # --optimizer: a file target, or its error
+        report = file_target_report(args)
     else:
         build, values = targets.expression_function(args.target, targets.parse_at(args.at), args.seed)
         from .checking.core import check
@@ -139,6 +153,18 @@ def _check(args) -> int:
     else:
         print(report)
     return 0 if report.ok else 1
+
+
+def file_target_report(args):
+    """The Report of `gradviz check path/file.py:NAME ...`; `gradviz grade` runs each target through it."""
+    from . import targets
+
+    if getattr(args, "optimizer", None):
+        return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
+                                              steps=args.steps, seed=args.seed)
+    options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    return targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
+                                     inputs=_inputs(args), options=options)
 
 
 def _json_document(target, reports) -> dict:

@@ -144,6 +144,22 @@ def _optimizer_items() -> list[Item]:
     return [Item("optim.SGD(momentum=0.9)", "()", sgd), Item("optim.Adam", "()", adam)]
 
 
+def _reference_optimizer_items() -> list[Item]:
+    """gv.optim driven by check_optimizer against the independent reference rules (float64, every step)."""
+    from .checking.optimizers import check_optimizer
+
+    def item(name: str, kind: str, make: Callable):
+        def run():
+            report = check_optimizer(make([Tensor(np.ones((2, 3)), label="W"), Value(0.5, label="b")]), kind=kind)
+            return Outcome(report.status, {}, {}, report, "" if report.ok else report.verdict)
+
+        return Item(f"reference rule: {name}", "2x3 ()", run)
+
+    return [item("optim.SGD (sgd)", "sgd", lambda ps: optim.SGD(ps, lr=0.1)),
+            item("optim.SGD (momentum)", "momentum", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)),
+            item("optim.Adam (adam)", "adam", lambda ps: optim.Adam(ps, lr=0.1))]
+
+
 def items(seed: int = 0) -> list[Item]:
     """Everything the self-test checks, in order."""
     rng = stream(seed, INPUTS)  # check() draws cotangents and directions from streams of their own
@@ -153,7 +169,7 @@ def items(seed: int = 0) -> list[Item]:
         for k, case in enumerate(cases):
             label = op.name + (f" {k + 1}" if len(cases) > 1 else "")
             out.append(_op_item(op, case.inputs, case.attrs, label))
-    return out + _kink_items() + _layer_items(rng) + _optimizer_items()
+    return out + _kink_items() + _layer_items(rng) + _optimizer_items() + _reference_optimizer_items()
 
 
 def run(seed: int = 0) -> Iterator[tuple[Item, Outcome]]:

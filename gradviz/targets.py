@@ -144,9 +144,26 @@ def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrid
     return inputs
 
 
+def _torch_bridge(obj: Any):
+    """gv.torch's targets module when `obj` is torch code (asked first); torch is never imported otherwise."""
+    if "torch" not in sys.modules:
+        return None
+    from .torch import targets as torch_targets
+
+    return torch_targets if torch_targets.handles(obj) else None
+
+
+def _module_inputs(obj: Any) -> dict | None:
+    found = getattr(sys.modules.get(getattr(obj, "__module__", None) or ""), "gradviz_inputs", None)
+    return found if isinstance(found, dict) else None
+
+
 def check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
                       options: dict) -> Report:
     obj, name, path = load(target)
+    bridge = _torch_bridge(obj)
+    if bridge is not None:
+        return bridge.check_target(obj, name, _module_inputs(obj), inputs, options)
     seed = options.get("seed", 0)
     if inspect.isclass(obj):
         kwargs, positional = {}, []
@@ -180,10 +197,31 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
     return check(obj, *values, name=name, **options)
 
 
+def check_optimizer_target(target: str, kind: str, *, args_json: str | None, steps: int, seed: int) -> Report:
+    """`gradviz check optim.py:adam --optimizer adam --args '{"learning_rate": 0.01}'`."""
+    from .checking.optimizers import check_optimizer
+
+    if not is_file_target(target):
+        raise GradvizError("--optimizer checks an optimizer in a file: give path/to/optim.py:NAME")
+    obj, _, _ = load(target)
+    try:
+        hyperparameters = json.loads(args_json) if args_json else {}
+    except json.JSONDecodeError as exc:
+        raise GradvizError(f"--args is not valid JSON: {exc.msg} (at character {exc.pos + 1})") from None
+    if not isinstance(hyperparameters, dict):
+        raise GradvizError('--args for an optimizer is a JSON object of hyperparameters, e.g. {"lr": 0.01}')
+    return check_optimizer(obj, kind, steps, seed=seed, **hyperparameters)
+
+
 def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: int):
     """The recorded (and backpropagated) graph of an expression or a file function, for `render`."""
     if is_file_target(target):
         obj, name, _ = load(target)
+        bridge = _torch_bridge(obj)
+        if bridge is not None:
+            root = bridge.graph_target(obj, name, _module_inputs(obj), inputs, seed)
+            root.backward(np.ones(root.shape))  # custom Functions backpropagate with their own backward
+            return root
         if not callable(obj) or inspect.isclass(obj):
             raise GradvizError(f"{name} must be a function that builds a gradviz graph to be rendered")
         module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 import pickle
 
 import numpy as np
@@ -125,3 +127,256 @@ def test_the_report_json_lists_cause_evidence_and_confidence():
     [diagnosis] = entry["diagnosis"]
     assert diagnosis["cause"] == "extra_batch_division" and diagnosis["confidence"] > 0.9
     assert "0.25" in diagnosis["evidence"] and "batch size (4)" in diagnosis["message"]
+
+
+# --- each cause planted in a small course-style layer ------------------------------------------
+
+from diagnosis_layers import (Abs, Conv, Dense, Exp, LayerNorm, Log, MaxPool2x2, ReLU, Sigmoid,  # noqa: E402
+                              Softmax, SoftmaxCrossEntropy, Tanh)
+
+
+def causes(report, name="input"):
+    [result] = [r for r in report.results if r.name == name]
+    return [d.cause for d in result.diagnosis]
+
+
+def assert_correct(report):
+    assert report.ok, str(report)
+    assert all(not r.diagnosis for r in report.results)
+
+
+@pytest.mark.parametrize("layer, x", [
+    (Tanh, lambda: rng(11).normal(size=(4, 5))),
+    (Sigmoid, lambda: rng(12).normal(size=(4, 5))),
+    (Log, lambda: rng(13).uniform(0.5, 3.0, size=(3, 4))),
+    (Exp, lambda: rng(14).normal(size=(3, 4))),
+    (ReLU, lambda: rng(15).normal(size=(4, 5))),
+    (Abs, lambda: rng(16).normal(size=(4, 5))),
+    (Softmax, lambda: rng(17).normal(size=(3, 5))),
+    (MaxPool2x2, lambda: rng(18).normal(size=(2, 2, 4, 4))),
+])
+def test_correct_elementwise_and_pooling_layers_get_no_diagnosis(layer, x):
+    assert_correct(gv.check_layer(layer(), x()))
+
+
+@pytest.mark.parametrize("bug", ["one_minus_y", "pre_activation", "output_for_input"])
+def test_tanh_derivative_in_the_wrong_variable(bug):
+    report = gv.check_layer(Tanh(bug), rng(11).normal(size=(4, 5)))
+    assert causes(report) == [bug]
+    assert "wrong variable" in report.verdict
+
+
+def test_sigmoid_written_on_z_instead_of_sigmoid_z():
+    report = gv.check_layer(Sigmoid("pre_activation"), rng(12).normal(size=(4, 5)))
+    [finding] = report.results[0].diagnosis
+    assert finding.cause == "pre_activation" and "Z used where sigmoid(Z) belongs" in finding
+
+
+def test_sigmoid_with_half_of_its_product_dropped():
+    report = gv.check_layer(Sigmoid("dropped_product_term"), rng(12).normal(size=(4, 5)))
+    assert causes(report) == ["dropped_product_term"]
+
+
+@pytest.mark.parametrize("layer, x", [(Log, rng(13).uniform(0.5, 3.0, size=(3, 4))),
+                                      (Exp, rng(14).normal(size=(3, 4)))])
+def test_log_and_exp_derivatives_written_on_the_output(layer, x):
+    assert causes(gv.check_layer(layer("output_for_input"), x)) == ["output_for_input"]
+
+
+def test_relu_mask_forgotten_is_lined_up_with_the_negative_inputs():
+    report = gv.check_layer(ReLU("mask_forgotten"), rng(15).normal(size=(4, 5)))
+    [finding] = report.results[0].diagnosis
+    assert finding.cause == "mask_forgotten" and "input <= 0" in finding
+
+
+def test_relu_mask_inverted():
+    assert causes(gv.check_layer(ReLU("mask_inverted"), rng(15).normal(size=(4, 5)))) == ["mask_inverted"]
+
+
+def test_relu_mask_taken_from_dout_instead_of_the_input():
+    [finding] = gv.check_layer(ReLU("mask_wrong_tensor"), rng(15).normal(size=(4, 5))).results[0].diagnosis
+    assert finding.cause == "mask_wrong_tensor" and "dout <= 0" in finding and "input <= 0" in finding
+
+
+def test_a_sign_flip_on_the_negative_inputs_says_what_they_have_in_common():
+    [finding] = gv.check_layer(Abs("sign"), rng(16).normal(size=(4, 5))).results[0].diagnosis
+    assert finding.cause == "sign_flip_subset" and "exactly where input <" in finding
+
+
+def test_a_sign_flip_on_whole_rows_names_the_rows():
+    true = rng(19).normal(size=(4, 3))
+    user = true.copy()
+    user[2] *= -1
+    [finding] = diagnose(user, true, Context())
+    assert finding.cause == "sign_flip_subset" and "rows 2" in finding
+
+
+def test_one_term_of_the_loss_gradient_with_the_wrong_sign():
+    scores, y = rng(20).normal(size=(4, 3)), np.array([0, 2, 1, 2])
+    report = gv.check_loss(SoftmaxCrossEntropy("sign_of_one_term"), scores, y)
+    [finding] = report.results[0].diagnosis
+    assert finding.cause == "wrong_term" and "onehot(y)" in finding and "0.5" in finding  # 2 / batch
+    assert_correct(gv.check_loss(SoftmaxCrossEntropy(), scores, y))
+
+
+@pytest.mark.parametrize("bug", ["pool_every_element", "pool_averaged", "pool_wrong_element"])
+def test_max_pool_gradient_routed_wrong(bug):
+    assert causes(gv.check_layer(MaxPool2x2(bug), rng(18).normal(size=(2, 2, 4, 4)))) == [bug]
+
+
+def test_max_pool_with_its_stride_forgotten_in_backward():
+    report = gv.check_layer(MaxPool2x2("forgotten_stride"), rng(18).normal(size=(1, 2, 6, 6)))
+    assert causes(report) == ["forgotten_stride"]
+
+
+def test_max_pool_in_nhwc_is_diagnosed_in_its_own_layout():
+    class NHWCPool:
+        def __init__(self):
+            self.inner = MaxPool2x2("pool_wrong_element")
+
+        def forward(self, x):
+            return self.inner.forward(x.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+
+        def backward(self, dout):
+            return self.inner.backward(dout.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+
+    report = gv.check_layer(NHWCPool(), rng(21).normal(size=(2, 4, 4, 3)), layout="NHWC")
+    assert causes(report) == ["pool_wrong_element"]
+
+
+def conv(bug=None, stride=2, pad=1):
+    r = rng(22)
+    return Conv(r.normal(size=(3, 2, 3, 3)), r.normal(size=3), stride=stride, pad=pad, bug=bug)
+
+
+def test_a_correct_naive_conv_gets_no_diagnosis():
+    assert_correct(gv.check_layer(conv(), rng(23).normal(size=(2, 2, 5, 5)), params=["w", "b"]))
+
+
+@pytest.mark.parametrize("bug", ["flipped_kernel", "forgotten_stride", "crop_off_by_one"])
+def test_conv_input_gradient_slips(bug):
+    report = gv.check_layer(conv(bug), rng(23).normal(size=(2, 2, 5, 5)), params=["w", "b"])
+    assert causes(report) == [bug]
+
+
+def test_conv_kernel_gradient_flipped():
+    report = gv.check_layer(conv("dw_flipped"), rng(23).normal(size=(2, 2, 5, 5)), params=["w", "b"])
+    assert causes(report, "w") == ["flipped_kernel"] and report.results[0].status == "PASS"
+
+
+def test_swapped_kernel_channels_are_named():
+    true = rng(24).normal(size=(3, 2, 3, 3))
+    [finding] = diagnose(true.transpose(1, 0, 2, 3), true, Context(name="dw"))
+    assert finding.cause == "swapped_channels"
+
+
+def test_softmax_backward_keeping_only_the_diagonal():
+    report = gv.check_layer(Softmax("diagonal"), rng(17).normal(size=(3, 5)))
+    assert causes(report) == ["jacobian_diagonal_only"]
+
+
+def test_layer_norm_backward_treating_mean_and_variance_as_constants():
+    layer = LayerNorm(5, "constants")
+    report = gv.check_layer(layer, rng(25).normal(size=(4, 5)), params=["gamma", "beta"])
+    [finding] = report.results[0].diagnosis
+    assert finding.cause == "jacobian_diagonal_only" and "layer norm" in finding
+    assert_correct(gv.check_layer(LayerNorm(5), rng(25).normal(size=(4, 5)), params=["gamma", "beta"]))
+
+
+def test_regularization_in_the_gradient_but_not_in_the_loss():
+    report = gv.check_layer(Dense(3, 2, bug="regularization", reg=0.1), rng(26).normal(size=(5, 3)))
+    [finding] = [r for r in report.results if r.name == "weights"][0].diagnosis
+    assert finding.cause == "regularization_mismatch" and "0.1 * weights" in finding
+
+
+def test_a_correct_dense_layer_gets_no_diagnosis():
+    assert_correct(gv.check_layer(Dense(3, 2), rng(26).normal(size=(5, 3))))
+
+
+@pytest.mark.parametrize("bug, cause", [("first_sample_only", "first_sample_only"),
+                                        ("last_sample_skipped", "last_sample_skipped")])
+def test_parameter_gradient_from_a_subset_of_the_samples(bug, cause):
+    report = gv.check_layer(Dense(3, 2, bug=bug), rng(26).normal(size=(5, 3)))
+    assert causes(report, "weights") == [cause]
+
+
+def test_input_gradient_with_its_last_row_skipped():
+    report = gv.check_layer(Dense(3, 2, bug="dx_last_row_skipped"), rng(26).normal(size=(5, 3)))
+    assert causes(report) == ["last_sample_skipped"]
+
+
+def test_a_non_square_transposed_gradient_is_named_with_both_shapes():
+    true = rng(27).normal(size=(4, 5))
+    [finding] = diagnose(true.T, true, Context(name="dW"))
+    assert finding.cause == "transposed" and "(5, 4)" in finding and "(4, 5)" in finding
+
+
+def test_a_permuted_image_gradient_is_named():
+    true = rng(28).normal(size=(2, 3, 4, 5))
+    [finding] = diagnose(true.transpose(0, 2, 3, 1), true, Context())
+    assert finding.cause == "permuted_axes" and "(0, 3, 1, 2)" in finding
+
+
+def test_a_reshape_used_for_a_transpose_is_named():
+    true = rng(29).normal(size=(3, 5))
+    [finding] = diagnose(true.T.reshape(3, 5), true, Context())
+    assert finding.cause == "reshape_for_transpose"
+
+
+def test_float32_arithmetic_in_backward_is_named():
+    x = 1000 + 0.01 * rng(30).normal(size=20)  # readings around an offset: float32 keeps ~4 digits of x - 1000
+
+    def f(v):
+        return float(np.sum(50 * (v - 1000) ** 2))
+
+    def grad_f(v):
+        return (100 * (v.astype(np.float32) - 1000)).astype(np.float64)
+
+    report = gv.check_grad_fn(f, grad_f, x)
+    assert not report.ok and [d.cause for d in report.results[0].diagnosis] == ["float32"]
+
+
+def test_an_error_only_at_a_kink_is_named():
+    class BadReLU(ReLU):
+        def backward(self, dout):
+            return dout * ((self.x > 0) + 2.0 * (self.x == 0))
+
+    x = rng(31).normal(size=(3, 4))
+    x[1, 2] = 0.0
+    report = gv.check_layer(BadReLU(), x)
+    assert causes(report) == ["kink"]
+
+
+def test_where_the_true_gradient_is_zero_the_report_gives_the_absolute_error_only():
+    report = gv.check_layer(ReLU("mask_forgotten"), rng(15).normal(size=(4, 5)))
+    zero_rows = [row for row in report.rows() if row.finite == 0.0 or abs(row.finite) < 1e-8]
+    assert zero_rows and all(row.status == "FAIL" and row.note == "should be 0 here" for row in zero_rows)
+    assert all(row.to_dict()["rel_err"] is None and row.to_dict()["abs_err"] > 0 for row in zero_rows)
+    text = str(report)
+    assert "should be 0 here" in text and "e+1" not in text  # no 1e+12-sized relative errors
+    assert "should be 0 here" in report.to_markdown()
+
+
+def test_the_text_report_shows_each_finding_with_its_evidence():
+    text = str(gv.check_layer(Tanh("one_minus_y"), rng(11).normal(size=(4, 5))))
+    assert "diagnosis: the derivative is written in terms of the wrong variable: tanh' written as 1 - y" in text
+    assert "evidence: the output is tanh(input)" in text
+
+
+def test_the_broken_layer_example_gets_named_causes_and_its_correct_layer_none():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    import broken_layer
+
+    reports = broken_layer.main()
+    assert all(not r.diagnosis for r in reports[None].results)
+    named = {bug: {d.cause for r in rep.results for d in r.diagnosis} for bug, rep in reports.items() if bug}
+    assert named == {"batch": {"extra_batch_division"}, "transpose": {"transposed"}, "sign": {"sign_flip"}}
+
+
+@pytest.mark.slow
+def test_no_op_or_layer_of_the_self_test_gets_a_diagnosis():
+    from gradviz import selftest
+
+    reports = [outcome.report for _, outcome in selftest.run() if outcome.report is not None]
+    assert len(reports) > 50
+    assert [r.subject for r in reports if any(res.diagnosis for res in r.results)] == []

@@ -216,6 +216,13 @@ def test_tutorial_7_reports_and_grades():
 
 
 
+def test_tutorial_optimizer_names_each_cause():
+    name = "tutorial-optimizer.md"
+    ns = executed(name).namespace
+    assert "adam: FAIL" in shown(name, 1) and "bias correction missing" in shown(name, 1)
+    assert "identified as adam" in shown(name, 2) and "matches at all 5 steps" in shown(name, 2)
+    assert ns["report"].results[0].diagnosis[0].cause == "bias_from_epoch"
+    assert ns["done"].returncode == 1 and "momentum sign mixed" in shown(name, 4)
 # --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------
 
 MIN_TEXT_PX = 10

@@ -107,7 +107,8 @@ def test_the_no_bias_correction_adam_reports_both_values_of_the_first_step():
     result = report.results[0]
     index = tuple(int(i) for i in result.message.split("element W[", 1)[1].split("]", 1)[0].split(","))
     assert f"yours {theirs[index]:.10g}, reference {reference[index]:.10g}" in result.message
-    assert "3.16 x lr" in result.diagnosis[0]
+    assert "3.16 x lr" in result.diagnosis[0] and result.diagnosis[0].cause == "bias_correction_missing"
+    assert report.to_dict()["inputs"][0]["diagnosis"][0]["cause"] == "bias_correction_missing"
 
 
 def test_an_epoch_argument_is_driven_from_0_and_from_1_with_several_steps_per_epoch():
@@ -254,3 +255,72 @@ def test_reference_rmsprop_adam_and_adamw_by_hand():
         assert _scalar_run(kind, GRADS, lr=0.01, weight_decay=wd) == pytest.approx(expect, abs=1e-15)
     # Adam's first step is lr * sign(g), whatever the gradient's size (the property bias correction buys)
     assert _scalar_run("adam", [1e-3], lr=0.01)[0] == pytest.approx(1.0 - 0.01, abs=1e-7)
+
+
+# -- the self-test and the command line ---------------------------------------------------------------------------
+def test_the_self_test_checks_gv_optim_against_the_reference_rules():
+    from gradviz import selftest
+
+    mine = [i for i in selftest.items() if i.name.startswith("reference rule: ")]
+    assert [i.name for i in mine] == ["reference rule: optim.SGD (sgd)", "reference rule: optim.SGD (momentum)",
+                                      "reference rule: optim.Adam (adam)"]
+    for item in mine:
+        outcome = item.run()
+        assert outcome.status == "PASS" and outcome.report.settings["steps"] == 5
+
+
+STUDENT = Path(__file__).parent / "student_optimizers"
+
+
+def _gradviz(*args, cwd):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "gradviz", "check", *args], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_cli_checks_an_optimizer_in_a_file(tmp_path):
+    done = _gradviz(f"{STUDENT / 'cs231n_optim.py'}:adam_no_bias_correction_bug", "--optimizer", "adam",
+                    cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "Likely cause: bias correction missing" in done.stdout and "first diverges at step 1" in done.stdout
+    done = _gradviz(f"{STUDENT / 'object_optim.py'}:StepAdam", "--optimizer", "--args", '{"lr": 0.01}', "--json",
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["ok"] and doc["reports"][0]["settings"]["kind"] == "adam"
+    assert doc["reports"][0]["settings"]["hyperparameters"]["lr"] == 0.01
+
+
+def test_cli_optimizer_errors_are_one_line_and_exit_2(tmp_path):
+    (tmp_path / "plain.py").write_text("def double(x):\n    return 2 * x\n")
+    done = _gradviz("plain.py:double", "--optimizer", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "not written in a calling convention gradviz knows; tried CS231n-style function" in done.stderr
+    done = _gradviz(f"{STUDENT / 'cs231n_optim.py'}:sgd", "--optimizer", "sgd", "--args", '{"lx": 1}', cwd=tmp_path)
+    assert done.returncode == 2 and "unknown hyperparameter lx" in done.stderr
+    done = _gradviz(f"{STUDENT / 'loop_optim.py'}:rmsprop_raises_bug", "--optimizer", "rmsprop", cwd=tmp_path)
+    assert done.returncode == 1 and "ERROR" in done.stdout and "step 3" in done.stdout
+
+
+def test_the_tutorial_shows_the_output_its_code_prints(tmp_path, monkeypatch):
+    """docs/tutorial-optimizer.md: every ```text block is exactly what the python block before it prints."""
+    import contextlib
+    import io
+    import re
+
+    page = (Path(__file__).parent.parent / "docs" / "tutorial-optimizer.md").read_text()
+    blocks = re.findall(r"^```(python|text)\n(.*?)^```", page, re.S | re.M)
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__docs__"}
+    shown = 0
+    for k, (lang, code) in enumerate(blocks):
+        if lang != "python":
+            continue
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, f"tutorial-optimizer.md, block {k + 1}", "exec"), namespace)
+        if k + 1 < len(blocks) and blocks[k + 1][0] == "text":
+            assert out.getvalue().strip() == blocks[k + 1][1].strip()
+            shown += 1
+    assert shown == 4

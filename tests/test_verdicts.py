@@ -141,9 +141,11 @@ def test_checked_function_that_raises_is_an_error_report():
 
 @pytest.mark.parametrize("method", ["sqrt", "log"])
 def test_value_follows_ieee_like_tensor_at_zero(method):
-    with pytest.warns(gv.NumericWarning, match="divides by zero"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         v = gv.Value(0.0)
         getattr(v, method)().backward()
+    assert any(issubclass(w.category, gv.NumericWarning) and "divides by zero" in str(w.message) for w in caught)
     assert v.grad == math.inf  # d sqrt(x)/dx = 1/(2 sqrt x), d log x/dx = 1/x: +inf at 0+
     t = gv.Tensor(np.zeros(1))
     with warnings.catch_warnings():
@@ -180,3 +182,190 @@ def test_numeric_warnings_are_folded_into_the_report():
         warnings.simplefilter("error")  # any warning escaping gv.check would raise here
         report = gv.check(lambda x: x.sqrt(), gv.Value(0.0, label="x"))
     assert any(w.startswith("numeric:") and "sqrt" in w for w in report.warnings)
+
+
+# --- 1. kinks and ties, judged correctly in every mode ------------------------------------------------
+
+from gradviz.checking.finite import clarke_check  # noqa: E402
+
+UPSTREAM = np.array([[1.0, 1.0], [1.0, -1.0]])  # mixed signs over the kinked elements
+AT_ZERO = np.array([[0.0, 0.5], [-0.3, 0.0]])  # two exact zeros, one under each sign
+
+
+class ReLUWithoutKinks(gv.Function):
+    """A correct relu written by a student who never heard of kinks(): PyTorch's mask x > 0."""
+
+    elementwise = True
+
+    @staticmethod
+    def forward(x):
+        return np.maximum(x, 0.0)
+
+    @staticmethod
+    def backward(grad, x, out):
+        return grad * (x > 0)
+
+    @staticmethod
+    def symbolic(x):
+        import sympy
+
+        return sympy.Max(x, 0)
+
+
+class MaxFirstWinner(gv.Function):
+    """max over all entries, the gradient to the first maximum (numpy's argmax): correct."""
+
+    @staticmethod
+    def forward(x):
+        return np.max(x)
+
+    @staticmethod
+    def backward(grad, x, out):
+        mask = np.zeros_like(x)
+        mask.flat[np.argmax(x)] = 1.0
+        return grad * mask
+
+
+class MaxAllTied(gv.Function):
+    """The tie-only bug: mask = (x == max) sends the full gradient to every tied maximum."""
+
+    @staticmethod
+    def forward(x):
+        return np.max(x)
+
+    @staticmethod
+    def backward(grad, x, out):
+        return grad * (x == np.max(x))
+
+
+def _pool_windows(x):
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
+
+
+class MaxPool2x2(gv.Function):
+    """A student's 2x2 max pool, NCHW; `bug` plants a wrong backward at ties."""
+
+    bug = None
+
+    @classmethod
+    def forward(cls, x):
+        return _pool_windows(x).max(axis=-1)
+
+    @classmethod
+    def backward(cls, grad, x, out):
+        windows = _pool_windows(x)
+        if cls.bug == "all_ties":
+            mask = (windows == windows.max(axis=-1, keepdims=True)).astype(float)
+        elif cls.bug == "wrong_side":
+            mask = (windows == windows.min(axis=-1, keepdims=True)).astype(float)
+        else:
+            mask = np.zeros_like(windows)
+            np.put_along_axis(mask, windows.argmax(axis=-1)[..., None], 1.0, axis=-1)
+        dx = mask * grad[..., None]
+        n, c, h, w = x.shape
+        return dx.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+
+
+class PoolAllTies(MaxPool2x2):
+    bug = "all_ties"
+
+
+class PoolWrongSide(MaxPool2x2):
+    bug = "wrong_side"
+
+
+TIED_IMAGE = np.array([[[[1.0, 2.0, 0.5, 0.1], [2.0, 0.0, 0.3, 0.7],
+                         [0.4, 0.4, 1.0, -1.0], [0.4, 0.4, 2.0, 0.0]]]])  # ties in three windows
+POOL_UPSTREAM = np.array([[[[1.0, -1.0], [-2.0, 0.5]]]])
+
+MODES = ["full", "directional", "auto"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("relu", ["builtin", "user op without kinks()"])
+def test_correct_relu_at_zero_under_mixed_upstream_is_nondiff(mode, relu):
+    apply = (lambda x: x.relu()) if relu == "builtin" else ReLUWithoutKinks.apply
+    report = gv.check(lambda x: (apply(x) * UPSTREAM).sum(), gv.Tensor(AT_ZERO, label="x"), mode=mode)
+    assert report.ok and report.status == "NONDIFF", report
+    assert report.first_bad_node is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_correct_max_at_a_tie_is_nondiff_under_either_upstream_sign(mode, sign):
+    x = gv.Tensor([[1.0, 3.0], [3.0, 0.0]], label="x")
+    builtin = gv.check(lambda x: x.max() * sign + (x * UPSTREAM).sum(), x, mode=mode)
+    user = gv.check(lambda x: MaxFirstWinner.apply(x) * sign + (x * UPSTREAM).sum(), x, mode=mode)
+    pool = gv.check(lambda x: (MaxPool2x2.apply(x) * POOL_UPSTREAM * sign).sum(), gv.Tensor(TIED_IMAGE, label="x"),
+                    mode=mode)
+    builtin_pool = gv.check(lambda x: (gv.F.max_pool2d(x, 2) * POOL_UPSTREAM * sign).sum(),
+                            gv.Tensor(TIED_IMAGE, label="x"), mode=mode)
+    for report in (builtin, user, pool, builtin_pool):
+        assert report.ok and report.status == "NONDIFF", report
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("op", [MaxAllTied, PoolAllTies, PoolWrongSide])
+def test_tie_bugs_fail_and_are_localized_to_their_node(mode, op):
+    if op is MaxAllTied:
+        report = gv.check(lambda x: op.apply(x) * -2.0 + (x * UPSTREAM).sum(), gv.Tensor([[1.0, 3.0], [3.0, 0.0]],
+                          label="x"), mode=mode)
+    else:
+        report = gv.check(lambda x: (op.apply(x) * POOL_UPSTREAM).sum(), gv.Tensor(TIED_IMAGE, label="x"), mode=mode)
+    assert not report.ok and report.status == "FAIL"
+    assert report.first_bad_node is not None and report.first_bad_node.op == op.__name__
+    assert "valid subgradient" in report.first_bad_node.message or op is PoolWrongSide
+
+
+def test_large_relu_network_with_one_exact_zero_passes_in_auto_mode():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 50))
+    x[3, 4] = 0.0
+    W = gv.Tensor(rng.normal(size=(50, 10)), label="W")
+    report = gv.check(lambda x: (x.relu() @ W).tanh().sum(), gv.Tensor(x, label="x"))
+    assert report.settings["mode"] == "directional"
+    assert report.ok and report.status == "NONDIFF"
+
+
+def _valid(phi, z, v):
+    return clarke_check(phi, np.asarray(z, float), np.asarray(v, float), 1e-6, 1e-5, 1e-3,
+                        np.random.default_rng(0)).valid
+
+
+def test_clarke_check_accepts_every_subgradient_and_nothing_else():
+    # relu(x1) - relu(x2) at 0: the pieces' gradients are (a, -b), a, b in {0, 1}: the box [0,1] x [-1,0].
+    relu_diff = lambda z: max(z[0], 0.0) - max(z[1], 0.0)  # noqa: E731
+    assert _valid(relu_diff, [0, 0], [0, 0])  # PyTorch's choice, which the joint-direction test rejected
+    assert _valid(relu_diff, [0, 0], [1, -1]) and _valid(relu_diff, [0, 0], [0.5, -0.2])
+    assert not _valid(relu_diff, [0, 0], [2, 0]) and not _valid(relu_diff, [0, 0], [0, 0.5])
+    # 2 max(x1, x2, x3) at a tie of the first two: the hull of (2, 0, 0) and (0, 2, 0).
+    tie = lambda z: 2.0 * max(z)  # noqa: E731
+    assert _valid(tie, [1, 1, 0], [2, 0, 0]) and _valid(tie, [1, 1, 0], [1, 1, 0])
+    assert not _valid(tie, [1, 1, 0], [2, 2, 0])  # the full gradient to every tied maximum
+    assert not _valid(tie, [1, 1, 0], [1, 1, 0.5])
+    # relu(x1 + x2) - relu(x1 - x2) at 0: kinks not along the axes; pieces (0,0), (1,1), (-1,1), (0,2).
+    skew = lambda z: max(z[0] + z[1], 0.0) - max(z[0] - z[1], 0.0)  # noqa: E731
+    assert _valid(skew, [0, 0], [0, 0]) and _valid(skew, [0, 0], [0, 2]) and _valid(skew, [0, 0], [0, 1])
+    assert not _valid(skew, [0, 0], [3, 3])
+
+
+RELU_LAYER = textwrap.dedent("""
+    import numpy as np
+
+    class ReLU:
+        def forward(self, x):
+            self.cache = x
+            return np.maximum(0, x)
+
+        def backward(self, dout):
+            return dout * (self.cache > 0)
+""")
+
+
+def test_hand_written_relu_layer_at_zeros_is_nondiff_under_a_random_upstream():
+    namespace: dict = {}
+    exec(compile(RELU_LAYER, "relu_layer.py", "exec"), namespace)  # the test's own fixture code
+    x = np.array([[0.0, 1.0, -2.0], [0.0, 0.0, 0.5]])
+    report = gv.check_layer(namespace["ReLU"](), x)
+    assert report.ok and report.results[0].counts().get("NONDIFF") == 3

@@ -18,6 +18,7 @@ import signal
 import threading
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,6 +28,8 @@ from . import finite as fd
 from .core import ATOL, EPS, RTOL
 from .report import FAIL, NONDIFF, InputResult, Report
 from .streams import COTANGENT, DIRECTIONS, stream
+from .diagnosis import Context, Finding
+from .diagnosis.samples import per_sample_gradients
 from .verdict import judge
 
 # Attribute names searched, in order, when params are not given.
@@ -152,10 +155,12 @@ def _float64_input(name: str, x: Any, warns: list[str]) -> np.ndarray:
     return np.array(array, dtype=np.float64)
 
 
-def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout) -> list[InputResult]:
+def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout,
+             contexts=None) -> list[InputResult]:
     diffs = fd.full_differences(loss, arrays, eps, base)
-    results = [judge(n, a, d, None, atol, rtol, batch=batch, layout=layout)
-               for n, a, d in zip(names, analytic, diffs)]
+    contexts = contexts or [None] * len(names)
+    results = [judge(n, a, d, None, atol, rtol, batch=batch, layout=layout, context=c)
+               for n, a, d, c in zip(names, analytic, diffs, contexts)]
     kinked = [d.kinked(atol, rtol) for d in diffs]
     if any(m.any() for m in kinked):
         failures = fd.joint_subgradient_failures(loss, arrays, analytic, kinked, base, eps, atol, rtol,
@@ -165,7 +170,8 @@ def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, 
                 if mask.any():
                     r.mark(mask & (np.asarray(r.statuses).reshape(mask.shape) == NONDIFF), FAIL,
                            "tie/kink: not a valid subgradient jointly")
-                    r.diagnosis = failures
+                    r.diagnosis = [Finding(f, cause="kink", evidence="joint subgradient test over the kinked "
+                                           "elements", confidence=0.9) for f in failures]
     return results
 
 
@@ -226,13 +232,29 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
         try:
             base = loss(arrays)
             results = _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed,
-                               batch=x.shape[0] if x.ndim else None, layout=layout)
+                               batch=x.shape[0] if x.ndim else None, layout=layout,
+                               contexts=_layer_contexts(names, arrays, z, cot, loss, layout, eps,
+                                                        lambda a: _call(f"{subject}.{forward}", fwd, a[0].copy(),
+                                                                        timeout=timeout)))
         except UserCodeError as exc:
             return _failed(subject, list(zip(names, shapes)), str(exc), settings)
     finally:
         for (_, p), original in zip(named, saved):
             np.copyto(p, original)
     return Report(subject=subject, results=results, settings=settings, verdict=_verdict(results), warnings=warns)
+
+
+def _layer_contexts(names, arrays, out, cot, loss, layout, eps, outputs) -> list[Context]:
+    """What the diagnosis may use about each gradient of a layer: its arrays, output and dout."""
+    batch = arrays[0].shape[0] if arrays[0].ndim else None
+    contexts = []
+    for i, name in enumerate(names):
+        per_sample = None
+        if i > 0 and batch and out.ndim and out.shape[0] == batch:
+            per_sample = partial(per_sample_gradients, outputs, arrays, i, cot, 0, eps)
+        contexts.append(Context(name=name, wrt=arrays[i], inputs=dict(zip(names, arrays)), output=out,
+                                cotangent=cot, batch=batch, layout=layout, per_sample=per_sample))
+    return contexts
 
 
 def _resolve_params(obj, params) -> list[tuple[str, np.ndarray]]:
@@ -322,8 +344,11 @@ def check_loss(obj: Any, y_hat: Any, y: Any, *, compute: str = "compute", backwa
             return float(np.sum(_call(f"{subject}.{compute}", comp, arrays[0].copy(), y.copy(), timeout=timeout)))
 
         base = loss([y_hat])
-        results = _compare(["y_hat"], [analytic], [y_hat.copy()], loss, base, eps, atol, rtol, 0,
-                           batch=y_hat.shape[0] if y_hat.ndim else None, layout=None)
+        arrays = [y_hat.copy()]
+        batch = y_hat.shape[0] if y_hat.ndim else None
+        results = _compare(["y_hat"], [analytic], arrays, loss, base, eps, atol, rtol, 0, batch=batch, layout=None,
+                           contexts=[Context(name="y_hat", wrt=arrays[0], inputs={"y_hat": arrays[0], "y": y},
+                                             batch=batch)])
     except UserCodeError as exc:
         return _failed(subject, [("y_hat", y_hat.shape)], str(exc), settings)
     return Report(subject=subject, results=results, settings=settings, verdict=_verdict(results), warnings=warns)
@@ -347,7 +372,9 @@ def check_grad_fn(f: Callable, grad_f: Callable, x: Any, *, eps: float = EPS, at
             return float(value.reshape(()))
 
         base = loss([x])
-        results = _compare(["x"], [analytic], [x.copy()], loss, base, eps, atol, rtol, 0, batch=None, layout=None)
+        arrays = [x.copy()]
+        results = _compare(["x"], [analytic], arrays, loss, base, eps, atol, rtol, 0, batch=None, layout=None,
+                           contexts=[Context(name="x", wrt=arrays[0], inputs={"x": arrays[0]})])
     except UserCodeError as exc:
         return _failed(subject, [("x", x.shape)], str(exc), settings)
     return Report(subject=subject, results=results, settings=settings, verdict=_verdict(results), warnings=warns)

@@ -19,6 +19,7 @@ from .diagnosis.finding import as_finding
 from .text import fmt_index, fmt_number
 
 PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
+SHOULD_BE_ZERO = "should be 0 here"  # the note on a wrong element whose true gradient is 0
 # ERROR: the user's code raised, so nothing could be compared; it outranks a wrong gradient.
 _RANK = {ERROR: 4, FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
 
@@ -56,6 +57,11 @@ class Row:
     status: str
     note: str = ""
 
+    @property
+    def shown_rel_err(self) -> float | None:
+        """The relative error, or None where the true gradient is 0 (only the absolute error means something)."""
+        return None if math.isnan(self.rel_err) and not math.isnan(self.abs_err) else self.rel_err
+
     def to_dict(self) -> dict:
         return {
             "input": self.input,
@@ -64,7 +70,7 @@ class Row:
             "finite": _num(self.finite),
             "symbolic": _num(self.symbolic),
             "abs_err": _num(self.abs_err),
-            "rel_err": _num(self.rel_err),
+            "rel_err": _num(self.shown_rel_err),
             "status": self.status,
             "note": self.note,
         }
@@ -286,7 +292,7 @@ class Report:
                 "|---|---|---|---|---|---|---|---|"]
         for row in worst:
             out.append(f"| `{row.input}` | {fmt_index(row.index)} | {fmt_number(row.autograd)} | {fmt_number(row.finite)} | "
-                       f"{fmt_number(row.symbolic)} | {fmt_number(row.abs_err, 2)} | {fmt_number(row.rel_err, 2)} | {row.status} |")
+                       f"{fmt_number(row.symbolic)} | {fmt_number(row.abs_err, 2)} | {fmt_number(row.shown_rel_err, 2)} | {row.status} {row.note if row.note == SHOULD_BE_ZERO else ''} |")
         bad = self.first_bad_node
         if bad is not None:
             out += ["", f"First wrong backward rule: {_md(bad.where)}: {_md(bad.message)}"]
@@ -300,7 +306,7 @@ class Report:
 
 def _worst(rows: list[Row], n: int) -> list[Row]:
     def key(r: Row):
-        rel = r.rel_err if not math.isnan(r.rel_err) else math.inf
+        rel = r.rel_err if not math.isnan(r.rel_err) else (math.inf if r.status == FAIL else 0.0)
         return (_RANK[r.status], rel, r.abs_err if not math.isnan(r.abs_err) else math.inf)
 
     return sorted(rows, key=key, reverse=True)[:n]

@@ -60,7 +60,7 @@ def table_lines(report: Report) -> list[str]:
         lines.append(
             f"{row.input[:14]:<14} {fmt_index(row.index):<12} {fmt_number(row.autograd):>12} "
             f"{fmt_number(row.finite):>12} {fmt_number(row.symbolic):>12} {fmt_number(row.abs_err, 2):>9} "
-            f"{fmt_number(row.rel_err, 2):>9}  {row.status}"
+            f"{fmt_number(row.shown_rel_err, 2):>9}  {row.status}"
             + (f"  {row.note}" if row.note else "")
         )
     return lines
@@ -75,6 +75,8 @@ def input_lines(report: Report) -> list[str]:
             lines.append(f"  {r.message}")
         for d in r.diagnosis:
             lines.append(f"  diagnosis: {d}")
+            if getattr(d, "evidence", ""):
+                lines.append(f"    evidence: {d.evidence}")
     return lines
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .diagnosis import diagnose
+from .diagnosis import Context, diagnose
 from .finite import Differences
-from .report import FAIL, NONDIFF, PASS, SKIPPED, InputResult, Row, worst_status
+from .report import FAIL, NONDIFF, PASS, SHOULD_BE_ZERO, SKIPPED, InputResult, Row, worst_status
 
 
+ZERO = 1e-8  # a reference this small (relative to the gradient's size) is a true 0 seen through round-off
 INFINITE = "the derivative is infinite at this point (autograd and SymPy agree): nothing finite to compare"
 
 
@@ -17,7 +20,8 @@ def agree(x, y, atol: float, rtol: float):
 
 
 def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarray | None,
-          atol: float, rtol: float, *, batch: int | None = None, layout: str | None = None) -> InputResult:
+          atol: float, rtol: float, *, batch: int | None = None, layout: str | None = None,
+          context: Context | None = None) -> InputResult:
     """Rows and status for one input: PASS, FAIL, NONDIFF (a valid subgradient at a kink) or SKIPPED.
 
     An element FAILs only when autograd disagrees with every oracle available;
@@ -37,7 +41,9 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
     with np.errstate(invalid="ignore"):
         if ref is not None:
             abs_err = np.abs(auto - ref)
-            rel_err = abs_err / np.maximum(np.abs(ref), 1e-12)
+            # Where the true gradient is 0 a relative error means nothing (x / 1e-12): it is left out.
+            zero_ref = np.abs(ref) <= ZERO * max(1.0, float(np.max(np.abs(ref), initial=0.0)))
+            rel_err = np.where(zero_ref, np.nan, abs_err / np.where(zero_ref, 1.0, np.abs(ref)))
         else:
             abs_err = rel_err = np.full(shape_flat, np.nan)
         agree_f = agree(auto, fin, atol, rtol) if fin is not None else None
@@ -66,6 +72,8 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
                 else:
                     status[index] = FAIL
                     note[index] = f"kink/tie: autograd {a:.4g} is outside the one-sided slopes {l:.4g}..{h:.4g}"
+    if ref is not None:
+        note[zero_ref & (status == FAIL) & (note == "")] = SHOULD_BE_ZERO
     nonfinite = ~np.isfinite(auto)
     status[nonfinite] = FAIL
     note[nonfinite] = "autograd gave a non-finite gradient"
@@ -86,5 +94,8 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
     result = InputResult(name, tuple(shape), worst_status(status.tolist()), build_rows,
                          autograd=auto_in, finite=fin_out, symbolic=sym_out, statuses=status, notes=note)
     if result.status == FAIL and ref is not None:
-        result.diagnosis = diagnose(auto_in, ref.reshape(shape), batch=batch, layout=layout, atol=atol, rtol=rtol)
+        known = context if context is not None else Context(batch=batch, layout=layout)
+        known = replace(known, name=known.name or name, atol=atol, rtol=rtol,
+                        kinks=diffs.kinked(atol, rtol).reshape(shape) if diffs is not None else known.kinks)
+        result.diagnosis = diagnose(auto_in, ref.reshape(shape), known)
     return result

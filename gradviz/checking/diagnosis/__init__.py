@@ -17,7 +17,8 @@ from .finding import NO_PATTERN, Finding, as_finding
 from .registry import HYPOTHESES, hypothesis
 from .util import index_text
 # The families, in the order their findings are listed when several fit.
-from . import numerics, factors, layout, images  # noqa: E402,F401  (importing registers them)
+from . import (numerics, factors, layout, images, activations, pooling, convolution,  # noqa: E402,F401
+               jacobian, masks, signs, terms, samples)  # (importing a family registers its hypotheses)
 
 __all__ = ["Context", "Finding", "HYPOTHESES", "as_finding", "diagnose", "hypothesis", "NO_PATTERN"]
 
@@ -39,12 +40,17 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
     for fn, any_shape in HYPOTHESES:
         if user.shape != reference.shape and not any_shape:
             continue
-        finding = fn(user, reference, ctx)
+        try:
+            finding = fn(user, reference, ctx)
+        except Exception:  # a hypothesis that cannot read these arrays has nothing to say about them
+            continue
         if finding is not None and all(f.cause != finding.cause for f in found):
             found.append(finding)
     if not found:
         return [_no_pattern(user, reference, ctx)]
-    return sorted(found, key=lambda f: -f.confidence)
+    found.sort(key=lambda f: -f.confidence)
+    # A specific explanation (recomputed and reproduced) silences the vaguer ones it implies.
+    return [f for f in found if f.confidence >= found[0].confidence - 0.15]
 
 
 def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:

@@ -7,7 +7,7 @@ not supply (no forward output, no cotangent, no layout) simply does not fire.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,6 +24,8 @@ class Context:
     batch / batch_axis / layout: how samples and images are laid out (`NCHW`, `NHWC`)
     attrs:     window and kernel attributes (`kernel_size`, `stride`, `padding`)
     kinks:     a boolean mask (shape of the gradient) of elements at kinks or ties
+    per_sample: a callable giving the true gradient split by sample, shape (batch, *gradient shape);
+               called only by the hypotheses that need it (it costs finite differences)
     float32:   whether the user's data arrived as float32
     """
 
@@ -39,6 +41,7 @@ class Context:
     layout: str | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     kinks: np.ndarray | None = None
+    per_sample: Callable[[], np.ndarray | None] | None = None
     float32: bool = False
     eps: float = 1e-6
     atol: float = 1e-5

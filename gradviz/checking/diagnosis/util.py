@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .context import Context
+
 
 def scale(*arrays: np.ndarray) -> float:
     """The size of the numbers involved (at least 1), for relative thresholds."""
@@ -29,3 +31,48 @@ def some_indices(mask: np.ndarray, limit: int = 3) -> str:
 
 def fraction(mask: np.ndarray) -> str:
     return f"{int(np.count_nonzero(mask))} of {mask.size} elements"
+
+
+def lined_up(mask: np.ndarray, ctx: Context, among: np.ndarray | None = None,
+             skip: str | None = None) -> str | None:
+    """'x <= 0' when `mask` is exactly where a named array is <= 0 (or > 0, < 0, >= 0).
+
+    `among` limits the comparison to the elements that can tell (e.g. where the true gradient is
+    not 0); `skip` leaves out one array's name.
+    """
+    among = np.ones(mask.shape, dtype=bool) if among is None else among
+    for name, array in ctx.arrays().items():
+        if array.shape != mask.shape or name == skip:
+            continue
+        for text, test in ((f"{name} <= 0", array <= 0), (f"{name} > 0", array > 0),
+                           (f"{name} < 0", array < 0), (f"{name} >= 0", array >= 0)):
+            if np.array_equal(test[among], mask[among]):
+                return text
+    return None
+
+
+def slices_text(mask: np.ndarray) -> str | None:
+    """'rows 0, 3' / 'the last column' when `mask` is whole slices along one axis."""
+    if mask.ndim < 1 or not mask.any():
+        return None
+    names = {0: "row", 1: "column"} if mask.ndim == 2 else {}
+    for axis in range(mask.ndim):
+        others = tuple(a for a in range(mask.ndim) if a != axis)
+        full = mask.all(axis=others) if others else mask
+        if np.array_equal(np.any(mask, axis=others) if others else mask, full):
+            picked = np.flatnonzero(full)
+            if len(picked) == mask.shape[axis]:
+                return None
+            what = names.get(axis, f"index along axis {axis}")
+            if len(picked) == 1 and picked[0] == mask.shape[axis] - 1:
+                return f"the last {what}"
+            if len(picked) == 1 and picked[0] == 0:
+                return f"the first {what}"
+            return f"{what}s " + ", ".join(map(str, picked[:6])) + (", ..." if len(picked) > 6 else "")
+    return None
+
+
+def cotangent_like(ctx: Context, shape: tuple) -> np.ndarray | None:
+    """The upstream gradient fed to backward, when it has the gradient's shape (elementwise layers)."""
+    g = ctx.cotangent
+    return np.asarray(g, dtype=np.float64) if isinstance(g, np.ndarray) and g.shape == shape else None

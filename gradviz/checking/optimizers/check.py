@@ -11,7 +11,8 @@ from ..report import ERROR, FAIL, PASS, InputResult, Report, Row
 from . import hyperparameters as hyper
 from .conventions import Setup, detect
 from .driving import Run
-from .hypotheses import Context, Finding, explain
+from ..diagnosis.finding import Finding
+from .hypotheses import Context, explain, headline
 from .rules import FORMULAS, KINDS, trajectory
 
 RTOL, ATOL = 1e-9, 1e-12  # both sides run in float64 on the same gradients: only rounding may differ
@@ -40,7 +41,7 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
     results = [_result(run, name, chosen, hp, rtol, atol, len(runs) > 1) for run in runs for name in run.trajectories]
     first_bad = next((r for r in results if r.status != PASS), None)
     if first_bad is not None:  # a cause belongs to the optimizer, not to one parameter: said once
-        first_bad.diagnosis = [str(f) for f in findings]
+        first_bad.diagnosis = list(findings)
     settings = {"kind": chosen, "asked": kind, "steps": steps, "rtol": rtol, "atol": atol, "seed": seed,
                 "convention": convention.name, "problem": convention.problem, "hyperparameters": hp,
                 "summary": f"kind={chosen} steps={steps} rtol={rtol:g} atol={atol:g} "
@@ -152,7 +153,7 @@ def _verdict(report: Report, subject: str, asked: str, kind: str, findings: list
     follows = f"{subject} does not follow {kind}"
     if asked == "auto" and not findings:
         follows = f"{subject} follows none of {', '.join(KINDS)}; the closest is {kind}"
-    cause = f" Likely cause: {findings[0].cause}." if findings else ""
+    cause = f" Likely cause: {headline(findings[0])}." if findings else ""
     return f"FAIL: {follows}: {bad.name} {bad.message}.{cause}"
 
 

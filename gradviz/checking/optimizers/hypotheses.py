@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..diagnosis.finding import Finding
 from .driving import Run
 from .rules import REFERENCE, Variant, trajectory
 
@@ -20,15 +21,14 @@ SECOND_MOMENT = ("rmsprop", "adam", "adamw")
 MOMENTUM = ("momentum", "nesterov")
 
 
-@dataclass
-class Finding:
-    """A cause and the evidence for it."""
+def _found(headline: str, evidence: str) -> Finding:
+    """A Finding reading "headline (evidence)"; explain() names its cause after the hypothesis."""
+    return Finding(f"{headline} ({evidence})", cause="", evidence=evidence, confidence=1.0)
 
-    cause: str
-    evidence: str
 
-    def __str__(self) -> str:
-        return f"{self.cause} ({self.evidence})"
+def headline(finding: Finding) -> str:
+    """The cause in words, without its evidence (for a one-sentence verdict)."""
+    return str(finding)[: len(finding) - len(finding.evidence) - 3] if finding.evidence else str(finding)
 
 
 @dataclass
@@ -91,7 +91,7 @@ def update_on_a_copy(ctx: Context) -> Finding | None:
     if not runs or not all(np.array_equal(v, r.start[n]) for r in runs for n, t in r.trajectories.items() for v in t):
         return None
     names = ", ".join(runs[0].trajectories)
-    return Finding("the update is applied to a copy, so the parameters never change",
+    return _found("the update is applied to a copy, so the parameters never change",
                    f"after {ctx.steps} steps every element of {names} still has its starting value; "
                    "`p = p - lr*g` only rebinds a name: update in place (`p -= lr*g`, `p[...] = ...`) "
                    "or return the new value")
@@ -99,7 +99,7 @@ def update_on_a_copy(ctx: Context) -> Finding | None:
 
 def bias_correction_missing(ctx: Context) -> Finding | None:
     if ctx.kind in ADAM and ctx.follows(Variant(bias="none")):
-        return Finding("bias correction missing: m and v are used without dividing by 1 - beta**t",
+        return _found("bias correction missing: m and v are used without dividing by 1 - beta**t",
                        f"{_reproduced(ctx)}; your first step moves an element by {_first_step_ratio(ctx):.3g} x lr, "
                        "where the corrected first step is at most about lr")
     return None
@@ -107,7 +107,7 @@ def bias_correction_missing(ctx: Context) -> Finding | None:
 
 def bias_counter_from_zero(ctx: Context) -> Finding | None:
     if ctx.kind in ADAM and ctx.follows(Variant(counter="step-1")):
-        return Finding("bias correction computed from a step counter that starts at 0",
+        return _found("bias correction computed from a step counter that starts at 0",
                        f"{_reproduced(ctx)} with t = 0, 1, 2, ...: at the first step 1 - beta1**0 = 0, "
                        "a division by zero; count t from 1 (increment it before correcting)")
     return None
@@ -115,7 +115,7 @@ def bias_counter_from_zero(ctx: Context) -> Finding | None:
 
 def bias_power_fixed(ctx: Context) -> Finding | None:
     if ctx.kind in ADAM and ctx.follows(Variant(counter="one")):
-        return Finding("bias correction with a fixed power: m / (1 - beta1) at every step instead of "
+        return _found("bias correction with a fixed power: m / (1 - beta1) at every step instead of "
                        "m / (1 - beta1**t)", f"{_reproduced(ctx)} with t = 1 at every step; raise beta to the "
                                              "number of updates so far")
     return None
@@ -124,7 +124,7 @@ def bias_power_fixed(ctx: Context) -> Finding | None:
 def bias_from_epoch(ctx: Context) -> Finding | None:
     if ctx.kind in ADAM and ctx.follows(Variant(counter="given")):
         passed = " and ".join("(" + ", ".join(map(str, r.counters)) + ")" for r in ctx.runs if r.counters)
-        return Finding("bias correction computed from the epoch instead of the step",
+        return _found("bias correction computed from the epoch instead of the step",
                        f"{_reproduced(ctx)} with t = the epoch passed {passed} instead of "
                        "the number of updates (1, 2, ...): at epoch 0 it divides by zero, later it corrects with "
                        "the wrong power; count the updates yourself")
@@ -136,21 +136,21 @@ def bias_one_moment(ctx: Context) -> Finding | None:
         return None
     for corrected, other in (("m", "v"), ("v", "m")):
         if ctx.follows(Variant(bias=corrected)):
-            return Finding(f"bias correction applied to {corrected} only ({other}_hat = {other} is not corrected)",
+            return _found(f"bias correction applied to {corrected} only ({other}_hat = {other} is not corrected)",
                            _reproduced(ctx))
     return None
 
 
 def eps_inside_root(ctx: Context) -> Finding | None:
     if ctx.kind in SECOND_MOMENT and ctx.follows(Variant(eps="inside")):
-        return Finding("eps inside the square root: sqrt(v + eps) where the rule has sqrt(v) + eps",
+        return _found("eps inside the square root: sqrt(v + eps) where the rule has sqrt(v) + eps",
                        f"{_reproduced(ctx)}; it shows where gradients are tiny, as for the 1e-4-scale elements here")
     return None
 
 
 def eps_before_correction(ctx: Context) -> Finding | None:
     if ctx.kind in ADAM and ctx.follows(Variant(eps="before")):
-        return Finding("eps added before the bias correction: m / (sqrt(v) + eps) scaled by sqrt(1-beta2**t) / "
+        return _found("eps added before the bias correction: m / (sqrt(v) + eps) scaled by sqrt(1-beta2**t) / "
                        "(1-beta1**t), so eps is effectively eps*sqrt(1-beta2**t)",
                        f"{_reproduced(ctx)}; add eps to sqrt(v_hat), after correcting")
     return None
@@ -161,7 +161,7 @@ def gradient_not_squared(ctx: Context) -> Finding | None:
         return None
     for how, what in (("none", "g itself"), ("abs", "|g|")):
         if ctx.follows(Variant(square=how)):
-            return Finding(f"the squared gradient is not squared: the second moment averages {what}, not g*g",
+            return _found(f"the squared gradient is not squared: the second moment averages {what}, not g*g",
                            _reproduced(ctx))
     return None
 
@@ -170,27 +170,27 @@ def momentum_convention(ctx: Context) -> Finding | None:
     if ctx.kind not in MOMENTUM:
         return None
     if ctx.follows(Variant(sign=-1)):
-        return Finding("momentum sign mixed: the parameter moves along +v (e.g. v = mu*v - lr*g, then p -= v)",
+        return _found("momentum sign mixed: the parameter moves along +v (e.g. v = mu*v - lr*g, then p -= v)",
                        f"{_reproduced(ctx)} with the step's sign flipped: it climbs the gradient")
     if ctx.follows(Variant(sign=-1, lr_power=2)):
-        return Finding("the two momentum conventions mixed: v = mu*v - lr*g (classic) then p -= lr*v (PyTorch)",
+        return _found("the two momentum conventions mixed: v = mu*v - lr*g (classic) then p -= lr*v (PyTorch)",
                        f"{_reproduced(ctx)} with the sign flipped and lr applied twice")
     if ctx.follows(Variant(dampening=True)):
-        return Finding("momentum as an average, v = mu*v + (1-mu)*g, where the rule adds the whole gradient",
+        return _found("momentum as an average, v = mu*v + (1-mu)*g, where the rule adds the whole gradient",
                        f"{_reproduced(ctx)}; every step is (1 - mu) = {1 - ctx.hp['momentum']:g} times the rule's")
     return None
 
 
 def step_sign_flipped(ctx: Context) -> Finding | None:
     if ctx.kind not in MOMENTUM and ctx.follows(Variant(sign=-1)):
-        return Finding("the step has the wrong sign: the parameters move up the gradient",
+        return _found("the step has the wrong sign: the parameters move up the gradient",
                        f"{_reproduced(ctx)} with the update's sign flipped")
     return None
 
 
 def lr_applied_twice(ctx: Context) -> Finding | None:
     if ctx.follows(Variant(lr_power=2)):
-        return Finding("the learning rate is applied twice (steps are lr times too small)",
+        return _found("the learning rate is applied twice (steps are lr times too small)",
                        f"{_reproduced(ctx)} with lr**2 = {ctx.hp['lr'] ** 2:g} in place of lr = {ctx.hp['lr']:g}")
     return None
 
@@ -199,13 +199,13 @@ def weight_decay_mode(ctx: Context) -> Finding | None:
     if not ctx.hp.get("weight_decay"):
         return None
     if ctx.kind == "adamw" and ctx.follows(Variant(decay="coupled")):
-        return Finding("weight decay coupled (L2: g + weight_decay*p goes into the moments) where AdamW decouples "
+        return _found("weight decay coupled (L2: g + weight_decay*p goes into the moments) where AdamW decouples "
                        "it (p -= lr*weight_decay*p, outside the moments)", _reproduced(ctx))
     if ctx.kind != "adamw" and ctx.follows(Variant(decay="decoupled")):
-        return Finding("weight decay decoupled (AdamW's p -= lr*weight_decay*p) where coupled L2 decay "
+        return _found("weight decay decoupled (AdamW's p -= lr*weight_decay*p) where coupled L2 decay "
                        "(g + weight_decay*p) was asked; use kind='adamw' if that is what you meant", _reproduced(ctx))
     if ctx.follows(weight_decay=0.0):
-        return Finding(f"weight decay is not applied (weight_decay={ctx.hp['weight_decay']:g} was asked)",
+        return _found(f"weight decay is not applied (weight_decay={ctx.hp['weight_decay']:g} was asked)",
                        f"{_reproduced(ctx)} with weight_decay = 0")
     return None
 
@@ -215,11 +215,11 @@ def state_shared(ctx: Context) -> Finding | None:
         return None
     for sharing, between in (("all", "all parameters"), ("across layers", "the layers' parameters of one name")):
         if ctx.kind != "sgd" and ctx.follows(Variant(shared_state=sharing)):
-            return Finding(f"state shared between parameters: one state for {between}, updated by each one's "
+            return _found(f"state shared between parameters: one state for {between}, updated by each one's "
                            "gradient in turn", f"{_reproduced(ctx)} with one state for {between}; keep one "
                                                "state per parameter (keyed by layer and name)")
     if ctx.kind in ADAM and ctx.follows(Variant(per_parameter_counter=True)):
-        return Finding("the step counter is shared between parameters: t advances once per parameter, "
+        return _found("the step counter is shared between parameters: t advances once per parameter, "
                        "not once per step", f"{_reproduced(ctx)} with t incremented inside the loop over "
                                             "parameters; increment it once per step")
     return None
@@ -233,5 +233,11 @@ HYPOTHESES: list[Callable[[Context], Finding | None]] = [
 
 
 def explain(ctx: Context) -> list[Finding]:
-    """Every cause whose variant reproduces the user's trajectory."""
-    return [f for f in (h(ctx) for h in HYPOTHESES) if f is not None]
+    """Every cause whose variant reproduces the user's trajectory, each named after its hypothesis."""
+    found = []
+    for hypothesis in HYPOTHESES:
+        finding = hypothesis(ctx)
+        if finding is not None:
+            finding.cause = hypothesis.__name__
+            found.append(finding)
+    return found

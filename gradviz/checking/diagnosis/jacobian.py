@@ -1,0 +1,72 @@
+"""Coupled outputs: a Jacobian kept only on its diagonal (softmax, layer norm, batch norm)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .context import Context
+from .finding import Finding
+from .registry import hypothesis
+from .util import cotangent_like
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _normalized(x: np.ndarray, axis: int, eps: float):
+    mean = x.mean(axis=axis, keepdims=True)
+    std = np.sqrt(x.var(axis=axis, keepdims=True) + eps)
+    return (x - mean) / std, std
+
+
+@hypothesis
+def softmax_diagonal_only(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    x, y, g = ctx.wrt, ctx.output, cotangent_like(ctx, user.shape)
+    if g is None or not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or not x.shape == y.shape == user.shape:
+        return None
+    for axis in dict.fromkeys((-1, 0)):
+        if x.ndim == 0 or not np.allclose(_softmax(x, axis), y, rtol=1e-9, atol=1e-12):
+            continue
+        diagonal = g * y * (1 - y)
+        if ctx.close(user, diagonal) and not ctx.close(diagonal, ref):
+            return Finding("softmax backward keeps only the diagonal of the Jacobian: dx = dout * s * (1 - s) "
+                           "drops the -s_i * s_j terms; use dx = s * (dout - sum(dout * s))",
+                           cause="jacobian_diagonal_only", confidence=0.95,
+                           evidence=f"the output is softmax(input) along axis {axis}; dout * s * (1 - s) "
+                                    "reproduces yours on every element")
+    return None
+
+
+@hypothesis
+def normalization_diagonal_only(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """Layer norm (per row) or batch norm (per column) whose backward ignores the mean and variance."""
+    x, y, g = ctx.wrt, ctx.output, cotangent_like(ctx, user.shape)
+    if g is None or not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or x.ndim != 2:
+        return None
+    if not x.shape == y.shape == user.shape:
+        return None
+    gamma = next((np.asarray(v, dtype=np.float64) for k, v in ctx.inputs.items()
+                  if k.lower() in ("gamma", "weight", "scale") and np.size(v) == x.shape[1]), None)
+    scale = np.ones((1, 1)) if gamma is None else gamma.reshape(1, -1)
+    for axis, kind in ((-1, "layer norm"), (0, "batch norm")):
+        for eps in (0.0, 1e-12, 1e-8, 1e-5, 1e-3):
+            xhat, std = _normalized(x, axis, eps)
+            fitted = xhat * scale
+            shift = (y - fitted).mean(axis=0, keepdims=True)  # beta, one per feature
+            if not np.allclose(fitted + shift, y, rtol=1e-7, atol=1e-9):
+                continue
+            n = x.shape[axis]
+            gh = g * scale
+            slips = [("the mean and variance are treated as constants: dx = dout * gamma / std drops the terms "
+                      "through mean and var", gh / std),
+                     ("only the diagonal of the Jacobian is kept: dx = dout * gamma / std * (1 - 1/N - xhat**2/N) "
+                      "drops the coupling between elements", gh / std * (1 - 1 / n - xhat ** 2 / n))]
+            for sentence, candidate in slips:
+                if ctx.close(user, candidate) and not ctx.close(candidate, ref):
+                    return Finding(f"{kind} backward: {sentence}", cause="jacobian_diagonal_only", confidence=0.9,
+                                   evidence=f"the output is {kind} of the input (over axis {axis % x.ndim}, N={n}); "
+                                            "that formula reproduces yours on every element")
+            return None
+    return None

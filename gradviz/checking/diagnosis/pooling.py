@@ -1,0 +1,104 @@
+"""Pooling: the gradient sent to the wrong element of its window, to every element, or averaged.
+
+The pool is recognised from its arrays (output == max or mean over k x k
+windows of the input, for the declared kernel/stride or the usual ones),
+then each classic routing slip is recomputed and compared.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...ops.conv import offsets, pair
+from ...ops.pool import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
+from .context import Context
+from .finding import Finding
+from .images import from_nchw, to_nchw
+from .registry import hypothesis
+
+
+def _geometries(ctx: Context):
+    kernel = ctx.attrs.get("kernel_size", ctx.attrs.get("kernel"))
+    kernels = [pair(kernel, "kernel_size")] if kernel is not None else [(2, 2), (3, 3)]
+    for k in kernels:
+        stride = ctx.attrs.get("stride")
+        strides = [pair(stride, "stride")] if stride is not None else [k, (1, 1), (2, 2)]
+        for s in dict.fromkeys(strides):
+            yield k, s
+
+
+def recognise_pool(x: np.ndarray, y: np.ndarray, ctx: Context):
+    """('max' | 'avg', kernel, stride) when y is that pooling of x."""
+    for k, s in _geometries(ctx):
+        oh, ow = (x.shape[2] - k[0]) // s[0] + 1, (x.shape[3] - k[1]) // s[1] + 1
+        if (oh, ow) != y.shape[2:] or y.shape[:2] != x.shape[:2] or oh < 1 or ow < 1:
+            continue
+        if np.allclose(max_pool_forward(x, k, s), y, rtol=1e-9, atol=1e-12):
+            return "max", k, s
+        if np.allclose(avg_pool_forward(x, k, s), y, rtol=1e-9, atol=1e-12):
+            return "avg", k, s
+    return None
+
+
+def _every(g, x, k, s):
+    dx = np.zeros(x.shape)
+    for _, _, rows, cols in offsets(k, g.shape[2:], s):
+        dx[:, :, rows, cols] += g
+    return dx
+
+
+def _at_offset(g, x, k, s, i, j):
+    dx = np.zeros(x.shape)
+    rows = slice(i, i + s[0] * (g.shape[2] - 1) + 1, s[0])
+    cols = slice(j, j + s[1] * (g.shape[3] - 1) + 1, s[1])
+    dx[:, :, rows, cols] += g
+    return dx
+
+
+def _without_stride(route, g, x, k, s):
+    """Windows placed at (i, j) instead of (i * stride, j * stride): the stride forgotten in backward."""
+    h, w = g.shape[2] + k[0] - 1, g.shape[3] + k[1] - 1
+    dx = np.zeros(x.shape)
+    if h <= x.shape[2] and w <= x.shape[3]:
+        dx[:, :, :h, :w] = route(g, x[:, :, :h, :w], k, (1, 1))
+    return dx
+
+
+def _max_route(g, x, k, s):
+    return max_pool_backward(g, x, max_pool_forward(x, k, s), k, s)[0]
+
+
+def _candidates(kind, g, x, k, s):
+    n = k[0] * k[1]
+    if kind == "max":
+        yield "pool_every_element", "the max-pool gradient is sent to every element of its window, not only to the max", _every(g, x, k, s)
+        yield "pool_averaged", "the max-pool gradient is averaged over its window (avg-pool backward) instead of sent to the max", _every(g, x, k, s) / n
+        yield "pool_wrong_element", "the max-pool gradient goes to the minimum of each window, not the maximum", _max_route(g, -x, k, s)
+        yield "pool_wrong_element", "the max-pool gradient goes to the first (top-left) element of each window, not to its maximum", _at_offset(g, x, k, s, 0, 0)
+        yield "pool_wrong_element", "the max-pool gradient goes to the last (bottom-right) element of each window, not to its maximum", _at_offset(g, x, k, s, k[0] - 1, k[1] - 1)
+        if s != (1, 1):
+            yield "forgotten_stride", f"the stride ({s[0]}) is forgotten in backward: windows are taken at (i, j) instead of (i * stride, j * stride)", _without_stride(_max_route, g, x, k, s)
+    else:
+        yield "pool_not_averaged", f"the avg-pool gradient is not divided by the window size ({n}): each element gets all of dout", _every(g, x, k, s)
+        yield "pool_wrong_element", "the avg-pool gradient is routed to the maximum of each window, like max pooling", _max_route(g, x, k, s)
+        if s != (1, 1):
+            yield "forgotten_stride", f"the stride ({s[0]}) is forgotten in backward: windows are taken at (i, j) instead of (i * stride, j * stride)", _without_stride(lambda g_, x_, k_, s_: avg_pool_backward(g_, x_, None, k_, s_)[0], g, x, k, s)
+
+
+@hypothesis
+def pooling_routing(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    x, y, g = ctx.wrt, ctx.output, ctx.cotangent
+    if not all(isinstance(a, np.ndarray) and a.ndim == 4 for a in (x, y, g)) or x.shape != user.shape:
+        return None
+    x, y, g = (to_nchw(a, ctx) for a in (x, y, g))
+    found = recognise_pool(x, y, ctx)
+    if found is None or g.shape != y.shape:
+        return None
+    kind, k, s = found
+    for cause, sentence, candidate in _candidates(kind, g, x, k, s):
+        candidate = from_nchw(candidate, ctx)
+        if ctx.close(user, candidate) and not ctx.close(candidate, ref):
+            return Finding(sentence, cause=cause, confidence=0.95,
+                           evidence=f"the output is {kind}-pooling of the input ({k[0]}x{k[1]} windows, stride "
+                                    f"{s[0]}); backward with that routing reproduces yours on every element")
+    return None

@@ -1,0 +1,23 @@
+"""gv.torch: check, record and draw PyTorch code with gradviz's verdicts (optional: pip install gradviz[torch]).
+
+    report = gv.torch.check(fn, *tensors)      # torch's own backward against finite differences (and SymPy)
+    root = gv.torch.record(model, x)           # the torch computation as a gradviz graph
+    gv.torch.draw(root)                        # values, gradients, shapes, module clusters
+
+Nothing outside this subpackage imports torch: gradviz works without it.
+"""
+
+from __future__ import annotations
+
+try:
+    import torch as _torch  # noqa: F401
+except ImportError:  # pragma: no cover - exercised in a subprocess without torch
+    raise ImportError(
+        "gv.torch needs PyTorch, which is not installed: pip install 'gradviz[torch]'"
+    ) from None
+
+from .check import check
+from .draw import draw
+from .record import record, recording
+
+__all__ = ["check", "draw", "record", "recording"]

@@ -1,0 +1,342 @@
+"""`gradviz grade` on a synthetic class: correct code, planted bugs and every misbehaviour.
+
+The class is graded once, by the real command line in a real subprocess, with real
+isolation; the tests then read its outputs. The gradients' verdicts come from gradviz's own
+checkers (tested against finite differences and SymPy elsewhere); what is tested here is that
+each submission gets the row its code deserves and that nothing it does escapes its copy.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import grade_class as klass  # noqa: E402
+
+from gradviz import cli  # noqa: E402
+from gradviz.errors import GradvizError  # noqa: E402
+from gradviz.grade import grade, load_spec, merge  # noqa: E402
+from gradviz.grade.progress import progress_line  # noqa: E402
+
+QUICK = ["alice", "bob", "dan", "jon", "nia"]  # no limit is hit: fast to grade again and again
+
+
+def gradviz(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "gradviz", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+    if check:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def snapshot(*roots: Path) -> dict[str, str]:
+    """Every file under roots with a hash of its bytes."""
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for root in roots for p in sorted(root.rglob("*") if root.is_dir() else [root]) if p.is_file()}
+
+
+class _Listener:
+    """A TCP server on localhost that counts connections: a submission must not reach it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port, self.accepted = self.sock.getsockname()[1], 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+
+def build_class(root: Path, port: int) -> dict[str, Path]:
+    course = root / "course"
+    subs = course / "submissions"
+    klass.write_submission(subs / "alice")
+    for kind in ["bob", "cara", "olga", "dan", "nia", "eve", "fay", "gus", "hal", "ivy", "jon"]:
+        klass.write_planted(subs / kind, kind)
+    precious = root / "precious.txt"
+    precious.write_text("the teacher's notes")
+    spec = klass.write_spec(course / "grading.toml", timeout=3)
+    victims = [precious, subs / "alice" / "layers.py", spec]
+    klass.write_submission(subs / "kim", klass.with_prelude(f'''
+        import os
+        for _path in {[str(v) for v in victims]!r}:
+            try:
+                os.remove(_path)
+                print("removed", _path)
+            except OSError as _exc:
+                print("could not remove", _path, "-", _exc.strerror)
+        try:
+            print("the spec says:", open({str(spec)!r}).read())
+        except OSError as _exc:
+            print("could not read the spec -", _exc.strerror)
+    '''))
+    klass.write_submission(subs / "lea", klass.with_prelude(f'''
+        import socket
+        try:
+            socket.create_connection(("127.0.0.1", {port}), timeout=2).close()
+            print("network: connected")
+        except OSError as _exc:
+            print("network: blocked -", _exc.strerror)
+    '''))
+    klass.write_submission(subs / "max", klass.with_prelude('''
+        import os, time
+        _child = os.fork()
+        if _child == 0:
+            time.sleep(600)
+            os._exit(0)
+        print("forked", _child)
+    '''))
+    return {"root": root, "course": course, "subs": subs, "spec": spec, "precious": precious}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grading")
+    listener = _Listener()
+    paths = build_class(root, listener.port)
+    before = snapshot(paths["course"], paths["precious"])
+    done = gradviz("grade", paths["subs"], "--spec", paths["spec"], "--out", root / "results", "-j", "2")
+    out = root / "results"
+    with (out / "gradebook.csv").open() as handle:
+        rows = {r["student"]: r for r in csv.DictReader(handle)}
+    doc = json.loads((out / "results.json").read_text())
+    return {**paths, "out": out, "rows": rows, "before": before, "stdout": done.stdout, "listener": listener,
+            "json": {s["student"]: s for s in doc["submissions"]}, "doc": doc}
+
+
+# (Dense points, Sigmoid points, worst status) per student; Dense is worth 3, Sigmoid 2
+EXPECTED = {
+    "alice": ("3", "2", "PASS"),
+    "bob": ("0", "2", "FAIL"),  # dW twice too big
+    "cara": ("0", "2", "FAIL"),  # dW divided by the batch
+    "olga": ("0", "2", "FAIL"),  # the same mistake
+    "dan": ("0", "2", "FAIL"),  # right only for the visible batch of 4
+    "nia": ("3", "0", "FAIL"),  # sigmoid' forgot (1 - out)
+    "eve": ("0", "0", "TIMEOUT"),  # endless loop in backward
+    "fay": ("0", "2", "FAIL"),  # memory bomb in forward: the checker reports the MemoryError
+    "gus": ("0", "0", "ERROR"),  # os._exit(3): the process is gone before Sigmoid
+    "hal": ("0", "2", "FAIL"),  # prints without end: the write past the cap raises
+    "ivy": ("0", "2", "ERROR"),  # imports a module that does not exist
+    "jon": ("0", "2", "ERROR"),  # syntax error
+    "kim": ("3", "2", "PASS"),  # tries to delete files outside its copy: correct code otherwise
+    "lea": ("3", "2", "PASS"),  # tries the network
+    "max": ("3", "2", "PASS"),  # forks a process that would outlive it
+}
+
+
+def test_every_submission_gets_its_row(graded):
+    rows = graded["rows"]
+    assert set(rows) == set(EXPECTED)
+    for student, (dense, sigmoid, status) in EXPECTED.items():
+        row = rows[student]
+        assert (row["Dense"], row["Sigmoid"], row["status"]) == (dense, sigmoid, status), student
+        assert float(row["score"]) == int(dense) + int(sigmoid) and row["out of"] == "5"
+    assert "graded 15 submissions" in graded["stdout"]
+
+
+def _target(graded, student, name):
+    return next(t for t in graded["json"][student]["targets"] if t["target"] == name)
+
+
+@pytest.mark.parametrize("student, target, words", [
+    ("bob", "Dense", "W: it is twice the true gradient"),
+    ("cara", "Dense", "backward divides by the batch size (4) once too often"),
+    ("dan", "Dense", "a batch of 7: "),
+    ("nia", "Sigmoid", "w: it is the true gradient times a constant"),
+    ("eve", "Dense", "did not finish within the 3 s time limit"),
+    ("eve", "Sigmoid", "not checked"),
+    ("fay", "Dense", "ran out of memory: the limit is 100 MB"),
+    ("gus", "Dense", "exited early with code 3"),
+    ("gus", "Sigmoid", "not checked"),
+    ("hal", "Dense", "more than the 1 MB output limit"),
+    ("ivy", "Dense", "No module named 'autograd_helpers'"),
+    ("jon", "Dense", "syntax error in layers.py:13"),
+])
+def test_each_failure_says_why(graded, student, target, words):
+    assert words in _target(graded, student, target)["reason"]
+
+
+def test_timeouts_and_errors_have_their_own_status(graded):
+    assert _target(graded, "eve", "Dense")["status"] == "TIMEOUT"
+    assert _target(graded, "eve", "Sigmoid")["status"] == "TIMEOUT"
+    assert _target(graded, "gus", "Dense")["status"] == "ERROR"
+    assert graded["json"]["eve"]["seconds"] < 3 + 2  # killed at its deadline, not left running
+
+
+def test_nothing_outside_the_copies_changed(graded):
+    assert snapshot(graded["course"], graded["precious"]) == graded["before"]
+    output = (graded["out"] / "feedback" / "kim.md").read_text()
+    assert "removed" not in output and "the spec says" not in output
+    assert "could not read the spec" in output
+
+
+def test_the_network_is_unreachable(graded):
+    assert graded["json"]["lea"]["isolation"]["network"].startswith("disabled")
+    assert "network: blocked" in (graded["out"] / "feedback" / "lea.md").read_text()
+    assert graded["listener"].accepted == 0
+
+
+def test_processes_a_submission_forks_are_killed(graded):
+    assert any("left processes running" in n for n in graded["json"]["max"]["notes"])
+    feedback = (graded["out"] / "feedback" / "max.md").read_text()
+    pids = [int(line.split()[1]) for line in feedback.splitlines() if line.startswith("forked ")]
+    assert pids
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "State:\tZ" in status.read_text(), f"process {pid} is still running"
+
+
+def test_huge_output_is_capped(graded):
+    assert graded["json"]["hal"]["output_bytes"] <= 1024 * 1024
+    assert any("output limit" in n for n in graded["json"]["hal"]["notes"])
+
+
+def test_feedback_explains_each_failing_target(graded):
+    feedback = graded["out"] / "feedback"
+    bob = (feedback / "bob.md").read_text()
+    assert "**Score: 2 / 5**" in bob
+    assert "`W`: it is twice the true gradient" in bob and "## Dense" in bob and "## Sigmoid" not in bob
+    nia = (feedback / "nia.md").read_text()
+    assert "![the verdict drawn on your graph](nia/Sigmoid.svg)" in nia
+    assert (feedback / "nia" / "Sigmoid.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    dan = (feedback / "dan.md").read_text()
+    assert "a batch of 7 (hidden)" in dan and "7,3" not in dan  # the hidden inputs are not revealed
+    assert "## Dense" not in (feedback / "alice.md").read_text()
+
+
+def test_junit_has_a_case_per_target(graded):
+    suites = ET.parse(graded["out"] / "junit.xml").getroot()
+    cases = {(s.get("name"), c.get("name")): c for s in suites for c in s}
+    assert len(cases) == 2 * len(EXPECTED)
+    assert cases[("alice", "Dense")].find("failure") is None
+    assert "twice the true gradient" in cases[("bob", "Dense")].find("failure").get("message")
+    assert cases[("eve", "Dense")].find("error").get("type") == "TIMEOUT"
+
+
+def test_summary_groups_the_common_mistakes(graded):
+    html = (graded["out"] / "summary.html").read_text()
+    assert "<script" not in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
+    assert "ends the process early" in html and "a syntax error" in html
+    assert "passes the visible check but not a hidden variant" in html
+    assert "<a href='feedback/bob.md'>bob</a>" in html
+    bins = dict(_bins(html))
+    assert bins == {"0": 2, "1": 0, "2": 8, "3": 1, "4": 0, "5": 4}
+    row = next(r for r in html.split("<tr class='mistake'>")[1:] if "once too often" in r)
+    assert row.startswith("<td class='num'>2</td><td>Dense</td>")  # one group, two students
+    assert "feedback/cara.md" in row and "feedback/olga.md" in row
+
+
+def _bins(html: str):
+    import re
+
+    for score, count in re.findall(r"data-score='([^']+)' data-count='(\d+)'", html):
+        yield score, int(count)
+
+
+def _quick_class(root: Path) -> tuple[Path, Path]:
+    subs = root / "subs"
+    for name in QUICK:
+        klass.write_submission(subs / name) if name == "alice" else klass.write_planted(subs / name, name)
+    return subs, klass.write_spec(root / "grading.toml", timeout=20)
+
+
+def test_shards_merge_to_the_same_gradebook(tmp_path):
+    subs, spec = _quick_class(tmp_path)
+    grade(subs, spec, tmp_path / "whole", jobs=2)
+    for i in (1, 2):
+        grade(subs, spec, tmp_path / f"shard-{i}", jobs=2, shard=f"{i}/2")
+    one = (tmp_path / "shard-1" / "gradebook.csv").read_text()
+    assert 1 < len(one.splitlines()) < len(QUICK) + 1  # a shard holds part of the class
+    assert cli.main(["grade", "merge", str(tmp_path / "shard-1"), str(tmp_path / "shard-2"),
+                     "--out", str(tmp_path / "merged")]) == 0
+    assert (tmp_path / "merged" / "gradebook.csv").read_text() == (tmp_path / "whole" / "gradebook.csv").read_text()
+    with pytest.raises(GradvizError, match="shards are missing"):
+        merge([tmp_path / "shard-1"], tmp_path / "half")
+
+
+def test_resume_completes_an_interrupted_run(tmp_path):
+    subs, spec = _quick_class(tmp_path)
+    out = tmp_path / "out"
+    journal = out / "journal.jsonl"
+    run = subprocess.Popen([sys.executable, "-m", "gradviz", "grade", subs, "--spec", spec, "--out", out, "-j", "1"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 3):
+        time.sleep(0.05)
+    run.send_signal(signal.SIGKILL)  # the harshest interruption: no chance to clean up
+    run.wait()
+    lines = journal.read_text().splitlines()
+    graded_before = [json.loads(line)["student"] for line in lines[1:]]
+    assert 2 <= len(graded_before) < len(QUICK)
+    with pytest.raises(GradvizError, match="add --resume to continue it"):
+        grade(subs, spec, out)
+    assert cli.main(["grade", str(subs), "--spec", str(spec), "--out", str(out), "--resume"]) == 0
+    after = journal.read_text().splitlines()
+    assert after[:len(lines)] == lines  # what was graded stays, and is not graded again
+    assert sorted(json.loads(line)["student"] for line in after[1:]) == sorted(QUICK)
+    with (out / "gradebook.csv").open() as handle:
+        rows = {r["student"]: (r["Dense"], r["Sigmoid"]) for r in csv.DictReader(handle)}
+    assert rows == {s: EXPECTED[s][:2] for s in QUICK}
+
+
+@pytest.mark.parametrize("text, words", [
+    ("[[target]]\nname = 'D'\ncheck = 'layers.py:Dense'\ninptu-shape = '4,3'\n",
+     "target 'D': gradviz check does not accept these settings: unrecognized arguments: --inptu-shape"),
+    ("[[target]]\nname = 'D'\ncheck = 'tanh(x)'\n", "check must name code in the submission"),
+    ("[[target]]\nname = 'D'\ncheck = '../x.py:f'\n", "must be a path inside the submission folder"),
+    ("[assignment]\ntimeout = -1\n[[target]]\nname = 'D'\ncheck = 'a.py:f'\n", "timeout must be a positive number"),
+    ("[assignment]\ntitle = 'x'\n", "no targets"),
+    ("[[target]]\nname = 'D'\ncheck = 'a.py:f'\njson = true\n", "'json' is an output flag"),
+    ("[[target]\n", "is not valid TOML"),
+])
+def test_a_bad_spec_is_one_clear_error(tmp_path, text, words):
+    spec = tmp_path / "grading.toml"
+    spec.write_text(text)
+    with pytest.raises(GradvizError) as info:
+        load_spec(spec)
+    assert words in str(info.value)
+
+
+def test_a_bad_spec_on_the_command_line_is_exit_code_2(tmp_path):
+    spec = tmp_path / "grading.toml"
+    spec.write_text("[[target]]\nname = 'D'\ncheck = 'a.py:f'\ninputs = { x = 1 }\n")
+    (tmp_path / "subs" / "a").mkdir(parents=True)
+    done = gradviz("grade", tmp_path / "subs", "--spec", spec, "--out", tmp_path / "out", check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("gradviz: error: grading.toml: target 'D'")
+
+
+def test_spec_turns_tables_into_check_flags(tmp_path):
+    spec = tmp_path / "grading.toml"
+    spec.write_text("[[target]]\nname = 'D'\ncheck = 'a.py:f'\ninput = { x = 2.5 }\nseed = 4\n"
+                    "[[target.variant]]\ninput = { y = '3,2' }\n")
+    target = load_spec(spec).targets[0]
+    assert target.checks[0].argv == ("a.py:f", "--input", "x=2.5", "--seed", "4")
+    assert target.checks[1].argv == ("a.py:f", "--input", "x=2.5", "--input", "y=3,2", "--seed", "4")
+    assert target.checks[1].hidden and target.checks[1].label == "hidden variant 1"
+
+
+def test_progress_line():
+    assert progress_line(5, 2, 20, 10.0, width=10) == "[##........] 5/20 graded, 2 failing, 15 left, 2.00 s each"
+    assert progress_line(0, 0, 3, 0.0, width=4) == "[....] 0/3 graded, 0 failing, 3 left"
