@@ -172,27 +172,31 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
 def _choose_rankdir(plan: _Plan, precision: int) -> str:
     """LR, the way courses draw graphs, when it fits a page column; else the narrower of LR and TB.
 
-    Each drawn node's rank is its longest path from a leaf; the width of a
-    left-to-right layout grows with the number of ranks, the width of a
-    top-to-bottom one with the widest rank.
+    Each drawn unit (a value node, an op node, a folded scope) gets a rank, its
+    longest path from a leaf; the width of a left-to-right layout grows with
+    the number of ranks, the width of a top-to-bottom one with the widest rank.
     """
-    rank: dict[int, int] = {}
-    widths: dict[int, list[float]] = {}
+    rank: dict = {}  # unit -> rank; a unit is a node's position, or the key of the scope it is folded into
+    width: dict = {}
     for i, node in enumerate(plan.order):
-        if i in plan.group:
+        unit = plan.group.get(i, i)
+        inputs = {plan.group.get(plan.index[id(p)], plan.index[id(p)]) for p in node._parents} - {unit}
+        base = max((rank[u] for u in inputs if u in rank), default=-1)
+        if unit != i:  # a folded scope sits after everything that feeds it
+            rank[unit] = max(rank.get(unit, 0), base + 1)
+            width[unit] = 6.5 * max(len(unit.rsplit(".", 1)[-1]), 16) + 20.0
             continue
-        parents = [rank[plan.index[id(p)]] for p in node._parents if plan.index[id(p)] in rank]
-        r = (max(parents) + 2) if parents else 0  # the op node sits between its inputs and its value
-        rank[i] = r
-        widths.setdefault(r, []).append(_estimated_width(node, i, precision))
+        rank[i] = base + (2 if node._op is not None else 1)  # the op node sits between inputs and value
+        width[i] = _estimated_width(node, i, precision)
         if node._op is not None:
-            widths.setdefault(r - 1, []).append(24.0)
-    if not widths:
-        return "LR"
-    lr_width = sum(max(w) for w in widths.values()) + 22.0 * (len(widths) - 1)
+            rank[("op", i)], width[("op", i)] = base + 1, 24.0
+    per_rank: dict[int, list[float]] = {}
+    for unit, r in rank.items():
+        per_rank.setdefault(r, []).append(width[unit])
+    lr_width = sum(max(w) for w in per_rank.values()) + 22.0 * (len(per_rank) - 1)
     if lr_width <= COLUMN_PT:
         return "LR"
-    tb_width = max(sum(w) + 14.0 * (len(w) - 1) for w in widths.values())
+    tb_width = max(sum(w) + 14.0 * (len(w) - 1) for w in per_rank.values())
     return "TB" if tb_width < lr_width else "LR"
 
 
@@ -359,7 +363,8 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
 
 def _group_node(key: str, members: list) -> tuple[str, dict]:
     ops = sum(1 for n in members if n._op is not None)
-    text = f"{key}\n{len(members)} nodes, {ops} ops (collapsed)"
+    # The scope's last name only: the enclosing cluster already says where it is. Short lines keep it narrow.
+    text = f"{key.rsplit('.', 1)[-1]}\n{len(members)} nodes, {ops} ops\n(collapsed)"
     return _group_id(key), {"shape": "box3d", "style": "filled", "fillcolor": "#f3f3f3",
                             "label": L.record_text(text)}
 
