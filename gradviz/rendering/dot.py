@@ -165,7 +165,7 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
     clusters.emit(g)
     _edges(g, plan, show_formulas, grad_scale, precision)
     if legend:
-        _legend(g, roles_used, report is not None)
+        _legend(g, roles_used, report is not None, bottom=rankdir in ("TB", "BT"))
     return g
 
 
@@ -495,8 +495,11 @@ class _ClusterTree:
                 child.emit(sub, full)
 
 
-def _legend(g: Drawing, roles_used: set, with_status: bool) -> None:
-    """What the fills mean: node roles, or with a report, what each status colour is a verdict on."""
+def _legend(g: Drawing, roles_used: set, with_status: bool, bottom: bool) -> None:
+    """What the fills mean: node roles, or with a report, what each status colour is a verdict on.
+
+    Top to bottom, the legend sits on the last rank, beside the output, where a graph is narrowest.
+    """
     if with_status:
         cells = "".join(f'<TD BGCOLOR="{c}">{s.lower()}</TD>' for s, c in STATUS_COLORS.items())
         rows = (f'<TR><TD COLSPAN="{len(STATUS_COLORS)}">box: is its gradient right? '
@@ -506,8 +509,14 @@ def _legend(g: Drawing, roles_used: set, with_status: bool) -> None:
         if len(items) < 2:
             return
         rows = "<TR>" + "".join(f'<TD BGCOLOR="{color}">{name}</TD>' for name, color in items) + "</TR>"
-    g.node("legend", shape="plaintext", fontsize=str(SMALL_FONT_SIZE),
-           label=f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3">{rows}</TABLE>>')
+    attrs = {"shape": "plaintext", "fontsize": str(SMALL_FONT_SIZE),
+             "label": f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3">{rows}</TABLE>>'}
+    if not bottom:
+        g.node("legend", **attrs)
+        return
+    with g.subgraph(name="legend_rank") as last:
+        last.attr(rank="sink")
+        last.node("legend", **attrs)
 
 
 # --- the check overlay ------------------------------------------------------------------
