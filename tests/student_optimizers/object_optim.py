@@ -200,3 +200,29 @@ class StepNesterov:
             v *= self.momentum
             v += np.asarray(p.grad)
             p -= self.lr * (np.asarray(p.grad) + self.momentum * v)
+
+
+class RMSPropHolding:
+    """Holds the parameters: opt = RMSPropHolding(params); params = opt.update(grads, epoch)."""
+
+    def __init__(self, params, lr=0.01, rho=0.9, eps=1e-8):
+        self.params, self.lr, self.rho, self.eps = params, lr, rho, eps
+        self.cache = [np.zeros_like(p) for p in params]
+
+    def update(self, grads, epoch):
+        new = []
+        for p, g, c in zip(self.params, grads, self.cache):
+            c[...] = self.rho * c + (1 - self.rho) * g * g
+            new.append(p - self.lr * g / (np.sqrt(c) + self.eps))
+        self.params = new
+        return new
+
+
+class RMSPropHoldingCopyBug(RMSPropHolding):
+    """Each update goes to a copy the loop throws away: the parameters it holds never change."""
+
+    def update(self, grads, epoch):
+        for p, g, c in zip(self.params, grads, self.cache):
+            c[...] = self.rho * c + (1 - self.rho) * g * g
+            p = p - self.lr * g / (np.sqrt(c) + self.eps)  # noqa: F841
+        return self.params

@@ -12,7 +12,7 @@ from . import hyperparameters as hyper
 from .conventions import Setup, detect
 from .driving import Run
 from ..diagnosis.finding import Finding
-from .hypotheses import Context, explain, headline
+from .hypotheses import Context, explain
 from .rules import FORMULAS, KINDS, trajectory
 
 RTOL, ATOL = 1e-9, 1e-12  # both sides run in float64 on the same gradients: only rounding may differ
@@ -60,6 +60,9 @@ def _choose_kind(kind: str, runs: list[Run], given: dict, rtol: float, atol: flo
     for k in candidates:
         hp, origin = hyper.resolve(k, given, [s for run in runs for s in run.sources])
         contexts.append((Context(k, hp, runs, rtol, atol), origin))
+    # when several rules fit (a parameter that never moves fits them all), the one whose hyperparameters your
+    # code names is meant: an object with lr, rho and eps is an RMSProp
+    contexts.sort(key=lambda c: -sum(where == "yours" for where in c[1].values()))
     for ctx, origin in contexts:
         if ctx.follows():
             return ctx.kind, ctx.hp, origin, []
@@ -153,7 +156,7 @@ def _verdict(report: Report, subject: str, asked: str, kind: str, findings: list
     follows = f"{subject} does not follow {kind}"
     if asked == "auto" and not findings:
         follows = f"{subject} follows none of {', '.join(KINDS)}; the closest is {kind}"
-    cause = f" Likely cause: {headline(findings[0])}." if findings else ""
+    cause = f" Likely cause: {findings[0]}." if findings else ""
     return f"FAIL: {follows}: {bad.name} {bad.message}.{cause}"
 
 

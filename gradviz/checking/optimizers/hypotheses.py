@@ -21,14 +21,9 @@ SECOND_MOMENT = ("rmsprop", "adam", "adamw")
 MOMENTUM = ("momentum", "nesterov")
 
 
-def _found(headline: str, evidence: str) -> Finding:
-    """A Finding reading "headline (evidence)"; explain() names its cause after the hypothesis."""
-    return Finding(f"{headline} ({evidence})", cause="", evidence=evidence, confidence=1.0)
-
-
-def headline(finding: Finding) -> str:
-    """The cause in words, without its evidence (for a one-sentence verdict)."""
-    return str(finding)[: len(finding) - len(finding.evidence) - 3] if finding.evidence else str(finding)
+def _found(sentence: str, evidence: str) -> Finding:
+    """A Finding (the diagnosis library's type); explain() names its cause after the hypothesis."""
+    return Finding(sentence, cause="", evidence=evidence, confidence=1.0)
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""The ways people write optimizers, each one small adapter that drives the user's code as training does.
+
+Detection tries the conventions in a fixed order; the first whose shape fits
+drives the code. Each adapter turns one step of the user's code into
+`step(t, params, grads) -> new params` (or, for a loop function, records the
+points it asks gradients at) and returns the Runs it made.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from ....errors import GradvizError
+from .common import Convention, Setup
+from .functions import drive_config_function, drive_loop_function, is_config_function, loop_arguments
+from .step import drive_step, is_step
+from .updates import (drive_containers, drive_held, drive_layers, drive_per_parameter, is_containers, is_held,
+                      is_layers, is_per_parameter)
+
+__all__ = ["CONVENTIONS", "Convention", "Setup", "detect"]
+
+CONVENTIONS = [
+    Convention("CS231n-style function", "next_w, config = rule(w, dw, config)", is_config_function,
+               drive_config_function),
+    Convention("loop function", "w = rule(w, compute_gradient, lr, ..., num_steps)", lambda t: loop_arguments(t)
+               is not None, drive_loop_function, problem="a quadratic"),
+    Convention("dict of layers", "opt.update(grads, name[, epoch]) -> that layer's new parameters, "
+               "over opt.layers[name].parameters", is_layers, drive_layers),
+    Convention("per-parameter update", "opt.update(w, grad) -> w (or in place)", is_per_parameter,
+               drive_per_parameter),
+    Convention("update over all parameters", "opt.update(params, grads[, epoch]) -> params (or in place)",
+               is_containers, drive_containers),
+    Convention("optimizer holding the parameters", "opt.update(grads[, epoch]) -> opt.params (or in place)",
+               is_held, drive_held),
+    Convention("PyTorch-style step()", "opt.step() over parameters holding .grad", is_step, drive_step),
+]
+
+
+def detect(target: Any) -> Convention:
+    """The convention `target` is written in; one message listing every convention tried when none fits."""
+    for convention in CONVENTIONS:
+        try:
+            if convention.detect(target):
+                return convention
+        except Exception:  # a property that raises while we look is not a fit
+            continue
+    tried = "; ".join(f"{c.name}: {c.form}" for c in CONVENTIONS)
+    raise GradvizError(f"{_describe(target)} is not written in a calling convention gradviz knows; tried {tried}")
+
+
+def _describe(target: Any) -> str:
+    name = getattr(target, "__name__", None) or type(target).__name__
+    return f"{name}" if inspect.isfunction(target) or inspect.isclass(target) else f"a {name} object"
