@@ -7,13 +7,24 @@ mode on tanh(x @ W + b), conv2d and max_pool2d; directional mode within 2x of
 gradcheck's fast mode; a directional check of a 100,000-parameter model in
 < 5 s; the per-node symbolic check of a 10,000-node scalar graph in < 5 s; and
 whole-expression SymPy differentiation against per-op derivatives on growing MLPs.
+
+Issue 13's targets: the 148-element network of user ops with symbolic twins
+(custom_op_net.py) in < 5 s in full and in directional mode, each from a fresh
+process so SymPy's one-off compilation is counted; single user ops with twins
+(softmax, log-softmax, layer norm) within 5x of gradcheck's full mode once each
+op class is compiled; and the `gradviz check` self-test in < 8 s. Fresh-process
+cases report CPU seconds too: on a shared machine wall time includes waiting.
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import resource
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -142,6 +153,69 @@ def sympy_rows(rows, quick):
                         "per-op stays in seconds", f"{note}; per-op {per_op:.2f} s over {len(nodes)} nodes"))
 
 
+def _fresh_process_seconds(code: str) -> tuple[float, float]:
+    """(wall, CPU) seconds of `python -c code` in a new interpreter, imports included."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def custom_op_network_rows(rows):
+    for mode, baseline in (("full", 208.0), ("directional", 215.0)):
+        code = ("import gradviz as gv, custom_op_net as net; "
+                f"r = gv.check(net.network, *net.network_inputs(), mode={mode!r}); assert r.ok, r")
+        wall, cpu = _fresh_process_seconds(code)
+        rows.append(Row(f"148-element user-op net, {mode} (fresh process)", wall, "issue 13 before", baseline,
+                        "< 5 s", f"CPU {cpu:.2f} s"))
+
+
+def single_op_rows(rows, repeat):
+    import custom_op_net as net
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4, 8))
+    gamma = rng.normal(size=8)
+    cot = rng.normal(size=(4, 8))
+    cases = {"softmax": (lambda t: (net.Softmax.apply(t) * cot).sum(), [z]),
+             "log-softmax": (lambda t: (net.LogSoftmax.apply(t) * cot).sum(), [z]),
+             "layer norm": (lambda t, g: (net.LayerNorm.apply(t, g) * cot).sum(), [z, gamma])}
+    torch_fns = {}
+    if have("torch"):
+        import torch
+
+        torch.set_num_threads(2)
+        tcot = torch.tensor(cot)
+        torch_fns = {
+            "softmax": lambda t: (torch.softmax(t, -1) * tcot).sum(),
+            "log-softmax": lambda t: (torch.log_softmax(t, -1) * tcot).sum(),
+            "layer norm": lambda t, g: (torch.nn.functional.layer_norm(t, (8,), g, None, net.LN_EPS) * tcot).sum(),
+        }
+    for name, (fn, arrays) in cases.items():
+        tensors = [gv.Tensor(a, label=f"x{i}") for i, a in enumerate(arrays)]
+        start = time.perf_counter()
+        assert gv.check(fn, *tensors, mode="full").ok
+        first = time.perf_counter() - start
+        seconds = median_seconds(lambda: gv.check(fn, *tensors, mode="full"), repeat=repeat)
+        ref = None
+        if name in torch_fns:
+            import torch
+
+            inputs = tuple(torch.tensor(a, requires_grad=True) for a in arrays)
+            ref = median_seconds(lambda: torch.autograd.gradcheck(torch_fns[name], inputs), repeat=repeat)
+        rows.append(Row(f"user op with twin: {name} 4x8, full", seconds, "gradcheck full", ref, "within 5x",
+                        f"first call (SymPy compiles the op) {first:.2f} s"
+                        + (f"; gradviz/torch = {seconds / ref:.2f}" if ref else "")))
+
+
+def self_test_row(rows):
+    wall, cpu = _fresh_process_seconds("import sys; from gradviz.cli import main; sys.exit(main(['check', '-q']))")
+    rows.append(Row("gradviz check (self-test, fresh process)", wall, "issue 13 before", 23.0, "< 8 s",
+                    f"CPU {cpu:.2f} s"))
+
+
 def main(argv=None) -> list[Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -151,6 +225,9 @@ def main(argv=None) -> list[Row]:
     big_model_row(rows)
     per_node_row(rows)
     sympy_rows(rows, args.quick)
+    custom_op_network_rows(rows)
+    single_op_rows(rows, 3 if args.quick else 7)
+    self_test_row(rows)
     print_table(rows)
     return rows
 

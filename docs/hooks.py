@@ -30,7 +30,8 @@ _current: dict = {"page": None, "errors": [], "formatting": False}
 
 def _validator(language, inputs, options, attrs, md) -> bool:
     """Every python block runs, unless it says exec="off" (or is the source we are showing)."""
-    return not _current["formatting"] and inputs.pop("exec", "on").lower() not in ("off", "no", "false", "0")
+    return (not _current["formatting"] and not _current.get("missing")
+            and inputs.pop("exec", "on").lower() not in ("off", "no", "false", "0"))
 
 
 def _formatter(source, language, css_class, options, md, **kwargs) -> str:
@@ -70,6 +71,12 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     _current["page"] = pages.EXECUTED[page.file.src_path] = pages.Page(page.file.src_path)
+    # A page needing an extra that is not installed (<!-- requires: torch -->) is shown, not run.
+    _current["missing"] = pages.missing_requirements(page.file.abs_src_path)
+    if _current["missing"]:
+        return markdown.replace("\n", f"\n\n!!! note\n    The code on this page needs {', '.join(_current['missing'])}"
+                                f" (pip install 'gradviz[{_current['missing'][0]}]'), which this build did not "
+                                "have: it is shown without its output.\n", 1)
     if page.file.src_path.startswith("tutorial-"):
         link = f"../{notebook_name(page.file.src_path)}"
         title, _, rest = markdown.partition("\n")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import html
+import importlib.util
 import io
 import json
 import os
@@ -27,6 +28,7 @@ from typing import Any
 DOCS = Path(__file__).resolve().parent
 FENCE = re.compile(r"^```python([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
 NOT_RUN = re.compile(r"""exec=["']?(off|no|false|0)\b""", re.I)
+REQUIRES = re.compile(r"<!--\s*requires:\s*([\w, ]+?)\s*-->")  # a page that needs an optional extra
 
 
 def _runs(match: re.Match) -> bool:
@@ -38,9 +40,16 @@ def code_blocks(path: Path) -> list[str]:
     return [m.group(2) for m in FENCE.finditer(Path(path).read_text()) if _runs(m)]
 
 
+def missing_requirements(path: Path) -> list[str]:
+    """Optional packages a page declares with <!-- requires: torch --> that are not installed."""
+    found = REQUIRES.search(Path(path).read_text())
+    names = [n.strip() for n in found.group(1).split(",")] if found else []
+    return [n for n in names if importlib.util.find_spec(n) is None]
+
+
 def pages() -> list[Path]:
-    """Every docs page with python blocks: all of them are executed."""
-    return sorted(p for p in DOCS.glob("*.md") if code_blocks(p))
+    """Every docs page with python blocks whose requirements are installed: all of them are executed."""
+    return sorted(p for p in DOCS.glob("*.md") if code_blocks(p) and not missing_requirements(p))
 
 
 @dataclass

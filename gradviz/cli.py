@@ -64,6 +64,8 @@ def _tolerance_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eps", type=_number(positive=True), default=1e-6, help="finite-difference step (> 0)")
     p.add_argument("--atol", type=_number(positive=False), default=1e-5, help="absolute tolerance (>= 0)")
     p.add_argument("--rtol", type=_number(positive=False), default=1e-3, help="relative tolerance (>= 0)")
+    p.add_argument("--strict", action="store_true",
+                   help="also fail what exceeds 10x the measured finite-difference error (catches 1e-5 relative bugs)")
 
 
 def _number(positive: bool):
@@ -129,6 +131,8 @@ def _check(args) -> int:
     from . import targets
 
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    if args.strict:
+        options["strict"] = True
     if args.target is None:
         return _self_test(args)
     if targets.is_file_target(args.target) or args.optimizer:  # --optimizer: a file target, or its error
@@ -163,6 +167,8 @@ def file_target_report(args):
         return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
                                               steps=args.steps, seed=args.seed)
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
+    if args.strict:
+        options["strict"] = True
     return targets.check_file_target(args.target, args_json=args.args_json, input_shape=args.input_shape,
                                      inputs=_inputs(args), options=options)
 
@@ -178,9 +184,9 @@ def _self_test(args) -> int:
     from . import selftest
 
     tty = sys.stderr.isatty() and not args.json
-    items = selftest.items(args.seed)
+    items = selftest.items(args.seed, args.strict)
     rows, reports, start = [], [], time.perf_counter()
-    for k, (item, outcome) in enumerate(selftest.run(args.seed), 1):
+    for k, (item, outcome) in enumerate(selftest.run(args.seed, args.strict), 1):
         ok = selftest.passed(item, outcome)
         rows.append((item, outcome, ok))
         if outcome.report is not None:

@@ -59,43 +59,44 @@ def _shape_text(inputs) -> str:
     return " ".join("x".join(map(str, np.shape(x))) or "()" for x in inputs)
 
 
-def _op_item(op: OpDef, inputs: tuple, attrs: dict, label: str, expect: str = PASS) -> Item:
+def _op_item(op: OpDef, inputs: tuple, attrs: dict, label: str, expect: str = PASS, strict: bool = False) -> Item:
     def run():
         tensors = [Tensor(np.asarray(x, dtype=np.float64), label=f"x{i}") for i, x in enumerate(inputs)]
-        return _from_report(check(lambda *ts: apply(op, ts, attrs), *tensors, seed=1, name=op.name))
+        return _from_report(check(lambda *ts: apply(op, ts, attrs), *tensors, seed=1, name=op.name, strict=strict))
 
     return Item(label, _shape_text(inputs), run, expect)
 
 
-def _kink_items() -> list[Item]:
+def _kink_items(strict: bool = False) -> list[Item]:
     from .ops import elementwise as ew
     from .ops import pool, reduce
 
     return [
-        _op_item(ew.RELU, (np.array([0.0, 1.5, -2.0]),), {}, "relu at 0", NONDIFF),
-        _op_item(ew.ABS, (np.array([0.0, -0.5]),), {}, "abs at 0", NONDIFF),
-        _op_item(ew.CLIP, (np.array([1.0, 0.2]),), {"lo": -1.0, "hi": 1.0}, "clip at its bound", NONDIFF),
-        _op_item(ew.MAXIMUM, (np.array([1.0, 2.0]), np.array([1.0, 0.5])), {}, "max(a, b) at a tie", NONDIFF),
+        _op_item(ew.RELU, (np.array([0.0, 1.5, -2.0]),), {}, "relu at 0", NONDIFF, strict),
+        _op_item(ew.ABS, (np.array([0.0, -0.5]),), {}, "abs at 0", NONDIFF, strict),
+        _op_item(ew.CLIP, (np.array([1.0, 0.2]),), {"lo": -1.0, "hi": 1.0}, "clip at its bound", NONDIFF, strict),
+        _op_item(ew.MAXIMUM, (np.array([1.0, 2.0]), np.array([1.0, 0.5])), {}, "max(a, b) at a tie", NONDIFF, strict),
         _op_item(reduce.MAX, (np.array([[1.0, 3.0, 3.0], [0.0, 1.0, 2.0]]),), {"axis": 1}, "max over a tie",
-                 NONDIFF),
+                 NONDIFF, strict),
         _op_item(pool.MAX_POOL2D, (np.array([[[[1.0, 2.0], [2.0, 0.0]]]]),), {"kernel": (2, 2), "stride": (2, 2)},
-                 "max_pool2d with a tie", NONDIFF),
+                 "max_pool2d with a tie", NONDIFF, strict),
     ]
 
 
-def _layer_items(rng: np.random.Generator) -> list[Item]:
+def _layer_items(rng: np.random.Generator, strict: bool = False) -> list[Item]:
     def model_item(name, module, x_shape, loss=None):
         def run():
             x = Tensor(rng.normal(size=x_shape), label="x")
             fn = (lambda t: loss(module(t))) if loss else (lambda t: module(t).sum())
-            return _from_report(check(fn, x, params=module.parameters(), seed=1, name=name))
+            return _from_report(check(fn, x, params=module.parameters(), seed=1, name=name, strict=strict))
 
         return Item(name, "x".join(map(str, x_shape)), run)
 
     def mlp_run():
         mlp = nn.MLP(3, [3, 2, 1], seed=0)
         inputs = [Value(float(v), label=f"x{i}") for i, v in enumerate(rng.normal(size=3))]
-        return _from_report(check(lambda *xs: mlp(list(xs)), *inputs, params=mlp.parameters(), seed=1, name="MLP"))
+        return _from_report(check(lambda *xs: mlp(list(xs)), *inputs, params=mlp.parameters(), seed=1, name="MLP",
+                                      strict=strict))
 
     targets = np.array([0, 2, 1])
     return [
@@ -160,7 +161,7 @@ def _reference_optimizer_items() -> list[Item]:
             item("optim.Adam (adam)", "adam", lambda ps: optim.Adam(ps, lr=0.1))]
 
 
-def items(seed: int = 0) -> list[Item]:
+def items(seed: int = 0, strict: bool = False) -> list[Item]:
     """Everything the self-test checks, in order."""
     rng = stream(seed, INPUTS)  # check() draws cotangents and directions from streams of their own
     out = []
@@ -168,12 +169,12 @@ def items(seed: int = 0) -> list[Item]:
         cases = op.test_cases(rng)
         for k, case in enumerate(cases):
             label = op.name + (f" {k + 1}" if len(cases) > 1 else "")
-            out.append(_op_item(op, case.inputs, case.attrs, label))
-    return out + _kink_items() + _layer_items(rng) + _optimizer_items() + _reference_optimizer_items()
+            out.append(_op_item(op, case.inputs, case.attrs, label, strict=strict))
+    return out + _kink_items(strict) + _layer_items(rng, strict) + _optimizer_items() + _reference_optimizer_items()
 
 
-def run(seed: int = 0) -> Iterator[tuple[Item, Outcome]]:
-    for item in items(seed):
+def run(seed: int = 0, strict: bool = False) -> Iterator[tuple[Item, Outcome]]:
+    for item in items(seed, strict):
         try:
             outcome = item.run()
         except Exception as exc:  # a crash in the self-test is a failure to report, not to hide

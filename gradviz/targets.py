@@ -182,6 +182,9 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
             raise GradvizError(f"{name} is checked as a layer: give the input shape with --input-shape, e.g. 2,3,8,8")
         shape = parse_shape(input_shape, "--input-shape")
         rng = stream(seed, INPUTS)
+        if options.get("strict"):
+            raise GradvizError(f"--strict needs a recorded graph (an expression or a function building one); "
+                               f"{name} is a hand-written class, checked at --atol/--rtol: drop --strict")
         layer_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol")}
         if callable(getattr(instance, "compute", None)) and callable(getattr(instance, "backward", None)):
             return check_loss(instance, rng.uniform(0.1, 0.9, size=shape), rng.uniform(0.1, 0.9, size=shape),

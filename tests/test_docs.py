@@ -95,6 +95,13 @@ def test_a_cell_shows_its_prints_warnings_and_last_value_like_a_notebook():
     assert kind == "html" and markup.startswith("<svg") and 'width="100%"' in markup
 
 
+def test_a_page_needing_a_missing_extra_is_shown_but_not_run(tmp_path):
+    page = tmp_path / "needs.md"
+    page.write_text("# Needs\n\n<!-- requires: torch, no_such_package_here -->\n\n```python\nimport no_such_package_here\n```\n")
+    assert pages.missing_requirements(page) == ["no_such_package_here"]
+    assert pages.missing_requirements(DOCS / "tutorial-1-first-graph.md") == []
+
+
 def test_readme_python_blocks_run_and_show_their_real_output():
     page = pages.Page("README.md")
     blocks = pages.code_blocks(ROOT / "README.md")
@@ -212,8 +219,37 @@ def test_tutorial_7_reports_and_grades():
     ns = executed("tutorial-7-ci-grading.md").namespace
     assert ns["report"]["ok"] and ns["report"]["schema"] == 1
     assert ns["md"].startswith("### gradviz check")
-    assert ns["grades"] == {"alice": "pass", "bob": "wrong gradient"}
 
+
+
+def test_tutorial_grading_scores_each_planted_mistake():
+    import csv
+
+    name = "tutorial-grading.md"
+    page = executed(name)
+    assert page.namespace["done"].returncode == 0
+    with (page.workdir / "results" / "gradebook.csv").open() as handle:
+        rows = {r["student"]: (r["Dense"], r["MSE"], r["status"]) for r in csv.DictReader(handle)}
+    assert rows == {  # what each planted mistake must cost (Dense 4 points, MSE 2)
+        "alice": ("4", "2", "PASS"), "ben": ("4", "2", "PASS"),
+        "ana": ("4", "0", "FAIL"),  # MSE without the mean's 1/N
+        "bob": ("0", "2", "FAIL"), "bea": ("0", "2", "FAIL"),  # dW doubled, two ways
+        "cara": ("0", "2", "FAIL"), "cody": ("0", "2", "FAIL"),  # dW divided by the batch, two ways
+        "dan": ("0", "0", "FAIL"),  # right only for a batch of 4 (the hidden variant has 7), and no 1/N
+        "eli": ("0", "2", "FAIL"),  # db summed over the wrong axis; 1/len(y_hat) is the same 1/N
+        "carl": ("0", "0", "TIMEOUT"),  # an endless loop: MSE is never reached
+        "dora": ("0", "0", "ERROR"),  # imports a module that is not installed
+    }
+    assert "graded 11 submissions" in shown(name, 3)
+    assert "TIMEOUT - did not finish within the 3 s time limit" in shown(name, 5)
+    assert "`W`: it is twice the true gradient" in shown(name, 6) and "<details>" not in shown(name, 6)
+    assert "shard 1/2: alice, bea, bob, carl, dan, eli" in shown(name, 7)
+    merged = (page.workdir / "merged" / "gradebook.csv").read_text()
+    assert merged == (page.workdir / "results" / "gradebook.csv").read_text()
+    summary = (page.workdir / "results" / "summary.html").read_text()
+    assert "score-histogram" in summary and "<script" not in summary
+    row = next(r for r in summary.split("<tr class='mistake'>")[1:] if "once too often" in r)
+    assert row.startswith("<td class='num'>2</td><td>Dense</td>") and "cara" in row and "cody" in row
 
 
 def test_tutorial_optimizer_names_each_cause():

@@ -340,3 +340,39 @@ def test_spec_turns_tables_into_check_flags(tmp_path):
 def test_progress_line():
     assert progress_line(5, 2, 20, 10.0, width=10) == "[##........] 5/20 graded, 2 failing, 15 left, 2.00 s each"
     assert progress_line(0, 0, 3, 0.0, width=4) == "[....] 0/3 graded, 0 failing, 3 left"
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
+import grading_screenshot  # noqa: E402  (docs/grading_screenshot.py: the tutorial's picture, same browser)
+
+
+@pytest.mark.skipif(not grading_screenshot.available(), reason="needs chromium, chromium-driver and selenium")
+def test_summary_renders_in_headless_chromium(graded, tmp_path):
+    with grading_screenshot.chromium(tmp_path / "profile") as driver:
+        driver.get((graded["out"] / "summary.html").as_uri())
+        bars = driver.find_elements("css selector", "#score-histogram rect.bin")
+        drawn = {b.get_attribute("data-score"): b.size["height"] for b in bars}
+        counts = {b.get_attribute("data-score"): int(b.get_attribute("data-count")) for b in bars}
+        tallest = max(counts, key=counts.get)
+        assert tallest == "2" and drawn["2"] > drawn["5"] > drawn["0"] > 0 and drawn["1"] == 0
+        mistakes = driver.find_elements("css selector", "#mistakes tr.mistake")
+        assert mistakes and all(m.is_displayed() for m in mistakes)
+        first = mistakes[0].find_elements("tag name", "td")
+        assert int(first[0].text) == max(int(m.find_elements("tag name", "td")[0].text) for m in mistakes)
+        link = mistakes[0].find_element("tag name", "a")
+        assert (graded["out"] / "feedback" / f"{link.text}.md").exists()
+        driver.save_screenshot(str(tmp_path / "summary.png"))
+    assert (tmp_path / "summary.png").stat().st_size > 10_000
+
+
+def test_support_files_are_copied_and_the_results_folder_is_not_a_submission(tmp_path):
+    subs = tmp_path / "subs"
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "provided.py").write_text("def batch_mean(a):\n    return a.sum(axis=0)\n")
+    klass.write_submission(subs / "ann", klass.LAYERS.replace("db = dZ.sum(axis=0)",
+                                                              "from provided import batch_mean\n        db = batch_mean(dZ)"))
+    spec = klass.write_spec(tmp_path / "course" / "grading.toml", timeout=20)
+    spec.write_text(spec.read_text().replace("output = 1\n", "output = 1\nfiles = [\"provided.py\"]\n"))
+    results = grade(subs, spec, subs / "results")
+    assert [(r.student, r.score) for r in results] == [("ann", 5.0)]
+    assert not (subs / "ann" / "provided.py").exists()  # copied into the copy, not the original

@@ -79,6 +79,8 @@ BUGS = [
     (objects.StepAdamCounterBug, "adam", "step counter is shared between parameters", 2),
     (objects.SGDCopyBug(), "sgd", "applied to a copy", 1),
     (objects.RMSPropHoldingCopyBug, "rmsprop", "applied to a copy", 1),
+    (objects.KerasStyleAdam(), "adam", "it runs with eps = 1e-07, not 1e-08", 1),
+    (loops.descend, "sgd", "it runs with lr = 0.05, not 0.01", 1),
 ]
 
 
@@ -126,7 +128,7 @@ def test_an_epoch_argument_is_driven_from_0_and_from_1_with_several_steps_per_ep
 
 def test_a_raising_optimizer_is_an_error_naming_the_step_parameter_and_line():
     report = gv.check_optimizer(loops.rmsprop_raises_bug, kind="rmsprop")
-    assert report.status == "ERROR" and not report.ok
+    assert report.status == "ERROR" and not report.ok and report.verdict.startswith("ERROR: rmsprop_raises_bug raised")
     message = report.results[0].message
     assert message.startswith("step 3") and "NameError" in message and "loop_optim.py:" in message
 
@@ -171,6 +173,10 @@ def test_bad_kind_steps_and_hyperparameter_names_are_clear_errors():
         gv.check_optimizer(cs.sgd, steps=0)
     with pytest.raises(gv.GradvizError, match="unknown hyperparameter learning_rat"):
         gv.check_optimizer(cs.sgd, learning_rat=0.1)
+    with pytest.raises(gv.GradvizError, match="hyperparameter lr='0.1' is not a number"):
+        gv.check_optimizer(cs.sgd, lr="0.1")
+    with pytest.raises(gv.GradvizError, match="betas is a pair"):
+        gv.check_optimizer(cs.adam, betas=0.9)
 
 
 def test_given_hyperparameters_reach_the_code_and_the_reference():
@@ -241,6 +247,17 @@ def test_reference_sgd_momentum_and_nesterov_by_hand():
     assert _scalar_run("nesterov", GRADS, lr=0.1) == pytest.approx(expect, abs=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["momentum", "nesterov"])
+def test_both_momentum_forms_follow_one_trajectory_at_a_fixed_learning_rate(kind):
+    p = problem.fixed_gradients(3, 6)
+    hp = {**rules.DEFAULTS[kind], "lr": 0.05, "momentum": 0.8}
+    pytorch = rules.trajectory(kind, hp, p.start, p.gradients, 6)
+    classic = rules.trajectory(kind, hp, p.start, p.gradients, 6, rules.Variant(classic=True))
+    for name in p.start:
+        np.testing.assert_allclose(classic[name], pytorch[name], rtol=1e-12, atol=1e-14)
+        assert not np.allclose(pytorch[name][-1], p.start[name])  # they moved
+
+
 def test_reference_rmsprop_adam_and_adamw_by_hand():
     p, s, expect = 1.0, 0.0, []
     for g in GRADS:
@@ -305,3 +322,22 @@ def test_cli_optimizer_errors_are_one_line_and_exit_2(tmp_path):
     done = _gradviz(f"{STUDENT / 'loop_optim.py'}:rmsprop_raises_bug", "--optimizer", "rmsprop", cwd=tmp_path)
     assert done.returncode == 1 and "ERROR" in done.stdout and "step 3" in done.stdout
 
+
+
+def test_a_hard_coded_hyperparameter_is_named_and_passing_it_makes_the_check_pass():
+    report = gv.check_optimizer(objects.KerasStyleAdam())
+    assert "1e-08 was the default: none was found in your code" in report.results[0].diagnosis[0].evidence
+    assert gv.check_optimizer(objects.KerasStyleAdam(), eps=1e-7).ok
+    assert gv.check_optimizer(loops.descend, kind="sgd", lr=0.05).ok
+
+
+def test_a_class_that_cannot_be_made_is_one_clear_error():
+    class Needs:
+        def __init__(self, lr, size):
+            self.lr = lr
+
+        def update(self, w, grad):
+            return w - self.lr * grad
+
+    with pytest.raises(gv.GradvizError, match="creating Needs raised TypeError.*give its arguments"):
+        gv.check_optimizer(Needs)

@@ -342,7 +342,7 @@ def test_record_maps_torch_ops_onto_the_op_table_with_module_scopes(cnn, image):
     root = gv.torch.record(cnn, image)
     order = gv.topological_order(root)
     ops = [n._op.name for n in order if n._op is not None]
-    assert ops[:2] == ["conv2d", "relu"] and "max_pool2d" in ops and "matmul" in ops
+    assert ops == ["conv2d", "relu", "max_pool2d", "reshape", "linear"]
     labels = {n.label: n.scope for n in order if n._op is None}
     assert labels == {"image": "", "features.0.weight": "features.0", "features.0.bias": "features.0",
                       "classifier.weight": "classifier", "classifier.bias": "classifier"}
@@ -366,6 +366,22 @@ def test_a_recording_works_with_networkx_and_sympy():
     expr = gv.symbolic(root)
     assert abs(float(expr.subs({s: v for s, v in zip(sorted(expr.free_symbols, key=str), x.tolist())}))
                - 3 * float(np.exp(0.5) + np.exp(1.5))) < 1e-9
+
+
+def test_indexing_permute_softmax_and_powers_map_onto_the_table_and_pass_all_three_oracles():
+    torch.manual_seed(5)
+    x = torch.randn(3, 4, dtype=torch.float64)
+
+    def f(x):
+        return (torch.softmax(x[:, 1:].permute(1, 0), dim=0) ** 2).sum() + x.t().clamp(min=-0.5).mean()
+
+    ops = [n._op.name for n in gv.topological_order(gv.torch.record(f, x)) if n._op is not None]
+    assert ops == ["getitem", "transpose", "softmax", "powc", "sum", "transpose", "clip", "mean", "add"]
+    report = gv.torch.check(f, x)
+    assert report.ok and "SymPy" in report.verdict
+    xr = x.clone().requires_grad_()
+    f(xr).backward()
+    np.testing.assert_allclose(report.results[0].finite, xr.grad.numpy(), atol=1e-6)
 
 
 def test_an_unsupported_op_is_an_opaque_node_checked_by_finite_differences():
@@ -394,6 +410,7 @@ def test_drawing_a_small_cnn_has_module_clusters_values_and_gradients(cnn, image
     drawing = gv.torch.draw(out, params=dict(cnn.named_parameters()))
     dot = drawing.source
     assert "cluster_features" in dot and "cluster_features_0" in dot and "cluster_classifier" in dot
+    assert "<B>image</B>" in dot  # the model's input, by its forward's parameter name
     assert "features.0.weight" in dot and "grad" in dot and "2x1x4x4" in dot
     svg = drawing.pipe(format="svg").decode()
     assert svg.startswith("<?xml") and "features.0.weight" in svg
@@ -495,3 +512,28 @@ def test_without_torch_gradviz_works_and_gv_torch_names_the_extra():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "ImportError:" in done.stdout and "gradviz[torch]" in done.stdout
+
+
+# --- the tutorial "From numpy to PyTorch" (docs/tutorial-numpy-to-pytorch.md) ----------------------
+
+def test_the_numpy_to_pytorch_tutorial_says_true_things():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    sys.path.insert(0, str(docs))
+    import pages
+
+    name = "tutorial-numpy-to-pytorch.md"
+    page = pages.EXECUTED.get(name) or pages.run_page(docs / name)
+    ns, shown = page.namespace, [o.text() for o in page.outputs]
+    assert ns["numpy_report"].ok and ns["torch_report"].ok
+    assert [r.name for r in ns["torch_report"].results] == ["x", "W", "b"]
+    assert ns["report"].first_bad_node.op == "Tanh" and "node #6 (Tanh)" in shown[2]
+    net, xt = ns["net"], ns["xt"]
+    assert torch.autograd.gradcheck(net, (xt.clone().requires_grad_(),), raise_exception=False) is False
+    assert ns["kink"].results[0].status_list() == ["PASS", "NONDIFF", "PASS"]
+    root, cnn, image = ns["root"], ns["cnn"], ns["image"]
+    assert {n.scope for n in gv.topological_order(root)} >= {"features.0", "classifier"}
+    np.testing.assert_allclose(root.data, cnn(image).detach().numpy(), atol=1e-12)
+    assert shown[4].startswith("<svg") and "features.0.weight" in shown[5]
+    assert ns["done"].returncode == 1 and "Cube" in shown[6]

@@ -369,3 +369,126 @@ def test_hand_written_relu_layer_at_zeros_is_nondiff_under_a_random_upstream():
     x = np.array([[0.0, 1.0, -2.0], [0.0, 0.0, 0.5]])
     report = gv.check_layer(namespace["ReLU"](), x)
     assert report.ok and report.results[0].counts().get("NONDIFF") == 3
+
+
+# --- 3. bounded SymPy cost, and the report says which strategy ------------------------------------------
+
+def test_sympy_strategy_and_reason_are_in_the_report(monkeypatch):
+    from gradviz.checking import core
+
+    small = gv.check(lambda w, x: (w * x).tanh(), gv.Value(0.5, label="w"), gv.Value(2.0, label="x"))
+    assert small.settings["sympy"].startswith("whole expression") and "w" in small.formulas()
+    x = np.random.default_rng(1).normal(size=(10, 10))
+    big = gv.check(lambda t: t.tanh().sum(), gv.Tensor(x, label="x"))
+    assert big.settings["sympy"].startswith("per-op") and "201 scalar elements (> 40)" in big.settings["sympy"]
+    np.testing.assert_allclose(big.results[0].symbolic, 1 - np.tanh(x) ** 2, rtol=1e-12)
+    monkeypatch.setattr(core, "WHOLE_EXPRESSION_BUDGET", 0.0)
+    over = gv.check(lambda w, x: (w * x).tanh(), gv.Value(0.5, label="w"), gv.Value(2.0, label="x"))
+    assert "budget" in over.settings["sympy"] and over.ok
+    assert over.results[0].symbolic == pytest.approx(2.0 * (1 - math.tanh(1.0) ** 2), rel=1e-12)
+
+
+def test_array_twins_are_differentiated_once_per_distinct_expression():
+    from gradviz.checking import symbolic
+    from gradviz.ops import pool
+
+    x = np.random.default_rng(2).normal(size=(1, 2, 6, 6))
+    g = np.random.default_rng(3).normal(size=(1, 2, 3, 3))
+    (dx,) = symbolic.symbolic_vjp(pool.MAX_POOL2D, (x,), {"kernel": (2, 2), "stride": (2, 2)}, g)
+    windows = x.reshape(1, 2, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5).reshape(1, 2, 3, 3, 4)
+    winner = windows == windows.max(axis=-1, keepdims=True)  # no ties at a random point
+    expected = (winner * g[..., None]).reshape(1, 2, 3, 3, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
+    np.testing.assert_allclose(dx, expected, atol=1e-12)
+    compiled = symbolic._cache[("expanded", "max_pool2d", (x.shape,), g.shape,
+                                symbolic._attrs_key({"kernel": (2, 2), "stride": (2, 2)}))]
+    assert len(compiled.parts) == 1  # 18 windows, one expression Max(t0, t1, t2, t3)
+
+
+# --- 4. strict mode: the tolerance comes from the finite differences' own measured error -----------------
+
+LN_EPS = 1e-5
+
+
+def _layer_norm_backward(grad, h, eps):
+    n = h.shape[-1]
+    xhat = (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + eps)
+    return (n * grad - grad.sum(-1, keepdims=True) - xhat * (grad * xhat).sum(-1, keepdims=True)) / (
+        n * np.sqrt(h.var(-1, keepdims=True) + eps))
+
+
+class LayerNorm(gv.Function):
+    @staticmethod
+    def forward(h):
+        return (h - h.mean(-1, keepdims=True)) / np.sqrt(h.var(-1, keepdims=True) + LN_EPS)
+
+    @staticmethod
+    def backward(grad, h, out):
+        return _layer_norm_backward(grad, h, LN_EPS)
+
+
+class LayerNormForgotEps(LayerNorm):
+    @staticmethod
+    def backward(grad, h, out):
+        return _layer_norm_backward(grad, h, 0.0)  # planted bug: sqrt(var) instead of sqrt(var + eps)
+
+
+@pytest.mark.parametrize("mode", ["full", "directional"])
+def test_strict_mode_catches_a_layer_norm_without_eps_that_default_tolerances_pass(mode):
+    h = gv.Tensor(np.random.default_rng(4).normal(size=(3, 5)), label="h")
+    w = np.random.default_rng(5).normal(size=(3, 5))
+    bug = lambda t: (LayerNormForgotEps.apply(t) * w).sum()  # noqa: E731
+    default = gv.check(bug, h, mode=mode)
+    assert default.ok  # 1e-5 relative: under rtol=1e-3, as in torch gradcheck
+    strict = gv.check(bug, h, mode=mode, strict=True)
+    assert not strict.ok and strict.settings["strict"]
+    assert "measured finite-difference error" in strict.settings["tolerance"]
+    correct = gv.check(lambda t: (LayerNorm.apply(t) * w).sum(), h, mode=mode, strict=True)
+    assert correct.ok
+
+
+def test_strict_mode_raises_no_alarm_on_any_op_of_the_table_at_kinks_included():
+    from gradviz import selftest
+
+    outcomes = list(selftest.run(0, strict=True))
+    assert any(item.expect == "NONDIFF" for item, _ in outcomes)
+    failed = [(item.name, outcome.status) for item, outcome in outcomes if not selftest.passed(item, outcome)]
+    assert failed == []
+
+
+def test_cli_strict_states_the_tolerance_it_applied():
+    done = _cli("check", "tanh(w*x + b)", "--at", "w=0.5,x=2,b=-1", "--strict")
+    assert done.returncode == 0 and "strict: per element" in done.stdout
+
+
+# --- 5. numbers a student can read --------------------------------------------------------------------------
+
+class SquareWrongFactor(gv.Function):
+    @staticmethod
+    def forward(x):
+        return x * x
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (3 * x * grad,)  # planted bug: d(x^2)/dx is 2x
+
+    @staticmethod
+    def symbolic(x):
+        return x**2
+
+
+class SquareWrongFactorNoTwin(SquareWrongFactor):
+    symbolic = None
+
+
+@pytest.mark.parametrize("op", [SquareWrongFactor, SquareWrongFactorNoTwin])
+def test_scalar_node_messages_compare_local_derivatives(op):
+    report = gv.check(lambda a: op.apply(a) * 2.0, gv.Value(1.5, label="a"))
+    message = report.first_bad_node.message
+    # at a = 1.5 the true local derivative is 2a = 3; the buggy backward gives 3a = 4.5
+    assert "local derivative 4.5" in message and " 3 (" in message
+    assert "upstream gradient 2, the real one" in message
+
+
+def test_array_node_messages_say_it_is_a_vector_jacobian_product():
+    report = gv.check(lambda a: (SquareWrongFactor.apply(a) * 2.0).sum(), gv.Tensor(np.full(3, 1.5), label="a"))
+    assert "vector-Jacobian product along a random upstream gradient" in report.first_bad_node.message

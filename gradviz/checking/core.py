@@ -9,6 +9,8 @@ sum(fn(...) * R), whose gradient is the vector-Jacobian product with R.
 
 from __future__ import annotations
 
+import functools
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -32,7 +34,8 @@ EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3  # torch.autograd.gradcheck's defaults
 FULL_MODE_LIMIT = 2000  # mode="auto": perturb every element up to this many, else directional
 DIRECTIONS = 8  # random directions in directional mode
 MAX_NUMERIC_WARNINGS = 5  # distinct numeric warnings listed in a report
-WHOLE_EXPRESSION_LIMIT = 300  # scalar elements in a graph that SymPy differentiates as one expression
+WHOLE_EXPRESSION_LIMIT = 40  # scalar elements in a graph that SymPy may differentiate as one expression
+WHOLE_EXPRESSION_BUDGET = 1.0  # CPU seconds; past it, per-op derivatives take over
 
 
 @dataclass
@@ -135,6 +138,32 @@ class _Subject:
                 node.grad = grad
 
 
+def _folding_numeric_warnings(run: Callable[..., Report]) -> Callable[..., Report]:
+    """Numeric warnings raised while a check probes the function (overflow, log(0), division by zero)
+    become lines of the report's warnings instead of being printed with gradviz's source lines."""
+
+    @functools.wraps(run)
+    def checked(*args: Any, **kwargs: Any) -> Report:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = run(*args, **kwargs)
+        numeric = []
+        for w in caught:
+            if issubclass(w.category, RuntimeWarning):
+                text = f"numeric: {w.message}"
+                if text not in numeric:
+                    numeric.append(text)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        report.warnings.extend(numeric[:MAX_NUMERIC_WARNINGS])
+        if len(numeric) > MAX_NUMERIC_WARNINGS:
+            report.warnings.append(f"numeric: {len(numeric) - MAX_NUMERIC_WARNINGS} more numeric warnings")
+        return report
+
+    return checked
+
+
+@_folding_numeric_warnings
 def check(
     fn: Callable,
     *inputs: Any,
@@ -147,6 +176,7 @@ def check(
     params: Sequence | None = None,
     directions: int = DIRECTIONS,
     name: str | None = None,
+    strict: bool = False,
 ) -> Report:
     """Check the gradients of `fn(*inputs)` with autograd, finite differences and SymPy.
 
@@ -157,42 +187,15 @@ def check(
     O(1) evaluations whatever the size) or "auto" (full up to FULL_MODE_LIMIT
     elements). `eps="sweep"` also tabulates the error against the step size.
 
+    `strict=True` also fails any element whose discrepancy exceeds 10x the
+    measured error of the finite differences themselves (Richardson across
+    h, 2h and h/2), even under `rtol`: it catches bugs of 1e-5 relative size
+    (a layer norm that drops eps) that the default tolerances let through.
+
     Numeric warnings raised while the check probes the function (overflow,
     log(0), division by zero) are part of the verdict: they are listed in the
     report's warnings instead of being printed with gradviz's source lines.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        report = _check(fn, *inputs, eps=eps, atol=atol, rtol=rtol, methods=methods, mode=mode, seed=seed,
-                        params=params, directions=directions, name=name)
-    numeric = []
-    for w in caught:
-        if issubclass(w.category, RuntimeWarning):
-            text = f"numeric: {w.message}"
-            if text not in numeric:
-                numeric.append(text)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    report.warnings.extend(numeric[:MAX_NUMERIC_WARNINGS])
-    if len(numeric) > MAX_NUMERIC_WARNINGS:
-        report.warnings.append(f"numeric: {len(numeric) - MAX_NUMERIC_WARNINGS} more numeric warnings")
-    return report
-
-
-def _check(
-    fn: Callable,
-    *inputs: Any,
-    eps: float | str = EPS,
-    atol: float = ATOL,
-    rtol: float = RTOL,
-    methods: Sequence[str] = ("finite", "symbolic"),
-    mode: str = "auto",
-    seed: int = 0,
-    params: Sequence | None = None,
-    directions: int = DIRECTIONS,
-    name: str | None = None,
-) -> Report:
-    """check() without the warning capture: see check() for the arguments."""
     methods = tuple(methods)
     unknown = set(methods) - {"finite", "symbolic"}
     if unknown or not methods:
@@ -219,7 +222,10 @@ def _check(
     total = sum(a.size for a in arrays)
     if mode == "auto":
         mode = "full" if total <= FULL_MODE_LIMIT else "directional"
-    settings = {"eps": eps, "atol": atol, "rtol": rtol, "mode": mode, "methods": methods, "seed": seed}
+    settings = {"eps": eps, "atol": atol, "rtol": rtol, "mode": mode, "methods": methods, "seed": seed,
+                "strict": bool(strict), "tolerance": f"atol={atol:g} + rtol={rtol:g} * |reference|"}
+    if strict and "finite" not in methods:
+        raise GradvizError("strict=True measures the finite differences' own error: include 'finite' in methods")
     label = name or getattr(fn, "__name__", "function")
 
     originals = [(s.node, s.node.data) for s in specs if s.node is not None]
@@ -246,10 +252,10 @@ def _check(
         finite_result = None
         if "finite" in methods:
             finite_result = _finite(subject, arrays, auto, base, mode, eps, atol, rtol, directions,
-                                    stream(seed, DIRECTION_STREAM))
+                                    stream(seed, DIRECTION_STREAM), strict)
         sym_grads, sym_note, formulas = (None, "", {})
         if "symbolic" in methods:
-            sym_grads, sym_note, formulas = _symbolic(root, subject, specs, arrays)
+            sym_grads, sym_note, formulas, settings["sympy"] = _symbolic(root, subject, specs, arrays)
         nodes = check_nodes(root, eps=eps, atol=atol, rtol=rtol, seed=seed, use_symbolic="symbolic" in methods)
     except UserCodeRaised as exc:
         message = f"{exc}; no gradient could be compared"
@@ -262,6 +268,8 @@ def _check(
 
     results = [_judge(spec, a, finite_result, sym_grads, i, atol, rtol, mode)
                for i, (spec, a) in enumerate(zip(specs, auto))]
+    if strict:
+        settings["tolerance"] = _apply_strict(results, finite_result)
     _settle_kinks(results, nodes, finite_result)
     if sym_note:
         report_warnings.append(sym_note)
@@ -297,16 +305,20 @@ class _FiniteResult:
     per_element: list[fd.Differences] | None
     kinked: list[np.ndarray] | None
     directional: list[tuple[float, float, float, float, str]]  # analytic, central, fwd, bwd, status
+    strict: list[fd.Richardson] | None = None  # per input (full) or per direction (directional)
 
 
-def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng) -> _FiniteResult:
+def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng, strict=False) -> _FiniteResult:
     if mode == "full":
         diffs = fd.full_differences(subject.loss, arrays, eps, base)
-        return _FiniteResult(mode, diffs, [d.kinked(atol, rtol) for d in diffs], [])
-    rows = []
+        extra = fd.richardson(subject.loss, arrays, eps, diffs, base) if strict else None
+        return _FiniteResult(mode, diffs, [d.kinked(atol, rtol) for d in diffs], [], extra)
+    rows, extra = [], []
     for direction in fd.random_directions([a.shape for a in arrays], k, rng):
         central, fwd, bwd = fd.directional_difference(subject.loss, arrays, direction, eps, base)
         analytic = sum(float((g * d).sum()) for g, d in zip(auto, direction))
+        if strict:
+            extra.append(fd.directional_richardson(subject.loss, arrays, direction, eps, central, base))
         tol = atol + rtol * max(abs(fwd), abs(bwd))
         if abs(analytic - central) <= atol + rtol * abs(central):
             status = PASS
@@ -318,31 +330,86 @@ def _finite(subject, arrays, auto, base, mode, eps, atol, rtol, k, rng) -> _Fini
         else:
             status = FAIL
         rows.append((analytic, central, fwd, bwd, status))
-    return _FiniteResult(mode, None, None, rows)
+    return _FiniteResult(mode, None, None, rows, extra if strict else None)
+
+
+def _apply_strict(results: list[InputResult], finite_result: _FiniteResult) -> str:
+    """Fail what exceeds 10x the measured finite-difference error; say which tolerance that was."""
+    if finite_result.mode == "full":
+        tolerances = []
+        for r, rich, mask in zip(results, finite_result.strict, finite_result.kinked):
+            tol = rich.tolerance()
+            tolerances.append(tol[~mask])
+            over = (np.abs(np.asarray(r.autograd) - rich.value) > tol) & ~mask
+            over &= np.asarray(r.statuses).reshape(tol.shape) == PASS
+            if over.any():
+                worst = np.unravel_index(int(np.argmax(np.where(over, np.abs(r.autograd - rich.value), -1))), tol.shape)
+                r.mark(over.reshape(-1), FAIL, "strict: off by more than 10x the measured finite-difference error")
+                r.diagnosis = [f"strict mode: at {list(map(int, worst))} autograd is {float(r.autograd[worst]):.10g}, "
+                               f"the extrapolated finite difference {float(rich.value[worst]):.10g} (error "
+                               f"{abs(float(r.autograd[worst] - rich.value[worst])):.3g}, tolerance "
+                               f"{float(tol[worst]):.3g})"] + list(r.diagnosis)
+        flat = np.concatenate([t.ravel() for t in tolerances]) if tolerances else np.zeros(0)
+        spread = f"median {np.median(flat):.2g}, max {flat.max():.2g}" if flat.size else "no smooth elements"
+        return (f"strict: per element, {fd.STRICT_FACTOR}x the measured finite-difference error (Richardson across "
+                f"h, 2h, h/2) + {fd.STRICT_FLOOR:g} relative ({spread}), besides atol/rtol")
+    failed = 0
+    for k, (row, rich) in enumerate(zip(finite_result.directional, finite_result.strict)):
+        analytic, central, fwd, bwd, status = row
+        if status == PASS and abs(analytic - float(rich.value)) > float(rich.tolerance()):
+            finite_result.directional[k] = (analytic, central, fwd, bwd, FAIL)
+            failed += 1
+    if failed:
+        for r in results:
+            r.status = FAIL
+            r.message = (f"strict: along {failed} random direction(s) autograd is off by more than "
+                         f"{fd.STRICT_FACTOR}x the measured finite-difference error")
+    tols = [float(r.tolerance()) for r in finite_result.strict]
+    return (f"strict: per direction, {fd.STRICT_FACTOR}x the measured finite-difference error (Richardson across "
+            f"h, 2h, h/2) + {fd.STRICT_FLOOR:g} relative (max {max(tols):.2g}), besides atol/rtol")
 
 
 # --- SymPy ------------------------------------------------------------------------------
 
 
 def _symbolic(root, subject: _Subject, specs, arrays):
-    """Gradients from SymPy: one whole expression for small graphs, per-op derivatives otherwise."""
+    """Gradients from SymPy, and which strategy gave them and why.
+
+    One whole expression is differentiated only while it is cheap: a small graph
+    of Values (<= WHOLE_EXPRESSION_LIMIT nodes) finished within
+    WHOLE_EXPRESSION_BUDGET CPU seconds; it also gives report.formulas(). Otherwise the per-op derivatives of the
+    symbolic twins are composed in reverse mode, each compiled once per op
+    (symbolic.py caches them), which costs a handful of SymPy calls whatever
+    the graph's size. Returns (grads, note, formulas, strategy).
+    """
     order = topological_order(root)
     size = sum(np.size(n.data) for n in order)
     leaves = _leaves_in_graph(order, specs)
-    if size <= WHOLE_EXPRESSION_LIMIT:
+    arrays = any(isinstance(n, Tensor) for n in order)
+    why = (f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT})" if size > WHOLE_EXPRESSION_LIMIT
+           else "the graph holds arrays, whose twins (max, pooling, convolution) are cheaper to differentiate alone")
+    if size <= WHOLE_EXPRESSION_LIMIT and not arrays:
+        import sympy  # noqa: F401 - imported before the clock starts: the budget is for differentiating
+
+        start = time.process_time()  # CPU time: the budget does not shrink when the machine is busy
         try:
-            grads, formulas = _whole_expression(root, subject, specs, leaves)
-            return grads, "", formulas
-        except SymbolicUnavailable:
-            pass  # per-op derivatives may still work (and say precisely which node cannot)
+            grads, formulas = _whole_expression(root, subject, specs, leaves, start + WHOLE_EXPRESSION_BUDGET)
+            return grads, "", formulas, (f"whole expression: the graph has {size} scalar elements, "
+                                         f"differentiated in {time.process_time() - start:.2f} s of CPU")
+        except _OverBudget:
+            why = f"differentiating the whole expression took more than its {WHOLE_EXPRESSION_BUDGET:g} s CPU budget"
+        except SymbolicUnavailable as reason:
+            why = f"the whole expression is unavailable ({reason})"
     try:
         grads = _per_op_backprop(root, order, subject.cotangent, specs, leaves)
-    except SymbolicUnavailable as why:
-        return None, f"SymPy oracle SKIPPED: {why}", {}
-    note = ("" if size <= WHOLE_EXPRESSION_LIMIT else
-            f"the graph has {size} scalar elements (> {WHOLE_EXPRESSION_LIMIT}): the SymPy column composes "
-            "per-op derivatives of the symbolic twins instead of differentiating one whole expression")
-    return grads, note, {}
+    except SymbolicUnavailable as reason:
+        return None, f"SymPy oracle SKIPPED: {reason}", {}, f"skipped: {reason}"
+    strategy = f"per-op derivatives of the symbolic twins, compiled once per op: {why}"
+    return grads, f"the SymPy column composes {strategy}", {}, strategy
+
+
+class _OverBudget(Exception):
+    """Whole-expression differentiation ran past its time budget."""
 
 
 def _leaves_in_graph(order, specs) -> list:
@@ -360,7 +427,13 @@ def _leaves_in_graph(order, specs) -> list:
             else by_label.get(spec.name) for spec in specs]
 
 
-def _whole_expression(root, subject, specs, leaves):
+def _whole_expression(root, subject, specs, leaves, deadline: float):
+    """Differentiate sum(out * R) as one SymPy expression; evaluate by substitution (no code generation).
+
+    Substituting the recorded values and evaluating with SymPy's own floats
+    needs no lambdify (whose printing of Piecewise derivatives dominated the
+    cost) and cannot overflow where float64 would (exp(1000) in a twin).
+    """
     import sympy
 
     names: dict[int, Any] = {}
@@ -371,18 +444,12 @@ def _whole_expression(root, subject, specs, leaves):
     else:
         loss = expr * float(np.sum(subject.cotangent)) if np.ndim(subject.cotangent) == 0 else expr
     # Every symbol in the expression gets its recorded value; we differentiate w.r.t. the inputs'.
-    order = topological_order(root)
     values = {}
-    for node in order:
+    for node in topological_order(root):
         if node.id in names:
             sym = names[node.id]
-            if isinstance(sym, np.ndarray):
-                for s, v in zip(sym.ravel(), np.ravel(node.data)):
-                    values[s] = float(v)
-            else:
-                values[sym] = float(node.data)
-    all_syms = list(values)
-    fn_args = [values[s] for s in all_syms]
+            for s, v in zip(np.ravel(sym) if isinstance(sym, np.ndarray) else [sym], np.ravel(node.data)):
+                values[s] = sympy.Float(float(v), 30)
     grads, formulas = [], {}
     for spec, leaf in zip(specs, leaves):
         if leaf is None:
@@ -390,13 +457,12 @@ def _whole_expression(root, subject, specs, leaves):
             continue
         sym = names[leaf.id]
         syms = list(sym.ravel()) if isinstance(sym, np.ndarray) else [sym]
-        derivs = [sympy.diff(loss, s) for s in syms]
-        evaluate = sympy.lambdify(all_syms, derivs, modules="numpy")
-        with np.errstate(all="ignore"):
-            values_out = np.array(evaluate(*fn_args), dtype=np.float64).reshape(spec.data.shape)
-        if not np.all(np.isfinite(values_out)):
-            values_out = _precise_values(all_syms, derivs, fn_args).reshape(spec.data.shape)
-        grads.append(values_out)
+        derivs = []
+        for s in syms:
+            derivs.append(sympy.diff(loss, s))
+            if time.process_time() > deadline:
+                raise _OverBudget()
+        grads.append(np.array([_evaluate(d, values) for d in derivs], dtype=np.float64).reshape(spec.data.shape))
         if len(syms) == 1:
             formulas[spec.name] = derivs[0]
         elif len(syms) <= 16:
@@ -405,17 +471,20 @@ def _whole_expression(root, subject, specs, leaves):
     return grads, formulas
 
 
-def _precise_values(symbols, exprs, values) -> np.ndarray:
-    """Evaluate derivatives in arbitrary precision where float64 overflowed (exp(1000) and the like)."""
-    import mpmath
-    import sympy
+def _evaluate(derivative, values: dict) -> float:
+    """A derivative's value at the recorded point: nan where SymPy cannot say, inf where it is infinite."""
+    number = derivative.xreplace(values)
+    try:
+        number = number.evalf(30)
+        return float(number)
+    except (TypeError, ValueError):
+        import sympy
 
-    evaluate = sympy.lambdify(symbols, exprs, modules="mpmath")
-    with mpmath.workdps(30):
-        try:
-            return np.array([float(v) for v in evaluate(*[mpmath.mpf(v) for v in values])], dtype=np.float64)
-        except ZeroDivisionError:  # a derivative that is infinite here (sqrt at 0): float64's inf stands
-            return np.array(sympy.lambdify(symbols, exprs, modules="numpy")(*values), dtype=np.float64)
+        if number in (sympy.zoo, sympy.oo):
+            return np.inf
+        if number == -sympy.oo:
+            return -np.inf
+        return np.nan
 
 
 def _per_op_backprop(root, order, cotangent, specs, leaves):

@@ -153,6 +153,35 @@ def _kink_check(op, inputs, attrs, cot, hand, rng, eps, atol, rtol):
     return fd.clarke_check(phi, phi.z, v, eps, atol, rtol, rng, slopes=slopes, groups=groups)
 
 
+def _upstream_text(cot: float, real: bool) -> str:
+    return f"upstream gradient {cot:.6g}, the real one" if real else "upstream gradient 1 (the real one is 0)"
+
+
+def _comparison_text(i: int, j: tuple, hand: float, other: float, cot, scalar: bool, real: bool, what: str) -> str:
+    """One disagreement in numbers a student can match: local derivatives for scalars, a stated VJP for arrays."""
+    if scalar:
+        return (f"input {i}: backward gives the local derivative {hand / cot:.6g}, {what} gives {other / cot:.6g} "
+                f"({_upstream_text(cot, real)})")
+    return (f"input {i}{list(j) if j else ''}: the vector-Jacobian product along a random upstream gradient R "
+            f"(seeded) is {hand:.6g} from backward, {other:.6g} from {what}")
+
+
+def _scalar_partials_text(op, inputs, attrs, cot, hand, eps, real) -> str:
+    """For a scalar node: each input's local derivative from backward and from central differences of forward."""
+    for i, x in enumerate(inputs):
+        def f(shift):
+            moved = list(inputs)
+            moved[i] = x + shift
+            return float(op.forward(*moved, **(attrs or {})))
+
+        finite = (f(eps) - f(-eps)) / (2 * eps)
+        mine = 0.0 if hand[i] is None else float(hand[i]) / cot
+        if abs(mine - finite) > 1e-5 + 1e-3 * abs(finite):
+            return (f"input {i}: backward gives the local derivative {mine:.6g}, central differences of forward "
+                    f"give {finite:.6g} ({_upstream_text(cot, real)})")
+    return "backward disagrees with central differences of forward along a random direction"
+
+
 def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 0,
                 use_symbolic: bool = True) -> list[NodeCheck]:
     """Check every op node's backward rule locally, in backward order.
@@ -169,8 +198,14 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
         op = node._op
         inputs = [_as_input(p.data) for p in node._parents]
         out = node.data
+        scalar = isinstance(out, float) and all(isinstance(x, float) for x in inputs)
         cot = rng.normal(size=np.shape(out))
-        cot = float(cot) if np.ndim(out) == 0 and not isinstance(out, np.ndarray) else cot
+        real_upstream = False
+        if scalar:  # a Value node: its real upstream gradient, so per-node numbers are local derivatives
+            real_upstream = isinstance(node.grad, float) and np.isfinite(node.grad) and node.grad != 0.0
+            cot = node.grad if real_upstream else 1.0
+        elif np.ndim(out) == 0 and not isinstance(out, np.ndarray):
+            cot = float(cot)
         base = dict(node_id=number[node.id], position=position, op=op.display, label=node.label, scope=node.scope)
         try:
             hand = node_vjp(op, inputs, node._attrs, out, cot)
@@ -197,8 +232,11 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
             analytic, finite = _local_directional(op, inputs, node._attrs, cot, hand, rng, eps)
             err = abs(analytic - finite)
             ok = err <= atol + rtol * abs(finite)
-            message = "" if ok else (f"backward gives directional derivative {analytic:.6g}, "
-                                     f"finite differences of forward give {finite:.6g} ({why})")
+            message = "" if ok else (_scalar_partials_text(op, inputs, node._attrs, cot, hand, eps, real_upstream)
+                                     if scalar else
+                                     f"backward gives the vector-Jacobian product along a random upstream R and a "
+                                     f"random direction d as {analytic:.6g}; finite differences of forward give "
+                                     f"{finite:.6g} ({why})")
             results.append(NodeCheck(**base, status=PASS if ok else FAIL,
                                      oracle="finite (local, directional)", abs_err=err, message=message))
             continue
@@ -214,8 +252,8 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
             if np.any(bad) and ok:
                 ok = False
                 j = tuple(int(k) for k in np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0))), np.shape(x))) if np.ndim(x) else ()
-                worst = (f"input {i}{list(j) if j else ''}: backward gives {float(np.asarray(h)[j]):.6g}, "
-                         f"the derivative of its symbolic twin gives {float(np.asarray(s)[j]):.6g}")
+                worst = _comparison_text(i, j, float(np.asarray(h)[j]), float(np.asarray(s)[j]), cot, scalar,
+                                         real_upstream, "the derivative of its symbolic twin")
         if not ok:
             # Backward and twin disagree: a local finite difference of the op's own
             # forward decides which of the two is wrong.

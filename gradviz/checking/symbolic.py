@@ -126,27 +126,62 @@ def _compile_elementwise(op: OpDef, n_inputs: int, attrs: dict | None) -> _Compi
     return _Compiled(fn, n_inputs, partials, xs)
 
 
-def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: dict | None) -> _Compiled:
-    sp = _sympy()
+class _Templates:
+    """An array op's derivative, compiled once per *shape of expression* among its outputs.
+
+    The outputs of max-pool, conv or a reduction mostly repeat one expression
+    over different symbols (Max(a, b, c, d) in every window). Each distinct
+    expression is renamed to template symbols t0, t1, ..., differentiated once
+    and turned into one numpy function, then evaluated for all the outputs that
+    share it at once: SymPy work grows with the number of distinct
+    expressions, not with the number of elements.
+    """
+
+    def __init__(self, outputs: list, position: dict):
+        sp = _sympy()
+        groups: dict[str, list] = {}
+        for k, o in enumerate(outputs):
+            free = sorted(getattr(o, "free_symbols", ()), key=lambda x: x.name)
+            if not free:
+                continue
+            names = [sp.Symbol(f"t{i}", real=True) for i in range(len(free))]
+            template = o.xreplace(dict(zip(free, names)))
+            entry = groups.setdefault(sp.srepr(template), [template, names, [], []])
+            entry[2].append(k)
+            entry[3].append([position[x] for x in free])
+        self.parts = []
+        for template, names, members, where in groups.values():
+            partials = [sp.diff(template, t) for t in names]
+            fn = sp.lambdify(names, partials, modules="numpy")
+            self.parts.append((fn, partials, names, np.array(members), np.array(where)))
+
+    def vjp(self, args: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
+        """sum over outputs of cotangent * d output / d args, for the flat vector of all inputs' entries."""
+        grad = np.zeros(args.size)
+        for fn, partials, names, members, where in self.parts:
+            with np.errstate(all="ignore"):
+                values = [np.broadcast_to(np.asarray(v, dtype=np.float64), members.shape)
+                          for v in fn(*[args[where[:, i]] for i in range(where.shape[1])])]
+            for i, v in enumerate(values):
+                v = np.array(v)
+                bad = ~np.isfinite(v)
+                for m in np.flatnonzero(bad):  # float64 ran out of range: SymPy's own floats
+                    point = {t: _sympy().Float(float(args[where[m, j]]), 30) for j, t in enumerate(names)}
+                    v[m] = float(partials[i].xreplace(point).evalf(30))
+                np.add.at(grad, where[:, i], cotangent[members] * v)
+        return grad
+
+
+def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: dict | None) -> _Templates:
     sym_inputs = [symbol_array(f"x{i}", s) for i, s in enumerate(shapes)]
     sym_out = np.asarray(apply_twin(op, sym_inputs, attrs), dtype=object)
     if sym_out.shape != out_shape:
         raise SymbolicUnavailable(
             f"the twin of {op.display} gives shape {sym_out.shape}, the forward gives {out_shape}"
         )
-    cot = symbol_array("g", out_shape)
-    cot_flat = [cot] if out_shape == () else list(np.ravel(cot))
     flat_inputs = [[s] if np.shape(s) == () else list(np.ravel(s)) for s in sym_inputs]
-    # d(sum_o g_o out_o)/dx = sum over the outputs that contain x of g_o d out_o/dx:
-    # differentiating each output only by its own symbols keeps this linear in size.
-    terms: dict = {}
-    for o, c in zip(np.ravel(sym_out), cot_flat):
-        for x in getattr(o, "free_symbols", ()):
-            terms.setdefault(x, []).append(c * sp.diff(o, x))
-    grads = [[sp.Add(*terms.get(x, [])) for x in group] for group in flat_inputs]
-    args = [x for group in flat_inputs for x in group] + cot_flat
-    fn = sp.lambdify(args, grads, modules="numpy")
-    return _Compiled(fn, len(shapes), grads, args)
+    position = {x: k for k, x in enumerate(x for group in flat_inputs for x in group)}
+    return _Templates(list(np.ravel(sym_out)), position)
 
 
 def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tuple:
@@ -188,12 +223,12 @@ def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tup
     compiled = _cache.get(key)
     if compiled is None:
         compiled = _cache[key] = _compile_expanded(op, shapes, cotangent.shape, attrs)
-    args = [v for a in arrays for v in np.ravel(a)] + list(np.ravel(cotangent))
-    with np.errstate(all="ignore"):
-        grads = [np.asarray(g, dtype=np.float64) for g in compiled.fn(*args)]
-    if not all(np.all(np.isfinite(g)) for g in grads):
-        grads = [np.asarray([float(v) for v in group], dtype=np.float64) for group in compiled.precise(*args)]
-    return tuple(g.reshape(s) for g, s in zip(grads, shapes))
+    flat = compiled.vjp(np.concatenate([a.ravel() for a in arrays]), cotangent.ravel())
+    out, start = [], 0
+    for a in arrays:
+        out.append(flat[start:start + a.size].reshape(a.shape))
+        start += a.size
+    return tuple(out)
 
 
 _unsafe = re.compile(r"[^0-9a-zA-Z_]")

@@ -41,8 +41,9 @@ def settings_line(report: Report) -> str:
     s = report.settings
     if "summary" in s:  # a check whose settings are not finite-difference tolerances states them itself
         return s["summary"]
-    return (f"eps={s.get('eps'):g} atol={s.get('atol'):g} rtol={s.get('rtol'):g} "
+    line = (f"eps={s.get('eps'):g} atol={s.get('atol'):g} rtol={s.get('rtol'):g} "
             f"mode={s.get('mode')} methods={','.join(s.get('methods', ()))}")
+    return line + (f"; {s['tolerance']}" if s.get("strict") else "")  # strict mode states its measured tolerance
 
 
 def header_lines(report: Report) -> list[str]:

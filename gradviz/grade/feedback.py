@@ -55,13 +55,10 @@ def _target_section(t: TargetResult, drawings: Path) -> list[str]:
         if check["ok"]:
             continue
         where = "the visible check" if check["check"] == "visible" else f"{check['check']} (hidden)"
-        lines.append(f"**In {where}:** {_md(check['verdict'] or check['status'])}")
+        said = [f"- `{problem['input']}`: {_md(sentence)}" for problem in check["problems"]
+                for sentence in [d["message"] for d in problem["diagnosis"]] or [problem["message"]] * bool(problem["message"])]
+        lines += [f"**In {where}:**", "", *said] if said else [f"**In {where}:** {_md(check['verdict'] or check['status'])}"]
         lines.append("")
-        for problem in check["problems"]:
-            for sentence in [d["message"] for d in problem["diagnosis"]] or [problem["message"]] * bool(problem["message"]):
-                lines.append(f"- `{problem['input']}`: {_md(sentence)}")
-        if check["problems"]:
-            lines.append("")
         if check["check"] == "visible" and check["markdown"]:
             lines += ["<details><summary>the full report</summary>", "", check["markdown"].rstrip("\n"), "",
                       "</details>", ""]

@@ -18,7 +18,7 @@ from .results import TIMEOUT, SubmissionResult, TargetResult
 
 @dataclass
 class Mistake:
-    target: str
+    target: str  # the target, or the targets a submission-wide failure took down ("Dense, MSE")
     cause: str  # the sentence shown (the first student's, when the diagnosis names the cause)
     students: list[str] = field(default_factory=list)
 
@@ -54,8 +54,9 @@ def _cause(outcome: dict) -> tuple[str, str]:
             if problem["message"]:
                 kind = f"{problem['input']}: {_error_kind(problem['message'])}"
                 return kind, kind
-        wrong = ", ".join(p["input"] for p in outcome["problems"]) or "a gradient"
-        return f"{wrong}:{NO_PATTERN}", f"{wrong} wrong, in no pattern gradviz recognises"
+        if outcome["problems"]:
+            wrong = ", ".join(p["input"] for p in outcome["problems"])
+            return f"{wrong}:{NO_PATTERN}", f"{wrong} wrong, in no pattern gradviz recognises"
     if outcome["status"] == TIMEOUT:
         return TIMEOUT, "does not finish within the time limit (an endless loop?)"
     kind = _error_kind(outcome["verdict"])
@@ -72,6 +73,8 @@ _KINDS = [
     (r"has no '(\w+)'", lambda m: f"does not define {m.group(1)}"),
     (r"did not finish within", lambda m: "does not finish within the time limit (an endless loop?)"),
     (r"returned None", lambda m: "backward returns None (a missing return statement?)"),
+    (r"([\w.]+) \(gradient of (\w+)\) returned shape (\(.*?\)), expected (\(.*?\))",
+     lambda m: f"{m.group(1)} returns the gradient of {m.group(2)} with shape {m.group(3)} instead of {m.group(4)}"),
     (r"shape", lambda m: "returns a gradient of the wrong shape"),
     (r"raised (\w+)", lambda m: f"its code raises {m.group(1)}"),
 ]
@@ -86,12 +89,23 @@ def _error_kind(message: str) -> str:
 
 
 def common_mistakes(results: list[SubmissionResult]) -> list[Mistake]:
-    """Every (target, cause) with the students who made it, most common first."""
+    """Every cause with the students who made it, most common first.
+
+    A wrong gradient is a mistake in one target; code that does not load or run (a syntax error,
+    a missing module, the time limit) is one mistake however many targets it takes down, and a
+    target left unchecked because the process had already stopped is not counted again.
+    """
     groups: dict[tuple[str, str], Mistake] = {}
     for submission in results:
         for target in submission.targets:
-            if target.status in (FAIL, ERROR, TIMEOUT):
-                key, sentence = _classify(target)
-                groups.setdefault((target.target, key), Mistake(target.target, sentence)).students.append(
-                    submission.student)
+            if target.status not in (FAIL, ERROR, TIMEOUT) or all(c.get("unchecked") for c in target.checks
+                                                                    if not c["ok"]):
+                continue
+            key, sentence = _classify(target)
+            where = target.target if target.status == FAIL else ""
+            mistake = groups.setdefault((where, key), Mistake("", sentence))
+            if target.target not in mistake.target.split(", "):
+                mistake.target = ", ".join(filter(None, [mistake.target, target.target]))
+            if submission.student not in mistake.students:
+                mistake.students.append(submission.student)
     return sorted(groups.values(), key=lambda m: (-len(m.students), m.target, m.cause))

@@ -8,6 +8,7 @@ as soon as it is done.
 
 from __future__ import annotations
 
+import importlib.machinery
 import multiprocessing
 import os
 import shutil
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
@@ -29,12 +31,13 @@ from .spec import Spec
 OUTPUT_EXCERPT = 4000
 
 
-def submissions(folder: Path) -> list[Path]:
-    """Every student's folder in SUBMISSIONS/, by name."""
+def submissions(folder: Path, out: Path | None = None) -> list[Path]:
+    """Every student's folder in SUBMISSIONS/, by name (not the results folder, if it is in there)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GradvizError(f"no such folder: {folder} (give the folder that holds one sub-folder per student)")
-    found = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    found = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+                   and (out is None or p.resolve() != out))
     if not found:
         raise GradvizError(f"{folder} has no submission folders: put each student's files in a folder of its own, "
                            f"e.g. {folder}/alice/layers.py")
@@ -75,7 +78,7 @@ def grade_folder(folder: Path, spec: Spec, out: Path, *, jobs: int | None = None
     """Grade every submission in `folder` (or this shard's part), journaling into `out`; return all results."""
     folder, out = Path(folder).resolve(), Path(out).resolve()
     limits = limits or Limits(spec.timeout, spec.memory_mb, spec.output_mb)
-    paths = in_shard(submissions(folder), shard)
+    paths = in_shard(submissions(folder, out), shard)
     journal = Journal(out)
     header = {"spec": str(spec.path), "spec_digest": spec.digest, "title": spec.title,
               "targets": [{"name": t.name, "points": t.points} for t in spec.targets],
@@ -173,7 +176,8 @@ class _Pool:
         process = self.context.Process(target=worker.run, args=(sender, job), name=f"gradviz grade {path.name}",
                                        daemon=True)
         started = time.monotonic()
-        process.start()
+        with _caller_not_rerun():
+            process.start()
         sender.close()
         return _Running(path.name, box, process, receiver, started, started + self.limits.timeout)
 
@@ -215,9 +219,10 @@ def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool
         mine = [o for o in outcomes if o["target"] == target.name]
         for check in target.checks[len(mine):]:
             reason = f"{stop} while checking {target.name}" if not stopped else f"not checked: {stop} earlier"
-            stopped = True
             mine.append({"target": target.name, "check": check.label, "status": TIMEOUT if timed_out else ERROR,
-                         "ok": False, "verdict": reason, "problems": [], "markdown": "", "svg": ""})
+                         "ok": False, "verdict": reason, "problems": [], "markdown": "", "svg": "",
+                         "unchecked": stopped})
+            stopped = True
         hidden = {c.label for c in target.checks if c.hidden}
         status = target_status(mine)
         bad = next((o for o in mine if not o["ok"]), None)
@@ -265,9 +270,30 @@ def _kill_group(pid: int | None) -> bool:
     return True
 
 
+@contextmanager
+def _caller_not_rerun():
+    """Keep multiprocessing from re-running the caller's main script in each submission's process.
+
+    By default a child imports the parent's __main__ again: slow, broken for `python - <<EOF`,
+    and recursive for a teacher's script that calls grade() without an `if __name__` guard.
+    The fork server already holds all a submission needs, and a main module named like a
+    package's __main__ is never re-run.
+    """
+    main = sys.modules["__main__"]
+    saved = getattr(main, "__spec__", None)
+    main.__spec__ = importlib.machinery.ModuleSpec("gradviz.grade.__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = saved
+
+
 def _context():
     """A fork server that has loaded numpy, SymPy and gradviz, with single-threaded BLAS (one core per job)."""
-    context = multiprocessing.get_context("forkserver")
+    try:
+        context = multiprocessing.get_context("forkserver")
+    except ValueError:  # pragma: no cover - Windows
+        raise GradvizError("gradviz grade needs Linux or macOS: it forks each submission from a fork server") from None
     context.set_forkserver_preload(["gradviz.grade.warm"])
     threads = {k: "1" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     saved = {k: os.environ.get(k) for k in threads}
@@ -276,7 +302,8 @@ def _context():
         from . import worker
 
         warm = context.Process(target=worker.ready)  # wait for the server's imports before any clock starts
-        warm.start()
+        with _caller_not_rerun():
+            warm.start()
         warm.join()
     finally:
         for k, v in saved.items():

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..checking.report import PASS
-from .feedback import MARKS, safe_name
+from .feedback import safe_name
 from .mistakes import Mistake
 from .results import SubmissionResult
 
@@ -125,7 +125,6 @@ def _students(header: dict, results: list[SubmissionResult]) -> str:
         for n in names:
             t = cells.get(n)
             status = t.status if t else "ERROR"
-            row.append(f"<td class='{status}' title='{html.escape(t.reason if t else '')}'>"
-                       f"{html.escape(MARKS.get(status, status))}</td>")
+            row.append(f"<td class='{status}' title='{html.escape(t.reason if t else '')}'>{status}</td>")
         rows.append("".join(row) + "</tr>")
     return "".join(rows) + "</table>"

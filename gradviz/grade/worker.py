@@ -54,11 +54,15 @@ def outcome(argv: list[str], job: dict) -> dict[str, Any]:
     except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
         return _error(f"{type(exc).__name__}: {exc}", job)
     bad = [r for r in report.results if r.status in (FAIL, ERROR)]
+    verdict = report.verdict
+    if len(bad) > 1 and len({r.message for r in bad}) == 1 and bad[0].message and not any(r.diagnosis for r in bad):
+        verdict, bad = _reason(bad[0].message, job), []  # the code failed as a whole, not input by input
     return {
-        "status": report.status, "ok": report.ok, "verdict": report.verdict,
+        "status": report.status, "ok": report.ok, "verdict": verdict,
         "problems": [{"input": r.name, "status": r.status, "diagnosis": [as_finding(d).to_dict() for d in r.diagnosis],
                       "message": _reason(r.message, job) if r.message else ""} for r in bad],
-        "markdown": report.to_markdown(), "svg": _drawing(report) if not report.ok else "",
+        # the feedback shows only what failed: a passing report's table is not worth building
+        "markdown": "" if report.ok else report.to_markdown(), "svg": "" if report.ok else _drawing(report),
     }
 
 

@@ -1,4 +1,4 @@
-"""Matrix product with numpy's @ semantics: 1-D, 2-D and batched."""
+"""Matrix products with numpy's @ semantics (1-D, 2-D and batched), and torch's linear: x @ w.T + b."""
 
 from __future__ import annotations
 
@@ -51,5 +51,35 @@ MATMUL = register(OpDef(
         Case((rng.normal(size=(2, 3)), rng.normal(size=(3,)))),
         Case((rng.normal(size=(3,)), rng.normal(size=(3,)))),
         Case((rng.normal(size=(2, 2, 3)), rng.normal(size=(3, 2)))),
+    ],
+))
+
+
+def _linear_forward(x, w, *b):
+    out = x @ w.T
+    return out + b[0] if b else out
+
+
+def _linear_backward(g, x, w, *b_and_out):
+    """Gradients of x @ w.T + b, with any leading batch axes of x summed into w and b."""
+    g2 = np.reshape(g, (-1, w.shape[0]))
+    grads = (g @ w, g2.T @ np.reshape(x, (-1, w.shape[1])))
+    return grads + (g2.sum(axis=0),) if len(b_and_out) == 2 else grads
+
+
+def _linear_symbolic(x, w, *b):
+    out = _matmul_symbolic(x, np.asarray(w, dtype=object).T)
+    return out + np.asarray(b[0], dtype=object) if b else out
+
+
+LINEAR = register(OpDef(
+    "linear", arity=None, symbol="linear",  # torch.nn.functional.linear: x @ w.T + b, w of shape (out, in)
+    forward=_linear_forward,
+    backward=_linear_backward,
+    symbolic=_linear_symbolic,
+    cases=lambda rng: [
+        Case((rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2))),
+        Case((rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2))),
+        Case((rng.normal(size=(3,)), rng.normal(size=(2, 3)))),
     ],
 ))

@@ -26,7 +26,7 @@ from .. import graph
 from .. import tensor as tensor_mod
 from ..errors import GradvizError, describe
 from ..tensor import Tensor
-from .mapping import IDENTITY, RULES
+from .mapping import IDENTITY, RULES, Direct
 from .torchops import Slot, TorchCall, custom_op, opaque_op
 
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]  # a classmethod
@@ -54,7 +54,7 @@ twins = _TwinMap()
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
     """A float64 copy on the CPU (what every gradviz node holds)."""
-    return t.detach().to("cpu", torch.float64).numpy().copy()
+    return t.detach().to("cpu", torch.float64, copy=True).numpy()
 
 
 class Recorder(TorchFunctionMode):
@@ -79,7 +79,8 @@ class Recorder(TorchFunctionMode):
             data = to_numpy(t)
         finally:
             self.suspended -= 1
-        leaf = Tensor(data, label=label, requires_grad=label is not None or t.requires_grad)
+        leaf = tensor_mod._record(data, None, ())  # a fresh copy already: no second one
+        leaf.label, leaf.requires_grad = label, label is not None or t.requires_grad
         if path is not None:
             leaf.scope = path
         self._remember(t, leaf)
@@ -139,6 +140,9 @@ class Recorder(TorchFunctionMode):
                         **{k: convert(v) for k, v in kwargs.items()})
         except Exception:  # Unmapped, or a rule that does not fit this call: record it as opaque instead
             return None
+        if isinstance(node, Direct):  # the op's output is torch's result: nothing is computed twice
+            parents = tuple(p if isinstance(p, Tensor) else tensor_mod._const(p) for p in node.parents)
+            return tensor_mod._record(to_numpy(result), node.op, parents, node.attrs)
         if not isinstance(node, Tensor) or node.shape != tuple(result.shape):
             return None
         return node
@@ -200,16 +204,15 @@ def recording(module: torch.nn.Module | None = None,
     ...     loss = model(x).sum()
     >>> gv.torch.draw(loss)
     """
-    names = dict(names or {})
+    recorder = Recorder(names)
     hooks = []
     depth = len(graph._scope_stack)
     if module is not None:
         for pname, p in module.named_parameters():
-            names.setdefault(id(p), (pname, pname.rpartition(".")[0]))
+            recorder.names.setdefault(id(p), (pname, pname.rpartition(".")[0]))
         paths = {id(sub): mname for mname, sub in module.named_modules() if mname}
-        hooks = [register_module_forward_pre_hook(_enter_scope(paths)),
+        hooks = [register_module_forward_pre_hook(_enter_scope(paths, module, recorder)),
                  register_module_forward_hook(_leave_scope(paths))]
-    recorder = Recorder(names)
     _active.append(recorder)
     torch.autograd.Function.apply = classmethod(_recording_apply)
     try:
@@ -224,11 +227,15 @@ def recording(module: torch.nn.Module | None = None,
         del graph._scope_stack[depth:]
 
 
-def _enter_scope(paths: dict[int, str]):
+def _enter_scope(paths: dict[int, str], root: torch.nn.Module, recorder: Recorder):
     def enter(module, inputs):
         path = paths.get(id(module))
         if path is not None:
             graph._scope_stack.append(path)
+        elif module is root:  # the model's own inputs are labelled by its forward's parameter names
+            for name, t in zip(input_names(root, len(inputs)), inputs):
+                if isinstance(t, torch.Tensor):
+                    recorder.names.setdefault(id(t), (name, ""))
     return enter
 
 

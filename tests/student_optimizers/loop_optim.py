@@ -58,3 +58,10 @@ def rmsprop_raises_bug(w, compute_gradient, lr=0.01, rho=0.9, eps=1e-8, num_step
             s = s + undefined_name  # noqa: F821
         w = w - lr * g / (np.sqrt(s) + eps)
     return w
+
+
+def descend(w, compute_gradient, num_steps=50):
+    """Plain gradient descent with its learning rate hard-coded."""
+    for _ in range(num_steps):
+        w = w - 0.05 * compute_gradient(w)
+    return w

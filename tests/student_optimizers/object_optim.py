@@ -226,3 +226,18 @@ class RMSPropHoldingCopyBug(RMSPropHolding):
             c[...] = self.rho * c + (1 - self.rho) * g * g
             p = p - self.lr * g / (np.sqrt(c) + self.eps)  # noqa: F841
         return self.params
+
+
+class KerasStyleAdam:
+    """Right rule, Keras's eps = 1e-7 hard-coded (not an attribute gradviz can read)."""
+
+    def __init__(self, learning_rate=0.001):
+        self.learning_rate, self.m, self.v, self.t = learning_rate, None, None, 0
+
+    def update(self, w, grad):
+        if self.m is None:
+            self.m, self.v = np.zeros_like(w), np.zeros_like(w)
+        self.t += 1
+        self.m = 0.9 * self.m + 0.1 * grad
+        self.v = 0.999 * self.v + 0.001 * grad**2
+        return w - self.learning_rate * (self.m / (1 - 0.9**self.t)) / (np.sqrt(self.v / (1 - 0.999**self.t)) + 1e-7)

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import GradvizError
+from ..diagnosis.finding import Finding
 from ..report import ERROR, FAIL, PASS, InputResult, Report, Row
 from . import hyperparameters as hyper
 from .conventions import Setup, detect
-from .driving import Run
-from ..diagnosis.finding import Finding
+from .driving import Run, UserFault
 from .hypotheses import Context, explain
 from .rules import FORMULAS, KINDS, trajectory
 
@@ -30,12 +30,13 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
                            "or 'auto'")
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise GradvizError(f"steps must be a positive whole number, got {steps!r}")
-    unknown = sorted(set(hyperparameters) - hyper.known_names())
-    if unknown:
-        raise GradvizError(f"unknown hyperparameter {', '.join(unknown)}; gradviz reads "
-                           f"{', '.join(sorted(hyper.ALIASES))} (and their usual spellings)")
+    hyper.validate(hyperparameters)
     convention = detect(target)
-    runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters)))
+    try:
+        runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters)))
+    except UserFault as fault:  # raised before any step: the optimizer could not even be made
+        raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
+                           "instance") from None
     subject = getattr(target, "__name__", None) or type(target).__name__
     chosen, hp, origin, findings = _choose_kind(kind, runs, hyperparameters, rtol, atol)
     results = [_result(run, name, chosen, hp, rtol, atol, len(runs) > 1) for run in runs for name in run.trajectories]
@@ -59,7 +60,7 @@ def _choose_kind(kind: str, runs: list[Run], given: dict, rtol: float, atol: flo
     contexts = []
     for k in candidates:
         hp, origin = hyper.resolve(k, given, [s for run in runs for s in run.sources])
-        contexts.append((Context(k, hp, runs, rtol, atol), origin))
+        contexts.append((Context(k, hp, runs, rtol, atol, origin), origin))
     # when several rules fit (a parameter that never moves fits them all), the one whose hyperparameters your
     # code names is meant: an object with lr, rho and eps is an RMSProp
     contexts.sort(key=lambda c: -sum(where == "yours" for where in c[1].values()))
@@ -141,7 +142,7 @@ def _result(run: Run, name: str, kind: str, hp: dict, rtol: float, atol: float, 
         return InputResult(shown, shape, FAIL, message=f"step {step}: {name} came back with shape {u}; it has shape {r}")
     return InputResult(shown, shape, FAIL, row_source=_rows(shown, mine[step - 1], ref[step - 1], rtol, atol),
                        message=f"first diverges at step {step}, element {_element(name, index)}: "
-                                                    f"yours {u:.10g}, reference {r:.10g}")
+                               f"yours {u:.10g}, reference {r:.10g}")
 
 
 def _verdict(report: Report, subject: str, asked: str, kind: str, findings: list[Finding], convention: str) -> str:
@@ -152,7 +153,7 @@ def _verdict(report: Report, subject: str, asked: str, kind: str, findings: list
         return f"{subject} ({convention}) {found} {rule}: every parameter matches at all {steps} steps."
     bad = next(r for r in report.results if r.status in (ERROR, FAIL))
     if bad.status == ERROR:
-        return f"ERROR: {subject} raised: {bad.name}, {bad.message}."
+        return f"ERROR: {subject} raised, so the steps after could not be compared: {bad.name} at {bad.message}."
     follows = f"{subject} does not follow {kind}"
     if asked == "auto" and not findings:
         follows = f"{subject} follows none of {', '.join(KINDS)}; the closest is {kind}"
@@ -167,8 +168,8 @@ def _conflicts(given: dict, runs: list[Run]) -> list[str]:
         canonical = next((c for c, aliases in hyper.ALIASES.items() if key in aliases), None)
         if canonical is None:
             continue
-        held = next((v for v in (hyper.lookup(canonical, s) for run in runs for s in run.sources
-                                 if s is not None) if v is not None), None)
+        held = next((v for v in (hyper.lookup(canonical, s) for run in runs for s in run.sources)
+                     if v is not None), None)
         if held is not None and not np.isclose(held, value):
             out.append(f"you gave {key}={value:g}, but the optimizer holds {held:g}; the reference uses {value:g}")
     return out

@@ -58,8 +58,23 @@ def resolve(kind: str, given: Mapping[str, Any], sources: Iterable[Mapping[str, 
     return values, origin
 
 
-def known_names() -> set[str]:
-    return {a for names in ALIASES.values() for a in names} | {"betas"}
+def validate(given: Mapping[str, Any]) -> None:
+    """Hyperparameters given to check_optimizer: known names, numbers (betas: a pair of numbers)."""
+    from ...errors import GradvizError
+
+    known = {a for names in ALIASES.values() for a in names} | {"betas"}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise GradvizError(f"unknown hyperparameter {', '.join(unknown)}; gradviz reads "
+                           f"{', '.join(sorted(ALIASES))} (and their usual spellings)")
+    for name, value in given.items():
+        if name == "betas":
+            ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(_number(v) is not None for v in value)
+        else:
+            ok = _number(value) is not None
+        if not ok:
+            raise GradvizError(f"hyperparameter {name}={value!r} is not a number"
+                               + ("; betas is a pair like (0.9, 0.999)" if name == "betas" else ""))
 
 
 def signature_defaults(fn: Any) -> dict[str, Any]:

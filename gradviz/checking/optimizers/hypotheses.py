@@ -35,6 +35,7 @@ class Context:
     runs: list[Run]
     rtol: float
     atol: float
+    origin: dict[str, str] = field(default_factory=dict)  # hyperparameter -> "given", "yours" or "default"
     cache: dict = field(default_factory=dict)
 
     def follows(self, variant: Variant = REFERENCE, kind: str | None = None, **hp_changes) -> bool:
@@ -220,10 +221,45 @@ def state_shared(ctx: Context) -> Finding | None:
     return None
 
 
+def _implied_lr(ctx: Context) -> float | None:
+    """The learning rate that scales the rule's first step onto yours (the median over elements), if any."""
+    run = ctx.runs[0]
+    name = next(iter(run.trajectories))
+    if not run.trajectories[name] or np.shape(run.trajectories[name][0]) != np.shape(run.start[name]):
+        return None
+    ref = trajectory(ctx.kind, ctx.hp, run.start, run.gradients, 1)[name][0]
+    theirs, ours = run.trajectories[name][0] - run.start[name], ref - run.start[name]
+    moved = np.abs(ours) > 0
+    ratios = theirs[moved] / ours[moved]
+    return float(np.median(ratios)) * ctx.hp["lr"] if ratios.size and np.all(np.isfinite(ratios)) else None
+
+
+# values code often hard-codes where gradviz found none (Keras's eps is 1e-7, RMSProp's decay 0.9 or 0.99, ...)
+COMMON_VALUES = {"eps": (1e-7, 1e-8, 1e-6, 1e-10), "rho": (0.9, 0.99, 0.95, 0.999), "beta1": (0.9, 0.8, 0.95),
+                 "beta2": (0.999, 0.99, 0.98), "momentum": (0.9, 0.99, 0.95, 0.5)}
+
+
+def different_hyperparameter(ctx: Context) -> Finding | None:
+    """The rule is right but one hyperparameter is not the one compared with (hard-coded, or another default)."""
+    candidates = {name: values for name, values in COMMON_VALUES.items() if name in ctx.hp}
+    implied = _implied_lr(ctx)
+    if implied is not None:
+        candidates["lr"] = (implied,)
+    for name, values in candidates.items():
+        for value in values:
+            if not np.isclose(value, ctx.hp[name]) and value > 0 and ctx.follows(**{name: value}):
+                where = {"yours": "read from your code", "given": "given", "default": "the default: "
+                         "none was found in your code"}.get(ctx.origin.get(name, ""), "")
+                return _found(f"the rule is right, but it runs with {name} = {value:.6g}, not {ctx.hp[name]:.6g}",
+                              f"{_reproduced(ctx)} with {name} = {value:.6g}; {ctx.hp[name]:.6g} was {where}; "
+                              f"pass {name}={value:.6g} if that is what you meant")
+    return None
+
+
 HYPOTHESES: list[Callable[[Context], Finding | None]] = [
     update_on_a_copy, bias_correction_missing, bias_counter_from_zero, bias_power_fixed, bias_from_epoch,
     bias_one_moment, eps_inside_root, eps_before_correction, gradient_not_squared, momentum_convention, step_sign_flipped,
-    lr_applied_twice, weight_decay_mode, state_shared,
+    lr_applied_twice, weight_decay_mode, state_shared, different_hyperparameter,
 ]
 
 

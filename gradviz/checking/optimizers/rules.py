@@ -49,6 +49,7 @@ class Variant:
     lr_power: int = 1  # 2: lr applied twice
     sign: int = 1  # -1: the step goes uphill
     dampening: bool = False  # momentum as an average: v = mu*v + (1-mu)*g
+    classic: bool = False  # momentum in the classic form, v = mu*v - lr*g; p += v (same trajectory at a fixed lr)
     shared_state: str = ""  # one state for "all" parameters, or for parameters of one name "across layers"
     per_parameter_counter: bool = False  # the step counter advances once per parameter
 
@@ -78,7 +79,11 @@ def _step(kind: str, p: np.ndarray, g: np.ndarray, state: dict, t: float, hp: Ma
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if kind == "sgd":
             delta = -lr * g
-        elif kind in ("momentum", "nesterov"):
+        elif kind in ("momentum", "nesterov") and var.classic:  # CS231n's forms; Nesterov on the look-ahead point
+            mu, previous = hp["momentum"], state.get("v", 0.0)
+            state["v"] = mu * previous - lr * g
+            delta = state["v"] if kind == "momentum" else -mu * previous + (1 + mu) * state["v"]
+        elif kind in ("momentum", "nesterov"):  # PyTorch's forms
             mu = hp["momentum"]
             state["v"] = mu * state.get("v", 0.0) + ((1 - mu) * g if var.dampening else g)
             delta = -lr * (g + mu * state["v"] if kind == "nesterov" else state["v"])

@@ -29,10 +29,10 @@ def drive_config_function(fn: Callable, setup: Setup) -> list[Run]:
     def step(t, params, grads):
         new = {}
         for name in params:
-            out = call(f"{fn.__name__}(w, dw, config) at step {t} for {name}", name, fn, params[name], grads[name],
+            out = call(f"{fn.__name__}(w, dw, config) for {name}", name, fn, params[name], grads[name],
                        configs[name])
             if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
-                raise UserFault(name, f"{fn.__name__} returned {type(out).__name__} at step {t} for {name}; "
+                raise UserFault(name, f"{fn.__name__} returned {type(out).__name__} for {name}; "
                                       "this convention returns (next_w, config)")
             new[name], configs[name] = out
         return new

@@ -67,7 +67,7 @@ def drive_step(target: Any, setup: Setup) -> list[Run]:
         for name, p in by_name.items():
             g = grads[name]
             p.grad = float(g) if isinstance(p, Value) else g.copy()
-        call(f"step() at step {t}", None, opt.step)
+        call("step()", None, opt.step)
         return {name: _value_of(p) for name, p in by_name.items()}
 
     run = drive(problem, step, "step()")

@@ -51,7 +51,7 @@ def drive_per_parameter(target: Any, setup: Setup) -> list[Run]:
                 values = {"param": params[name], "grad": grads[name], "name": name}
                 if counter:
                     values["epoch"] = values["step"] = counter(t)
-                out = call(f"update at step {t} for {name}", name, optimizers[name].update,
+                out = call(f"update for {name}", name, optimizers[name].update,
                            **arguments(roles, values))
                 new[name] = params[name] if out is None else out
             return new
@@ -103,7 +103,7 @@ def _update_groups(opt: Any, roles: dict, t: int, params: dict, grads: dict, pac
         where = f" for layer {layer!r}" if layer else ""
         if holders is not None:
             holders[layer].parameters = given_params
-        out = call(f"update at step {t}{where}", layer, opt.update, **arguments(roles, values))
+        out = call(f"update{where}", layer, opt.update, **arguments(roles, values))
         if holders is not None:
             if out is not None:
                 holders[layer].parameters = out
@@ -238,7 +238,7 @@ def drive_held(target: Any, setup: Setup) -> list[Run]:
                 values["grad"] = values["grads"]
                 if counter:
                     values["epoch"] = values["step"] = counter(t)
-                out = call(f"update at step {t}", None, opt.update, **arguments(roles, values))
+                out = call("update", None, opt.update, **arguments(roles, values))
                 if out is not None:
                     setattr(opt, attr, out)
                 got = as_dict(getattr(opt, attr), keys, "update")
