@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .grade.cli import add_command as add_grade_command
 
     add_grade_command(sub)
+    from .cli_causes import add_command as add_causes_command
+
+    add_causes_command(sub)
     return parser
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 import pickle
+import re
 
 import numpy as np
 import pytest
 
 import gradviz as gv
 from gradviz.checking.diagnosis import NO_PATTERN, Context, Finding, diagnose
+from gradviz.checking.diagnosis.catalogue import CAUSES
+from oracles import wrong_tanh
 
 
 def rng(seed=0):
@@ -137,7 +142,9 @@ from diagnosis_layers import (Abs, Conv, Dense, Exp, LayerNorm, Log, MaxPool2x2,
 
 def causes(report, name="input"):
     [result] = [r for r in report.results if r.name == name]
-    return [d.cause for d in result.diagnosis]
+    found = [d.cause for d in result.diagnosis]
+    assert set(found) <= set(CAUSES), f"{found} are not in the catalogue of causes"
+    return found
 
 
 def assert_correct(report):
@@ -200,7 +207,7 @@ def test_relu_mask_taken_from_dout_instead_of_the_input():
 
 def test_a_sign_flip_on_the_negative_inputs_says_what_they_have_in_common():
     [finding] = gv.check_layer(Abs("sign"), rng(16).normal(size=(4, 5))).results[0].diagnosis
-    assert finding.cause == "sign_flip_subset" and "exactly where input <" in finding
+    assert finding.cause == "sign_flip_subset" and "exactly where input < 0" in finding
 
 
 def test_a_sign_flip_on_whole_rows_names_the_rows():
@@ -380,3 +387,145 @@ def test_no_op_or_layer_of_the_self_test_gets_a_diagnosis():
     reports = [outcome.report for _, outcome in selftest.run() if outcome.report is not None]
     assert len(reports) > 50
     assert [r.subject for r in reports if any(res.diagnosis for res in r.results)] == []
+
+
+# --- gv.check: the first wrong node is diagnosed from what it saw -------------------------------
+
+class XSin(gv.Function):
+    """x * sin(x), whose backward forgot the product rule's sin(x) term."""
+
+    elementwise = True
+
+    @staticmethod
+    def forward(x):
+        return x * np.sin(x)
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (grad * x * np.cos(x),)
+
+    @staticmethod
+    def symbolic(x):
+        import sympy
+
+        return x * sympy.sin(x)
+
+
+class Sinc(gv.Function):
+    """sin(x) / x, whose backward forgot the derivative of the denominator."""
+
+    elementwise = True
+
+    @staticmethod
+    def forward(x):
+        return np.sin(x) / x
+
+    @staticmethod
+    def backward(grad, x, out):
+        return (grad * np.cos(x) / x,)
+
+    @staticmethod
+    def symbolic(x):
+        import sympy
+
+        return sympy.sin(x) / x
+
+
+Tanh2 = wrong_tanh()  # tanh' written as 1 - out
+
+
+def test_a_dropped_product_rule_term_is_replayed_on_the_twin():
+    x = gv.Tensor(rng(40).normal(size=5), label="x")
+    report = gv.check(lambda t: XSin.apply(t).sum(), x)
+    [finding] = report.first_bad_node.diagnosis
+    assert finding.cause == "dropped_rule_term" and "product rule" in finding and "x" in finding
+    assert report.to_dict()["first_bad_node"]["diagnosis"][0]["cause"] == "dropped_rule_term"
+
+
+def test_a_dropped_quotient_rule_term_is_replayed_on_the_twin():
+    x = gv.Tensor(rng(41).uniform(0.5, 2.0, size=5), label="x")
+    [finding] = gv.check(lambda t: Sinc.apply(t).sum(), x).first_bad_node.diagnosis
+    assert finding.cause == "dropped_rule_term" and "quotient rule" in finding and "denominator x" in finding
+
+
+def test_a_custom_op_in_the_wrong_variable_is_diagnosed_on_its_node():
+    x = gv.Tensor(rng(42).normal(size=(2, 3)), label="x")
+    [finding] = gv.check(lambda t: Tanh2.apply(t).sum(), x).first_bad_node.diagnosis
+    assert finding.cause == "one_minus_y"
+
+
+def test_the_drawing_names_the_cause_on_the_failing_node():
+    x = gv.Tensor(rng(42).normal(size=(2, 3)), label="x")
+    report = gv.check(lambda t: Tanh2.apply(t).sum(), x)
+    svg = report.draw().pipe(format="svg").decode()
+    node = report.first_bad_node
+    assert "first wrong rule" in svg and "tanh&#39; written" in svg.replace("'", "&#39;")
+    source = report.draw().source
+    [line] = [ln for ln in source.splitlines() if f"o{node.node_id} " in ln and "first wrong rule" in ln]
+    assert "1 - y instead of 1 - y**2" in line.replace("\\n", " ").replace("\n", " ")
+
+
+# --- the command line -----------------------------------------------------------------------
+
+TANH_FILE = """
+import numpy as np
+
+
+class Tanh:
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * (1 - self.out)
+"""
+
+
+def gradviz_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "gradviz", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def test_the_cli_prints_the_diagnosis_in_text_json_and_markdown(tmp_path):
+    (tmp_path / "act.py").write_text(TANH_FILE)
+    target = ["check", "act.py:Tanh", "--input-shape", "4,5"]
+    text = gradviz_cli(*target, cwd=tmp_path)
+    assert text.returncode == 1 and "diagnosis: the derivative is written in terms of the wrong variable" in text.stdout
+    data = json.loads(gradviz_cli(*target, "--json", cwd=tmp_path).stdout)
+    [finding] = data["reports"][0]["inputs"][0]["diagnosis"]
+    assert finding["cause"] == "one_minus_y" and finding["confidence"] > 0.9 and finding["evidence"]
+    markdown = gradviz_cli(*target, "--markdown", cwd=tmp_path).stdout
+    row = next(line for line in markdown.splitlines() if line.startswith("| `input` | (4, 5) |"))
+    assert "tanh' written as 1 - y instead of 1 - y**2" in row
+
+
+def test_gradviz_causes_lists_the_catalogue(tmp_path):
+    done = gradviz_cli("causes", cwd=tmp_path)
+    assert done.returncode == 0
+    for cause in ("extra_batch_division", "pool_wrong_element", "regularization_mismatch", "no_pattern"):
+        assert cause in done.stdout
+    listed = json.loads(gradviz_cli("causes", "--json", cwd=tmp_path).stdout)
+    assert set(listed) == set(CAUSES)
+
+
+def test_the_docs_page_shows_every_cause():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text()
+    missing = [cause for cause in CAUSES if f"`{cause}`" not in page]
+    assert missing == []
+
+
+def test_the_docs_page_runs_an_example_of_every_cause():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
+    import pages
+
+    page = pages.EXECUTED.get("diagnosis.md") or pages.run_page(Path(pages.DOCS) / "diagnosis.md")
+    shown = [output.text() for output in page.outputs]
+    everything = "\n".join(shown)
+    assert [c for c in CAUSES if not re.search(rf"\b{c}\b", everything)] == []
+    planted = {"tanh, 1 - y": "one_minus_y", "tanh, 1 - x**2": "pre_activation", "no mask": "mask_forgotten",
+               "corner": "pool_wrong_element", "no stride  input": "forgotten_stride", "crop       input": "crop_off_by_one",
+               "l2": "regularization_mismatch", "[0, 2, 4]": "samples_missing", "average": "pool_not_averaged"}
+    lines = everything.splitlines()
+    for label, cause in planted.items():
+        [line] = [ln for ln in lines if ln.startswith(label + " ")]
+        assert line.split()[len(label.split())] == cause, line

@@ -134,9 +134,9 @@ EXPECTED = {
     "dan": ("0", "2", "FAIL"),  # right only for the visible batch of 4
     "nia": ("3", "0", "FAIL"),  # sigmoid' forgot (1 - out)
     "eve": ("0", "0", "TIMEOUT"),  # endless loop in backward
-    "fay": ("0", "2", "FAIL"),  # memory bomb in forward: the checker reports the MemoryError
+    "fay": ("0", "2", "ERROR"),  # memory bomb in forward: MemoryError at the limit, then Sigmoid is checked
     "gus": ("0", "0", "ERROR"),  # os._exit(3): the process is gone before Sigmoid
-    "hal": ("0", "2", "FAIL"),  # prints without end: the write past the cap raises
+    "hal": ("0", "2", "ERROR"),  # prints without end: the write past the cap raises
     "ivy": ("0", "2", "ERROR"),  # imports a module that does not exist
     "jon": ("0", "2", "ERROR"),  # syntax error
     "kim": ("3", "2", "PASS"),  # tries to delete files outside its copy: correct code otherwise
@@ -181,6 +181,7 @@ def test_timeouts_and_errors_have_their_own_status(graded):
     assert _target(graded, "eve", "Dense")["status"] == "TIMEOUT"
     assert _target(graded, "eve", "Sigmoid")["status"] == "TIMEOUT"
     assert _target(graded, "gus", "Dense")["status"] == "ERROR"
+    assert _target(graded, "fay", "Dense")["status"] == "ERROR" and _target(graded, "hal", "Dense")["status"] == "ERROR"
     assert graded["json"]["eve"]["seconds"] < 3 + 2  # killed at its deadline, not left running
 
 
@@ -327,13 +328,29 @@ def test_a_bad_spec_on_the_command_line_is_exit_code_2(tmp_path):
     assert done.stderr.startswith("gradviz: error: grading.toml: target 'D'")
 
 
+@pytest.mark.parametrize("flags, words", [
+    (["--timeout", "0"], "--timeout must be a positive number"),
+    (["--memory", "-5"], "--memory must be a positive number"),
+    (["--shard", "3/2"], "--shard takes i/n with 1 <= i <= n"),
+    (["-j", "0"], "-j takes a number of parallel jobs >= 1"),
+])
+def test_bad_options_are_one_clear_error(tmp_path, flags, words, capsys):
+    subs, spec = tmp_path / "subs", klass.write_spec(tmp_path / "grading.toml")
+    klass.write_submission(subs / "ann")
+    assert cli.main(["grade", str(subs), "--spec", str(spec), "--out", str(tmp_path / "out"), *flags]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "out" / "journal.jsonl").exists()
+
+
 def test_spec_turns_tables_into_check_flags(tmp_path):
     spec = tmp_path / "grading.toml"
     spec.write_text("[[target]]\nname = 'D'\ncheck = 'a.py:f'\ninput = { x = 2.5 }\nseed = 4\n"
-                    "[[target.variant]]\ninput = { y = '3,2' }\n")
+                    "args = { pad = 1, stride = 1 }\n"
+                    "[[target.variant]]\ninput = { y = '3,2' }\nargs = { stride = 2 }\n")
     target = load_spec(spec).targets[0]
-    assert target.checks[0].argv == ("a.py:f", "--input", "x=2.5", "--seed", "4")
-    assert target.checks[1].argv == ("a.py:f", "--input", "x=2.5", "--input", "y=3,2", "--seed", "4")
+    assert target.checks[0].argv == ("a.py:f", "--input", "x=2.5", "--seed", "4", "--args", '{"pad": 1, "stride": 1}')
+    assert target.checks[1].argv == ("a.py:f", "--input", "x=2.5", "--input", "y=3,2", "--seed", "4",
+                                     "--args", '{"pad": 1, "stride": 2}')
     assert target.checks[1].hidden and target.checks[1].label == "hidden variant 1"
 
 

@@ -314,6 +314,47 @@ def test_verdicts_agree_with_gradcheck(fn, n):
         assert report.first_bad_node.op == fn.__name__  # gradcheck only says False; we name the node
 
 
+class SquareHalfGradient(Square):
+    """Planted bug: x * g, the 2 of d(x^2)/dx = 2x forgotten."""
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return x * g
+
+
+def test_the_diagnosis_library_names_the_cause():
+    x = torch.tensor([0.5, -1.5, 2.0, 1.0], dtype=torch.float64)
+    report = gv.torch.check(lambda x: SquareHalfGradient.apply(x).sum(), x)
+    assert not report.ok and report.first_bad_node.op == "SquareHalfGradient"
+    assert "half the true gradient" in " ".join(map(str, report.results[0].diagnosis))
+
+
+class SquareSetupContext(torch.autograd.Function):
+    """The newer style: forward without ctx, and setup_context."""
+
+    @staticmethod
+    def forward(x):
+        return x * x
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x * g  # should be 2 * x * g
+
+
+def test_a_setup_context_function_is_checked_with_its_own_input_names():
+    report = gv.torch.check(SquareSetupContext, torch.tensor([1.0, 2.0], dtype=torch.float64))
+    assert [r.name for r in report.results] == ["x"]
+    assert not report.ok and report.first_bad_node.op == "SquareSetupContext"
+    ratio = report.results[0].autograd / report.results[0].finite  # 3x against the true 2x, whatever the cotangent
+    np.testing.assert_allclose(ratio, 1.5, rtol=1e-6)
+
+
 # --- 2. record: torch code as a gradviz graph ----------------------------------------------------
 
 class SmallCNN(nn.Module):

@@ -19,6 +19,7 @@ from . import finite as fd
 from ..errors import GradvizError
 from .streams import DIRECTIONS, stream
 from .report import ERROR, FAIL, NONDIFF, PASS, NodeCheck
+from .diagnosis import Context, diagnose
 from .symbolic import SymbolicUnavailable, symbolic_vjp
 
 
@@ -251,6 +252,7 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                 err = float(diff.max())
             if np.any(bad) and ok:
                 ok = False
+                first_wrong = (i, h, s)
                 j = tuple(int(k) for k in np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0))), np.shape(x))) if np.ndim(x) else ()
                 worst = _comparison_text(i, j, float(np.asarray(h)[j]), float(np.asarray(s)[j]), cot, scalar,
                                          real_upstream, "the derivative of its symbolic twin")
@@ -264,6 +266,22 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                                                  f"the symbolic twin does not ({worst})"))
                 continue
         results.append(NodeCheck(**base, status=PASS if ok else FAIL, oracle="symbolic", abs_err=err,
-                                 message=worst))
+                                 message=worst,
+                                 diagnosis=[] if ok else _diagnose_node(node, inputs, out, cot, first_wrong,
+                                                                         atol, rtol)))
     return results
+
+
+def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
+    """Why the node's backward is wrong for its first wrong input, from what the node saw."""
+    i, hand, sym = first_wrong
+    names = [p.label or f"input {k}" for k, p in enumerate(node._parents)]
+    names = [n if names.count(n) == 1 else f"{n} ({k})" for k, n in enumerate(names)]
+    arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
+    op, attrs = node._op, node._attrs or {}
+    twin = (lambda *xs: op.symbolic(*xs, **attrs)) if op.symbolic is not None and op.elementwise else None
+    context = Context(name=names[i], kind=op.display, wrt=arrays[i], inputs=dict(zip(names, arrays)),
+                      output=np.asarray(out, dtype=np.float64), cotangent=np.asarray(cot, dtype=np.float64),
+                      attrs=dict(attrs), twin=twin, atol=atol, rtol=rtol)
+    return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)
 

@@ -163,6 +163,7 @@ class NodeCheck:
     oracle: str  # "symbolic", "finite (local, directional)", or ""
     abs_err: float = 0.0
     message: str = ""
+    diagnosis: list = field(default_factory=list)  # Findings about this node's wrong backward rule
 
     @property
     def where(self) -> str:
@@ -184,6 +185,7 @@ class NodeCheck:
             "oracle": self.oracle,
             "abs_err": _num(self.abs_err),
             "message": self.message,
+            "diagnosis": [as_finding(d).to_dict() for d in self.diagnosis],
         }
 
 

@@ -32,6 +32,9 @@ def grade(submissions: str | Path, spec: str | Path | Spec, out: str | Path, *, 
     ("i/n") grades every n-th submission only; `resume` continues an interrupted run in `out`.
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    for flag, value in (("--timeout", timeout), ("--memory", memory_mb), ("--output-limit", output_mb)):
+        if value is not None and not value > 0:
+            raise GradvizError(f"{flag} must be a positive number, got {value:g}")
     limits = Limits(timeout or spec.timeout, memory_mb or spec.memory_mb, output_mb or spec.output_mb)
     shard = parse_shard(shard) if isinstance(shard, str) else shard
     results = grade_folder(Path(submissions), spec, Path(out), jobs=jobs, limits=limits, shard=shard,

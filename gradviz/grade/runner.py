@@ -112,7 +112,11 @@ def grade_folder(folder: Path, spec: Spec, out: Path, *, jobs: int | None = None
 
 def _hidden(spec: Spec, folder: Path, out: Path) -> list[str]:
     """What a submission must not see: the spec's folder (or just the spec), the other submissions, the results."""
-    needed = [Path(sys.prefix).resolve(), Path(__file__).resolve().parents[1], Path(tempfile.gettempdir()).resolve()]
+    import numpy
+    import sympy
+
+    needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir())]
+    needed += [Path(m.__file__).resolve().parents[1] for m in (numpy, sympy)] + [Path(__file__).resolve().parents[1]]
 
     def safe(path: Path) -> bool:  # hiding a folder that holds Python, gradviz or the copies would break the run
         return not any(p == path or path in p.parents for p in needed)

@@ -15,7 +15,7 @@
     input = { x = "4,5" }             # a table -> repeated NAME=SPEC flags
 
     [[target.variant]]                # hidden: the same target with other settings
-    input-shape = "7,3"
+    input-shape = "7,3"               # (tables such as input and args merge key by key)
     seed = 5
 
 Each target is validated with the `gradviz check` parser itself, so a target
@@ -167,7 +167,7 @@ def _target(where: str, number: int, raw: Any) -> Target:
         variant = dict(variant)
         vname = str(variant.pop("name", f"hidden variant {k}"))
         merged = {**flags, **variant}
-        for key in ("input", "init"):  # NAME=SPEC tables merge name by name
+        for key in ("input", "init", "args"):  # tables merge key by key: a variant changes only what it names
             if isinstance(flags.get(key), dict) and isinstance(variant.get(key), dict):
                 merged[key] = {**flags[key], **variant[key]}
         checks.append(Check(vname, _argv(f"{label}, {vname}", check, merged), hidden=True))

@@ -54,11 +54,13 @@ def outcome(argv: list[str], job: dict) -> dict[str, Any]:
     except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
         return _error(f"{type(exc).__name__}: {exc}", job)
     bad = [r for r in report.results if r.status in (FAIL, ERROR)]
-    verdict = report.verdict
+    verdict, status = report.verdict, report.status
     if len(bad) > 1 and len({r.message for r in bad}) == 1 and bad[0].message and not any(r.diagnosis for r in bad):
         verdict, bad = _reason(bad[0].message, job), []  # the code failed as a whole, not input by input
+    if any(_limit_hit(m) for m in [verdict, *(r.message for r in bad)]):
+        status = ERROR  # a grading limit stopped the code: that is no verdict on its gradients
     return {
-        "status": report.status, "ok": report.ok, "verdict": verdict,
+        "status": status, "ok": report.ok, "verdict": verdict,
         "problems": [{"input": r.name, "status": r.status, "diagnosis": [as_finding(d).to_dict() for d in r.diagnosis],
                       "message": _reason(r.message, job) if r.message else ""} for r in bad],
         # the feedback shows only what failed: a passing report's table is not worth building
@@ -70,11 +72,18 @@ def _error(message: str, job: dict) -> dict[str, Any]:
     return {"status": ERROR, "ok": False, "verdict": _reason(message, job), "problems": [], "markdown": "", "svg": ""}
 
 
+_OUT_OF_MEMORY, _TOO_MUCH_OUTPUT = "MemoryError", f"[Errno {errno.EFBIG}]"
+
+
+def _limit_hit(message: str) -> bool:
+    return _OUT_OF_MEMORY in message or _TOO_MUCH_OUTPUT in message
+
+
 def _reason(message: str, job: dict) -> str:
     """Name the limit a failure hit, in the words a student needs."""
-    if "MemoryError" in message:
+    if _OUT_OF_MEMORY in message:
         return f"{message} (ran out of memory: the limit is {job['memory_mb']:g} MB)"
-    if f"[Errno {errno.EFBIG}]" in message:
+    if _TOO_MUCH_OUTPUT in message:
         return f"{message} (printed or wrote more than the {job['output_mb']:g} MB output limit)"
     return message
 

@@ -9,6 +9,7 @@ id(), so the same program gives byte-identical DOT text.
 
 from __future__ import annotations
 
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Sequence
 import graphviz
 import numpy as np
 
+from ..checking.diagnosis.finding import NO_PATTERN
 from ..graph import topological_order
 from . import labels as L
 from .backends import render_source
@@ -356,6 +358,10 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
     if overlay.first_bad_index == i:
         attrs.update(penwidth="3", color="#c00000")
         marks.append("first wrong rule")
+        why = overlay.diagnosis_of(i)
+        if why:  # the named cause, on the node it is about (the full finding in the tooltip)
+            marks.append("\n" + "\n".join(textwrap.wrap(why, 36)))
+            attrs["tooltip"] = why + (f" ({why.evidence})" if getattr(why, "evidence", "") else "")
     if marks:
         attrs["xlabel"] = " ".join(marks)
     return _op_id(i), attrs
@@ -558,6 +564,12 @@ class _Overlay:
                 j = index[id(parent)]
                 wrong[j] = wrong.get(j, False) or passed_on
         return {i: "FAIL" if bad else "PASS" for i, bad in wrong.items() if order[i]._op is not None}
+
+    def diagnosis_of(self, i: int):
+        """The most likely named cause of node i's wrong rule (none when no cause fits)."""
+        check = self.by_index.get(i)
+        named = [d for d in getattr(check, "diagnosis", []) if getattr(d, "cause", "") != NO_PATTERN]
+        return named[0] if named else None
 
     def node_status(self, i: int) -> str | None:
         check = self.by_index.get(i)

@@ -45,8 +45,10 @@ class _Target:
         self.module = fn if isinstance(fn, torch.nn.Module) else None
         self.__name__ = getattr(fn, "__name__", None) or type(fn).__name__
         self.notes: list[str] = []
-        self.args = [self._on_cpu(t, name) for t, name in zip(tensors, input_names(fn, len(tensors)))]
+        self.args = [to_float64(self._on_cpu(t, name)) if isinstance(t, torch.Tensor) else t
+                     for t, name in zip(tensors, input_names(fn, len(tensors)))]
         self.names = input_names(fn, len(tensors))
+        self.originals = [t.detach().cpu() if isinstance(t, torch.Tensor) else t for t in tensors]  # their dtypes
         self.positions = [i for i, a in enumerate(self.args) if isinstance(a, torch.Tensor) and a.is_floating_point()]
         self.params: list[tuple[str, torch.Tensor]] = []
         self.buffers: dict[str, torch.Tensor] = {}
@@ -65,7 +67,7 @@ class _Target:
 
     def placeholders(self) -> list[Tensor]:
         """One gradviz Tensor per checked array (its dtype kept, so float32 is warned about)."""
-        named = [(self.names[i], self.args[i]) for i in self.positions] + self.params
+        named = [(self.names[i], self.originals[i]) for i in self.positions] + self.params
         return [Tensor(t.numpy(), label=name) for name, t in named]
 
     def gradviz_subject(self, specs) -> "TorchSubject":
@@ -88,10 +90,9 @@ class TorchSubject:
 
     def _run(self, tensors: list[torch.Tensor]):
         t = self.target
-        args = list(t.args)
+        args = list(t.args)  # float64 already; `tensors` are float64 views of the checked arrays
         for position, tensor in zip(t.positions, tensors):
             args[position] = tensor
-        args = [to_float64(a) if isinstance(a, torch.Tensor) else a for a in args]
         try:
             if t.module is None:
                 return t.call(*args)
@@ -120,7 +121,8 @@ class TorchSubject:
     def loss(self, arrays: list[np.ndarray]) -> float:
         with torch.no_grad():
             out = self._result(self._run([torch.from_numpy(a) for a in arrays]))
-        return float((to_numpy(out) * self.cotangent).sum())
+        value = out.numpy() if out.dtype == torch.float64 and out.device.type == "cpu" else to_numpy(out)
+        return float(np.sum(value * self.cotangent))
 
     def autograd(self, out, leaves, arrays: list[np.ndarray]) -> list[np.ndarray]:
         """torch's own gradients of sum(out * R) with respect to every checked tensor."""
@@ -130,7 +132,7 @@ class TorchSubject:
         cotangent = torch.as_tensor(np.broadcast_to(self.cotangent, tuple(result.shape)).copy()).to(result.dtype)
         # A backward that raises propagates: gv.check then names the node whose backward fails.
         grads = torch.autograd.grad(result, tensors, cotangent, allow_unused=True)
-        return [np.zeros(np.shape(a)) if g is None else to_numpy(g).reshape(np.shape(a))
+        return [np.zeros(np.shape(a)) if g is None else to_numpy(g).astype(np.float64).reshape(np.shape(a))
                 for g, a in zip(grads, arrays)]
 
 

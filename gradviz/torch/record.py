@@ -53,8 +53,12 @@ twins = _TwinMap()
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """A float64 copy on the CPU (what every gradviz node holds)."""
-    return t.detach().to("cpu", torch.float64, copy=True).numpy()
+    """A copy on the CPU: float32 stays float32 (as gv.Tensor keeps it), anything else becomes float64.
+
+    A copy, because torch code may later change the tensor in place (ReLU(inplace=True)).
+    """
+    dtype = t.dtype if t.dtype in (torch.float32, torch.float64) else torch.float64
+    return t.detach().to("cpu", dtype, copy=True).numpy()
 
 
 class Recorder(TorchFunctionMode):
@@ -254,15 +258,21 @@ def input_names(fn: Callable, count: int) -> list[str]:
 
 @functools.lru_cache(maxsize=256)
 def _parameter_names(target: Callable) -> tuple[str, ...]:
-    is_function_class = isinstance(target, type) and issubclass(target, torch.autograd.Function)
     try:
-        params = [p.name for p in inspect.signature(target.forward if is_function_class else target)
-                  .parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = (function_inputs(target) if isinstance(target, type) and issubclass(target, torch.autograd.Function)
+                  else list(inspect.signature(target).parameters.values()))
     except (TypeError, ValueError):
         return ()
-    if is_function_class or params[:1] == ["self"]:
-        params = params[1:]  # ctx, or the module's self
-    return tuple(params)
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return tuple(names[1:] if names[:1] == ["self"] else names)
+
+
+def function_inputs(cls: type) -> list[inspect.Parameter]:
+    """The inputs of a custom Function's forward: after ctx, unless it uses setup_context (no ctx)."""
+    params = list(inspect.signature(cls.forward).parameters.values())
+    uses_setup_context = getattr(cls, "setup_context", None) is not getattr(torch.autograd.Function,
+                                                                           "setup_context", None)
+    return params if uses_setup_context else params[1:]
 
 
 def callable_of(fn_or_module: Any) -> Callable:

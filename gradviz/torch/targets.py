@@ -17,7 +17,7 @@ import torch
 from ..checking.report import Report
 from ..tensor import Tensor
 from .check import check
-from .record import record
+from .record import function_inputs, record
 
 
 def handles(obj: Any) -> bool:
@@ -35,7 +35,7 @@ def handles(obj: Any) -> bool:
 def _signature_of(obj: Any):
     """What function_inputs reads: forward's parameters without ctx for a Function, else the function's own."""
     if isinstance(obj, type):
-        params = list(inspect.signature(obj.forward).parameters.values())[1:]
+        params = function_inputs(obj)
 
         def forward(*args):  # pragma: no cover - only its signature is read
             return None

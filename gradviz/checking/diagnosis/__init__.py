@@ -18,7 +18,7 @@ from .registry import HYPOTHESES, hypothesis
 from .util import index_text
 # The families, in the order their findings are listed when several fit.
 from . import (numerics, factors, layout, images, activations, pooling, convolution,  # noqa: E402,F401
-               jacobian, masks, signs, terms, samples)  # (importing a family registers its hypotheses)
+               jacobian, rules, masks, signs, terms, samples)  # (importing a family registers its hypotheses)
 
 __all__ = ["Context", "Finding", "HYPOTHESES", "as_finding", "diagnose", "hypothesis", "NO_PATTERN"]
 
@@ -50,7 +50,7 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
         return [_no_pattern(user, reference, ctx)]
     found.sort(key=lambda f: -f.confidence)
     # A specific explanation (recomputed and reproduced) silences the vaguer ones it implies.
-    return [f for f in found if f.confidence >= found[0].confidence - 0.15]
+    return [f for f in found if f.confidence > found[0].confidence - 0.1]
 
 
 def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:
@@ -65,4 +65,5 @@ def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:
                        f"(yours {user.flat[i]:.4g}, true {ref.flat[i]:.4g})" for i in order)
     return Finding(f"no simple pattern: the largest errors are at {places}; "
                    f"{int(wrong.sum())} of {user.size} elements are wrong",
-                   cause=NO_PATTERN, evidence=places, confidence=0.0)
+                   cause=NO_PATTERN, evidence=f"none of the {len(HYPOTHESES)} known causes reproduces these numbers",
+                   confidence=0.0)

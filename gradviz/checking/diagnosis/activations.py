@@ -56,7 +56,7 @@ ACTIVATIONS: dict[str, tuple[Callable, Local, list[tuple[str, str, Local]]]] = {
 }
 
 
-def recognise(x: np.ndarray, y: np.ndarray, ctx: Context) -> str | None:
+def recognise(x: np.ndarray, y: np.ndarray) -> str | None:
     """Which activation maps x to y elementwise, if any."""
     for name, (forward, _, _) in ACTIVATIONS.items():
         with np.errstate(all="ignore"):
@@ -71,7 +71,7 @@ def wrong_variable(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
     x, y = ctx.wrt, ctx.output
     if not isinstance(x, np.ndarray) or not isinstance(y, np.ndarray) or not x.shape == y.shape == user.shape:
         return None
-    kind = recognise(x, y, ctx)
+    kind = recognise(x, y)
     if kind is None:
         return None
     _, true_local, slips = ACTIVATIONS[kind]
@@ -85,7 +85,9 @@ def wrong_variable(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
         for cause, what, local in slips:
             candidate = g * local(x, y)
             if np.all(np.isfinite(candidate)) and ctx.close(user, candidate) and not ctx.close(candidate, ref):
-                return Finding(f"the derivative is written in terms of the wrong variable: {what}",
+                sentence = what if cause == "dropped_product_term" else (
+                    f"the derivative is written in terms of the wrong variable: {what}")
+                return Finding(sentence,
                                cause=cause, evidence=f"the output is {kind}(input); recomputing backward with "
                                                      "that slip reproduces yours on every element",
                                confidence=0.95)

@@ -26,6 +26,8 @@ class Context:
     kinks:     a boolean mask (shape of the gradient) of elements at kinks or ties
     per_sample: a callable giving the true gradient split by sample, shape (batch, *gradient shape);
                called only by the hypotheses that need it (it costs finite differences)
+    twin:      for an elementwise op, its SymPy twin as a function of one symbol per input (in the
+               order of `inputs`): lets the product and quotient rules be replayed term by term
     float32:   whether the user's data arrived as float32
     """
 
@@ -42,6 +44,7 @@ class Context:
     attrs: dict[str, Any] = field(default_factory=dict)
     kinks: np.ndarray | None = None
     per_sample: Callable[[], np.ndarray | None] | None = None
+    twin: Callable[..., Any] | None = None
     float32: bool = False
     eps: float = 1e-6
     atol: float = 1e-5

@@ -87,6 +87,9 @@ def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding 
     ratio = constant_ratio(user, ref)
     if ratio is None or abs(ratio - 1.0) <= ctx.rtol:
         return None
+    # One number is always "a constant times" another: with fewer than 3 elements that carry
+    # information the ratio is stated only tentatively (any replayed cause outranks it).
+    informative = int(np.count_nonzero(nonzero(ref, scale(ref))))
     evidence = f"yours / true = {ratio:.6g} on every nonzero element"
     matches = [(cause, sentence) for factor, cause, sentence in named_factors(ctx, user.shape)
                if abs(ratio - factor) <= 1e-3 * abs(factor)]
@@ -94,6 +97,8 @@ def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding 
         cause, sentence = matches[0]
         if len(matches) > 1:
             evidence += "; the same number is also " + "; ".join(s.split(": ", 1)[-1] for _, s in matches[1:])
-        return Finding(sentence, cause=cause, evidence=evidence, confidence=0.95 if len(matches) == 1 else 0.6)
+        confidence = 0.95 if len(matches) == 1 else 0.6
+        return Finding(sentence, cause=cause, evidence=evidence,
+                       confidence=confidence if informative >= 3 else min(confidence, 0.6))
     return Finding(f"it is the true gradient times a constant {ratio:.6g} everywhere",
-                   cause="constant_factor", evidence=evidence, confidence=0.9)
+                   cause="constant_factor", evidence=evidence, confidence=0.8 if informative >= 3 else 0.3)

@@ -1,4 +1,4 @@
-"""Image layers: errors on the border of each image (padding sliced off wrong)."""
+"""Image layers: errors on the border of each image (padding sliced off wrong), and NCHW / NHWC."""
 
 from __future__ import annotations
 

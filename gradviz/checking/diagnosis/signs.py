@@ -19,7 +19,7 @@ def sign_flip_on_subset(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Find
     flipped = big & (np.sign(user) != np.sign(ref))
     if not flipped.any() or np.array_equal(flipped, big):
         return None  # no flip at all, or all of them (the constant factor -1 names that)
-    where = lined_up(flipped, ctx, among=big)
+    where = lined_up(flipped, ctx, among=big, strict_first=True)
     slices = slices_text(flipped) if where is None else None
     if where:
         common = f"exactly where {where}"

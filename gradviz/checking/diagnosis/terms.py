@@ -9,7 +9,12 @@ from .finding import Finding
 from .registry import hypothesis
 
 
+MIN_ELEMENTS = 3  # fitting one coefficient to fewer numbers than this always "succeeds"
+
+
 def _fit(diff: np.ndarray, term: np.ndarray) -> float | None:
+    if np.count_nonzero(term) < MIN_ELEMENTS:
+        return None
     norm = float(np.sum(term * term))
     return float(np.sum(diff * term)) / norm if norm > 0 else None
 

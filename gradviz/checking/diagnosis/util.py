@@ -34,18 +34,19 @@ def fraction(mask: np.ndarray) -> str:
 
 
 def lined_up(mask: np.ndarray, ctx: Context, among: np.ndarray | None = None,
-             skip: str | None = None) -> str | None:
+             skip: str | None = None, strict_first: bool = False) -> str | None:
     """'x <= 0' when `mask` is exactly where a named array is <= 0 (or > 0, < 0, >= 0).
 
     `among` limits the comparison to the elements that can tell (e.g. where the true gradient is
-    not 0); `skip` leaves out one array's name.
+    not 0); `skip` leaves out one array's name; `strict_first` prefers "< 0" (signs) to "<= 0" (masks).
     """
     among = np.ones(mask.shape, dtype=bool) if among is None else among
     for name, array in ctx.arrays().items():
         if array.shape != mask.shape or name == skip:
             continue
-        for text, test in ((f"{name} <= 0", array <= 0), (f"{name} > 0", array > 0),
-                           (f"{name} < 0", array < 0), (f"{name} >= 0", array >= 0)):
+        tests = [(f"{name} <= 0", array <= 0), (f"{name} > 0", array > 0),
+                 (f"{name} < 0", array < 0), (f"{name} >= 0", array >= 0)]
+        for text, test in (tests[2:] + tests[:2] if strict_first else tests):
             if np.array_equal(test[among], mask[among]):
                 return text
     return None
