@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import print_table, write_json  # noqa: E402
 
-SUITES = ("engine", "conv", "check", "render", "torch", "optim", "grade", "diagnosis")
+SUITES = ("engine", "conv", "check", "render", "torch", "optim", "grade", "diagnosis", "conventions")
 
 
 def main(argv=None) -> int:

@@ -9,6 +9,7 @@ from . import functional as F
 from . import nn, ops, optim
 from .checking.core import check
 from .checking.handwritten import check_grad_fn, check_layer, check_loss
+from .checking.handwritten import check_function, check_pair
 from .checking.optimizers import check_optimizer
 from .checking.report import Report
 from .checking.symbolic import symbolic
@@ -39,6 +40,8 @@ __all__ = [
     "check_grad_fn",
     "check_layer",
     "check_loss",
+    "check_function",
+    "check_pair",
     "check_optimizer",
     "symbolic",
     "GradvizError",

@@ -22,10 +22,10 @@ from typing import Any, Callable
 import numpy as np
 
 from . import expr as expr_mod
+from . import spec as spec_mod
 from .checking.core import check
-from .checking.handwritten import check_layer, check_loss
 from .checking.report import Report
-from .checking.streams import INPUTS, stream
+from .checking.streams import INPUTS, PARAMETERS, stream
 from .errors import GradvizError
 from .tensor import Tensor
 from .value import Value
@@ -80,33 +80,48 @@ def expression_function(text: str, at: dict[str, float], seed: int) -> tuple[Cal
     return build, inputs
 
 
-def load(target: str) -> tuple[Any, str, Path]:
-    """Import path/file.py and return (object NAME, NAME, path)."""
-    path_text, _, name = target.rpartition(":") if ".py:" in target else (target, "", "")
+def load_module(path_text: str):
+    """Import a user's file from any working directory (its folder is on sys.path while it loads)."""
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)")
-    if not name:
-        raise GradvizError(f"which object in {path}? give path/to/file.py:NAME")
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
+    if module_name in sys.modules:
+        return sys.modules[module_name], path
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)
+    sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
+        del sys.modules[module_name]
         raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}") from None
     except Exception as exc:
+        del sys.modules[module_name]
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
         where = f"{path}:{frames[-1].lineno}" if frames else str(path)
         raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}") from None
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
+    return module, path
+
+
+def _defined(module) -> list[str]:
+    return [n for n, v in vars(module).items() if not n.startswith("_") and
+            (inspect.isfunction(v) or inspect.isclass(v)) and getattr(v, "__module__", "") == module.__name__]
+
+
+def load(target: str) -> tuple[Any, str, Path]:
+    """Import path/file.py and return (object NAME, NAME, path)."""
+    path_text, _, name = target.rpartition(":") if ".py:" in target else (target, "", "")
+    if not name:
+        raise GradvizError(f"which object in {path_text}? give path/to/file.py:NAME")
+    module, path = load_module(path_text)
     if not hasattr(module, name):
-        available = [n for n, v in vars(module).items() if not n.startswith("_") and
-                     (inspect.isfunction(v) or inspect.isclass(v)) and getattr(v, "__module__", "") == module_name]
+        available = _defined(module)
         raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else ""))
     return getattr(module, name), name, path
 
@@ -131,10 +146,10 @@ def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrid
     for param in inspect.signature(fn).parameters.values():
         if param.name in overrides:
             text = overrides[param.name]
-            try:
-                inputs.append(Value(float(text), label=param.name))
-            except ValueError:
-                inputs.append(_input_value(param.name, parse_shape(text, f"--input {param.name}"), rng))
+            number = _number(text)  # a plain number is a Value here; anything else is a SPEC (4,5, randn(2,3), ...)
+            value = number if number is not None else spec_mod.parse(text, f"--input {param.name}", rng)
+            inputs.append(_input_value(param.name, value, rng) if isinstance(value, (int, float, np.ndarray))
+                          else value)
         elif param.name in declared:
             inputs.append(_input_value(param.name, declared[param.name], rng))
         elif param.default is not inspect.Parameter.empty:
@@ -158,46 +173,263 @@ def _module_inputs(obj: Any) -> dict | None:
     return found if isinstance(found, dict) else None
 
 
+def split_target(target: str) -> list[tuple[str, str]]:
+    """"f.py:fwd,bwd" and "a.py:fwd,b.py:bwd" -> [(path, name), ...]; a name without a file uses the previous file."""
+    parts: list[tuple[str, str]] = []
+    path = None
+    for piece in target.split(","):
+        piece = piece.strip()
+        if ".py:" in piece:
+            path, _, name = piece.rpartition(":")
+        elif path is None:
+            raise GradvizError(f"{target!r}: give path/to/file.py:NAME (or FILE:FORWARD,BACKWARD)")
+        else:
+            name = piece
+        if not name.isidentifier():
+            raise GradvizError(f"{target!r}: {name!r} is not a name; write FILE:NAME or FILE:FORWARD,BACKWARD")
+        parts.append((path, name))
+    if len(parts) > 2:
+        raise GradvizError(f"{target!r} names {len(parts)} objects; give one (FILE:NAME) or two (FILE:FORWARD,BACKWARD)")
+    return parts
+
+
+# FILE:STEM finds a pair by these spellings; FILE:NAME of a function also finds NAME's gradient function.
+PAIR_SPELLINGS = (("{}_forward", "{}_backward"), ("forward_{}", "backward_{}"), ("{}_fwd", "{}_bwd"),
+                  ("{}_forward_naive", "{}_backward_naive"))
+GRADIENT_SPELLINGS = ("{}_backward", "{}_prime", "{}_grad", "{}_gradient", "{}_derivative", "d_{}", "grad_{}")
+
+
+def resolve(target: str) -> tuple[Any, Any, str, Path]:
+    """The object(s) a target names: (first, second or None, label, path of the first)."""
+    parts = split_target(target)
+    if len(parts) == 2:
+        (p1, n1), (p2, n2) = parts
+        first, _, path = load(f"{p1}:{n1}")
+        second, _, _ = load(f"{p2}:{n2}")
+        return first, second, f"{n1},{n2}", path
+    path_text, name = parts[0]
+    module, path = load_module(path_text)
+    obj = getattr(module, name, None)
+    candidates = [(f.format(name), b.format(name)) for f, b in PAIR_SPELLINGS]
+    if obj is None or not (inspect.isclass(obj) or not callable(obj)):
+        candidates += [(name, g.format(name)) for g in GRADIENT_SPELLINGS] if obj is not None else []
+    found = [(f, b) for f, b in candidates if callable(getattr(module, f, None)) and callable(getattr(module, b, None))]
+    if len(found) > 1:
+        raise GradvizError(f"{path}:{name} is ambiguous: it could be {found[0][0]},{found[0][1]} or "
+                           f"{found[1][0]},{found[1][1]}; name both: {path}:FORWARD,BACKWARD")
+    if found:
+        f, b = found[0]
+        return getattr(module, f), getattr(module, b), f"{f},{b}", path
+    if obj is None:
+        available = _defined(module)
+        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
+                           + f" (and no pair {name}_forward/{name}_backward)")
+    return obj, None, name, path
+
+
 def check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
-                      options: dict) -> Report:
-    obj, name, path = load(target)
-    bridge = _torch_bridge(obj)
+                      options: dict, init: dict[str, str] | None = None, forward: str | None = None,
+                      backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
+                      per_example_dout: bool = False) -> Report:
+    """Turn a CLI file target and its flags into a Report: the one entry point for every convention.
+
+    FILE:NAME (a graph-building function, a loss returning (loss, grad), a
+    layer or loss class, a ctx Function), FILE:FWD,BWD and FILE:STEM (a pair,
+    or a function and its gradient), and A.py:FWD,B.py:BWD.
+    """
+    first, second, label, path = resolve(target)
+    bridge = _torch_bridge(first) if second is None else None
     if bridge is not None:
-        return bridge.check_target(obj, name, _module_inputs(obj), inputs, options)
+        return bridge.check_target(first, label, _module_inputs(first), inputs, options)
     seed = options.get("seed", 0)
-    if inspect.isclass(obj):
-        kwargs, positional = {}, []
+    given = Given.from_flags(args_json, inputs, init or {}, seed)
+    check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed")}
+    layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
+    if options.get("strict") and (second is not None or inspect.isclass(first)):
+        raise GradvizError(f"--strict needs a recorded graph (an expression or a function building one); "
+                           f"{label} is hand-written numpy code, checked at --atol/--rtol: drop --strict")
+    if second is not None:
+        return given.check_two_functions(first, second, wrt, check_options, layout)
+    if inspect.isclass(first):
+        return given.check_class(first, label, input_shape, forward, backward, wrt, check_options, layout)
+    if not callable(first):
+        raise GradvizError(f"{label} in {path} is not a function or a class")
+    if given.inputs and not _all_numbers(given):
+        return given.check_numpy_function(first, label, path, wrt, check_options)
+    values = function_inputs(first, label, _module_inputs(first), inputs, seed)
+    if not _builds_graph(first, values):
+        if given.inputs:  # plain numbers for numpy code: read them as SPECs (3 is a vector of 3)
+            return given.check_numpy_function(first, label, path, wrt, check_options)
+        raise GradvizError(
+            f"{path}:{label} does not build a gradviz graph from gradviz Values: to check numpy code give its "
+            f"gradient too (FILE:{label},{label}_prime, or a pair FILE:FORWARD,BACKWARD), or return (loss, gradient) "
+            f"from {label} and pass its inputs with --input NAME=SPEC")
+    return check(first, *values, name=label, **options)
+
+
+def _all_numbers(given: "Given") -> bool:
+    """Inputs that are all plain numbers may be a graph-building function's Values (--input w=1.5)."""
+    return len(given.raw_numbers) == len(given.inputs)
+
+
+def _builds_graph(fn: Callable, values: list) -> bool:
+    """A numpy function given where a graph-building one is expected does not return a Value or Tensor."""
+    try:
+        return isinstance(fn(*values), (Value, Tensor))
+    except Exception:
+        return False
+
+
+class Given:
+    """What the flags supply: --input arrays/values, --init constructor arrays, --args settings."""
+
+    def __init__(self, inputs: dict, raw_numbers: dict, init: dict, settings: dict, positional: list):
+        self.inputs, self.raw_numbers, self.init = inputs, raw_numbers, init
+        self.settings, self.positional = settings, positional
+
+    @classmethod
+    def from_flags(cls, args_json: str | None, inputs: dict[str, str], init: dict[str, str], seed: int) -> "Given":
+        settings, positional = {}, []
         if args_json:
             try:
                 parsed = json.loads(args_json)
             except json.JSONDecodeError as exc:
                 raise GradvizError(f"--args is not valid JSON: {exc.msg} (at character {exc.pos + 1})") from None
-            kwargs, positional = (parsed, []) if isinstance(parsed, dict) else ({}, list(parsed))
+            if isinstance(parsed, dict):
+                settings = parsed
+            elif isinstance(parsed, list):
+                positional = parsed
+            else:
+                raise GradvizError('--args takes a JSON object of settings, e.g. \'{"pad": 1}\', or a list')
+        input_rng, init_rng = stream(seed, INPUTS), stream(seed, PARAMETERS)
+        values = {n: spec_mod.parse(t, f"--input {n}", input_rng) for n, t in inputs.items()}
+        numbers = {n: _number(t) for n, t in inputs.items() if _number(t) is not None}
+        made = {n: spec_mod.parse(t, f"--init {n}", init_rng) for n, t in init.items()}
+        return cls(values, numbers, made, settings, positional)
+
+    def arguments(self, fn: Callable, who: str, *, skip_first: int = 0) -> tuple[list, dict]:
+        """fn's arguments from --input and --args by parameter name: positional up to the last given."""
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][skip_first:]
+        known = {**self.settings, **self.inputs}
+        unknown = [n for n in self.inputs if n not in {p.name for p in params}]
+        if unknown:
+            raise GradvizError(f"--input {unknown[0]}: {who} has no argument {unknown[0]}; its arguments are "
+                               f"{', '.join(p.name for p in params) or 'none'}")
+        last = max((i for i, p in enumerate(params) if p.name in known), default=-1)
+        args = []
+        for p in params[:last + 1]:
+            if p.name in known:
+                args.append(known[p.name])
+            elif p.default is not inspect.Parameter.empty:
+                args.append(p.default)
+            else:
+                raise GradvizError(f"{who} needs its argument {p.name}: give it with --input {p.name}=SPEC "
+                                   "(e.g. 4,5 or randn(4,5)) or in --args JSON")
+        missing = [p.name for p in params[last + 1:] if p.default is inspect.Parameter.empty]
+        if missing:
+            raise GradvizError(f"{who} needs its argument {missing[0]}: give it with --input {missing[0]}=SPEC "
+                               "(e.g. 4,5 or randn(4,5)) or in --args JSON")
+        extra = {k: v for k, v in self.settings.items() if k not in {p.name for p in params}}
+        return args, extra
+
+    def has_arrays(self) -> bool:
+        return bool(self.inputs)
+
+    def check_two_functions(self, first, second, wrt, options, layout) -> Report:
+        from .checking import handwritten as hw
+
+        fname = getattr(first, "__name__", "forward")
+        args, extra = self.arguments(first, fname)
+        if _same_arguments(first, second):
+            if extra:
+                raise GradvizError(f"--args gives {', '.join(extra)}, which {fname} does not take")
+            return hw.check_grad_fn(first, second, *args, wrt=wrt, **options)
+        return hw.check_pair(first, second, *args, wrt=wrt, **layout, **options, **extra)
+
+    def check_numpy_function(self, fn, name, path, wrt, options) -> Report:
+        from .checking import handwritten as hw
+
+        args, extra = self.arguments(fn, name)
+        if extra:
+            raise GradvizError(f"--args gives {', '.join(extra)}, which {name} does not take")
+        return hw.check_loss(fn, *args, wrt=wrt, **options)
+
+    def check_class(self, cls, name, input_shape, forward, backward, wrt, options, layout) -> Report:
+        from .checking import handwritten as hw
+        from .checking.adapters.ctx import is_ctx_function
+
+        if is_ctx_function(cls):
+            args, _ = self.arguments(cls.forward, f"{name}.forward", skip_first=1)
+            return hw.check_function(cls, *args, **options)
+        instance = self.construct(cls, name)
+        value_fn = getattr(instance, forward or "", None) or next(
+            (getattr(instance, m) for m in ("compute", "forward", "forward_pass", "calculate") if
+             callable(getattr(instance, m, None))), None)
+        required = [p for p in inspect.signature(value_fn).parameters.values() if p.default is inspect.Parameter.empty
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)] if value_fn else []
+        is_loss = callable(getattr(instance, "compute", None)) or len(required) >= 2
+        if is_loss:
+            if self.inputs:
+                args, _ = self.arguments(value_fn, f"{name}.{value_fn.__name__}")
+            elif input_shape:
+                rng = stream(options.get("seed", 0), INPUTS)
+                shape = parse_shape(input_shape, "--input-shape")
+                args = [rng.uniform(0.1, 0.9, size=shape), rng.uniform(0.1, 0.9, size=shape)]
+            else:
+                raise GradvizError(f"{name} is checked as a loss: give its inputs with --input "
+                                   f"{required[0].name}=SPEC --input {required[1].name}=SPEC (or --input-shape)")
+            return hw.check_loss(instance, *args, compute=forward, backward=backward, wrt=wrt, **options)
+        if self.inputs:
+            args, _ = self.arguments(value_fn, f"{name}.{value_fn.__name__}")
+            x = args[0]
+        elif input_shape:
+            x = stream(options.get("seed", 0), INPUTS).normal(size=parse_shape(input_shape, "--input-shape"))
+        else:
+            first = required[0].name if required else "x"
+            raise GradvizError(f"{name} is checked as a layer: give its input with --input {first}=SPEC "
+                               "(e.g. 4,3) or --input-shape, e.g. 2,3,8,8")
+        return hw.check_layer(instance, x, forward=forward, backward=backward, **layout, **options)
+
+    def construct(self, cls, name):
+        kwargs = {**self.settings, **self.init}
         try:
-            instance = obj(*positional, **kwargs)
+            signature = inspect.signature(cls)
+            signature.bind(*self.positional, **kwargs)
+        except TypeError as exc:
+            needed = [p.name for p in inspect.signature(cls).parameters.values()
+                      if p.default is inspect.Parameter.empty and p.name not in kwargs]
+            hint = (f"; give {', '.join(needed)}: a setting in --args JSON (e.g. --args '{{\"{needed[0]}\": 3}}'), "
+                    f"an array with --init {needed[0]}=SPEC (e.g. 4,3)" if needed else "")
+            raise GradvizError(f"creating {name}{signature}: {exc}{hint}") from None
+        except ValueError:
+            pass
+        try:
+            return cls(*self.positional, **kwargs)
         except Exception as exc:
-            raise GradvizError(f"creating {name}({args_json or ''}) raised {type(exc).__name__}: {exc}; "
-                               "pass constructor arguments with --args JSON") from None
-        if not input_shape:
-            raise GradvizError(f"{name} is checked as a layer: give the input shape with --input-shape, e.g. 2,3,8,8")
-        shape = parse_shape(input_shape, "--input-shape")
-        rng = stream(seed, INPUTS)
-        if options.get("strict"):
-            raise GradvizError(f"--strict needs a recorded graph (an expression or a function building one); "
-                               f"{name} is a hand-written class, checked at --atol/--rtol: drop --strict")
-        layer_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol")}
-        if callable(getattr(instance, "compute", None)) and callable(getattr(instance, "backward", None)):
-            return check_loss(instance, rng.uniform(0.1, 0.9, size=shape), rng.uniform(0.1, 0.9, size=shape),
-                              **layer_options)
-        if callable(getattr(instance, "forward", None)) and callable(getattr(instance, "backward", None)):
-            return check_layer(instance, rng.normal(size=shape), seed=seed, **layer_options)
-        raise GradvizError(f"{name} has neither forward()/backward() (a layer) nor compute()/backward() (a loss)")
-    if not callable(obj):
-        raise GradvizError(f"{name} in {path} is not a function or a class")
-    module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None) if hasattr(obj, "__module__") \
-        else None
-    values = function_inputs(obj, name, module_inputs if isinstance(module_inputs, dict) else None, inputs, seed)
-    return check(obj, *values, name=name, **options)
+            from .checking.adapters.subject import where
+
+            at = where(exc)
+            raise GradvizError(f"creating {name}({', '.join(kwargs)}) raised {type(exc).__name__}: {exc}"
+                               + (f" (at {at})" if at else "")
+                               + "; pass constructor arguments with --init NAME=SPEC or --args JSON") from None
+
+
+def _number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _same_arguments(f: Callable, g: Callable) -> bool:
+    """mse(y_true, y_pred) / mse_prime(y_true, y_pred): a function and its gradient, not a forward/backward pair."""
+    try:
+        fp = [p for p in inspect.signature(f).parameters if p != "self"]
+        gp = [p for p in inspect.signature(g).parameters if p != "self"]
+    except (TypeError, ValueError):
+        return False
+    return bool(fp) and gp[:len(fp)] == fp
 
 
 def check_optimizer_target(target: str, kind: str, *, args_json: str | None, steps: int, seed: int) -> Report:

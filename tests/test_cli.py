@@ -121,7 +121,7 @@ def test_a_broken_user_layer_exits_1_and_names_the_wrong_gradient(user_file):
     done = run("check", f"{user_file}:Dense", "--input-shape", "4,3", "--args", '{"bug": true}')
     assert done.returncode == 1
     assert "W (3, 2): FAIL" in done.stdout and "twice the true gradient" in done.stdout
-    assert "input (4, 3): PASS" in done.stdout
+    assert "x (4, 3): PASS" in done.stdout  # the forward argument's own name
 
 
 @pytest.mark.parametrize("args,message", [

@@ -140,8 +140,9 @@ from diagnosis_layers import (Abs, Conv, Dense, Exp, LayerNorm, Log, MaxPool2x2,
                               Softmax, SoftmaxCrossEntropy, Tanh)
 
 
-def causes(report, name="input"):
-    [result] = [r for r in report.results if r.name == name]
+def causes(report, name=None):
+    """The causes found for one gradient; by default the layer input's (named after forward's argument)."""
+    [result] = [r for r in report.results if r.name == name] if name else report.results[:1]
     found = [d.cause for d in result.diagnosis]
     assert set(found) <= set(CAUSES), f"{found} are not in the catalogue of causes"
     return found
@@ -193,7 +194,7 @@ def test_log_and_exp_derivatives_written_on_the_output(layer, x):
 def test_relu_mask_forgotten_is_lined_up_with_the_negative_inputs():
     report = gv.check_layer(ReLU("mask_forgotten"), rng(15).normal(size=(4, 5)))
     [finding] = report.results[0].diagnosis
-    assert finding.cause == "mask_forgotten" and "input <= 0" in finding
+    assert finding.cause == "mask_forgotten" and "x <= 0" in finding
 
 
 def test_relu_mask_inverted():
@@ -202,12 +203,12 @@ def test_relu_mask_inverted():
 
 def test_relu_mask_taken_from_dout_instead_of_the_input():
     [finding] = gv.check_layer(ReLU("mask_wrong_tensor"), rng(15).normal(size=(4, 5))).results[0].diagnosis
-    assert finding.cause == "mask_wrong_tensor" and "dout <= 0" in finding and "input <= 0" in finding
+    assert finding.cause == "mask_wrong_tensor" and "dout <= 0" in finding and "x <= 0" in finding
 
 
 def test_a_sign_flip_on_the_negative_inputs_says_what_they_have_in_common():
     [finding] = gv.check_layer(Abs("sign"), rng(16).normal(size=(4, 5))).results[0].diagnosis
-    assert finding.cause == "sign_flip_subset" and "exactly where input < 0" in finding
+    assert finding.cause == "sign_flip_subset" and "exactly where x < 0" in finding
 
 
 def test_a_sign_flip_on_whole_rows_names_the_rows():
@@ -495,7 +496,7 @@ def test_the_cli_prints_the_diagnosis_in_text_json_and_markdown(tmp_path):
     [finding] = data["reports"][0]["inputs"][0]["diagnosis"]
     assert finding["cause"] == "one_minus_y" and finding["confidence"] > 0.9 and finding["evidence"]
     markdown = gradviz_cli(*target, "--markdown", cwd=tmp_path).stdout
-    row = next(line for line in markdown.splitlines() if line.startswith("| `input` | (4, 5) |"))
+    row = next(line for line in markdown.splitlines() if line.startswith("| `x` | (4, 5) |"))  # forward(self, x)
     assert "tanh' written as 1 - y instead of 1 - y**2" in row
 
 
@@ -523,7 +524,7 @@ def test_the_docs_page_runs_an_example_of_every_cause():
     everything = "\n".join(shown)
     assert [c for c in CAUSES if not re.search(rf"\b{c}\b", everything)] == []
     planted = {"tanh, 1 - y": "one_minus_y", "tanh, 1 - x**2": "pre_activation", "no mask": "mask_forgotten",
-               "corner": "pool_wrong_element", "no stride  input": "forgotten_stride", "crop       input": "crop_off_by_one",
+               "corner": "pool_wrong_element", "no stride  x": "forgotten_stride", "crop       x": "crop_off_by_one",
                "l2": "regularization_mismatch", "[0, 2, 4]": "samples_missing", "average": "pool_not_averaged"}
     lines = everything.splitlines()
     for label, cause in planted.items():

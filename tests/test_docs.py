@@ -97,7 +97,7 @@ def test_a_cell_shows_its_prints_warnings_and_last_value_like_a_notebook():
 
 def test_a_page_needing_a_missing_extra_is_shown_but_not_run(tmp_path):
     page = tmp_path / "needs.md"
-    page.write_text("# Needs\n\n<!-- requires: torch, no_such_package_here -->\n\n```python\nimport no_such_package_here\n```\n")
+    page.write_text("# Needs\n\n<!-- requires: numpy, no_such_package_here -->\n\n```python\nimport no_such_package_here\n```\n")
     assert pages.missing_requirements(page) == ["no_such_package_here"]
     assert pages.missing_requirements(DOCS / "tutorial-1-first-graph.md") == []
 
@@ -199,7 +199,7 @@ def test_tutorial_4_conv_and_pool_gradients():
 def test_tutorial_5_reports_name_the_bugs():
     name = "tutorial-5-your-layer.md"
     ns = executed(name).namespace
-    assert "pad=1: PASS" in shown(name, 1) and "returned shape (2, 0, 0, 2)" in shown(name, 1)
+    assert "pad=1: PASS" in shown(name, 1) and "returned dA_prev of shape (2, 0, 0, 2)" in shown(name, 1)
     assert "division by the batch size (8) is missing" in shown(name, 2)
     assert not ns["report"].ok
     assert ns["done"].returncode == 1
@@ -259,6 +259,34 @@ def test_tutorial_optimizer_names_each_cause():
     assert "identified as adam" in shown(name, 2) and "matches at all 5 steps" in shown(name, 2)
     assert ns["report"].results[0].diagnosis[0].cause == "bias_from_epoch"
     assert ns["done"].returncode == 1 and "momentum sign mixed" in shown(name, 4)
+
+
+def test_tutorial_course_code_names_each_planted_bug_and_each_convention():
+    """Every convention's example: the verdict the planted bug implies (1/5 for a mean over 5 rows, 2/3 for
+    Mul's swapped a*d and b*d at a=2, b=3, ...) and the convention the report says it picked."""
+    name = "tutorial-course-code.md"
+    ns = executed(name).namespace
+    assert "b: it is 1/5 of the true gradient" in shown(name, 2)  # db = dout.mean(axis=0) over 5 rows
+    assert "forward_pass()/backward_pass() detected" in shown(name, 3)
+    assert shown(name, 4).startswith("PASS") and "results kept on self" in shown(name, 4)
+    assert shown(name, 5) == "PASS: every gradient agrees with central finite differences.\nweights restored: True\n"
+    assert np.array_equal(ns["layer"].weights, ns["before"])
+    assert shown(name, 6).startswith("PASS")
+    assert "a: it is the true gradient times a constant 0.666667" in shown(name, 7)  # a*d / (b*d) = 2/3
+    assert "batchnorm_backward returned dgamma of shape (1, 4); gamma has shape (4,)" in shown(name, 8)
+    assert "('x', 'PASS'), ('gamma', 'FAIL'), ('beta', 'PASS')" in shown(name, 8)
+    same, valid = shown(name, 9).splitlines()
+    assert same.startswith("PASS") and "dA_prev of shape (2, 0, 0, 2); A_prev has shape (2, 5, 5, 2)" in valid
+    assert "x: it is 5 times the true gradient" in shown(name, 10)  # dx without / N, N = 5
+    assert shown(name, 11).startswith("PASS")
+    assert "guessed from the names y_true, y_pred" in shown(name, 12)
+    assert shown(name, 13).startswith("PASS")
+    convention, per_example = shown(name, 14).splitlines()
+    assert "1/3 of the true gradient" in convention and "deeplearning.ai convention" in convention  # m = 3
+    assert per_example.startswith("PASS")
+    assert ns["done"].returncode == 0 and "PASS" in shown(name, 15)
+
+
 # --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------
 
 MIN_TEXT_PX = 10

@@ -531,9 +531,9 @@ def _settle_kinks(results: list[InputResult], nodes: list, finite_result: _Finit
 
     An invalid subgradient at a kinked node fails the end-to-end elements that sit
     on a kink, with the node named. When every kinked node gives a valid
-    subgradient and no other rule is wrong, an end-to-end disagreement is the
-    kink's, not a bug: a chain of valid subgradients need not equal SymPy's
-    twin (Heaviside(0) = 1/2) or the composite's own one-sided slopes.
+    subgradient and no other rule is wrong, a disagreement with SymPy alone (no
+    per-element finite differences: directional mode) is the kink's, not a bug:
+    a chain of valid subgradients need not equal the twin's Heaviside(0) = 1/2.
     """
     kinked = [n for n in nodes if n.oracle == KINK_ORACLE]
     if not kinked:
@@ -551,8 +551,8 @@ def _settle_kinks(results: list[InputResult], nodes: list, finite_result: _Finit
                 r.status = FAIL
                 r.diagnosis = [f"{wrong[0].where}: {wrong[0].message}"] + list(r.diagnosis)
         return
-    if any(n.status in (FAIL, ERROR) for n in nodes):
-        return
+    if any(n.status in (FAIL, ERROR) for n in nodes) or (finite_result is not None and finite_result.mode == "full"):
+        return  # with per-element finite differences, an element that disagrees with both oracles stays FAIL
     for r in results:
         if r.statuses is not None and np.any(np.asarray(r.statuses) == FAIL):
             r.mark(np.asarray(r.statuses) == FAIL, NONDIFF,
@@ -595,11 +595,15 @@ def _verdict(report: Report, finite_result: _FiniteResult | None) -> str:
     if nondiff:
         text = (f"PASS with {nondiff} non-differentiable element(s): autograd gives a valid subgradient at "
                 "each kink or tie")
-    reasons = [f"{n.where}: {n.message.split(';')[0]}" for n in report.nodes if n.status == NONDIFF]
+    kinked = [n for n in report.nodes if n.status == NONDIFF]
+    reasons = [f"{n.where}: {n.message.split(';')[0]}" for n in kinked]
+    tested = kinked[0].message.rpartition("(tested: ")[2][:-1] if kinked else ""  # drop its closing ")"
     if reasons and not nondiff:
         text = "PASS at a kink or tie: autograd agrees with the oracles and gives a valid subgradient at each kinked node"
     if reasons:
         text += " (" + "; ".join(reasons[:3]) + ")"
+        if tested:
+            text += f"; tested: {tested}"
     twin_bugs = [n for n in report.nodes if n.message.startswith(TWIN_BUG)]
     if twin_bugs and not any(note.startswith("SymPy") for note in notes):
         notes.add("SymPy disagree with the other two")

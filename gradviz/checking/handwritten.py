@@ -1,168 +1,214 @@
-"""Checkers for hand-written numpy backward code, without asking anyone to rewrite it.
+"""Check hand-written numpy backward code as it is written: one checker for every convention.
 
-    gv.check_layer(layer, x)        # forward(x) -> Z, backward(dZ, x) -> dx | (dx, grads)
-    gv.check_loss(loss, y_hat, y)   # compute(y_hat, y) -> float, backward(y_hat, y) -> dy_hat
-    gv.check_grad_fn(f, grad_f, x)  # f(x) -> float, grad_f(x) -> dx
+    gv.check_layer(layer, x)                       a class: forward/backward in any of its styles
+    gv.check_pair(f_forward, f_backward, *args)    a function pair, cache style or explicit arguments
+    gv.check_loss(loss, y_hat, y)                  a loss: (loss, grad) at once, or a class
+    gv.check_grad_fn(f, grad_f, *args, wrt=...)    a function and its gradient
+    gv.check_function(Mul, a, b)                   a ctx-style Function class, without torch
 
-A layer is checked through a random cotangent R: L = sum(forward(x) * R), whose
-gradient with respect to x and to every parameter is what backward(R, x) must
-return. Parameters are perturbed in place and always restored; anything the
-user's code does wrong (raises, returns None, a wrong shape, float32, mutates
-its input, hangs) becomes a FAIL entry with the message, never a crash.
+Each convention is an adapter (checking/adapters/) that turns the user's code
+into one Subject; this module only checks Subjects. A layer is checked
+through a random cotangent R: L = sum(forward(arrays) * R), whose gradient
+with respect to every array is what vjp(R) must return. Arrays are perturbed
+in place and always restored; anything the user's code does (raises, returns
+None, a wrong shape, float32, mutates its input, hangs) becomes an ERROR or
+FAIL entry in the report, never a crash, and one bad gradient fails alone.
 """
 
 from __future__ import annotations
 
-import inspect
-import signal
-import threading
-import warnings
-from contextlib import contextmanager
 from functools import partial
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import GradvizError, PrecisionWarning
 from . import finite as fd
-from .core import ATOL, EPS, RTOL
-from .report import FAIL, NONDIFF, InputResult, Report
-from .streams import COTANGENT, DIRECTIONS, stream
-from .diagnosis import Context, Finding
+from .adapters.ctx import function_subject
+from .adapters.layer import layer_subject
+from .adapters.loss import grad_fn_subject, loss_subject
+from .adapters.pair import pair_subject
+from .adapters.subject import Problem, Subject, UserCodeError, as_array, float64_copy
+from .diagnosis import Context, Finding, diagnose
 from .diagnosis.samples import per_sample_gradients
+from .core import ATOL, EPS, RTOL
+from .report import ERROR, FAIL, NONDIFF, SKIPPED, InputResult, Report
+from .streams import COTANGENT, DIRECTIONS, stream
 from .verdict import judge
-
-# Attribute names searched, in order, when params are not given.
-PARAM_CONTAINERS = ("parameters", "params")
-PARAM_PAIRS = (("weights", "biases"), ("W", "b"), ("w", "b"), ("weight", "bias"), ("kernel", "bias"),
-               ("weights", "bias"))
-GRAD_PREFIXES = ("d", "grad_", "d_")
-
-
-class UserCodeError(Exception):
-    """Something the user's code did that prevents a check; the message says what."""
-
-
-class _Timeout(Exception):
-    pass
-
-
-@contextmanager
-def _time_limit(seconds: float | None):
-    """Interrupt user code that runs too long (main thread only; elsewhere no limit)."""
-    if not seconds or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise _Timeout()
-
-    previous = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _call(what: str, fn: Callable, *args, timeout: float | None = None):
-    try:
-        with _time_limit(timeout):
-            return fn(*args)
-    except _Timeout:
-        raise UserCodeError(f"{what} did not finish within {timeout:g} s (an endless loop?)") from None
-    except Exception as exc:
-        raise UserCodeError(f"{what} raised {type(exc).__name__}: {exc}") from None
-
-
-def _as_result_array(what: str, value: Any, shape: tuple | None = None) -> np.ndarray:
-    if value is None:
-        raise UserCodeError(f"{what} returned None (a missing return statement?)")
-    try:
-        array = np.asarray(value)
-    except Exception as exc:  # pragma: no cover - exotic objects
-        raise UserCodeError(f"{what} returned something that is not an array: {exc}") from None
-    if array.dtype.kind not in "fiub":
-        raise UserCodeError(f"{what} returned {type(value).__name__} of dtype {array.dtype}, not numbers")
-    if array.dtype == np.float32:
-        raise UserCodeError(f"{what} returned float32: gradients cannot be checked to 1e-5 in float32 "
-                            "(about 7 significant digits); compute in float64")
-    if shape is not None and array.shape != tuple(shape):
-        raise UserCodeError(f"{what} returned shape {array.shape}, expected {tuple(shape)}")
-    return array.astype(np.float64)
-
-
-def find_params(obj: Any) -> list[tuple[str, np.ndarray]]:
-    """The parameter arrays of a layer, by the names course code uses."""
-    for name in PARAM_CONTAINERS:
-        value = getattr(obj, name, None)
-        if callable(value):
-            try:
-                value = value()
-            except Exception:
-                value = None
-        found = _arrays_in(value, name)
-        if found:
-            return found
-    for names in PARAM_PAIRS:
-        found = []
-        for name in names:
-            found += _arrays_in(getattr(obj, name, None), name)
-        if found:
-            return found
-    return []
-
-
-def _arrays_in(value: Any, name: str) -> list[tuple[str, np.ndarray]]:
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-        return [(name, value)]
-    if isinstance(value, dict):
-        return [(f"{name}[{k!r}]" if name not in PARAM_CONTAINERS else str(k), v) for k, v in value.items()
-                if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
-    if isinstance(value, (list, tuple)):
-        return [(f"{name}[{i}]", v) for i, v in enumerate(value) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
-    return []
-
-
-def _positional_count(fn: Callable) -> int:
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return 2
-    if any(p.kind == p.VAR_POSITIONAL for p in params):
-        return 2
-    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
-
-
-def _failed(subject: str, names_shapes: list[tuple[str, tuple]], message: str, settings: dict) -> Report:
-    results = [InputResult(n, s, FAIL, message=message) for n, s in names_shapes]
-    return Report(subject=subject, results=results, settings=settings, verdict=f"FAIL: {message}.")
 
 
 def _settings(eps, atol, rtol) -> dict:
     return {"eps": eps, "atol": atol, "rtol": rtol, "mode": "full", "methods": ("finite",)}
 
 
-def _float64_input(name: str, x: Any, warns: list[str]) -> np.ndarray:
-    array = np.asarray(x)
-    if array.dtype == np.float32:
-        message = f"{name} is float32; it was upcast to float64 for the check"
-        warnings.warn(message, PrecisionWarning, stacklevel=3)
-        warns.append(message)
-    if array.dtype.kind not in "fiub":
-        raise GradvizError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    return np.array(array, dtype=np.float64)
+def check_subject(subject: Subject, *, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
+                  per_example_dout: bool = False) -> Report:
+    """Compare a Subject's vjp with central differences of its forward; every array gets an entry."""
+    settings = _settings(eps, atol, rtol)
+    arrays = subject.arrays
+    saved = {n: a.copy() for n, a in arrays.items()}
+    warns = list(subject.warnings)
+    try:
+        results = _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout)
+    finally:
+        for n, a in arrays.items():
+            np.copyto(a, saved[n])
+    notes = [f"checked as {subject.convention}; {subject.override}"] + list(subject.notes)
+    if per_example_dout:
+        notes.append("per-example dout: parameter gradients are expected to carry 1/m (m examples)")
+    changed = subject.restore()
+    for name in changed:
+        warns.append(f"{subject.backward_name} changed {name}, which gradviz did not account for; it was restored")
+    checked = [r.name for r in results if r.status != SKIPPED]
+    notes.append(f"checked: {', '.join(checked)}")
+    report = Report(subject=subject.name, results=[r for r in results if r.status != SKIPPED], settings=settings,
+                    verdict="", warnings=warns)
+    skipped = [r for r in results if r.status == SKIPPED]
+    if skipped:
+        notes.append("not checked (float arrays with no gradient from backward): "
+                     + ", ".join(r.name for r in skipped))
+    report.notes = notes
+    report.verdict = _verdict(report.results)
+    return report
 
 
-def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout,
-             contexts=None) -> list[InputResult]:
+def _contexts(subject: Subject, names: list[str], out: np.ndarray, cot, eps: float) -> dict[str, Context]:
+    """What the diagnosis may use about each gradient: the user's names and arrays, output, dout, batch."""
+    batch = subject.batch_size()
+    buffers = [subject.arrays[n] for n in names]
+    contexts = {}
+    for i, name in enumerate(names):
+        per_sample = None
+        if (name not in subject.inputs and cot is not None and batch and out.ndim > subject.batch_axis
+                and out.shape[subject.batch_axis] == batch):
+            per_sample = partial(per_sample_gradients, lambda _: subject.forward(subject.arrays), buffers, i, cot,
+                                 subject.batch_axis, eps)
+        contexts[name] = Context(name=name, wrt=subject.arrays[name],
+                                 inputs={**subject.constants, **subject.arrays},
+                                 output=out, cotangent=cot, batch=batch, batch_axis=subject.batch_axis,
+                                 layout=subject.layout, per_sample=per_sample,
+                                 attrs={"role": "input" if name in subject.inputs else "parameter"})
+    return contexts
+
+
+def _diagnose_conventions(subject: Subject, results: list[InputResult], contexts: dict[str, Context]) -> None:
+    """Parameter gradients wrong while the input gradient is right: diagnose again, knowing that."""
+    judged_inputs = [r for r in results if r.name in subject.inputs]
+    if not judged_inputs or any(r.status != "PASS" for r in judged_inputs):
+        return
+    parameters = [(r.autograd, r.finite) for r in results if r.name not in subject.inputs]
+    for r in results:
+        if r.name in subject.inputs or r.status != FAIL:
+            continue
+        context = contexts[r.name]
+        context.attrs.update(input_gradient_ok=True, parameters=parameters)
+        r.diagnosis = diagnose(r.autograd, r.finite, context)
+
+
+def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> list[InputResult]:
+    arrays = subject.arrays
+    every = list(arrays)
+    try:
+        probe = {n: a.copy() for n, a in arrays.items()}
+        out = subject.forward(probe)
+        for n in subject.inputs:
+            if n in probe and not np.array_equal(probe[n], saved[n]):
+                raise UserCodeError(f"{subject.name} modified its input array {n} in place")
+        if subject.loss:
+            if out.size != 1:
+                raise UserCodeError(f"{subject.name} returned shape {out.shape}; a loss must be one number")
+            cot = None
+        else:
+            cot = stream(seed, COTANGENT).normal(size=out.shape)
+        dout = None if cot is None else cot.copy()
+        grads = subject.vjp(dout)
+        if dout is not None and not np.array_equal(dout, cot):
+            warns.append(f"{subject.backward_name} wrote into its dout argument in place (the caller's upstream "
+                         "gradient is destroyed); gradviz passed a copy, so the check itself is unaffected")
+    except UserCodeError as exc:
+        return [InputResult(n, arrays[n].shape, exc.status, message=str(exc)) for n in every]
+    for n in every:  # backward must leave the inputs and parameters as it found them
+        if not np.array_equal(arrays[n], saved[n]):
+            warns.append(f"{subject.backward_name} changed {n} in place, which gradviz did not account for; "
+                         "it was restored")
+            np.copyto(arrays[n], saved[n])
+    entries: dict[str, Any] = {}
+    for n in every:
+        if n not in grads:
+            continue
+        value = grads[n]
+        if isinstance(value, Problem):
+            entries[n] = value
+            continue
+        try:
+            g = as_array(f"{subject.backward_name} ({subject.grad_name(n)})", value)
+        except UserCodeError as exc:
+            entries[n] = Problem(exc.status, str(exc))
+            continue
+        if g.shape != arrays[n].shape:
+            entries[n] = Problem(FAIL, f"{subject.backward_name} returned {subject.grad_name(n)} of shape "
+                                       f"{g.shape}; {n} has shape {arrays[n].shape}")
+        else:
+            entries[n] = g
+    compared = [n for n in every if isinstance(entries.get(n), np.ndarray)]
+    by_name: dict[str, InputResult] = {}
+    if compared:
+        try:
+            by_name = _compare_arrays(subject, compared, [entries[n] for n in compared], out, cot, eps, atol, rtol,
+                                      seed, per_example_dout)
+        except UserCodeError as exc:
+            by_name = {n: InputResult(n, arrays[n].shape, exc.status, message=str(exc)) for n in compared}
+    results = []
+    for n in every:
+        if n in by_name:
+            results.append(by_name[n])
+        elif isinstance(entries.get(n), Problem):
+            results.append(InputResult(n, arrays[n].shape, entries[n].status, message=entries[n].message))
+        else:
+            results.append(InputResult(n, arrays[n].shape, SKIPPED, message="no gradient from backward"))
+    return results
+
+
+def _compare_arrays(subject, names, analytic, out, cot, eps, atol, rtol, seed, per_example_dout) -> dict:
+    arrays = subject.arrays
+    perturbed = [arrays[n] for n in names]
+
+    def loss(values):
+        # Finite differences perturb the buffers in place; directional probes hand new arrays, copied in.
+        swapped = [(a, a.copy()) for a, v in zip(perturbed, values) if v is not a]
+        for a, v in zip(perturbed, values):
+            if v is not a:
+                np.copyto(a, v)
+        try:
+            out = subject.forward(arrays)
+        finally:
+            for a, old in swapped:
+                np.copyto(a, old)
+        return float(np.sum(out)) if cot is None else float(np.sum(out * cot))
+
+    base = loss(perturbed)
+    batch = subject.batch_size()
+    contexts = _contexts(subject, names, out, cot, eps)
+    scale = {n: 1.0 / batch for n in names if per_example_dout and batch and n not in subject.inputs}
+    results = _compare(names, analytic, perturbed, loss, base, eps, atol, rtol, seed, batch, subject.layout, scale,
+                       contexts=[contexts[n] for n in names],
+                       rediagnose=lambda judged: _diagnose_conventions(subject, judged, contexts))
+    return dict(zip(names, results))
+
+
+def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, layout, scale=None, contexts=None,
+             rediagnose=None):
+    """Judge every element; at kinks, the joint subgradient test of finite.py decides."""
     diffs = fd.full_differences(loss, arrays, eps, base)
+    if scale:
+        diffs = [fd.Differences(d.central * scale.get(n, 1.0), d.forward * scale.get(n, 1.0),
+                                d.backward * scale.get(n, 1.0)) for n, d in zip(names, diffs)]
     contexts = contexts or [None] * len(names)
     results = [judge(n, a, d, None, atol, rtol, batch=batch, layout=layout, context=c)
                for n, a, d, c in zip(names, analytic, diffs, contexts)]
+    if rediagnose is not None:
+        rediagnose(results)
     kinked = [d.kinked(atol, rtol) for d in diffs]
-    if any(m.any() for m in kinked):
+    if any(m.any() for m in kinked) and not scale:
         failures = fd.joint_subgradient_failures(loss, arrays, analytic, kinked, base, eps, atol, rtol,
                                                  stream(seed, DIRECTIONS))
         if failures:
@@ -176,205 +222,98 @@ def _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed, batch, 
 
 
 def _verdict(results: list[InputResult]) -> str:
-    bad = [r for r in results if r.status == FAIL]
+    bad = [r for r in results if r.status in (FAIL, ERROR)]
     if not bad:
         nondiff = sum(r.status_list().count(NONDIFF) for r in results)
         extra = f" ({nondiff} elements at kinks or ties, each a valid subgradient)" if nondiff else ""
         return f"PASS: every gradient agrees with central finite differences{extra}."
-    parts = []
+    messages = {r.message for r in bad}
+    head = "ERROR" if any(r.status == ERROR for r in bad) else "FAIL"
+    if len(messages) == 1 and len(bad) == len(results) and not any(r.diagnosis for r in bad) and bad[0].message:
+        return f"{head}: {bad[0].message}."
+    grouped: dict[str, list[str]] = {}
     for r in bad:
         why = r.diagnosis[0] if r.diagnosis else (r.message or f"max rel err {r.max_rel_err:.3g}")
-        parts.append(f"{r.name}: {why}")
-    return "FAIL: " + "; ".join(parts) + "."
+        grouped.setdefault(why, []).append(r.name)
+    parts = [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
+    return f"{head}: " + "; ".join(parts) + "."
 
 
-def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: str = "forward",
-                backward: str = "backward", eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
-                seed: int = 0, timeout: float | None = None, layout: str | None = None) -> Report:
-    """Check a layer's hand-written backward against finite differences of its forward.
+def _run(build: Callable[[], Subject], name: str, shapes: list, settings: dict, check: dict) -> Report:
+    """Build the subject and check it; user code failing while the subject is built is an ERROR report."""
+    try:
+        subject = build()
+    except UserCodeError as exc:
+        results = [InputResult(n, s, exc.status, message=str(exc)) for n, s in shapes]
+        return Report(subject=name, results=results, settings=settings, verdict=f"{exc.status}: {exc}.")
+    return check_subject(subject, **check)
+
+
+def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: str | None = None,
+                backward: str | None = None, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+                seed: int = 0, timeout: float | None = None, layout: str | None = None, batch_axis: int = 0,
+                per_example_dout: bool = False) -> Report:
+    """Check a layer class's backward against finite differences of its forward, whatever its style.
 
     `params` may name attributes (["W", "b"]) or give the arrays; by default
-    they are found by name. `layout="NHWC"` helps the diagnosis of image layers.
+    every float array on the layer is a candidate. `forward`/`backward` name
+    the methods when they are not detected; `batch_axis=1` is for
+    (features, examples) code; `layout="NHWC"` helps the diagnosis.
     """
-    subject = type(obj).__name__
-    settings = _settings(eps, atol, rtol)
     warns: list[str] = []
-    fwd = getattr(obj, forward, None)
-    bwd = getattr(obj, backward, None)
-    if not callable(fwd) or not callable(bwd):
-        raise GradvizError(f"{subject} needs methods {forward}() and {backward}() to be checked as a layer")
-    x = _float64_input("the layer input", x, warns)
-    named = _resolve_params(obj, params)
-    names = ["input"] + [n for n, _ in named]
-    shapes = [x.shape] + [p.shape for _, p in named]
-    saved = [p.copy() for _, p in named]
-    try:
-        try:
-            probe_x = x.copy()
-            z = _as_result_array(f"{subject}.{forward}", _call(f"{subject}.{forward}", fwd, probe_x, timeout=timeout))
-            if not np.array_equal(probe_x, x):
-                raise UserCodeError(f"{subject}.{forward} modified its input array in place")
-            cot = stream(seed, COTANGENT).normal(size=z.shape)  # never the inputs' stream: x == dZ hides dW.T
-            analytic = _layer_backward(obj, subject, backward, bwd, cot, x, named, timeout)
-        except UserCodeError as exc:
-            return _failed(subject, list(zip(names, shapes)), str(exc), settings)
+    x = float64_copy("the layer input", x, warns)
 
-        params_arrays = [p for _, p in named]
+    def build():
+        subject = layer_subject(obj, x, params=params, forward=forward, backward=backward, timeout=timeout,
+                                batch_axis=batch_axis, layout=layout)
+        subject.warnings += warns
+        return subject
 
-        def loss(arrays):
-            for p, a in zip(params_arrays, arrays[1:]):
-                if a is not p:
-                    np.copyto(p, a)
-            out = np.asarray(_call(f"{subject}.{forward}", fwd, arrays[0].copy(), timeout=timeout), dtype=np.float64)
-            return float(np.sum(out * cot))
-
-        arrays = [x.copy()] + params_arrays
-        try:
-            base = loss(arrays)
-            results = _compare(names, analytic, arrays, loss, base, eps, atol, rtol, seed,
-                               batch=x.shape[0] if x.ndim else None, layout=layout,
-                               contexts=_layer_contexts(names, arrays, z, cot, loss, layout, eps,
-                                                        lambda a: _call(f"{subject}.{forward}", fwd, a[0].copy(),
-                                                                        timeout=timeout)))
-        except UserCodeError as exc:
-            return _failed(subject, list(zip(names, shapes)), str(exc), settings)
-    finally:
-        for (_, p), original in zip(named, saved):
-            np.copyto(p, original)
-    return Report(subject=subject, results=results, settings=settings, verdict=_verdict(results), warnings=warns)
+    return _run(build, type(obj).__name__, [("input", x.shape)], _settings(eps, atol, rtol),
+                dict(eps=eps, atol=atol, rtol=rtol, seed=seed, per_example_dout=per_example_dout))
 
 
-def _layer_contexts(names, arrays, out, cot, loss, layout, eps, outputs) -> list[Context]:
-    """What the diagnosis may use about each gradient of a layer: its arrays, output and dout."""
-    batch = arrays[0].shape[0] if arrays[0].ndim else None
-    contexts = []
-    for i, name in enumerate(names):
-        per_sample = None
-        if i > 0 and batch and out.ndim and out.shape[0] == batch:
-            per_sample = partial(per_sample_gradients, outputs, arrays, i, cot, 0, eps)
-        contexts.append(Context(name=name, wrt=arrays[i], inputs=dict(zip(names, arrays)), output=out,
-                                cotangent=cot, batch=batch, layout=layout, per_sample=per_sample))
-    return contexts
+def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Sequence[str] | None = None,
+               eps: float = EPS, atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
+               timeout: float | None = None, layout: str | None = None, batch_axis: int = 0,
+               per_example_dout: bool = False, **kwargs: Any) -> Report:
+    """Check a forward/backward function pair called exactly as the user calls it.
+
+    `args` and `kwargs` are the forward's arguments (arrays, conv_param dicts,
+    strings, activation functions); backward receives the cache, or the
+    arguments it names, and the settings its signature accepts.
+    """
+    name = f"{getattr(forward, '__name__', 'forward')}/{getattr(backward, '__name__', 'backward')}"
+    return _run(lambda: pair_subject(forward, backward, args, kwargs, wrt=wrt, timeout=timeout,
+                                     batch_axis=batch_axis, layout=layout),
+                name, [], _settings(eps, atol, rtol),
+                dict(eps=eps, atol=atol, rtol=rtol, seed=seed, per_example_dout=per_example_dout))
 
 
-def _resolve_params(obj, params) -> list[tuple[str, np.ndarray]]:
-    if params is None:
-        return find_params(obj)
-    out = []
-    for i, p in enumerate(params):
-        if isinstance(p, str):
-            value = getattr(obj, p, None)
-            if not isinstance(value, np.ndarray):
-                raise GradvizError(f"{type(obj).__name__}.{p} is not a numpy array (it is {type(value).__name__})")
-            out.append((p, value))
-        elif isinstance(p, np.ndarray):
-            out.append((f"param{i}", p))
-        else:
-            raise GradvizError(f"params must be attribute names or numpy arrays, got {type(p).__name__}")
-    for name, p in out:
-        if p.dtype != np.float64:
-            raise GradvizError(f"parameter {name} is {p.dtype}; parameters are perturbed in place, so they must "
-                               "be float64 arrays (use .astype(np.float64) when creating them)")
-    return out
+def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str | None = None,
+               wrt: str | None = None, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+               timeout: float | None = None, seed: int = 0) -> Report:
+    """Check a loss: a function returning (loss, grad), or a class (compute/backward, forward/backward)."""
+    name = getattr(obj, "__name__", type(obj).__name__)
+    return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout),
+                name, [], _settings(eps, atol, rtol), dict(eps=eps, atol=atol, rtol=rtol, seed=seed))
 
 
-def _layer_backward(obj, subject, name, bwd, cot, x, named, timeout) -> list[np.ndarray]:
-    """Call backward(dZ, x) (or backward(dZ)) and sort out what it returned."""
-    args = (cot.copy(), x.copy()) if _positional_count(bwd) >= 2 else (cot.copy(),)
-    returned = _call(f"{subject}.{name}", bwd, *args, timeout=timeout)
-    grads: Any = None
-    if isinstance(returned, tuple) and len(returned) >= 2:
-        dx, grads = returned[0], (returned[1] if len(returned) == 2 else list(returned[1:]))
-    else:
-        dx = returned
-    analytic = [_as_result_array(f"{subject}.{name} (input gradient)", dx, x.shape)]
-    if not named:
-        return analytic
-    grads = _param_grads(obj, grads, named, subject, name)
-    for (pname, p), g in zip(named, grads):
-        analytic.append(_as_result_array(f"{subject}.{name} (gradient of {pname})", g, p.shape))
-    return analytic
+def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = None, eps: float = EPS,
+                  atol: float = ATOL, rtol: float = RTOL, timeout: float | None = None, seed: int = 0) -> Report:
+    """Check grad_f against finite differences of a numpy function f returning one number.
+
+    With several arguments, `wrt` names the differentiated one (guessed from
+    the names when absent, and said); a dict of arrays is matched to the
+    `d<name>` keys grad_f returns.
+    """
+    name = getattr(f, "__name__", "f")
+    return _run(lambda: grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout), name, [],
+                _settings(eps, atol, rtol), dict(eps=eps, atol=atol, rtol=rtol, seed=seed))
 
 
-def _param_grads(obj, grads, named, subject, name) -> list:
-    if isinstance(grads, dict):
-        keys = list(grads)
-        return [grads.get(pname, grads.get(pname.split("[")[0], grads[keys[i]] if i < len(keys) else None))
-                for i, (pname, _) in enumerate(named)]
-    if isinstance(grads, (list, tuple)):
-        if len(grads) != len(named):
-            raise UserCodeError(f"{subject}.{name} returned {len(grads)} parameter gradients for "
-                                f"{len(named)} parameters ({', '.join(n for n, _ in named)})")
-        return list(grads)
-    if isinstance(grads, np.ndarray) and len(named) == 1:
-        return [grads]
-    # (dx, None) or just dx: look for gradients the layer stored on itself (self.dW, self.db, ...).
-    out = []
-    for pname, _ in named:
-        base = pname.split("[")[0]
-        found = next((getattr(obj, prefix + base) for prefix in GRAD_PREFIXES
-                      if isinstance(getattr(obj, prefix + base, None), np.ndarray)), None)
-        if found is None:
-            raise UserCodeError(f"{subject}.{name} returned no gradient for parameter {pname} "
-                                f"(return (dx, [grads...]) or store it as self.d{base})")
-        out.append(found)
-    return out
-
-
-def check_loss(obj: Any, y_hat: Any, y: Any, *, compute: str = "compute", backward: str = "backward",
-               eps: float = EPS, atol: float = ATOL, rtol: float = RTOL, timeout: float | None = None) -> Report:
-    """Check a loss's backward(y_hat, y) against finite differences of compute(y_hat, y)."""
-    subject = type(obj).__name__
-    settings = _settings(eps, atol, rtol)
-    warns: list[str] = []
-    comp, bwd = getattr(obj, compute, None), getattr(obj, backward, None)
-    if not callable(comp) or not callable(bwd):
-        raise GradvizError(f"{subject} needs methods {compute}() and {backward}() to be checked as a loss")
-    y_hat = _float64_input("y_hat", y_hat, warns)
-    y = np.asarray(y)
-    try:
-        value = _as_result_array(f"{subject}.{compute}", _call(f"{subject}.{compute}", comp, y_hat.copy(), y.copy(),
-                                                                timeout=timeout))
-        if value.size != 1:
-            raise UserCodeError(f"{subject}.{compute} returned shape {value.shape}; a loss must be one number")
-        analytic = _as_result_array(f"{subject}.{backward}", _call(f"{subject}.{backward}", bwd, y_hat.copy(),
-                                                                    y.copy(), timeout=timeout), y_hat.shape)
-
-        def loss(arrays):
-            return float(np.sum(_call(f"{subject}.{compute}", comp, arrays[0].copy(), y.copy(), timeout=timeout)))
-
-        base = loss([y_hat])
-        arrays = [y_hat.copy()]
-        batch = y_hat.shape[0] if y_hat.ndim else None
-        results = _compare(["y_hat"], [analytic], arrays, loss, base, eps, atol, rtol, 0, batch=batch, layout=None,
-                           contexts=[Context(name="y_hat", wrt=arrays[0], inputs={"y_hat": arrays[0], "y": y},
-                                             batch=batch)])
-    except UserCodeError as exc:
-        return _failed(subject, [("y_hat", y_hat.shape)], str(exc), settings)
-    return Report(subject=subject, results=results, settings=settings, verdict=_verdict(results), warnings=warns)
-
-
-def check_grad_fn(f: Callable, grad_f: Callable, x: Any, *, eps: float = EPS, atol: float = ATOL,
-                  rtol: float = RTOL, timeout: float | None = None) -> Report:
-    """Check grad_f(x) against finite differences of a plain numpy function f(x) -> float."""
-    subject = getattr(f, "__name__", "f")
-    settings = _settings(eps, atol, rtol)
-    warns: list[str] = []
-    x = _float64_input("x", x, warns)
-    gname = getattr(grad_f, "__name__", "grad_f")
-    try:
-        analytic = _as_result_array(gname, _call(gname, grad_f, x.copy(), timeout=timeout), x.shape)
-
-        def loss(arrays):
-            value = np.asarray(_call(subject, f, arrays[0].copy(), timeout=timeout), dtype=np.float64)
-            if value.size != 1:
-                raise UserCodeError(f"{subject} returned shape {value.shape}; it must return one number")
-            return float(value.reshape(()))
-
-        base = loss([x])
-        arrays = [x.copy()]
-        results = _compare(["x"], [analytic], arrays, loss, base, eps, atol, rtol, 0, batch=None, layout=None,
-                           contexts=[Context(name="x", wrt=arrays[0], inputs={"x": arrays[0]})])
-    except UserCodeError as exc:
-        return _failed(subject, [("x", x.shape)], str(exc), settings)
-    return Report(subject=subject, results=results, settings=settings, verdict=_verdict(results), warnings=warns)
+def check_function(fn_class: Any, *args: Any, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+                   seed: int = 0, timeout: float | None = None) -> Report:
+    """Check a ctx-style Function class (forward(ctx, *inputs), backward(ctx, d_out)) without torch."""
+    return _run(lambda: function_subject(fn_class, args, timeout=timeout), getattr(fn_class, "__name__", "Function"),
+                [], _settings(eps, atol, rtol), dict(eps=eps, atol=atol, rtol=rtol, seed=seed))

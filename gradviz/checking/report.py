@@ -199,6 +199,7 @@ class Report:
     nodes: list[NodeCheck] = field(default_factory=list)
     verdict: str = ""  # one sentence: what is wrong and which answer is the odd one out
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was assumed: the convention picked, what was not checked
     formulas_: dict = field(default_factory=dict)
     root: Any = None  # the recorded graph of the checked evaluation (for draw())
     sweep_fn: Any = None
@@ -265,6 +266,7 @@ class Report:
             "nodes_checked": len(self.nodes),
             "node_failures": [n.to_dict() for n in self.nodes if n.status == FAIL],
             "warnings": list(self.warnings),
+            "notes": list(self.notes),
         }
 
     def _settings_line(self) -> str:
@@ -300,6 +302,8 @@ class Report:
             out += ["", f"First wrong backward rule: {_md(bad.where)}: {_md(bad.message)}"]
         for w in self.warnings:
             out += ["", f"> warning: {_md(w)}"]
+        for note in self.notes:
+            out += ["", f"> note: {_md(note)}"]
         return "\n".join(out) + "\n"
 
     def _repr_markdown_(self) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import finite as fd
+from .streams import DIRECTIONS, stream
 
 STEPS = tuple(10.0 ** -k for k in range(1, 13))
 
@@ -25,7 +26,7 @@ class Sweep:
     @classmethod
     def measure(cls, subject, arrays, auto, steps=None, rng_seed=0, float32=False, k=3) -> "Sweep":
         steps = tuple(steps or STEPS)
-        rng = np.random.default_rng(rng_seed)
+        rng = stream(rng_seed, DIRECTIONS)  # the probe directions' own stream, as in check()
         directions = fd.random_directions([a.shape for a in arrays], k, rng)
         analytic = [sum(float(np.sum(g * d)) for g, d in zip(auto, dirn)) for dirn in directions]
 

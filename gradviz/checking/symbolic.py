@@ -141,7 +141,7 @@ class _Templates:
         sp = _sympy()
         groups: dict[str, list] = {}
         for k, o in enumerate(outputs):
-            free = sorted(getattr(o, "free_symbols", ()), key=lambda x: x.name)
+            free = _canonical_symbols(o)
             if not free:
                 continue
             names = [sp.Symbol(f"t{i}", real=True) for i in range(len(free))]
@@ -170,6 +170,24 @@ class _Templates:
                     v[m] = float(partials[i].xreplace(point).evalf(30))
                 np.add.at(grad, where[:, i], cotangent[members] * v)
         return grad
+
+
+def _canonical_symbols(expr) -> list:
+    """expr's symbols, the most frequent first, ties in the order a traversal of its tree meets them.
+
+    Naming them t0, t1, ... in that order maps outputs that are the same
+    expression up to renaming onto one template: softmax's exp(z_j) / sum(exp(z))
+    names z_j (met twice) t0 for every j, where sorting by name would give
+    each j a template of its own.
+    """
+    if not getattr(expr, "free_symbols", None):
+        return []
+    count: dict = {}
+    for node in _sympy().preorder_traversal(expr):
+        if node.is_Symbol:
+            count[node] = count.get(node, 0) + 1
+    order = {x: k for k, x in enumerate(count)}
+    return sorted(count, key=lambda x: (-count[x], order[x]))
 
 
 def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: dict | None) -> _Templates:

@@ -88,6 +88,8 @@ def footer_lines(report: Report) -> list[str]:
         lines.append(f"first wrong backward rule: {bad.where}: {bad.message}")
     for w in report.warnings:
         lines.append(f"warning: {w}")
+    for note in getattr(report, "notes", ()):  # what a hand-written check assumed (convention, unchecked arrays)
+        lines.append(f"note: {note}")
     return lines
 
 

@@ -59,7 +59,7 @@ def _target_section(t: TargetResult, drawings: Path) -> list[str]:
                 for sentence in [d["message"] for d in problem["diagnosis"]] or [problem["message"]] * bool(problem["message"])]
         lines += [f"**In {where}:**", "", *said] if said else [f"**In {where}:** {_md(check['verdict'] or check['status'])}"]
         lines.append("")
-        if check["check"] == "visible" and check["markdown"]:
+        if check["check"] == "visible" and check["markdown"] and check["problems"]:  # a table says more than one line
             lines += ["<details><summary>the full report</summary>", "", check["markdown"].rstrip("\n"), "",
                       "</details>", ""]
         if check["check"] == "visible" and check["svg"]:

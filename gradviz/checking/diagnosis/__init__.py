@@ -19,6 +19,7 @@ from .util import index_text
 # The families, in the order their findings are listed when several fit.
 from . import (numerics, factors, layout, images, activations, pooling, convolution,  # noqa: E402,F401
                jacobian, rules, masks, signs, terms, samples)  # (importing a family registers its hypotheses)
+from . import conventions  # noqa: E402,F401  (calling conventions that look like bugs)
 
 __all__ = ["Context", "Finding", "HYPOTHESES", "as_finding", "diagnose", "hypothesis", "NO_PATTERN"]
 

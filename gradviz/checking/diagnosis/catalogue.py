@@ -53,5 +53,6 @@ CAUSES: dict[str, tuple[str, str]] = {
     "last_sample_skipped": ("samples", "the last sample skipped (range(n - 1))"),
     "first_sample_skipped": ("samples", "the first sample skipped (a loop starting at 1)"),
     "samples_missing": ("samples", "some samples left out of the gradient"),
+    "per_example_dout": ("conventions", "1/m in the parameter gradients only: deeplearning.ai's per-example dZ, not a bug"),
     "no_pattern": ("none", "no known cause reproduces the numbers: where the largest errors are"),
 }

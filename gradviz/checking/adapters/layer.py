@@ -1,0 +1,333 @@
+"""Layer classes, in every way courses write them, as one Subject.
+
+    forward(x) -> out; backward(dout[, x]) -> dx | (dx, [dW, db]) | (dx, dW, db)   gradients returned
+    forward(x) stores self.output; backward(dout) stores self.dinputs, self.dweights   results on self
+    backward(dout, learning_rate) updates self.W in place and returns dx         a learning-rate updater
+    backward(dout) calls self.W_opt.update(self.W, grad_W)                       an optimizer-based layer
+
+Parameters are every float array on the object (and in its lists and dicts,
+one level down) that forward does not write; the gradient of each is found
+by what backward returns, stores or changes. Arrays with no gradient are
+reported as not checked.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from ...errors import GradvizError
+from .subject import Problem, Subject, UserCodeError, as_array, call, is_float_array, positional_names
+
+METHOD_PAIRS = (("forward", "backward"), ("forward_pass", "backward_pass"), ("fprop", "bprop"),
+                ("forward_propagation", "backward_propagation"), ("__call__", "gradient"), ("__call__", "backward"))
+FORWARD_NAMES = ("forward", "forward_pass", "fprop", "forward_propagation", "__call__", "call")
+BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "backward_propagation", "gradient", "backprop")
+GRAD_PREFIXES = ("d", "grad_", "d_", "grad")
+GRAD_SUFFIXES = ("_grad", "_gradient", "grad")
+DX_NAMES = ("dinputs", "dinput", "dx", "dX", "dA_prev", "grad_input", "input_grad", "dA", "delta")
+OUTPUT_NAMES = ("output", "out", "outputs", "y", "Z", "A", "a", "activation")
+LR_NAMES = ("learning_rate", "lr", "eta", "alpha", "step_size", "learningrate", "rate")
+PREFERRED = (("weights", "biases"), ("W", "b"), ("w", "b"), ("weight", "bias"), ("kernel", "bias"),
+             ("weights", "bias"), ("gamma", "beta"))
+SGD_LR = 1.0  # the learning rate handed to backward(dout, learning_rate); p_before - p_after is then the gradient
+
+
+class RecordingOptimizer:
+    """Stands in for a layer's optimizer: remembers each (parameter, gradient) and changes nothing."""
+
+    def __init__(self, record: list | None = None):
+        self.record = [] if record is None else record
+
+    def update(self, param, grad):
+        self.record.append((param, np.array(grad, dtype=np.float64)))
+        return param
+
+    step = update
+
+    def __copy__(self):  # copy.copy(optimizer) per parameter, as ML-From-Scratch does: share the record
+        return RecordingOptimizer(self.record)
+
+    def __deepcopy__(self, memo):
+        return RecordingOptimizer(self.record)
+
+    def __repr__(self) -> str:
+        return "<gradviz recording optimizer>"
+
+
+def float_attributes(obj: Any) -> dict[str, np.ndarray]:
+    """Every float array on obj and in its lists and dicts one level down, by the user's spelling."""
+    out: dict[str, np.ndarray] = {}
+    for key, value in getattr(obj, "__dict__", {}).items():
+        if is_float_array(value):
+            out[key] = value
+        elif isinstance(value, dict):
+            out.update({f"{key}[{k!r}]": v for k, v in value.items() if is_float_array(v)})
+        elif isinstance(value, (list, tuple)):
+            out.update({f"{key}[{i}]": v for i, v in enumerate(value) if is_float_array(v)})
+    return out
+
+
+def grad_spellings(name: str) -> list[str]:
+    """Where course code keeps the gradient of parameter `name` (W -> dW, grad_W, W_grad, ...)."""
+    if "[" in name:
+        return []
+    return [p + name for p in GRAD_PREFIXES] + [name + s for s in GRAD_SUFFIXES]
+
+
+def pick_methods(obj: Any, forward: str | None, backward: str | None) -> tuple[str, str, str]:
+    """The forward and backward method names, and how they were chosen (said in the report)."""
+    cls = type(obj).__name__
+
+    def has(name):
+        return callable(getattr(obj, name, None)) and (name != "__call__" or hasattr(type(obj), "__call__"))
+
+    if forward and backward:
+        for name in (forward, backward):
+            if not has(name):
+                raise GradvizError(f"{cls} has no method {name}(); its methods are {', '.join(_methods(obj))}")
+        return forward, backward, "as given"
+    pairs = [(f, b) for f, b in METHOD_PAIRS if has(f) and has(b) and (not forward or f == forward)
+             and (not backward or b == backward)]
+    if len(pairs) == 1:
+        return pairs[0][0], pairs[0][1], "detected"
+    if len(pairs) > 1:
+        names = " and ".join(f"{f}()/{b}()" for f, b in pairs[:2])
+        raise GradvizError(f"{cls} has two candidate method pairs, {names}: choose one with "
+                           f"forward=/backward= (--forward NAME --backward NAME)")
+    fwd = [n for n in FORWARD_NAMES if has(n) and (not forward or n == forward)]
+    bwd = [n for n in BACKWARD_NAMES if has(n) and (not backward or n == backward)]
+    if len(bwd) > 1:
+        raise GradvizError(f"{cls} has two candidate backward methods, {bwd[0]}() and {bwd[1]}(): choose one with "
+                           "backward= (--backward NAME)")
+    if fwd and bwd:
+        return forward or fwd[0], bwd[0], "detected"
+    tried = ", ".join(f"{f}()/{b}()" for f, b in METHOD_PAIRS)
+    raise GradvizError(f"{cls} matches no layer convention gradviz knows (it tried the method pairs {tried}); "
+                       f"its methods are {', '.join(_methods(obj)) or 'none'}: name them with "
+                       "forward=/backward= (--forward NAME --backward NAME)")
+
+
+def _methods(obj) -> list[str]:
+    return [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
+
+
+def prepare(obj: Any, input_shape: tuple, notes: list[str]) -> None:
+    """Lifecycle methods some layer libraries need before a layer has parameters."""
+    if callable(getattr(obj, "set_input_shape", None)) and not float_attributes(obj):
+        call(f"{type(obj).__name__}.set_input_shape", obj.set_input_shape, tuple(input_shape[1:]))
+        notes.append(f"called {type(obj).__name__}.set_input_shape({tuple(input_shape[1:])})")
+    if callable(getattr(obj, "initialize", None)) and not float_attributes(obj):
+        call(f"{type(obj).__name__}.initialize", obj.initialize, RecordingOptimizer())
+        notes.append(f"called {type(obj).__name__}.initialize(optimizer) with gradviz's recording optimizer")
+
+
+def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None = None, backward: str | None = None,
+                  timeout: float | None = None, batch_axis: int = 0, layout: str | None = None) -> Subject:
+    cls = type(obj).__name__
+    notes: list[str] = []
+    prepare(obj, x.shape, notes)
+    fwd_name, bwd_name, how = pick_methods(obj, forward, backward)
+    fwd, bwd = getattr(obj, fwd_name), getattr(obj, bwd_name)
+    input_name = (positional_names(fwd) or ["x"])[0]
+    bwd_params = positional_names(bwd)
+    lr_style = len(bwd_params) >= 2 and bwd_params[1].lower().replace("_", "") in {n.replace("_", "") for n in LR_NAMES}
+    optimizers = {k: v for k, v in vars(obj).items() if not isinstance(v, np.ndarray)
+                  and callable(getattr(v, "update", None)) and not inspect.isclass(v)}
+    before_forward = float_attributes(obj)
+    saved_state = {k: v for k, v in vars(obj).items()}
+    saved_arrays = {k: v.copy() for k, v in before_forward.items()}
+    probe = call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
+    after = float_attributes(obj)
+    written = {k for k, v in after.items() if k not in before_forward or v is not before_forward[k]
+               or not np.array_equal(v, saved_arrays[k])}
+    for k, v in saved_arrays.items():  # the probe must not leave anything changed
+        np.copyto(before_forward[k], v)
+    candidates = _parameters(obj, params, before_forward, written)
+    stores_output = probe is None
+    output_attr = _output_attribute(obj, written, x) if stores_output else None
+    if stores_output and output_attr is None:
+        raise UserCodeError(f"{cls}.{fwd_name} returned None and stored no output array on self "
+                            "(return the output, or keep it as self.output)")
+    if lr_style:
+        kind, override = "a learning-rate updater (backward(dout, learning_rate) updates the parameters)", \
+            "params= names the parameters"
+        notes.append(f"parameter gradients recovered from the update {cls}.{bwd_name}(dout, {bwd_params[1]}="
+                     f"{SGD_LR:g}) makes (assumes p -= {bwd_params[1]} * grad); parameters restored")
+    elif optimizers:
+        kind, override = f"an optimizer-based layer ({', '.join('self.' + k for k in optimizers)} replaced by a " \
+                         "recording optimizer)", "params= names the parameters"
+    elif stores_output:
+        kind, override = "results kept on self (methods return None)", "forward=/backward= (--forward/--backward)"
+    else:
+        kind, override = f"a layer class ({fwd_name}()/{bwd_name}())", "forward=/backward= (--forward/--backward)"
+    if how == "detected" and (fwd_name, bwd_name) != ("forward", "backward"):
+        notes.append(f"methods {fwd_name}()/{bwd_name}() detected (forward=/backward=, --forward/--backward "
+                     "override)")
+
+    arrays = {input_name: x}
+    arrays.update(candidates)
+
+    def run_forward(current):
+        out = call(f"{cls}.{fwd_name}", fwd, current[input_name], timeout=timeout)
+        if out is None and output_attr is not None:
+            out = getattr(obj, output_attr)
+        return as_array(f"{cls}.{fwd_name}", out)
+
+    def vjp(dout):
+        call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
+        recorder = RecordingOptimizer()
+        swapped = {k: getattr(obj, k) for k in optimizers}
+        for k in optimizers:
+            setattr(obj, k, recorder)
+        values = {k: v.copy() for k, v in candidates.items()}
+        try:
+            if lr_style:
+                returned = call(f"{cls}.{bwd_name}", bwd, dout, SGD_LR, timeout=timeout)
+            elif len(bwd_params) >= 2:
+                returned = call(f"{cls}.{bwd_name}", bwd, dout, x.copy(), timeout=timeout)
+            else:
+                returned = call(f"{cls}.{bwd_name}", bwd, dout, timeout=timeout)
+        finally:
+            for k, v in swapped.items():
+                setattr(obj, k, v)
+        grads = _sort_out(obj, cls, bwd_name, returned, input_name, candidates)
+        for k, v in candidates.items():  # `self.W = self.W - lr * dW` rebinds instead of updating in place
+            now = getattr(obj, k, v) if "[" not in k else v
+            if now is not v:
+                if lr_style and k not in grads and is_float_array(now):
+                    grads[k] = (values[k] - now) / SGD_LR
+                setattr(obj, k, v)
+        if lr_style:
+            for k, v in candidates.items():
+                if k not in grads and not np.array_equal(v, values[k]):
+                    grads[k] = (values[k] - v) / SGD_LR
+                    np.copyto(v, values[k])
+        for param, grad in recorder.record:
+            name = next((k for k, v in candidates.items() if v is param), None) \
+                or next((k for k, v in candidates.items() if k not in grads and np.shape(v) == np.shape(grad)), None)
+            if name is not None:
+                grads[name] = grad
+        return grads
+
+    def restore() -> list[str]:
+        changed = []
+        for k, v in list(vars(obj).items()):
+            if k not in saved_state:
+                continue
+            old = saved_state[k]
+            if isinstance(old, np.ndarray) and k in saved_arrays and k not in written:
+                if v is not old:
+                    setattr(obj, k, old)
+                if not np.array_equal(old, saved_arrays[k]):
+                    changed.append(f"self.{k}")
+                    np.copyto(old, saved_arrays[k])
+        return changed
+
+    return Subject(name=cls, convention=kind, override=override, arrays=arrays, forward=run_forward, vjp=vjp,
+                   backward_name=f"{cls}.{bwd_name}",
+                   inputs=(input_name,), batch_axis=batch_axis, layout=layout, notes=notes, restore=restore)
+
+
+def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
+    if params is not None:
+        out = {}
+        for i, p in enumerate(params):
+            if isinstance(p, str):
+                value = before.get(p, getattr(obj, p, None))
+                if not isinstance(value, np.ndarray):
+                    raise GradvizError(f"{type(obj).__name__}.{p} is not a numpy array (it is {type(value).__name__})")
+                out[p] = value
+            elif isinstance(p, np.ndarray):
+                out[next((k for k, v in before.items() if v is p), f"param{i}")] = p
+            else:
+                raise GradvizError(f"params must be attribute names or numpy arrays, got {type(p).__name__}")
+        for name, p in out.items():
+            if p.dtype != np.float64:
+                raise GradvizError(f"parameter {name} is {p.dtype}; parameters are perturbed in place, so they must "
+                                   "be float64 arrays (use .astype(np.float64) when creating them)")
+        return out
+    grad_like = {g for name in before for g in grad_spellings(name)}
+    return {k: v for k, v in before.items() if k not in written and k not in grad_like and v.dtype == np.float64}
+
+
+def _output_attribute(obj, written, x) -> str | None:
+    for name in OUTPUT_NAMES:
+        if name in written and is_float_array(getattr(obj, name, None)):
+            return name
+    others = [k for k in written if "[" not in k and getattr(obj, k) is not x and not np.array_equal(getattr(obj, k), x)]
+    return others[-1] if others else None
+
+
+def _sort_out(obj, cls, bwd_name, returned, input_name, candidates) -> dict[str, Any]:
+    """What backward gave: dx and the parameter gradients, however they were handed back."""
+    what = f"{cls}.{bwd_name}"
+    grads: Any = None
+    if isinstance(returned, tuple) and len(returned) >= 2:
+        dx, grads = returned[0], (returned[1] if len(returned) == 2 and not is_float_array(returned[1])
+                                  else list(returned[1:]))
+    else:
+        dx = returned
+    out: dict[str, Any] = {}
+    if dx is None:
+        dx = next((getattr(obj, n) for n in DX_NAMES if is_float_array(getattr(obj, n, None))), None)
+        if dx is None:
+            out[input_name] = Problem("FAIL", f"{what} returned None and stored no input gradient on self "
+                                              f"(return it, or keep it as self.dinputs)")
+    if dx is not None:
+        out[input_name] = dx
+    if grads is None or (isinstance(grads, (list, tuple)) and not grads):
+        stored = _stored_grads(obj, candidates)
+        out.update(stored)
+        return out
+    if isinstance(grads, dict):
+        for name in candidates:
+            key = next((k for k in grads if k == name or k in grad_spellings(name)), None)
+            if key is not None:
+                out[name] = grads[key]
+        return out
+    if is_float_array(grads):
+        grads = [grads]
+    grads = list(grads)
+    names = list(candidates)
+    if len(grads) == len(names):
+        return {**out, **dict(zip(names, grads))}
+    matched = _match_by_shape(grads, candidates)
+    if matched is None:
+        preferred = next((list(p) for p in PREFERRED if all(n in candidates for n in p)
+                          and len(p) == len(grads)), None)
+        if preferred is None:
+            raise UserCodeError(f"{what} returned {len(grads)} parameter gradients for the {len(names)} float arrays "
+                                f"on the layer ({', '.join(names)}); name the parameters with params=")
+        matched = dict(zip(preferred, grads))
+    return {**out, **matched}
+
+
+def _match_by_shape(grads, candidates) -> dict | None:
+    out, free = {}, list(candidates)
+    for g in grads:
+        name = next((n for n in free if np.shape(candidates[n]) == np.shape(g)), None)
+        if name is None:
+            return None
+        out[name] = g
+        free.remove(name)
+    return out
+
+
+def _stored_grads(obj, candidates) -> dict[str, Any]:
+    out = {}
+    holders = [getattr(obj, n) for n in ("grads", "gradients", "grad") if isinstance(getattr(obj, n, None), dict)]
+    for name in candidates:
+        found = next((getattr(obj, s) for s in grad_spellings(name) if is_float_array(getattr(obj, s, None))), None)
+        if found is None and "[" in name:
+            key = name.split("[", 1)[1].rstrip("]").strip("'\"")
+            found = next((h.get(k) for h in holders + [getattr(obj, name.split("[")[0], {})] for k in
+                          ("d" + key, "grad_" + key) if isinstance(h, dict) and is_float_array(h.get(k))), None)
+        for h in holders:
+            if found is None:
+                found = next((h[k] for k in [name] + grad_spellings(name) if is_float_array(h.get(k))), None)
+        if found is not None:
+            out[name] = found.copy()
+    return out

@@ -1,0 +1,220 @@
+"""Losses and plain gradient functions, in the shapes course code gives them.
+
+    loss, dx = softmax_loss(x, y)                 one call returning both
+    compute(y_hat, y) / backward(y_hat, y)         a loss class
+    forward(x, t) -> loss / backward(dout=1)       deep-learning-from-scratch's SoftmaxWithLoss
+    forward(y_pred, y_true) -> per-sample losses; backward(dvalues, y_true) stores self.dinputs   nnfs
+    backward(self.output, y_true)                  nnfs's combined softmax + cross-entropy (takes the output)
+    mse(y_true, y_pred), mse_prime(y_true, y_pred)   a function and its gradient (wrt= or guessed by name)
+    cost(params) and grads = model_backward(params)  dicts of arrays, matched through d<name> keys
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+
+from ...errors import GradvizError
+from .pair import differentiable
+from .subject import (Subject, UserCodeError, as_array, call, float64_copy, is_float_array, positional_names,
+                      strip_grad_prefix, user_name)
+
+PREDICTION_NAMES = ("y_pred", "y_hat", "yhat", "pred", "preds", "predictions", "prediction", "output", "outputs",
+                    "logits", "scores", "AL", "A", "a", "x", "X", "z", "Z", "w", "W", "theta")
+TARGET_NAMES = ("y_true", "y", "t", "target", "targets", "labels", "label", "Y", "y_train")
+DX_NAMES = ("dinputs", "dinput", "dx", "dX", "grad")
+VALUE_METHODS = ("compute", "loss", "calculate", "forward", "__call__")
+
+
+def _bind(fn: Callable, args: tuple, what: str) -> inspect.BoundArguments:
+    try:
+        return inspect.signature(fn).bind(*args)
+    except TypeError as exc:
+        raise GradvizError(f"{what}{inspect.signature(fn)} cannot take {len(args)} arguments: {exc}") from None
+
+
+def guess_wrt(bound: dict, notes: list[str], what: str) -> str:
+    """The argument a gradient belongs to when nothing says so: the prediction-like float array."""
+    floats = [n for n, v in bound.items() if is_float_array(v)]
+    if not floats:
+        raise GradvizError(f"{what} received no float array to differentiate (its arguments are {', '.join(bound)})")
+    if len(floats) == 1:
+        return floats[0]
+    choice = next((n for n in PREDICTION_NAMES if n in floats), None) or \
+        next((n for n in floats if n not in TARGET_NAMES), floats[0])
+    notes.append(f"differentiated with respect to {choice} (guessed from the names {', '.join(floats)}; "
+                 "wrt= / --wrt NAME overrides)")
+    return choice
+
+
+def _others(arguments: dict, target: str) -> dict:
+    return {n: v for n, v in arguments.items() if n != target}
+
+
+def _scalar(what: str, value: Any) -> np.ndarray:
+    array = as_array(what, value)
+    if array.size != 1:
+        raise UserCodeError(f"{what} returned shape {array.shape}; a loss must be one number")
+    return array.reshape(())
+
+
+def loss_subject(obj: Any, args: tuple, *, compute: str | None, backward: str | None, wrt: str | None,
+                 timeout: float | None) -> Subject:
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or inspect.ismethod(obj) and not compute:
+        return _both_subject(obj, args, wrt, timeout)
+    return _class_subject(obj, args, compute, backward, wrt, timeout)
+
+
+def _both_subject(fn, args, wrt, timeout) -> Subject:
+    name = user_name(fn)
+    bound = _bind(fn, args, name)
+    notes: list[str] = []
+    warns: list[str] = []
+    target = wrt or next((n for n, v in bound.arguments.items() if is_float_array(v)), None)
+    if target is None:
+        raise GradvizError(f"{name} received no float array to differentiate (its arguments are "
+                           f"{', '.join(bound.arguments)})")
+    differentiable(bound.arguments, target, name)
+    arrays = {target: float64_copy(target, bound.arguments[target], warns)}
+
+    def run(current):
+        b = _bind(fn, args, name)
+        b.arguments[target] = current[target]
+        returned = call(name, fn, *b.args, timeout=timeout, **b.kwargs)
+        if not isinstance(returned, tuple) or len(returned) < 2:
+            raise UserCodeError(f"{name} returned {type(returned).__name__}, not (loss, gradient); a function "
+                                "returning only the loss is checked with its gradient function: check_grad_fn")
+        return returned
+
+    return Subject(name=name, convention=f"a loss returning (loss, gradient of {target})",
+                   override="wrt= (--wrt NAME) names the argument the gradient belongs to", arrays=arrays,
+                   forward=lambda cur: _scalar(name, run(cur)[0]), vjp=lambda dout: {target: run(
+                       {target: arrays[target].copy()})[1]}, backward_name=name, inputs=(target,), loss=True,
+                   notes=notes + [f"the gradient {name} returns is taken to belong to {target}, its first float "
+                                  "array argument" if not wrt else f"the gradient belongs to {target} (wrt)"],
+                   warnings=warns, constants=_others(bound.arguments, target))
+
+
+def _class_subject(obj, args, compute, backward, wrt, timeout) -> Subject:
+    cls = type(obj).__name__
+    value_name = compute or next((m for m in VALUE_METHODS if callable(getattr(obj, m, None))
+                                  and (m != "__call__" or hasattr(type(obj), "__call__"))), None)
+    if value_name == "forward" and callable(getattr(obj, "calculate", None)):
+        value_name = "calculate"
+    bwd_name = backward or ("backward" if callable(getattr(obj, "backward", None)) else
+                            "gradient" if callable(getattr(obj, "gradient", None)) else None)
+    if value_name is None or bwd_name is None:
+        raise GradvizError(f"{cls} matches no loss convention gradviz knows (it tried compute()/backward(), "
+                           "forward()/backward(), calculate()/backward(), __call__()/gradient()); name the methods "
+                           "with compute=/backward= (--forward NAME --backward NAME)")
+    value_fn, bwd = getattr(obj, value_name), getattr(obj, bwd_name)
+    bound = _bind(value_fn, args, f"{cls}.{value_name}")
+    names = list(bound.arguments)
+    target = wrt or names[0]
+    differentiable(bound.arguments, target, f"{cls}.{value_name}")
+    warns: list[str] = []
+    arrays = {target: float64_copy(target, bound.arguments[target], warns)}
+    notes: list[str] = []
+    bwd_params = positional_names(bwd)
+
+    def value(current):
+        b = _bind(value_fn, args, cls)
+        b.arguments[target] = current[target]
+        out = as_array(f"{cls}.{value_name}", call(f"{cls}.{value_name}", value_fn, *b.args, timeout=timeout,
+                                                   **b.kwargs))
+        if out.size != 1:
+            message = f"{cls}.{value_name} returned {out.size} per-example losses; their mean is the loss"
+            if message not in notes:
+                notes.append(message)
+            return out.mean().reshape(())
+        return out.reshape(())
+
+    def vjp(dout):
+        x = arrays[target].copy()
+        value({target: x})
+        rest = [v for n, v in bound.arguments.items() if n != target]
+        if len(bwd_params) == 0:
+            returned = call(f"{cls}.{bwd_name}", bwd, timeout=timeout)
+        elif len(bwd_params) == 1 or (len(rest) == 0):
+            returned = call(f"{cls}.{bwd_name}", bwd, 1.0, timeout=timeout)
+        else:
+            first = _first_backward_argument(obj, bwd_params[0], x, notes, cls, bwd_name)
+            returned = call(f"{cls}.{bwd_name}", bwd, first, *[np.copy(v) for v in rest][:len(bwd_params) - 1],
+                            timeout=timeout)
+        if returned is None:
+            returned = next((getattr(obj, n) for n in DX_NAMES if is_float_array(getattr(obj, n, None))), None)
+            if returned is None:
+                raise UserCodeError(f"{cls}.{bwd_name} returned None and stored no gradient on self "
+                                    "(return it, or keep it as self.dinputs)")
+        return {target: returned}
+
+    style = {0: "backward()", 1: "backward(dout=1)"}.get(len(bwd_params), f"{bwd_name}({', '.join(bwd_params)})")
+    return Subject(name=cls, convention=f"a loss class ({value_name}() and {style})",
+                   override="compute=/backward= (--forward NAME --backward NAME) name the methods",
+                   arrays=arrays, forward=value, vjp=vjp, backward_name=f"{cls}.{bwd_name}", inputs=(target,),
+                   loss=True, notes=notes, warnings=warns, constants=_others(bound.arguments, target))
+
+
+def _first_backward_argument(obj, param, x, notes, cls, bwd_name):
+    """nnfs's combined softmax/cross-entropy takes the forward's *output*; most losses take the prediction."""
+    output = getattr(obj, "output", None)
+    if is_float_array(output) and output.shape == x.shape and not np.array_equal(output, x) \
+            and param.lower().startswith("d"):
+        message = f"{cls}.{bwd_name} receives self.output (the forward's output), as its first argument's name says"
+        if message not in notes:
+            notes.append(message)
+        return output.copy()
+    return x
+
+
+def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None, timeout: float | None) -> Subject:
+    fname, gname = user_name(f), user_name(grad_f)
+    bound = _bind(f, args, fname)
+    notes: list[str] = []
+    warns: list[str] = []
+    dicts = [n for n, v in bound.arguments.items() if isinstance(v, dict) and any(map(is_float_array, v.values()))]
+    if dicts and wrt is None:
+        return _dict_subject(f, grad_f, args, bound, dicts[0], timeout, warns)
+    target = wrt or guess_wrt(bound.arguments, notes, fname)
+    differentiable(bound.arguments, target, fname)
+    arrays = {target: float64_copy(target, bound.arguments[target], warns)}
+
+    def call_with(fn, name, current):
+        b = _bind(fn, args, name)
+        b.arguments[target] = current[target]
+        return call(name, fn, *b.args, timeout=timeout, **b.kwargs)
+
+    return Subject(name=fname, convention=f"a function and its gradient ({fname}, {gname})",
+                   override="wrt= (--wrt NAME) names the differentiated argument", arrays=arrays,
+                   forward=lambda cur: _scalar(fname, call_with(f, fname, cur)),
+                   vjp=lambda dout: {target: call_with(grad_f, gname, {target: arrays[target].copy()})},
+                   backward_name=gname, inputs=(target,), loss=True, notes=notes, warnings=warns,
+                   constants=_others(bound.arguments, target))
+
+
+def _dict_subject(f, grad_f, args, bound, key, timeout, warns) -> Subject:
+    fname, gname = user_name(f), user_name(grad_f)
+    params = bound.arguments[key]
+    arrays = {k: float64_copy(k, v, warns) for k, v in params.items() if is_float_array(v)}
+
+    def call_with(fn, name, current):
+        b = _bind(fn, args, name)
+        b.arguments[key] = {**params, **current}
+        return call(name, fn, *b.args, timeout=timeout, **b.kwargs)
+
+    def vjp(dout):
+        grads = call_with(grad_f, gname, {k: a.copy() for k, a in arrays.items()})
+        if isinstance(grads, tuple) and grads and isinstance(grads[-1], dict):
+            grads = grads[-1]
+        if not isinstance(grads, dict):
+            raise UserCodeError(f"{gname} returned {type(grads).__name__}; for a dict of parameters it must return "
+                                "a dict of gradients with keys like dW1, db1")
+        return {strip_grad_prefix(str(k)) if strip_grad_prefix(str(k)) in arrays else k: v for k, v in grads.items()}
+
+    return Subject(name=fname, convention=f"a function of a dict of parameters and its gradient ({gname}), "
+                                          "matched through d<name> keys",
+                   override="wrt= (--wrt NAME) picks one argument instead", arrays=arrays,
+                   forward=lambda cur: _scalar(fname, call_with(f, fname, cur)), vjp=vjp, backward_name=gname,
+                   grad_names={k: "d" + k for k in arrays}, inputs=(), loss=True, warnings=warns)
