@@ -161,7 +161,7 @@ def function_inputs(fn: Callable, name: str, module_inputs: dict | None, overrid
 
 def _torch_bridge(obj: Any):
     """gv.torch's targets module when `obj` is torch code (asked first); torch is never imported otherwise."""
-    if "torch" not in sys.modules:
+    if sys.modules.get("torch") is None:  # the user's file did not import torch
         return None
     from .torch import targets as torch_targets
 
@@ -358,6 +358,7 @@ class Given:
     def check_class(self, cls, name, input_shape, forward, backward, wrt, options, layout) -> Report:
         from .checking import handwritten as hw
         from .checking.adapters.ctx import is_ctx_function
+        from .checking.adapters.layer import pick_methods
 
         if is_ctx_function(cls):
             args, _ = self.arguments(cls.forward, f"{name}.forward", skip_first=1)
@@ -366,8 +367,10 @@ class Given:
         value_fn = getattr(instance, forward or "", None) or next(
             (getattr(instance, m) for m in ("compute", "forward", "forward_pass", "calculate") if
              callable(getattr(instance, m, None))), None)
+        if value_fn is None:  # fprop/bprop, __call__/gradient...: the layer adapter's detection, or its error
+            value_fn = getattr(instance, pick_methods(instance, forward, backward)[0])
         required = [p for p in inspect.signature(value_fn).parameters.values() if p.default is inspect.Parameter.empty
-                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)] if value_fn else []
+                    and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         is_loss = callable(getattr(instance, "compute", None)) or len(required) >= 2
         if is_loss:
             if self.inputs:

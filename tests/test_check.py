@@ -233,3 +233,12 @@ def test_bad_arguments_are_clear_errors():
         gv.check(lambda x: 3.0, gv.Value(1.0))
     raised = gv.check(lambda x: 1 / 0, gv.Value(1.0))  # user code raising is a finding, not a crash
     assert raised.status == "ERROR" and "raised ZeroDivisionError" in raised.verdict
+
+
+@pytest.mark.parametrize("numpy_code", [lambda x: np.tanh(x).sum(), lambda x: float(np.sum(x.data))],
+                         ids=["numpy ufunc on a Tensor", "returns a float"])
+def test_a_numpy_function_given_to_check_is_a_usage_error_naming_the_forms_to_use(numpy_code):
+    with pytest.raises(gv.GradvizTypeError) as caught:
+        gv.check(numpy_code, np.array([0.5, -1.0, 2.0]))
+    message = str(caught.value)
+    assert "gv.check_grad_fn(f, grad_f, x)" in message and "gv.check_pair" in message

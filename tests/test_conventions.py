@@ -116,6 +116,18 @@ def test_a_none_gradient_fails_alone_and_a_crash_is_an_error_with_the_users_line
     assert "affine_backward_crash raised ValueError" in crash.verdict and "test_conventions.py:" in crash.verdict
 
 
+def test_a_forward_or_loss_raising_on_its_inputs_is_an_error_in_every_function_form():
+    x, w_wrong, b = rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), rng.normal(size=3)
+    pair = gv.check_pair(cs231n_layers.affine_forward, cs231n_layers.affine_backward, x, w_wrong, b)
+    assert not pair.ok and pair.status == "ERROR"
+    assert statuses(pair) == {"x": "ERROR", "w": "ERROR", "b": "ERROR"}
+    assert "affine_forward raised ValueError" in pair.verdict
+    loss = gv.check_loss(cs231n_layers.softmax_loss, rng.normal(size=(5, 10)), np.array([0, 1, 2, 3, 12]))
+    assert not loss.ok and statuses(loss) == {"x": "ERROR"}
+    grad = gv.check_grad_fn(blog_layers.mse, blog_layers.mse_prime, rng.normal(size=(4, 1)), rng.normal(size=(3, 1)))
+    assert not grad.ok and grad.status == "ERROR" and "mse raised ValueError" in grad.verdict
+
+
 def test_backward_writing_into_dout_is_a_warning_not_a_failure():
     def relu_forward(x):
         return np.maximum(x, 0), x
@@ -195,6 +207,30 @@ def test_unchecked_arrays_are_listed_and_a_changed_attribute_is_reported_by_name
     assert "not checked (float arrays with no gradient from backward): running_mean" in notes(report)
     assert any("BatchNorm1d.backward changed running_mean" in w for w in report.warnings)
     np.testing.assert_array_equal(layer.running_mean, np.zeros(3))
+
+
+class DictAffine:
+    """CS231n's model style: parameters in self.params, gradients in self.grads under the same keys."""
+
+    def __init__(self, bug=False):
+        self.params = {"W": rng.normal(size=(4, 3)), "b": np.zeros(3)}
+        self.grads, self.bug = {}, bug
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
+
+    def backward(self, dout):
+        self.grads["W"] = self.x.T @ dout
+        self.grads["b"] = dout.mean(axis=0) if self.bug else dout.sum(axis=0)
+        return dout @ self.params["W"].T
+
+
+def test_parameters_in_a_dict_are_matched_to_gradients_in_a_dict():
+    good = gv.check_layer(DictAffine(), rng.normal(size=(5, 4)))
+    assert good.ok and statuses(good) == {"x": "PASS", "params['W']": "PASS", "params['b']": "PASS"}
+    bad = gv.check_layer(DictAffine(bug=True), rng.normal(size=(5, 4)))
+    assert statuses(bad)["params['b']"] == "FAIL" and "1/5 of the true gradient" in bad.verdict
 
 
 class TwoBackwards:
@@ -320,6 +356,9 @@ CLI_CASES = [
     ("minitorch_functions_bug.py:Mul", ["--input", "a=2.0", "--input", "b=3.0"], 1, "a: it is the true gradient"),
     ("nnfs_layers.py:Layer_Dense", ["--input", "inputs=5,4"], 2, "give n_inputs, n_neurons"),
     ("blog_layers.py:mse", [], 2, "mse needs its argument y_true: give it with --input y_true=SPEC"),
+    # the user's forward raising on the inputs given is an ERROR (exit 1), never an empty report that passes
+    ("cs231n_layers.py:affine", ["--input", "x=4,5", "--input", "w=4,3", "--input", "b=3"], 1,
+     "affine_forward raised ValueError"),
 ]
 
 
@@ -337,6 +376,28 @@ def test_cli_an_ambiguous_stem_names_both_pairs(tmp_path):
     done = gradviz("layers.py:relu", "--input", "x=3", cwd=tmp_path)
     assert done.returncode == 2
     assert "relu_forward,relu_backward or forward_relu,backward_relu" in done.stderr
+
+
+def test_cli_a_class_matching_no_convention_lists_the_conventions_tried(tmp_path):
+    (tmp_path / "model.py").write_text(
+        "class Predictor:\n    def predict(self, x):\n        return x\n\n    def update(self, x):\n        return x\n")
+    done = gradviz("model.py:Predictor", "--input", "x=3,2", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "matches no layer convention" in done.stderr and "forward_pass()/backward_pass()" in done.stderr
+    assert "--forward NAME --backward NAME" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_json_says_which_convention_was_picked_and_what_was_checked():
+    import json
+
+    done = subprocess.run([sys.executable, "-m", "gradviz", "check", "mlfs_layers.py:Dense", "--args",
+                           '{"n_units": 3}', "--input-shape", "5,4", "--json"], capture_output=True, text=True,
+                          cwd=CODE, timeout=300)
+    assert done.returncode == 0, done.stderr
+    [report] = json.loads(done.stdout)["reports"]
+    assert [i["name"] for i in report["inputs"]] == ["X", "W", "w0"]
+    assert any("optimizer-based layer" in n for n in report["notes"])
+    assert "checked: X, W, w0" in report["notes"]
 
 
 def test_cli_a_numpy_function_where_a_graph_function_is_expected_is_a_usage_error(tmp_path):

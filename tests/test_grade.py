@@ -9,6 +9,7 @@ each submission gets the row its code deserves and that nothing it does escapes 
 from __future__ import annotations
 
 import csv
+import glob
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -282,17 +284,21 @@ def test_resume_completes_an_interrupted_run(tmp_path):
     journal = out / "journal.jsonl"
     run = subprocess.Popen([sys.executable, "-m", "gradviz", "grade", subs, "--spec", spec, "--out", out, "-j", "1"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    orphans = f"{tempfile.gettempdir()}/gradviz-grade-{run.pid}-*"  # its copies of submissions in flight
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 3):
-        time.sleep(0.05)
+    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 3
+                                           or not glob.glob(orphans)):
+        time.sleep(0.02)
     run.send_signal(signal.SIGKILL)  # the harshest interruption: no chance to clean up
     run.wait()
+    assert glob.glob(orphans)
     lines = journal.read_text().splitlines()
     graded_before = [json.loads(line)["student"] for line in lines[1:]]
     assert 2 <= len(graded_before) < len(QUICK)
     with pytest.raises(GradvizError, match="add --resume to continue it"):
         grade(subs, spec, out)
     assert cli.main(["grade", str(subs), "--spec", str(spec), "--out", str(out), "--resume"]) == 0
+    assert glob.glob(orphans) == []  # the killed run's copy in flight is cleaned up by the next run
     after = journal.read_text().splitlines()
     assert after[:len(lines)] == lines  # what was graded stays, and is not graded again
     assert sorted(json.loads(line)["student"] for line in after[1:]) == sorted(QUICK)
@@ -393,3 +399,51 @@ def test_support_files_are_copied_and_the_results_folder_is_not_a_submission(tmp
     results = grade(subs, spec, subs / "results")
     assert [(r.student, r.score) for r in results] == [("ann", 5.0)]
     assert not (subs / "ann" / "provided.py").exists()  # copied into the copy, not the original
+
+
+COURSE = Path(__file__).resolve().parent / "course_code"
+CS231N_SPEC = '''
+[assignment]
+title = "Assignment 2: layers as function pairs"
+timeout = 30
+
+[[target]]
+name = "affine"
+check = "layers.py:affine"
+points = 1
+input = { x = "4,5", w = "5,3", b = "3" }
+
+[[target]]
+name = "batchnorm"
+check = "layers.py:batchnorm"
+points = 2
+input = { x = "6,4", gamma = "4", beta = "4" }
+args = { bn_param = { mode = "train" } }
+
+[[target]]
+name = "softmax"
+check = "layers.py:softmax_loss"
+points = 2
+input = { x = "5,10", y = "randint(10, size=5)" }
+
+[[target.variant]]
+input = { x = "9,10", y = "randint(10, size=9)" }
+'''
+
+
+def test_graded_targets_take_every_form_gradviz_check_takes(tmp_path):
+    """cs231n-style function pairs and a loss returning (loss, dx), with inputs and settings from the spec."""
+    correct = (COURSE / "cs231n_layers.py").read_text()
+    (tmp_path / "subs" / "ann").mkdir(parents=True)
+    (tmp_path / "subs" / "ann" / "layers.py").write_text(correct)
+    (tmp_path / "subs" / "ben").mkdir()
+    (tmp_path / "subs" / "ben" / "cs231n_layers.py").write_text(correct)  # the starter code the bug file imports
+    (tmp_path / "subs" / "ben" / "layers.py").write_text((COURSE / "cs231n_layers_bug.py").read_text())
+    spec = tmp_path / "grading.toml"
+    spec.write_text(CS231N_SPEC)
+    results = {r.student: {t.target: (t.status, t.reason) for t in r.targets}
+               for r in grade(tmp_path / "subs", spec, tmp_path / "out")}
+    assert {t: s for t, (s, _) in results["ann"].items()} == {"affine": "PASS", "batchnorm": "PASS", "softmax": "PASS"}
+    assert {t: s for t, (s, _) in results["ben"].items()} == {"affine": "PASS", "batchnorm": "FAIL", "softmax": "FAIL"}
+    assert "dgamma of shape (1, 4)" in results["ben"]["batchnorm"][1]
+    assert "5 times the true gradient" in results["ben"]["softmax"][1]

@@ -84,11 +84,18 @@ class UserCodeRaised(GradvizError):
     """The checked function raised: a finding (an ERROR report), not a crash of the check."""
 
 
+NUMPY_FUNCTION_HINT = (
+    "gv.check needs a function that builds its result with gradviz operations (x.tanh(), x @ W, gv.F.relu(x)). "
+    "To check numpy code, give its gradient too: gv.check_grad_fn(f, grad_f, x), "
+    "gv.check_pair(forward, backward, *args) or gv.check_layer(layer, x)")
+
+
 class _Subject:
     """Evaluates the user's function on given input arrays, recording a fresh graph each time."""
 
     def __init__(self, fn: Callable, specs: list[_Input], n_inputs: int):
         self.fn, self.specs, self.n_inputs = fn, specs, n_inputs
+        self.name = getattr(fn, "__name__", "the checked function")
         self.cotangent: np.ndarray | float = 1.0
 
     def record(self, arrays: list[np.ndarray]):
@@ -105,12 +112,16 @@ class _Subject:
             out = self.fn(*leaves[: self.n_inputs])
         except GradvizError:
             raise
+        except TypeError as exc:
+            if "does not support ufuncs" in str(exc):  # numpy called on gradviz Tensors: a usage mistake
+                raise GradvizTypeError(f"{self.name} calls numpy functions on the Tensors it receives; "
+                                       f"{NUMPY_FUNCTION_HINT}") from None
+            raise UserCodeRaised(f"the checked function raised {type(exc).__name__}: {exc}") from exc
         except Exception as exc:
             raise UserCodeRaised(f"the checked function raised {type(exc).__name__}: {exc}") from exc
         if not isinstance(out, (Value, Tensor)):
             raise GradvizTypeError(
-                f"the checked function must return a gradviz Value or Tensor, got {describe(out)}; "
-                "build the result from the inputs it receives"
+                f"{self.name} must return a gradviz Value or Tensor, got {describe(out)}; {NUMPY_FUNCTION_HINT}"
             )
         return out, leaves
 

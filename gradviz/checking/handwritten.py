@@ -17,6 +17,7 @@ FAIL entry in the report, never a crash, and one bad gradient fails alone.
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 from typing import Any, Callable, Sequence
 
@@ -27,7 +28,7 @@ from .adapters.ctx import function_subject
 from .adapters.layer import layer_subject
 from .adapters.loss import grad_fn_subject, loss_subject
 from .adapters.pair import pair_subject
-from .adapters.subject import Problem, Subject, UserCodeError, as_array, float64_copy
+from .adapters.subject import Problem, Subject, UserCodeError, as_array, float64_copy, positional_names
 from .diagnosis import Context, Finding, diagnose
 from .diagnosis.samples import per_sample_gradients
 from .core import ATOL, EPS, RTOL
@@ -244,9 +245,25 @@ def _run(build: Callable[[], Subject], name: str, shapes: list, settings: dict, 
     try:
         subject = build()
     except UserCodeError as exc:
-        results = [InputResult(n, s, exc.status, message=str(exc)) for n, s in shapes]
+        rows = shapes or [(name, ())]  # never an empty report: it would read as a pass
+        results = [InputResult(n, s, exc.status, message=str(exc)) for n, s in rows]
         return Report(subject=name, results=results, settings=settings, verdict=f"{exc.status}: {exc}.")
     return check_subject(subject, **check)
+
+
+def _argument_shapes(fn: Any, args: Sequence, kwargs: dict | None = None, skip: int = 0) -> list[tuple[str, tuple]]:
+    """The float arguments of fn by the user's names: the rows of an ERROR report when fn itself raised."""
+    names = positional_names(fn)[skip:] if callable(fn) else []
+    named = [(names[i] if i < len(names) else f"argument {i + 1}", v) for i, v in enumerate(args)]
+    shapes = []
+    for n, v in named + list((kwargs or {}).items()):
+        try:
+            array = np.asarray(v)
+        except Exception:  # a setting numpy cannot read (a dict, a function) is no gradient row
+            continue
+        if array.dtype.kind == "f":
+            shapes.append((n, array.shape))
+    return shapes
 
 
 def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: str | None = None,
@@ -286,7 +303,7 @@ def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Seq
     name = f"{getattr(forward, '__name__', 'forward')}/{getattr(backward, '__name__', 'backward')}"
     return _run(lambda: pair_subject(forward, backward, args, kwargs, wrt=wrt, timeout=timeout,
                                      batch_axis=batch_axis, layout=layout),
-                name, [], _settings(eps, atol, rtol),
+                name, _argument_shapes(forward, args, kwargs), _settings(eps, atol, rtol),
                 dict(eps=eps, atol=atol, rtol=rtol, seed=seed, per_example_dout=per_example_dout))
 
 
@@ -296,7 +313,9 @@ def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str |
     """Check a loss: a function returning (loss, grad), or a class (compute/backward, forward/backward)."""
     name = getattr(obj, "__name__", type(obj).__name__)
     return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout),
-                name, [], _settings(eps, atol, rtol), dict(eps=eps, atol=atol, rtol=rtol, seed=seed))
+                name, _argument_shapes(obj if inspect.isroutine(obj) else getattr(obj, compute or "forward", None)
+                                 or getattr(obj, "compute", None), args),
+                _settings(eps, atol, rtol), dict(eps=eps, atol=atol, rtol=rtol, seed=seed))
 
 
 def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = None, eps: float = EPS,
@@ -308,7 +327,7 @@ def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = N
     `d<name>` keys grad_f returns.
     """
     name = getattr(f, "__name__", "f")
-    return _run(lambda: grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout), name, [],
+    return _run(lambda: grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout), name, _argument_shapes(f, args),
                 _settings(eps, atol, rtol), dict(eps=eps, atol=atol, rtol=rtol, seed=seed))
 
 
@@ -316,4 +335,5 @@ def check_function(fn_class: Any, *args: Any, eps: float = EPS, atol: float = AT
                    seed: int = 0, timeout: float | None = None) -> Report:
     """Check a ctx-style Function class (forward(ctx, *inputs), backward(ctx, d_out)) without torch."""
     return _run(lambda: function_subject(fn_class, args, timeout=timeout), getattr(fn_class, "__name__", "Function"),
-                [], _settings(eps, atol, rtol), dict(eps=eps, atol=atol, rtol=rtol, seed=seed))
+                _argument_shapes(getattr(fn_class, "forward", None), args, skip=1), _settings(eps, atol, rtol),
+                dict(eps=eps, atol=atol, rtol=rtol, seed=seed))

@@ -29,6 +29,7 @@ from .results import TIMEOUT, Journal, SubmissionResult, TargetResult, target_st
 from .spec import Spec
 
 OUTPUT_EXCERPT = 4000
+SANDBOX_PREFIX = "gradviz-grade-"  # + the grader's pid: a sandbox whose grader is gone is an orphan
 
 
 def submissions(folder: Path, out: Path | None = None) -> list[Path]:
@@ -144,6 +145,7 @@ class _Pool:
 
     def run(self, todo: list[Path]):
         """Yield each submission's result as it finishes."""
+        remove_orphan_sandboxes()
         pending, running = deque(todo), []
         try:
             while pending or running:
@@ -163,7 +165,7 @@ class _Pool:
                 shutil.rmtree(r.sandbox, ignore_errors=True)
 
     def _start(self, path: Path) -> _Running:
-        box = Path(tempfile.mkdtemp(prefix="gradviz-grade-")).resolve()
+        box = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-")).resolve()
         copy = box / path.name
         shutil.copytree(path, copy, symlinks=True)
         for extra in self.spec.files:
@@ -215,6 +217,24 @@ class _Pool:
                    "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"killed by {name}")
             return f"the process was {why}"
         return f"the process exited early with code {code} (os._exit, or a crash in native code)"
+
+
+def remove_orphan_sandboxes() -> None:
+    """Delete the copies a grader killed outright (SIGKILL, power loss) had in flight: their run's pid is gone."""
+    for box in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*-*"):
+        pid = box.name[len(SANDBOX_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(box, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return Path(f"/proc/{pid}/status").exists() and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
 
 
 def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool) -> list[TargetResult]:

@@ -33,6 +33,9 @@ def check(fn: Any, *tensors: Any, **options: Any) -> Report:
     """
     target = _Target(fn, tensors)
     report = gradviz_check(target, *target.placeholders(), **{"name": target.__name__, **options})
+    if target.opaque:
+        report.warnings.append(f"torch ops without an op-table equivalent, recorded as opaque nodes and checked "
+                               f"by finite differences of torch's forward: {', '.join(target.opaque)}")
     report.warnings.extend(target.notes)
     return report
 
@@ -45,6 +48,7 @@ class _Target:
         self.module = fn if isinstance(fn, torch.nn.Module) else None
         self.__name__ = getattr(fn, "__name__", None) or type(fn).__name__
         self.notes: list[str] = []
+        self.opaque: list[str] = []  # names of the torch ops the recording could not map
         self.args = [to_float64(self._on_cpu(t, name)) if isinstance(t, torch.Tensor) else t
                      for t, name in zip(tensors, input_names(fn, len(tensors)))]
         self.names = input_names(fn, len(tensors))
@@ -116,6 +120,7 @@ class TorchSubject:
             leaves = [recorder.node_of(x) for x in tensors]
             out = self._result(self._run(tensors))
         self._last = (out, tensors)
+        self.target.opaque = list(recorder.opaque)
         return recorder.node_of(out), leaves
 
     def loss(self, arrays: list[np.ndarray]) -> float:

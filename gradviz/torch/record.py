@@ -31,7 +31,6 @@ from .torchops import Slot, TorchCall, custom_op, opaque_op
 
 _ORIGINAL_APPLY = torch.autograd.Function.__dict__["apply"]  # a classmethod
 _active: list["Recorder"] = []
-# The gradviz twin of each torch tensor computed while recording (for gv.torch.draw(tensor)).
 
 
 class _TwinMap:
@@ -49,7 +48,7 @@ class _TwinMap:
         return hit[1] if hit is not None and hit[0]() is t else None
 
 
-twins = _TwinMap()
+twins = _TwinMap()  # the gradviz twin of each torch tensor computed while recording (for gv.torch.draw)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:

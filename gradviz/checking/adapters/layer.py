@@ -70,8 +70,18 @@ def float_attributes(obj: Any) -> dict[str, np.ndarray]:
     return out
 
 
+def bare_name(name: str) -> str:
+    """params['W'] -> W, layers[0] -> layers[0]: the key course code uses for a parameter held in a dict."""
+    if "[" in name and name.endswith("]"):
+        key = name.split("[", 1)[1][:-1]
+        if key[:1] in "'\"" and key[-1:] == key[:1]:
+            return key[1:-1]
+    return name
+
+
 def grad_spellings(name: str) -> list[str]:
     """Where course code keeps the gradient of parameter `name` (W -> dW, grad_W, W_grad, ...)."""
+    name = bare_name(name)
     if "[" in name:
         return []
     return [p + name for p in GRAD_PREFIXES] + [name + s for s in GRAD_SUFFIXES]
@@ -134,8 +144,8 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
     input_name = (positional_names(fwd) or ["x"])[0]
     bwd_params = positional_names(bwd)
     lr_style = len(bwd_params) >= 2 and bwd_params[1].lower().replace("_", "") in {n.replace("_", "") for n in LR_NAMES}
-    optimizers = {k: v for k, v in vars(obj).items() if not isinstance(v, np.ndarray)
-                  and callable(getattr(v, "update", None)) and not inspect.isclass(v)}
+    optimizers = {k: v for k, v in vars(obj).items() if type(v).__module__ != "builtins"  # a dict has update() too
+                  and not isinstance(v, np.ndarray) and callable(getattr(v, "update", None)) and not inspect.isclass(v)}
     before_forward = float_attributes(obj)
     saved_state = {k: v for k, v in vars(obj).items()}
     saved_arrays = {k: v.copy() for k, v in before_forward.items()}
@@ -284,7 +294,7 @@ def _sort_out(obj, cls, bwd_name, returned, input_name, candidates) -> dict[str,
         return out
     if isinstance(grads, dict):
         for name in candidates:
-            key = next((k for k in grads if k == name or k in grad_spellings(name)), None)
+            key = next((k for k in grads if k in (name, bare_name(name)) or k in grad_spellings(name)), None)
             if key is not None:
                 out[name] = grads[key]
         return out
@@ -321,13 +331,14 @@ def _stored_grads(obj, candidates) -> dict[str, Any]:
     holders = [getattr(obj, n) for n in ("grads", "gradients", "grad") if isinstance(getattr(obj, n, None), dict)]
     for name in candidates:
         found = next((getattr(obj, s) for s in grad_spellings(name) if is_float_array(getattr(obj, s, None))), None)
-        if found is None and "[" in name:
-            key = name.split("[", 1)[1].rstrip("]").strip("'\"")
-            found = next((h.get(k) for h in holders + [getattr(obj, name.split("[")[0], {})] for k in
-                          ("d" + key, "grad_" + key) if isinstance(h, dict) and is_float_array(h.get(k))), None)
+        if found is None and "[" in name:  # params['W'] -> params['dW'] or grads['dW']
+            container = getattr(obj, name.split("[")[0], {})
+            found = next((h.get(k) for h in holders + [container] for k in grad_spellings(name)
+                          if isinstance(h, dict) and is_float_array(h.get(k))), None)
         for h in holders:
             if found is None:
-                found = next((h[k] for k in [name] + grad_spellings(name) if is_float_array(h.get(k))), None)
+                found = next((h[k] for k in [name, bare_name(name)] + grad_spellings(name)
+                              if is_float_array(h.get(k))), None)
         if found is not None:
             out[name] = found.copy()
     return out

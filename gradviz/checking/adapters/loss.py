@@ -62,7 +62,7 @@ def _scalar(what: str, value: Any) -> np.ndarray:
 
 def loss_subject(obj: Any, args: tuple, *, compute: str | None, backward: str | None, wrt: str | None,
                  timeout: float | None) -> Subject:
-    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or inspect.ismethod(obj) and not compute:
+    if inspect.isfunction(obj) or inspect.isbuiltin(obj) or (inspect.ismethod(obj) and not compute):
         return _both_subject(obj, args, wrt, timeout)
     return _class_subject(obj, args, compute, backward, wrt, timeout)
 
