@@ -101,7 +101,7 @@ def test_help_states_the_defaults():
         assert f"(default: {default})" in squashed.split(flag, 2)[-1].split("--", 1)[0] or \
             f"(default: {default})" in squashed, flag
     assert "(default: None)" not in squashed and "(default: False)" not in squashed
-    assert "(default: LR)" in " ".join(run("render", "--help").stdout.split())
+    assert "(default: auto)" in " ".join(run("render", "--help").stdout.split())
 
 
 def test_pi_and_e_are_constants_in_expressions():
