@@ -283,9 +283,11 @@ def _builds_graph(fn: Callable, values: list) -> bool:
 class Given:
     """What the flags supply: --input arrays/values, --init constructor arrays, --args settings."""
 
-    def __init__(self, inputs: dict, raw_numbers: dict, init: dict, settings: dict, positional: list):
+    def __init__(self, inputs: dict, raw_numbers: dict, init: dict, settings: dict, positional: list,
+                 init_texts: dict | None = None):
         self.inputs, self.raw_numbers, self.init = inputs, raw_numbers, init
         self.settings, self.positional = settings, positional
+        self.init_texts = init_texts or {}  # what the user typed after --init NAME=, for the error hints
 
     @classmethod
     def from_flags(cls, args_json: str | None, inputs: dict[str, str], init: dict[str, str], seed: int) -> "Given":
@@ -305,7 +307,7 @@ class Given:
         values = {n: spec_mod.parse(t, f"--input {n}", input_rng) for n, t in inputs.items()}
         numbers = {n: _number(t) for n, t in inputs.items() if _number(t) is not None}
         made = {n: spec_mod.parse(t, f"--init {n}", init_rng) for n, t in init.items()}
-        return cls(values, numbers, made, settings, positional)
+        return cls(values, numbers, made, settings, positional, init_texts=dict(init))
 
     def arguments(self, fn: Callable, who: str, *, skip_first: int = 0) -> tuple[list, dict]:
         """fn's arguments from --input and --args by parameter name: positional up to the last given."""
@@ -414,8 +416,16 @@ class Given:
 
             at = where(exc)
             raise GradvizError(f"creating {name}({', '.join(kwargs)}) raised {type(exc).__name__}: {exc}"
-                               + (f" (at {at})" if at else "")
-                               + "; pass constructor arguments with --init NAME=SPEC or --args JSON") from None
+                               + (f" (at {at})" if at else "") + self._constructor_hint()) from None
+
+    def _constructor_hint(self) -> str:
+        """A size typed as --init n_inputs=3 became a random array of shape (3,): say so, and how to pass 3."""
+        sizes = {n: int(t) for n, t in self.init_texts.items() if t.strip().isdigit()}
+        if not sizes:
+            return "; pass constructor arguments with --init NAME=SPEC or --args JSON"
+        first, n = next(iter(sizes.items()))
+        return (f"; --init {first}={n} made a random array of shape ({n},), not the number {n}: "
+                f"give numbers in --args JSON, e.g. --args '{json.dumps(sizes)}' (--init is for arrays)")
 
 
 def _number(text: str):
