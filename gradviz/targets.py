@@ -220,11 +220,30 @@ def resolve(target: str) -> tuple[Any, Any, str, Path]:
     if found:
         f, b = found[0]
         return getattr(module, f), getattr(module, b), f"{f},{b}", path
+    half = _half_of_a_pair(module, name) if inspect.isfunction(obj) else None
+    if half:
+        stem, fwd, bwd = half
+        raise GradvizError(f"{path}:{name} is one half of the pair {fwd}/{bwd}: check the two together, "
+                           f"{path}:{fwd},{bwd} (or {path}:{stem})")
     if obj is None:
         available = _defined(module)
         raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
                            + f" (and no pair {name}_forward/{name}_backward)")
     return obj, None, name, path
+
+
+def _half_of_a_pair(module, name: str) -> tuple[str, str, str] | None:
+    """affine_forward (or affine_backward) named alone while the module defines its partner: (stem, fwd, bwd)."""
+    for spellings in PAIR_SPELLINGS:
+        for spelling in spellings:
+            prefix, _, suffix = spelling.partition("{}")
+            stem = name[len(prefix):len(name) - len(suffix)]
+            if not (stem and name == spelling.format(stem)):
+                continue
+            fwd, bwd = (s.format(stem) for s in spellings)
+            if callable(getattr(module, fwd, None)) and callable(getattr(module, bwd, None)):
+                return stem, fwd, bwd
+    return None
 
 
 def check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
