@@ -21,6 +21,8 @@ sys.path.insert(0, str(DOCS))
 
 import pages  # noqa: E402  (docs/pages.py)
 
+code_blocks = pages.code_blocks  # a page's python blocks, as before the pages ran at build time
+
 # image file -> (the page that makes it, how to draw it from the page's namespace)
 STATIC = {
     "neuron_checked.svg": ("tutorial-1-first-graph.md", lambda ns: ns["report"].draw()),

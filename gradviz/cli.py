@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("target", help='an expression like "tanh(w*x + b)", or path/file.py:NAME')
     _common(render)
     render.add_argument("-o", "--output", required=True, metavar="FILE", help="graph.svg | .png | .pdf | .dot")
-    render.add_argument("--rankdir", default="LR", choices=("LR", "TB", "RL", "BT"))
+    render.add_argument("--rankdir", default="auto", choices=("auto", "LR", "TB", "RL", "BT"),
+                        help="layout direction; auto picks the narrower of LR and TB")
     render.add_argument("--collapse", type=int, metavar="LEVEL", help="fold scopes deeper than LEVEL")
     render.add_argument("--show-order", action="store_true", help="number the ops in backward order")
     render.add_argument("--formulas", action="store_true", help="write each edge's local derivative")
@@ -276,7 +277,7 @@ def _render(args) -> int:
                   show_formulas=args.formulas)
     print(f"wrote {path}")
     if args.animate:
-        print(f"wrote {animate_backward(root, args.animate, rankdir=args.rankdir)}")
+        print(f"wrote {animate_backward(root, args.animate, rankdir=args.rankdir, show_order=args.show_order, show_formulas=args.formulas)}")
     return 0
 
 

@@ -7,6 +7,7 @@ page left behind and checks them against an independent oracle (a closed
 form, numpy, SymPy), so the visible code stays what a student would type.
 """
 
+import html
 import math
 import re
 import sys
@@ -101,10 +102,16 @@ def test_a_page_needing_a_missing_extra_is_shown_but_not_run(tmp_path):
     assert pages.missing_requirements(DOCS / "tutorial-1-first-graph.md") == []
 
 
-def test_readme_python_blocks_run():
+def test_readme_python_blocks_run_and_show_their_real_output():
     page = pages.Page("README.md")
-    for block in pages.code_blocks(ROOT / "README.md"):
+    blocks = pages.code_blocks(ROOT / "README.md")
+    for block in blocks:
         page.run(block)
+    # "Your own op" prints its verdict and shows it in a comment: the comment is what the code prints
+    own_op = next(k for k, block in enumerate(blocks) if "class Softplus" in block)
+    comment = [line[2:] for line in blocks[own_op].splitlines()[-2:]]
+    assert page.outputs[own_op].text().strip() == " ".join(comment)
+    assert "autograd is the odd one out" in page.outputs[own_op].text() and "(Softplus)" in comment[-1]
 
 
 def test_static_images_are_fresh():
@@ -139,16 +146,23 @@ def numbers(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
 
 
-def test_tutorial_1_neuron_gradients_match_the_closed_form():
+def test_tutorial_1_builds_the_gradient_three_ways_and_they_match_the_closed_form():
     name = "tutorial-1-first-graph.md"
     ns = executed(name).namespace
-    assert ns["out"].data == pytest.approx(1 / math.sqrt(2), abs=1e-12)
+    slopes = numbers(shown(name, 1))[1::2]            # (h, slope) pairs
+    assert slopes == sorted(slopes, reverse=True) and abs(slopes[-1] - 14.0) < 1e-3  # f'(3) = 6*3 - 4
     assert "call backward() first" in shown(name, 2)
-    one_minus, n_grad, n_x1, w1_grad, n_w1, x1_grad, _ = numbers(shown(name, 4))[:7]
-    assert n_grad == pytest.approx(0.5, abs=1e-12) and one_minus == pytest.approx(0.5, abs=1e-12)
-    assert w1_grad == pytest.approx(0.5 * 2.0, abs=1e-12) and x1_grad == pytest.approx(0.5 * -3.0, abs=1e-12)
-    assert numbers(shown(name, 5))[0] == pytest.approx(2.0, abs=1e-12)  # gradients accumulate
-    assert ns["report"].ok
+    t = math.tanh(2.0 * -3.0 + 0.0 * 1.0 + 6.8813735870195432)
+    assert ns["out"].data == pytest.approx(t, abs=1e-12)
+    local = 1 - t ** 2                                 # d tanh(n) / dn
+    closed_form = {"x1": local * -3.0, "w1": local * 2.0, "x2": local * 1.0, "w2": local * 0.0, "b": local}
+    assert ns["by_hand"] == pytest.approx(closed_form, abs=1e-12)
+    assert {v: ns[v].grad for v in closed_form} == pytest.approx(closed_form, abs=1e-12)
+    steps = shown(name, 4)
+    assert steps.count('class="gv-frame"') == 6 and "n.grad += 1 × 0.5 = 0.5" in steps
+    formulas = html.unescape(shown(name, 6))
+    assert "d/dn: 1 - tanh(n)^2" in formulas and "d/dw1: x1" in formulas and "d/ds: 1" in formulas
+    assert ns["report"].ok and 'class="gv-report"' in shown(name, 7)
 
 
 def test_tutorial_2_claims():
@@ -271,3 +285,124 @@ def test_tutorial_course_code_names_each_planted_bug_and_each_convention():
     assert "1/3 of the true gradient" in convention and "deeplearning.ai convention" in convention  # m = 3
     assert per_example.startswith("PASS")
     assert ns["done"].returncode == 0 and "PASS" in shown(name, 15)
+
+
+# --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------
+
+MIN_TEXT_PX = 10
+VIEWPORT = (1280, 900)
+
+# Every graph on the page: the CSS px size of each text element (font size times the on-screen scale
+# of its SVG, transforms included), or 0 for a graph that is not laid out at all.
+MEASURE_GRAPHS = """
+const sizes = [];
+for (const svg of document.querySelectorAll('.gv-rich svg')) {
+  if (svg.closest('[hidden]')) continue;  // a step-through page's other frames: the same layout as the shown one
+  if (svg.getBoundingClientRect().width === 0) { sizes.push(['(a graph with no width)', 0]); continue; }
+  for (const t of svg.querySelectorAll('text')) {
+    if (!t.textContent.trim()) continue;
+    sizes.push([t.textContent, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a]);
+  }
+}
+const images = [];
+for (const img of document.querySelectorAll('article img')) {
+  if (img.currentSrc.endsWith('.svg')) images.push([img.getAttribute('src'), img.getBoundingClientRect().width]);
+}
+return [sizes, images];
+"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pytest.importorskip("selenium", reason="selenium is not installed (the test extra)")
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    driver_path = shutil.which("chromedriver") or shutil.which("chromium-driver")
+    if driver_path is None:
+        pytest.skip("chromium-driver is not installed (CI installs it: apt-get install chromium chromium-driver)")
+    options = Options()
+    if shutil.which("chromium"):
+        options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def served(site):
+    """The built site over HTTP, as `mkdocs serve` or a web server would give it."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def svg_font_scale(path: Path) -> tuple[float, float]:
+    """(smallest font size, viewBox width) of an SVG file, both in its own units."""
+    text = path.read_text()
+    sizes = [float(s) for s in re.findall(r'font-size="([\d.]+)"', text)]
+    return min(sizes), float(re.search(r'viewBox="[\d.-]+ [\d.-]+ ([\d.]+)', text).group(1))
+
+
+def test_every_graph_on_every_page_is_legible_at_1280_px(site, served, browser):
+    checked = 0
+    for page in sorted(DOCS.glob("*.md")):
+        url = f"{served}/" if page.name == "index.md" else f"{served}/{page.stem}/"
+        browser.get(url)
+        sizes, images = browser.execute_script(MEASURE_GRAPHS)
+        small = [(text, round(px, 1)) for text, px in sizes if px < MIN_TEXT_PX]
+        assert not small, f"{page.name}: graph text under {MIN_TEXT_PX} px at {VIEWPORT[0]} px: {small[:8]}"
+        for src, shown_width in images:
+            smallest, view_width = svg_font_scale(page.parent / src)
+            px = smallest * shown_width / view_width
+            assert px >= MIN_TEXT_PX, f"{page.name}: {src} shows its text at {px:.1f} px"
+        checked += len(sizes) + len(images)
+    assert checked > 100  # the pages do show graphs: the loop measured something
+
+
+def notebook_outputs(page: Path, workdir: Path) -> list[dict]:
+    import nbclient
+    import nbformat
+
+    notebook = nbformat.reads(pages.notebook(page), as_version=4)
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}}).execute()
+    return [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+
+
+def test_tutorial_1_as_a_notebook_shows_scalable_drawings_and_html_reports(tmp_path):
+    pytest.importorskip("nbclient", reason="nbclient is not installed (the test extra)")
+    outputs = notebook_outputs(DOCS / "tutorial-1-first-graph.md", tmp_path)
+    assert not [o for o in outputs if o.output_type == "error"]
+    shown_data = [o.data for o in outputs if o.output_type in ("execute_result", "display_data")]
+    drawings = [d.get("text/html") or d["image/svg+xml"] for d in shown_data
+                if "<svg" in (d.get("text/html") or d.get("image/svg+xml") or "")]
+    assert len(drawings) >= 3
+    for svg in drawings:
+        tag = re.search(r"<svg[^>]*>", svg).group(0)
+        assert 'width="100%"' in tag and "max-width:" in tag, tag  # shrinks to the cell, never wider
+        assert not re.search(r'\swidth="[\d.]+pt"', tag), tag
+    assert any('class="gv-report"' in d.get("text/html", "") for d in shown_data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", [p for p in pages.pages() if p.name.startswith("tutorial-")], ids=lambda p: p.stem)
+def test_every_tutorial_runs_as_a_notebook(page, tmp_path):
+    pytest.importorskip("nbclient", reason="nbclient is not installed (the test extra)")
+    errors = [o for o in notebook_outputs(page, tmp_path) if o.output_type == "error"]
+    assert not errors, f"{page.name}: {errors[0].ename}: {errors[0].evalue}" if errors else ""

@@ -8,6 +8,8 @@ document.addEventListener("click", function (event) {
   layer.className = "gv-zoomed";
   var copy = svg.cloneNode(true);
   copy.removeAttribute("width");
+  copy.style.minWidth = "";
+  copy.style.maxWidth = "none";
   copy.style.width = svg.getAttribute("data-natural-width") || "";
   layer.appendChild(copy);
   document.body.appendChild(layer);

@@ -10,8 +10,10 @@ from ..errors import GradvizError
 from .animate import animate_backward
 from .backends import FORMATS, available, render_source
 from .dot import Drawing, draw
+from .jupyter import install as _install_notebook_display
 
 register_drawer(draw)
+_install_notebook_display()
 
 __all__ = ["Drawing", "animate_backward", "available", "draw", "render", "render_source"]
 

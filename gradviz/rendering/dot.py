@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import graphviz
@@ -33,6 +34,10 @@ ROLE_COLORS = {
 STATUS_COLORS = {"PASS": "#b7e1a1", "FAIL": "#f4a6a6", "NONDIFF": "#ffd591", "SKIPPED": "#d9d9d9"}
 AUTO_COLLAPSE = 150  # drawn nodes above which the graph folds itself
 FONT = "Helvetica"
+FONT_SIZE = 11
+SMALL_FONT_SIZE = 10  # the smallest text in any drawing: still >= 10 CSS px when shrunk to 75 %
+CHANGED_COLOR = "#e07b00"
+COLUMN_PT = 600  # about a docs column or a notebook cell: wider left-to-right layouts turn top-to-bottom  # the gradients the current backward step just changed
 
 
 class Drawing(graphviz.Digraph):
@@ -44,6 +49,32 @@ class Drawing(graphviz.Digraph):
     def pipe(self, format: str | None = None, *args, encoding: str | None = None, **kwargs):  # noqa: A002
         data = render_source(self.source, format or self.format or "svg", kwargs.get("renderer"))
         return data.decode(encoding) if encoding else data
+
+    def render(self, filename=None, directory=None, view: bool = False, cleanup: bool = False,  # noqa: A002
+               format: str | None = None, renderer: str | None = None, outfile=None, **_: Any) -> str:
+        """Write the DOT file and the picture beside it, as graphviz's render() does, with gradviz's renderers.
+
+        (graphviz's own render() needs a system `dot`; this one also works with
+        the embedded renderer.) Returns the picture's path.
+        """
+        if outfile is not None:
+            picture = Path(outfile)
+            fmt = format or picture.suffix.lstrip(".") or "svg"
+            source_path = picture.with_suffix(".gv")
+        else:
+            fmt = format or self.format or "svg"
+            source_path = Path(directory or self.directory or ".") / (filename or self.filename)
+            picture = source_path.with_name(f"{source_path.name}.{fmt}")
+        picture.parent.mkdir(parents=True, exist_ok=True)
+        picture.write_bytes(render_source(self.source, fmt, renderer))
+        if not cleanup:
+            source_path.write_text(self.source, encoding="utf-8")
+        if view:
+            graphviz.view(str(picture))
+        return str(picture)
+
+    def view(self, filename=None, directory=None, cleanup: bool = False, **kwargs: Any) -> str:  # noqa: D102
+        return self.render(filename, directory, view=True, cleanup=cleanup, **kwargs)
 
     def svg(self) -> str:
         """Inline SVG markup that shrinks to fit its container (a notebook cell, a docs column)."""
@@ -77,19 +108,23 @@ def role(node: Any, root: Any) -> str:
     return "parameter" if node.scope else "input"
 
 
-def draw(root: Any, *, rankdir: str = "LR", show: Sequence[str] = ("label", "data", "grad"), report: Any = None,
+def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "data", "grad"), report: Any = None,
          collapse: int | bool | None = None, precision: int = 4, show_order: bool = False,
          show_formulas: bool = False, edge_weights: bool = False, legend: bool = True,
          max_nodes: int = AUTO_COLLAPSE, title: str | None = None, highlight: Any = None,
-         warn_no_grad: bool = True) -> Drawing:
+         changed: Sequence[Any] = (), warn_no_grad: bool = True) -> Drawing:
     """The graph behind `root` as a Graphviz drawing (see the module docstring).
 
-    collapse: an int k folds every scope deeper than k levels into one summary
-    node; None folds automatically above `max_nodes` drawn nodes (and says so
-    in the image); False never folds. report: a gv.check Report whose verdict
-    is drawn on the nodes. show_order numbers the op nodes in backward order;
-    show_formulas writes each edge's local derivative from the op's SymPy twin;
-    highlight outlines one node (the current step of an animation).
+    rankdir: "auto" (the default) lays the graph left to right or top to
+    bottom, whichever is narrower, so it fits a docs column or a notebook cell;
+    "LR", "TB", "RL", "BT" force one. collapse: an int k folds every scope
+    deeper than k levels into one summary node; None folds automatically above
+    `max_nodes` drawn nodes (and says so in the image); False never folds.
+    report: a gv.check Report whose verdict is drawn on the nodes. show_order
+    labels the op nodes with their step in backward ("step 1" is the first);
+    show_formulas writes each edge's local derivative from the op's SymPy
+    twin, in the names of the edge's own inputs; highlight outlines one op
+    node and `changed` marks value nodes (the current step of an animation).
     """
     order = topological_order(root)
     plan = _Plan(order, {id(n): i for i, n in enumerate(order)})
@@ -99,9 +134,10 @@ def draw(root: Any, *, rankdir: str = "LR", show: Sequence[str] = ("label", "dat
                       UserWarning, stacklevel=2)
     overlay = _Overlay(report, root, order)
     g = Drawing(name="gradviz", format="svg")
-    g.attr(rankdir=rankdir, fontname=FONT, nodesep="0.25", ranksep="0.35")
-    g.attr("node", fontname=FONT, fontsize="11")
-    g.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.7")
+    rankdir = _choose_rankdir(plan, precision) if rankdir == "auto" else rankdir
+    g.attr(rankdir=rankdir, fontname=FONT, nodesep="0.2", ranksep="0.3")
+    g.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
+    g.attr("edge", fontname=FONT, fontsize=str(SMALL_FONT_SIZE), arrowsize="0.7")
     heading = [title] if title else []
     heading += plan.notes + overlay.notes
     if heading:
@@ -110,12 +146,17 @@ def draw(root: Any, *, rankdir: str = "LR", show: Sequence[str] = ("label", "dat
     grad_scale = _grad_scale(order) if edge_weights else None
     clusters = _ClusterTree()
     roles_used: set[str] = set()
+    changed_ids = {id(n) for n in changed}
+    vertical = rankdir in ("LR", "RL")  # record fields stack across the rank direction
     for i, node in enumerate(order):
         if i in plan.group:
             continue
         r = role(node, root)
         roles_used.add(r)
-        clusters.add(node.scope, _value_node(node, i, r, show, precision, overlay))
+        name, attrs = _value_node(node, i, r, show, precision, overlay, vertical)
+        if id(node) in changed_ids:
+            attrs.update(penwidth="3", color=CHANGED_COLOR)
+        clusters.add(node.scope, (name, attrs))
         if node._op is not None:
             name, attrs = _op_node(node, i, overlay, backward_rank.get(id(node)) if show_order else None)
             if node is highlight:
@@ -124,10 +165,54 @@ def draw(root: Any, *, rankdir: str = "LR", show: Sequence[str] = ("label", "dat
     for key, members in _groups(plan).items():
         clusters.add(key.rsplit(".", 1)[0] if "." in key else "", _group_node(key, members))
     clusters.emit(g)
-    _edges(g, plan, show_formulas, grad_scale)
+    _edges(g, plan, show_formulas, grad_scale, precision)
     if legend:
-        _legend(g, roles_used, report is not None)
+        _legend(g, roles_used, report is not None, bottom=rankdir in ("TB", "BT"))
     return g
+
+
+def _choose_rankdir(plan: _Plan, precision: int) -> str:
+    """LR, the way courses draw graphs, when it fits a page column; else the narrower of LR and TB.
+
+    Each drawn unit (a value node, an op node, a folded scope) gets a rank, its
+    longest path from a leaf; the width of a left-to-right layout grows with
+    the number of ranks, the width of a top-to-bottom one with the widest rank.
+    """
+    rank: dict = {}  # unit -> rank; a unit is a node's position, or the key of the scope it is folded into
+    width: dict = {}
+    for i, node in enumerate(plan.order):
+        unit = plan.group.get(i, i)
+        inputs = {plan.group.get(plan.index[id(p)], plan.index[id(p)]) for p in node._parents} - {unit}
+        base = max((rank[u] for u in inputs if u in rank), default=-1)
+        if unit != i:  # a folded scope sits after everything that feeds it
+            rank[unit] = max(rank.get(unit, 0), base + 1)
+            width[unit] = 6.5 * max(len(unit.rsplit(".", 1)[-1]), 16) + 20.0
+            continue
+        rank[i] = base + (2 if node._op is not None else 1)  # the op node sits between inputs and value
+        width[i] = _estimated_width(node, i, precision)
+        if node._op is not None:
+            rank[("op", i)], width[("op", i)] = base + 1, 24.0
+    per_rank: dict[int, list[float]] = {}
+    for unit, r in rank.items():
+        per_rank.setdefault(r, []).append(width[unit])
+    lr_width = sum(max(w) for w in per_rank.values()) + 22.0 * (len(per_rank) - 1)
+    if lr_width <= COLUMN_PT:
+        return "LR"
+    tb_width = max(sum(w) + 14.0 * (len(w) - 1) for w in per_rank.values())
+    return "TB" if tb_width < lr_width else "LR"
+
+
+def _estimated_width(node: Any, i: int, precision: int) -> float:
+    """Points a value node needs across: its longest line at ~6.5 pt a character, plus padding."""
+    if np.ndim(node.data) or type(node).__name__ == "Tensor":
+        data = L.displayed(node.data)
+        if not L.is_small(data):
+            return 330.0  # one line of statistics
+        columns = data.shape[-1] if data.ndim else 1
+        return 2 * (columns * 6.5 * (precision + 3) + 12.0)  # the data grid and the grad grid
+    # Numbers are assumed at their widest ("grad -0.1234", "data 1.234e-05"), not measured: every frame
+    # of an animation then gets the same layout, and a 10,000-node graph is estimated quickly.
+    return 6.5 * max(len(node.label or "#0000"), precision + 10) + 16.0
 
 
 # --- collapsing ---------------------------------------------------------------------
@@ -200,7 +285,8 @@ def hash_stable(text: str) -> int:
     return value
 
 
-def _name(node: Any, i: int) -> str:
+def node_name(node: Any, i: int) -> str:
+    """What the picture calls a node: its label, `const`, or `#i` (its place in recording order)."""
     if node.label:
         return node.label
     if node._op is None and not node.requires_grad:
@@ -208,23 +294,22 @@ def _name(node: Any, i: int) -> str:
     return f"#{i}"
 
 
-def _value_node(node, i, r, show, precision, overlay) -> tuple[str, dict]:
+def _value_node(node, i, r, show, precision, overlay, vertical) -> tuple[str, dict]:
     status = overlay.status_of(node, i)
     fill = STATUS_COLORS[status] if status else ROLE_COLORS[r]
     attrs = {"style": "filled", "fillcolor": fill}
-    if overlay.is_first_bad(node, i):
-        attrs.update(penwidth="3", color="#c00000")
     data = np.asarray(node.data, dtype=np.float64)
     if data.ndim == 0 and type(node).__name__ != "Tensor":
         fields = []
         if "label" in show:
-            fields.append(L.record_text(_name(node, i)))
+            fields.append(L.record_text(node_name(node, i)))
         if "data" in show:
             fields.append(f"data {L.number(data, precision)}")
         if "grad" in show:
             fields.append(f"grad {L.number(node.grad, precision)}")
         fields += [L.record_text(line) for line in overlay.lines_of(node, i, precision)]
-        attrs.update(shape="record", label="{ " + " | ".join(fields) + " }")
+        # Fields stack vertically either way: a narrow node keeps the whole graph narrow.
+        attrs.update(shape="record", label=" | ".join(fields) if vertical else "{ " + " | ".join(fields) + " }")
         return _value_id(i), attrs
     attrs.update(shape="plaintext", label=_tensor_label(node, i, data, show, precision, overlay, fill))
     attrs.pop("style")
@@ -232,9 +317,9 @@ def _value_node(node, i, r, show, precision, overlay) -> tuple[str, dict]:
 
 
 def _tensor_label(node, i, data, show, precision, overlay, fill) -> str:
-    head = L.html_text(_name(node, i)) if "label" in show else ""
+    head = L.html_text(node_name(node, i)) if "label" in show else ""
     shape = "x".join(map(str, data.shape)) or "scalar"
-    rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{fill}"><B>{head}</B> <FONT POINT-SIZE="9">{shape}</FONT></TD></TR>']
+    rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{fill}"><B>{head}</B> <FONT POINT-SIZE="{SMALL_FONT_SIZE}">{shape}</FONT></TD></TR>']
     grad = np.asarray(node.grad, dtype=np.float64)
     if L.is_small(data):
         cells = []
@@ -264,12 +349,12 @@ def op_text(node: Any) -> str:
 
 
 def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
-    attrs = {"shape": "ellipse", "label": L.record_text(op_text(node)), "fontsize": "10", "height": "0.3",
-             "margin": "0.04,0.02"}
+    attrs = {"shape": "ellipse", "label": L.record_text(op_text(node)), "fontsize": str(SMALL_FONT_SIZE),
+             "height": "0.3", "margin": "0.04,0.02"}
     status = overlay.node_status(i)
     if status:
         attrs.update(style="filled", fillcolor=STATUS_COLORS[status])
-    marks = [f"#{rank + 1}"] if rank is not None else []
+    marks = [f"step {rank + 1}"] if rank is not None else []
     if overlay.first_bad_index == i:
         attrs.update(penwidth="3", color="#c00000")
         marks.append("first wrong rule")
@@ -284,7 +369,8 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
 
 def _group_node(key: str, members: list) -> tuple[str, dict]:
     ops = sum(1 for n in members if n._op is not None)
-    text = f"{key}\n{len(members)} nodes, {ops} ops (collapsed)"
+    # The scope's last name only: the enclosing cluster already says where it is. Short lines keep it narrow.
+    text = f"{key.rsplit('.', 1)[-1]}\n{len(members)} nodes, {ops} ops\n(collapsed)"
     return _group_id(key), {"shape": "box3d", "style": "filled", "fillcolor": "#f3f3f3",
                             "label": L.record_text(text)}
 
@@ -292,7 +378,7 @@ def _group_node(key: str, members: list) -> tuple[str, dict]:
 # --- edges ----------------------------------------------------------------------------
 
 
-def _edges(g: Drawing, plan: _Plan, show_formulas: bool, grad_scale) -> None:
+def _edges(g: Drawing, plan: _Plan, show_formulas: bool, grad_scale, precision: int) -> None:
     seen = set()
     for i, node in enumerate(plan.order):
         if node._op is None:
@@ -317,7 +403,7 @@ def _edges(g: Drawing, plan: _Plan, show_formulas: bool, grad_scale) -> None:
             if count > 1:
                 attrs["label"] = f"x{count}"
             if show_formulas and not source_group and not target_group:
-                formula = local_formula(node, position)
+                formula = local_formula(node, position, plan.index, precision)
                 if formula:
                     attrs["label"] = (attrs.get("label", "") + " " + L.record_text(formula)).strip()
             if grad_scale and not source_group:
@@ -333,32 +419,60 @@ def _grad_scale(order) -> float:
 _formula_cache: dict = {}
 
 
-def local_formula(node: Any, position: int) -> str | None:
-    """d(op)/d(input `position`) from the op's SymPy twin, in the inputs' labels (for scalar ops).
+def local_formula(node: Any, position: int, index: dict, precision: int = 4) -> str | None:
+    """d(op)/d(input `position`) from the op's SymPy twin, written in the inputs' drawn names.
 
+    Each input is called what its node is called in the picture: its label
+    (`d/dw1: x1`), or `#i` for an unlabelled node (`d/d(#4): 1`); a constant
+    appears as its value. An input used twice is one symbol, so the edge's
+    formula is the derivative along that edge (`x*x` gives `d/dx: 2*x`).
     Not simplified on purpose: the raw derivative of tanh is 1 - tanh(x)^2,
     the form a course writes; simplify() would turn it into cosh(x)^(-2).
     """
     op = node._op
     if op.symbolic is None or not op.elementwise:
         return None
-    from ..checking.symbolic import sanitize
-
-    names = []
-    for k, parent in enumerate(node._parents):
-        base = sanitize(parent.label) if parent.label else "xyzw"[k % 4]
-        names.append(base if base not in names else f"{base}_{k}")
-    key = (op.name, position, tuple(names), repr(sorted((node._attrs or {}).items())))
+    names: dict[int, str] = {}  # id(parent) -> the name it is drawn with, or its value for a constant
+    for parent in node._parents:
+        if id(parent) in names:
+            continue
+        if parent._op is None and not parent.requires_grad and not parent.label:
+            names[id(parent)] = L.number(parent.data, precision)
+            continue
+        name = node_name(parent, index[id(parent)])
+        names[id(parent)] = name if name not in names.values() else f"{name}'"
+    key = (op.name, position, tuple(names[id(p)] for p in node._parents), repr(sorted((node._attrs or {}).items())))
     if key not in _formula_cache:
-        import sympy
-
-        symbols = [sympy.Symbol(n, real=True) for n in names]
-        try:
-            derivative = sympy.diff(op.symbolic(*symbols, **(node._attrs or {})), symbols[position])
-            _formula_cache[key] = f"d/d{names[position]}: " + str(derivative).replace("**", "^")
-        except Exception:
-            _formula_cache[key] = None
+        _formula_cache[key] = _derivative_text(node, position, names)
     return _formula_cache[key]
+
+
+def _derivative_text(node: Any, position: int, names: dict) -> str | None:
+    import sympy
+
+    symbols = {}
+    for parent in node._parents:
+        text = names[id(parent)]
+        symbols[id(parent)] = sympy.Symbol(text, real=True)  # a constant is a "symbol" spelled as its value
+    target = node._parents[position]
+    if not target.requires_grad:
+        return None
+    try:
+        expression = node._op.symbolic(*[symbols[id(p)] for p in node._parents], **(node._attrs or {}))
+        derivative = sympy.diff(expression, symbols[id(target)])
+    except Exception:
+        return None
+    name = names[id(target)]
+    shown = f"({name})" if name.startswith("#") else name
+    return f"d/d{shown}: " + _tidy(str(derivative))
+
+
+def _tidy(text: str) -> str:
+    """SymPy's text as a course writes it: ^ for powers, 3.0 as 3."""
+    import re
+
+    text = text.replace("**", "^")
+    return re.sub(r"(?<![\w.])(\d+)\.0(?![\d])", r"\1", text)
 
 
 # --- clusters and legend --------------------------------------------------------------
@@ -387,15 +501,28 @@ class _ClusterTree:
                 child.emit(sub, full)
 
 
-def _legend(g: Drawing, roles_used: set, with_status: bool) -> None:
-    items = [(r, ROLE_COLORS[r]) for r in ROLE_COLORS if r in roles_used]
+def _legend(g: Drawing, roles_used: set, with_status: bool, bottom: bool) -> None:
+    """What the fills mean: node roles, or with a report, what each status colour is a verdict on.
+
+    Top to bottom, the legend sits on the last rank, beside the output, where a graph is narrowest.
+    """
     if with_status:
-        items += [(s.lower(), c) for s, c in STATUS_COLORS.items()]
-    if len(items) < 2:
+        cells = "".join(f'<TD BGCOLOR="{c}">{s.lower()}</TD>' for s, c in STATUS_COLORS.items())
+        rows = (f'<TR><TD COLSPAN="{len(STATUS_COLORS)}">box: is its gradient right? '
+                f"oval: is its backward rule right?</TD></TR><TR>{cells}</TR>")
+    else:
+        items = [(r, ROLE_COLORS[r]) for r in ROLE_COLORS if r in roles_used]
+        if len(items) < 2:
+            return
+        rows = "<TR>" + "".join(f'<TD BGCOLOR="{color}">{name}</TD>' for name, color in items) + "</TR>"
+    attrs = {"shape": "plaintext", "fontsize": str(SMALL_FONT_SIZE),
+             "label": f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3">{rows}</TABLE>>'}
+    if not bottom:
+        g.node("legend", **attrs)
         return
-    cells = "".join(f'<TD BGCOLOR="{color}">{name}</TD>' for name, color in items)
-    g.node("legend", shape="plaintext", fontsize="9",
-           label=f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3"><TR>{cells}</TR></TABLE>>')
+    with g.subgraph(name="legend_rank") as last:
+        last.attr(rank="sink")
+        last.node("legend", **attrs)
 
 
 # --- the check overlay ------------------------------------------------------------------
@@ -410,6 +537,7 @@ class _Overlay:
         self.by_index: dict[int, Any] = {}
         self.first_bad_index: int | None = None
         self.inputs = {}
+        self.gradient_status: dict[int, str] = {}
         if report is None:
             return
         same_graph = report.root is root or (report.root is not None
@@ -418,8 +546,24 @@ class _Overlay:
             self.by_index = {n.node_id: n for n in report.nodes}
             bad = report.first_bad_node
             self.first_bad_index = bad.node_id if bad else None
+            if self.by_index:
+                self.gradient_status = self._gradients_from_rules(order)
         self.inputs = {r.name: r for r in report.results}
         self.notes.append(f"check: {report.status}")
+
+    def _gradients_from_rules(self, order) -> dict[int, str]:
+        """An intermediate gradient is wrong exactly when a rule between it and the output is wrong."""
+        index = {id(n): i for i, n in enumerate(order)}
+        wrong = {len(order) - 1: False}  # the output's gradient is the seed 1
+        for i in range(len(order) - 1, -1, -1):
+            node = order[i]
+            if node._op is None:
+                continue
+            passed_on = wrong.get(i, False) or self.node_status(i) == "FAIL"
+            for parent in node._parents:
+                j = index[id(parent)]
+                wrong[j] = wrong.get(j, False) or passed_on
+        return {i: "FAIL" if bad else "PASS" for i, bad in wrong.items() if order[i]._op is not None}
 
     def diagnosis_of(self, i: int):
         """The most likely named cause of node i's wrong rule (none when no cause fits)."""
@@ -434,13 +578,10 @@ class _Overlay:
     def status_of(self, node, i) -> str | None:
         if self.report is None:
             return None
-        if node._op is None:
+        if node._op is None:  # a leaf's gradient was measured against the oracles
             result = self.inputs.get(node.label) if node.label else None
             return result.status if result else None
-        return self.node_status(i)
-
-    def is_first_bad(self, node, i) -> bool:
-        return self.first_bad_index is not None and self.first_bad_index == i
+        return self.gradient_status.get(i)
 
     def lines_of(self, node, i, precision) -> list[str]:
         if self.report is None or node._op is not None or not node.label or node.label not in self.inputs:

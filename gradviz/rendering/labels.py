@@ -38,10 +38,11 @@ def html_text(text: str) -> str:
 
 
 def number(x: float, precision: int) -> str:
+    """x in `precision` significant digits, as short as it can be: 2, -1.5, 0.7071, 1.2e-07."""
     x = float(x)
     if math.isnan(x) or math.isinf(x):
         return str(x)
-    return f"{x:.{precision}f}" if abs(x) < 10 ** (8 - precision) else f"{x:.{precision}g}"
+    return "0" if x == 0 else f"{x:.{precision}g}"
 
 
 def displayed(array: np.ndarray) -> np.ndarray:

@@ -2,8 +2,9 @@
 
 Graphviz writes a fixed size in points (`width="825pt"`), so a wide graph
 overflows a notebook cell or a docs column and gets clipped. Inline, the
-picture takes the container's width but never more than its natural size,
-and keeps its aspect ratio through the viewBox.
+picture takes the container's width, never more than its natural size and
+never so little that its text gets too small to read; it keeps its aspect
+ratio through the viewBox.
 """
 
 from __future__ import annotations
@@ -13,11 +14,21 @@ import re
 _SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
 
 
+# Drawings use fonts of at least 10 pt (13.3 px at natural size): shrunk to no less than this
+# share of their natural width, their text stays at 10 CSS px or more; a narrower container scrolls.
+MIN_SCALE = 0.76
+
+
 def inline_svg(svg: str) -> str:
     """Graphviz SVG without its XML prologue, sized to fit its container (at most its natural size)."""
     svg = svg[svg.index("<svg"):]
-    return _SIZE.sub(lambda m: f'<svg width="100%" style="max-width: {m.group(1)}pt" '
-                               f'data-natural-width="{m.group(1)}pt"', svg, count=1)
+
+    def size(match: re.Match) -> str:
+        width = float(match.group(1))
+        return (f'<svg width="100%" style="max-width: {width:g}pt; min-width: {width * MIN_SCALE:.0f}pt" '
+                f'data-natural-width="{width:g}pt"')
+
+    return _SIZE.sub(size, svg, count=1)
 
 
 def natural_width_pt(svg: str) -> float:
