@@ -27,6 +27,7 @@ from .checking.core import check
 from .checking.report import Report
 from .checking.streams import INPUTS, PARAMETERS, stream
 from .errors import GradvizError
+from .function import Function
 from .tensor import Tensor
 from .value import Value
 
@@ -226,11 +227,30 @@ def resolve(target: str) -> tuple[Any, Any, str, Path]:
     if found:
         f, b = found[0]
         return getattr(module, f), getattr(module, b), f"{f},{b}", path
+    half = _half_of_a_pair(module, name) if inspect.isfunction(obj) else None
+    if half:
+        stem, fwd, bwd = half
+        raise GradvizError(f"{path}:{name} is one half of the pair {fwd}/{bwd}: check the two together, "
+                           f"{path}:{fwd},{bwd} (or {path}:{stem})")
     if obj is None:
         available = _defined(module)
         raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
                            + f" (and no pair {name}_forward/{name}_backward)")
     return obj, None, name, path
+
+
+def _half_of_a_pair(module, name: str) -> tuple[str, str, str] | None:
+    """affine_forward (or affine_backward) named alone while the module defines its partner: (stem, fwd, bwd)."""
+    for spellings in PAIR_SPELLINGS:
+        for spelling in spellings:
+            prefix, _, suffix = spelling.partition("{}")
+            stem = name[len(prefix):len(name) - len(suffix)]
+            if not (stem and name == spelling.format(stem)):
+                continue
+            fwd, bwd = (s.format(stem) for s in spellings)
+            if callable(getattr(module, fwd, None)) and callable(getattr(module, bwd, None)):
+                return stem, fwd, bwd
+    return None
 
 
 def check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
@@ -256,6 +276,9 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
                            f"{label} is hand-written numpy code, checked at --atol/--rtol: drop --strict")
     if second is not None:
         return given.check_two_functions(first, second, wrt, check_options, layout)
+    if _is_user_op(first):
+        op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
+        return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
     if inspect.isclass(first):
         return given.check_class(first, label, input_shape, forward, backward, wrt, check_options, layout)
     if not callable(first):
@@ -271,6 +294,27 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
             f"gradient too (FILE:{label},{label}_prime, or a pair FILE:FORWARD,BACKWARD), or return (loss, gradient) "
             f"from {label} and pass its inputs with --input NAME=SPEC")
     return check(first, *values, name=label, **options)
+
+
+def _is_user_op(obj: Any) -> bool:
+    return inspect.isclass(obj) and issubclass(obj, Function)
+
+
+def user_op_inputs(op: type, label: str, inputs: dict[str, str], input_shape: str | None, seed: int) -> list:
+    """A gv.Function's inputs, named after its forward's arguments: --input NAME=SPEC, else --input-shape.
+
+    Without either, each argument is a seeded random scalar (a Value), as for a function target.
+    """
+    overrides = dict(inputs)
+    if input_shape:
+        shape = ",".join(map(str, parse_shape(input_shape, "--input-shape")))
+        for name in inspect.signature(op.forward).parameters:
+            overrides.setdefault(name, f"randn({shape})")
+    unknown = set(overrides) - set(inspect.signature(op.forward).parameters)
+    if unknown:
+        raise GradvizError(f"--input {', '.join(sorted(unknown))}: {label}.forward has no such argument "
+                           f"(its arguments are {', '.join(inspect.signature(op.forward).parameters)})")
+    return function_inputs(op.forward, label, None, overrides, seed)
 
 
 def _all_numbers(given: "Given") -> bool:
@@ -289,9 +333,11 @@ def _builds_graph(fn: Callable, values: list) -> bool:
 class Given:
     """What the flags supply: --input arrays/values, --init constructor arrays, --args settings."""
 
-    def __init__(self, inputs: dict, raw_numbers: dict, init: dict, settings: dict, positional: list):
+    def __init__(self, inputs: dict, raw_numbers: dict, init: dict, settings: dict, positional: list,
+                 init_texts: dict | None = None):
         self.inputs, self.raw_numbers, self.init = inputs, raw_numbers, init
         self.settings, self.positional = settings, positional
+        self.init_texts = init_texts or {}  # what the user typed after --init NAME=, for the error hints
 
     @classmethod
     def from_flags(cls, args_json: str | None, inputs: dict[str, str], init: dict[str, str], seed: int) -> "Given":
@@ -311,7 +357,7 @@ class Given:
         values = {n: spec_mod.parse(t, f"--input {n}", input_rng) for n, t in inputs.items()}
         numbers = {n: _number(t) for n, t in inputs.items() if _number(t) is not None}
         made = {n: spec_mod.parse(t, f"--init {n}", init_rng) for n, t in init.items()}
-        return cls(values, numbers, made, settings, positional)
+        return cls(values, numbers, made, settings, positional, init_texts=dict(init))
 
     def arguments(self, fn: Callable, who: str, *, skip_first: int = 0) -> tuple[list, dict]:
         """fn's arguments from --input and --args by parameter name: positional up to the last given."""
@@ -420,8 +466,16 @@ class Given:
 
             at = where(exc)
             raise GradvizError(f"creating {name}({', '.join(kwargs)}) raised {type(exc).__name__}: {exc}"
-                               + (f" (at {at})" if at else "")
-                               + "; pass constructor arguments with --init NAME=SPEC or --args JSON") from None
+                               + (f" (at {at})" if at else "") + self._constructor_hint()) from None
+
+    def _constructor_hint(self) -> str:
+        """A size typed as --init n_inputs=3 became a random array of shape (3,): say so, and how to pass 3."""
+        sizes = {n: int(t) for n, t in self.init_texts.items() if t.strip().isdigit()}
+        if not sizes:
+            return "; pass constructor arguments with --init NAME=SPEC or --args JSON"
+        first, n = next(iter(sizes.items()))
+        return (f"; --init {first}={n} made a random array of shape ({n},), not the number {n}: "
+                f"give numbers in --args JSON, e.g. --args '{json.dumps(sizes)}' (--init is for arrays)")
 
 
 def _number(text: str):
@@ -466,11 +520,16 @@ def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: in
             root = bridge.graph_target(obj, name, _module_inputs(obj), inputs, seed)
             root.backward(np.ones(root.shape))  # custom Functions backpropagate with their own backward
             return root
-        if not callable(obj) or inspect.isclass(obj):
-            raise GradvizError(f"{name} must be a function that builds a gradviz graph to be rendered")
-        module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)
-        values = function_inputs(obj, name, module_inputs if isinstance(module_inputs, dict) else None, inputs, seed)
-        root = obj(*values)
+        if _is_user_op(obj):
+            root = obj.apply(*user_op_inputs(obj, name, inputs, None, seed))
+        elif not callable(obj) or inspect.isclass(obj):
+            raise GradvizError(f"{name} must be a function that builds a gradviz graph, or a gv.Function, "
+                               "to be rendered")
+        else:
+            module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)
+            values = function_inputs(obj, name, module_inputs if isinstance(module_inputs, dict) else None,
+                                     inputs, seed)
+            root = obj(*values)
     else:
         build, values = expression_function(target, at, seed)
         root = build(*values)

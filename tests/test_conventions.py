@@ -356,6 +356,15 @@ CLI_CASES = [
     ("minitorch_functions_bug.py:Mul", ["--input", "a=2.0", "--input", "b=3.0"], 1, "a: it is the true gradient"),
     ("nnfs_layers.py:Layer_Dense", ["--input", "inputs=5,4"], 2, "give n_inputs, n_neurons"),
     ("blog_layers.py:mse", [], 2, "mse needs its argument y_true: give it with --input y_true=SPEC"),
+    # one half of a pair named alone is a usage error naming the pair, not a FAIL "a loss must be one number"
+    ("cs231n_layers.py:affine_forward", AFFINE, 2,
+     "cs231n_layers.py:affine_forward is one half of the pair affine_forward/affine_backward: check the two "
+     "together, cs231n_layers.py:affine_forward,affine_backward (or cs231n_layers.py:affine)"),
+    ("cs231n_layers.py:conv_backward_naive", [], 2, "cs231n_layers.py:conv_forward_naive,conv_backward_naive"),
+    # layer sizes typed as --init n_inputs=4 became arrays: the error says so, points at the user's line, says --args
+    ("nnfs_layers.py:Layer_Dense", ["--init", "n_inputs=4", "--init", "n_neurons=3", "--input", "inputs=5,4"], 2,
+     """nnfs_layers.py:8); --init n_inputs=4 made a random array of shape (4,), not the number 4: give numbers in """
+     """--args JSON, e.g. --args '{"n_inputs": 4, "n_neurons": 3}'"""),
     # the user's forward raising on the inputs given is an ERROR (exit 1), never an empty report that passes
     ("cs231n_layers.py:affine", ["--input", "x=4,5", "--input", "w=4,3", "--input", "b=3"], 1,
      "affine_forward raised ValueError"),

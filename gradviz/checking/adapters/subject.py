@@ -108,7 +108,8 @@ def where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
         path = os.path.abspath(frame.filename)
-        if path.startswith(_PACKAGE + os.sep) or "site-packages" in path or "/lib/python" in path:
+        if (path.startswith(_PACKAGE + os.sep) or "site-packages" in path or "/lib/python" in path
+                or path.endswith((".pyx", ".pxd", ".pxi"))):  # a compiled library's Cython source (numpy.random)
             continue
         return f"{frame.filename}:{frame.lineno}"
     return ""
