@@ -426,3 +426,23 @@ def test_the_gradviz_script_sees_the_working_directory(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 
+
+
+def affine_backward_dw_transposed(dout, cache):
+    """cs231n's affine_backward with dw written as dout.T @ x: shape (M, D) for a (D, M) weight."""
+    x, w, b = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = dout.T @ x.reshape(x.shape[0], -1)
+    return dx, dw, np.sum(dout, axis=0)
+
+
+def test_a_non_square_gradient_of_the_wrong_shape_is_named_as_the_transpose():
+    rng = np.random.default_rng(3)
+    x, w, b = rng.normal(size=(6, 4)), rng.normal(size=(4, 5)), rng.normal(size=5)
+    report = gv.check_pair(cs231n_layers.affine_forward, affine_backward_dw_transposed, x, w, b)
+    by_name = {r.name: r for r in report.results}
+    assert by_name["x"].status == "PASS" and by_name["b"].status == "PASS"
+    assert by_name["w"].status == "FAIL"
+    assert "shape (5, 4)" in by_name["w"].message and "w has shape (4, 5)" in by_name["w"].message
+    assert by_name["w"].diagnosis and by_name["w"].diagnosis[0].cause == "transposed"
+    assert "transposed" in report.verdict

@@ -133,6 +133,7 @@ def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> 
                          "it was restored")
             np.copyto(arrays[n], saved[n])
     entries: dict[str, Any] = {}
+    misshapen: dict[str, np.ndarray] = {}  # right size, wrong shape: compared anyway, so the diagnosis can name it
     for n in every:
         if n not in grads:
             continue
@@ -148,22 +149,31 @@ def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> 
         if g.shape != arrays[n].shape:
             entries[n] = Problem(FAIL, f"{subject.backward_name} returned {subject.grad_name(n)} of shape "
                                        f"{g.shape}; {n} has shape {arrays[n].shape}")
+            if g.size == arrays[n].size:
+                misshapen[n] = g
         else:
             entries[n] = g
-    compared = [n for n in every if isinstance(entries.get(n), np.ndarray)]
+    compared = [n for n in every if isinstance(entries.get(n), np.ndarray) or n in misshapen]
     by_name: dict[str, InputResult] = {}
     if compared:
+        analytic = [entries[n] if n not in misshapen else np.zeros(arrays[n].shape) for n in compared]
         try:
-            by_name = _compare_arrays(subject, compared, [entries[n] for n in compared], out, cot, eps, atol, rtol,
-                                      seed, per_example_dout)
+            by_name = _compare_arrays(subject, compared, analytic, out, cot, eps, atol, rtol, seed, per_example_dout)
         except UserCodeError as exc:
             by_name = {n: InputResult(n, arrays[n].shape, exc.status, message=str(exc)) for n in compared}
+    for n, g in misshapen.items():
+        judged = by_name.pop(n)
+        if judged.finite is not None:
+            context = Context(name=n, wrt=arrays[n], inputs={**subject.constants, **arrays}, batch=subject.batch_size(),
+                              attrs={"role": "input" if n in subject.inputs else "parameter"})
+            entries[n].diagnosis = diagnose(g, judged.finite, context)
     results = []
     for n in every:
         if n in by_name:
             results.append(by_name[n])
         elif isinstance(entries.get(n), Problem):
-            results.append(InputResult(n, arrays[n].shape, entries[n].status, message=entries[n].message))
+            results.append(InputResult(n, arrays[n].shape, entries[n].status, message=entries[n].message,
+                                       diagnosis=list(entries[n].diagnosis)))
         else:
             results.append(InputResult(n, arrays[n].shape, SKIPPED, message="no gradient from backward"))
     return results
@@ -234,7 +244,8 @@ def _verdict(results: list[InputResult]) -> str:
         return f"{head}: {bad[0].message}."
     grouped: dict[str, list[str]] = {}
     for r in bad:
-        why = r.diagnosis[0] if r.diagnosis else (r.message or f"max rel err {r.max_rel_err:.3g}")
+        why = ": ".join(str(part) for part in (r.message, r.diagnosis[0] if r.diagnosis else "") if part) \
+            or f"max rel err {r.max_rel_err:.3g}"
         grouped.setdefault(why, []).append(r.name)
     parts = [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
     return f"{head}: " + "; ".join(parts) + "."

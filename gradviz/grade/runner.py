@@ -259,10 +259,10 @@ def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool
 
 def _one_line(outcome: dict) -> str:
     for problem in outcome.get("problems", []):
-        if problem["diagnosis"]:
-            return f"{problem['input']}: {problem['diagnosis'][0]['message']}"
-        if problem["message"]:
-            return f"{problem['input']}: {problem['message']}"
+        # What went wrong in the student's own names first (a shape, a crash), then what it resembles.
+        parts = [problem["message"], problem["diagnosis"][0]["message"] if problem["diagnosis"] else ""]
+        if any(parts):
+            return f"{problem['input']}: " + ": ".join(p for p in parts if p)
     return outcome.get("verdict") or outcome["status"]
 
 

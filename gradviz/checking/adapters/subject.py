@@ -41,6 +41,7 @@ class Problem:
 
     status: str
     message: str
+    diagnosis: list = field(default_factory=list)  # what the wrong value resembles, when it could still be read
 
 
 @dataclass
