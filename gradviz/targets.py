@@ -11,10 +11,12 @@ check_layer; one with compute/backward with check_loss.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import json
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -447,6 +449,9 @@ class Given:
 
 def _missing_argument(fn: Callable, who: str, name: str) -> GradvizError:
     """A missing argument: an array for --input, or, when fn reads it as conv_param['stride'], a dict for --args."""
+    if _called(fn, name):
+        return GradvizError(f"{who} needs its argument {name}, which it calls as a function: give it with "
+                            f"--input {name}=identity (or relu, tanh, sigmoid)")
     keys = _keys_read(fn, name)
     if keys is None:
         return GradvizError(f"{who} needs its argument {name}: give it with --input {name}=SPEC "
@@ -457,14 +462,25 @@ def _missing_argument(fn: Callable, who: str, name: str) -> GradvizError:
                         + f": give it in --args JSON, e.g. --args '{{\"{name}\": {template}}}'")
 
 
+def _source_tree(fn: Callable):
+    """fn's parsed source (read, never run), or None when it has none (a builtin, a REPL definition)."""
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
+def _called(fn: Callable, name: str) -> bool:
+    """fn calls its argument `name` (activation(Z)): it expects a function."""
+    tree = _source_tree(fn)
+    return tree is not None and any(isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                                    and node.func.id == name for node in ast.walk(tree))
+
+
 def _keys_read(fn: Callable, name: str) -> list[str] | None:
     """The string keys fn's source reads from its argument `name` (name['k'], name.get('k')); None if none."""
-    import ast
-    import textwrap
-
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError):
+    tree = _source_tree(fn)
+    if tree is None:
         return None
     required, optional = [], []
     for node in ast.walk(tree):

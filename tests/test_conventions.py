@@ -361,6 +361,9 @@ CLI_CASES = [
      """conv_forward_naive needs its argument conv_param, which it reads as a dict (stride, pad): give it in --args """
      """JSON, e.g. --args '{"conv_param": {"stride": ..., "pad": ...}}'"""),
     ("cs231n_layers.py:batchnorm", BN[:6], 2, """e.g. --args '{"bn_param": {"mode": ...}}'"""),
+    ("nhwc_conv.py:conv_forward,conv_backward", CONV[:6], 2,
+     "conv_forward needs its argument activation, which it calls as a function: give it with "
+     "--input activation=identity (or relu, tanh, sigmoid)"),
     # one half of a pair named alone is a usage error naming the pair, not a FAIL "a loss must be one number"
     ("cs231n_layers.py:affine_forward", AFFINE, 2,
      "cs231n_layers.py:affine_forward is one half of the pair affine_forward/affine_backward: check the two "
