@@ -64,3 +64,9 @@ __all__ = [
     "topological_order",
     "where",
 ]
+
+# Gradient checks as test assertions (issue #17); the pytest plugin lives in gradviz.pytest_plugin.
+from .testing import (GradientError, assert_grad_fn, assert_gradients, assert_layer, assert_loss,  # noqa: E402
+                      assert_pair)
+
+__all__ += ["GradientError", "assert_grad_fn", "assert_gradients", "assert_layer", "assert_loss", "assert_pair"]

@@ -9,9 +9,9 @@ import argparse
 import json
 import os
 import sys
-import time
 
-from . import __version__
+from . import __version__, progress
+from .checking.text import format_report, paint, shorten, terminal_width, use_color
 from .errors import GradvizError
 
 EXAMPLES = """examples:
@@ -24,15 +24,31 @@ EXAMPLES = """examples:
 """
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help keeps the examples' layout and states each option's default where it has a real one.
+
+    argparse.ArgumentDefaultsHelpFormatter would also print "(default: None)"
+    and "(default: False)" for every flag; this prints only defaults that say something.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        meaningless = action.default is None or action.default is False or action.default == [] \
+            or action.default is argparse.SUPPRESS
+        if action.option_strings and not meaningless and "%(default)" not in text and "default:" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gradviz", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+        prog="gradviz", formatter_class=HelpFormatter, epilog=EXAMPLES,
         description="Draw computation graphs and verify gradients against SymPy and finite differences.")
     parser.add_argument("--version", action="version", version=f"gradviz {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     check = sub.add_parser("check", help="check gradients (no target: self-test every built-in)",
-                           formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+                           formatter_class=HelpFormatter, epilog=EXAMPLES)
     check.add_argument("target", nargs="?", help='an expression like "tanh(w*x + b)", or path/file.py:NAME')
     _common(check)
     check.add_argument("--args", dest="args_json", metavar="JSON",
@@ -40,16 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "e.g. '{\"pad\": 1}' (each function of a pair gets the ones it accepts)")
     _convention_flags(check)
     check.add_argument("--input-shape", metavar="SHAPE", help="input shape for a layer or loss class, e.g. 2,3,8,8")
-    check.add_argument("--json", action="store_true", help="print the report as JSON")
-    check.add_argument("--markdown", action="store_true", help="print the report as Markdown")
+    output = check.add_mutually_exclusive_group()  # one output format: --json --markdown is a usage error
+    output.add_argument("--json", action="store_true", help="print the report as JSON")
+    output.add_argument("--markdown", action="store_true", help="print the report as Markdown")
     check.add_argument("--render", metavar="FILE", help="draw the checked graph with the verdict on it")
     _tolerance_flags(check)
     _optimizer_flags(check)
-    check.add_argument("--mode", choices=("auto", "full", "directional"), default="auto")
-    check.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
-    check.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
+    check.add_argument("--mode", choices=("auto", "full", "directional"), default="auto",
+                       help="finite differences per element (full), along random directions, or auto by size")
+    output.add_argument("-q", "--quiet", action="store_true", help="print only the verdict")
+    output.add_argument("-v", "--verbose", action="store_true", help="print every report in full")
 
-    render = sub.add_parser("render", help="draw the graph of an expression or a function")
+    render = sub.add_parser("render", help="draw the graph of an expression or a function",
+                            formatter_class=HelpFormatter)
     render.add_argument("target", help='an expression like "tanh(w*x + b)", or path/file.py:NAME')
     _common(render)
     render.add_argument("-o", "--output", required=True, metavar="FILE", help="graph.svg | .png | .pdf | .dot")
@@ -129,7 +148,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", action="append", default=[], metavar="NAME=SPEC",
                    help="an argument of a file function or method: 2.5, a shape 4,5, randn(4,5), rand(3), "
                         "randint(10, size=5), zeros/ones/eye, [1, 0, 2], or relu/tanh/sigmoid/identity (repeatable)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs, cotangents and directions")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
@@ -159,6 +178,11 @@ def _inputs(args) -> dict[str, str]:
 
 
 def _check(args) -> int:
+    with progress.shown(sys.stderr):  # a bar on the terminal when a check runs past a second
+        return _run_check(args)
+
+
+def _run_check(args) -> int:
     from . import targets
 
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
@@ -186,7 +210,7 @@ def _check(args) -> int:
     elif args.quiet:
         print(report.verdict)
     else:
-        print(report)
+        print(format_report(report, color=use_color(sys.stdout)))
     return 0 if report.ok else 1
 
 
@@ -222,20 +246,22 @@ def _json_document(target, reports) -> dict:
 def _self_test(args) -> int:
     from . import selftest
 
-    tty = sys.stderr.isatty() and not args.json
     items = selftest.items(args.seed, args.strict)
-    rows, reports, start = [], [], time.perf_counter()
-    for k, (item, outcome) in enumerate(selftest.run(args.seed, args.strict), 1):
-        ok = selftest.passed(item, outcome)
-        rows.append((item, outcome, ok))
-        if outcome.report is not None:
-            reports.append(outcome.report)
-        if tty and time.perf_counter() - start > 1.0:
-            done = int(30 * k / len(items))
-            print(f"\r[{'#' * done}{'.' * (30 - done)}] {k}/{len(items)} {item.name[:30]:<30}", end="",
-                  file=sys.stderr, flush=True)
-    if tty:
-        print("\r" + " " * 80 + "\r", end="", file=sys.stderr)
+    table = None if (args.json or args.markdown or args.quiet) else _SelfTestTable(items, terminal_width(),
+                                                                                  use_color(sys.stdout))
+    rows = []
+    if table:
+        print(table.header(), flush=True)
+    with progress.task(len(items), "self-test") as step:
+        for item, outcome in selftest.run(args.seed, args.strict):  # each row printed as soon as its check finishes
+            ok = selftest.passed(item, outcome)
+            rows.append((item, outcome, ok))
+            if table:
+                progress.clear()
+                print(table.row(item, outcome, ok), flush=True)
+                if args.verbose and outcome.report is not None:
+                    print(format_report(outcome.report, color=table.color), end="\n\n", flush=True)
+            step()
     failed = sum(not ok for _, _, ok in rows)
     if args.json:
         doc = {"gradviz": __version__, "schema": 1, "target": None, "ok": failed == 0,
@@ -251,17 +277,37 @@ def _self_test(args) -> int:
                   f"{o.status if ok else 'FAIL'} |")
         print(f"\n{len(rows) - failed} passed, {failed} failed")
     else:
-        if not args.quiet:
-            print(f"{'name':<30} {'shapes':<22} {'finite abs/rel':>20} {'symbolic abs/rel':>20}  status")
-            for i, o, ok in rows:
-                fin = f"{_err(o.abs_err.get('finite'))}/{_err(o.rel_err.get('finite'))}"
-                sym = f"{_err(o.abs_err.get('symbolic'))}/{_err(o.rel_err.get('symbolic'))}"
-                status = o.status if ok else f"FAIL {o.message}".strip()
-                print(f"{i.name[:30]:<30} {i.shapes[:22]:<22} {fin:>20} {sym:>20}  {status}")
-                if args.verbose and o.report is not None:
-                    print(o.report, end="\n\n")
         print(f"{len(rows) - failed} passed, {failed} failed")
     return 0 if failed == 0 else 1
+
+
+class _SelfTestTable:
+    """The self-test's rows, laid out before any check runs (so each row can be printed when it is done)."""
+
+    ERR = len("1.0e-10/1.0e-10")
+
+    def __init__(self, items, width: int, color: bool):
+        self.width, self.color = width, color
+        self.name = max(len("name"), *(len(i.name) for i in items))
+        self.shapes = max(len("shapes"), *(len(i.shapes) for i in items))
+        spare = width - (2 * self.ERR + 4 * 2 + len("NONDIFF"))  # what the name and shapes columns may take
+        if self.name + self.shapes > spare:  # shapes give way first, then names (both shortened in the middle)
+            self.shapes = max(8, min(self.shapes, spare - self.name))
+            self.name = max(10, spare - self.shapes)
+
+    def _cells(self, name: str, shapes: str, fin: str, sym: str) -> str:
+        return (f"{shorten(name, self.name):<{self.name}}  {shorten(shapes, self.shapes):<{self.shapes}}  "
+                f"{fin:>{self.ERR}}  {sym:>{self.ERR}}  ")
+
+    def header(self) -> str:
+        return self._cells("name", "shapes", "finite abs/rel", "symbolic abs/rel") + "status"
+
+    def row(self, item, outcome, ok: bool) -> str:
+        fin = f"{_err(outcome.abs_err.get('finite'))}/{_err(outcome.rel_err.get('finite'))}"
+        sym = f"{_err(outcome.abs_err.get('symbolic'))}/{_err(outcome.rel_err.get('symbolic'))}"
+        line = self._cells(item.name, item.shapes, fin, sym) + paint(outcome.status if ok else "FAIL", self.color)
+        message = outcome.message if not ok else ""
+        return f"{line}\n    {message}" if message else line
 
 
 def _err(x) -> str:

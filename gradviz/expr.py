@@ -9,7 +9,7 @@ Grammar (nothing else is accepted; no eval, no sympify of user text):
     atom   := NUMBER | NAME | FUNC '(' expr (',' expr)* ')' | '(' expr ')'
 
 FUNC is one of tanh exp log sigmoid relu abs sqrt sin cos (one argument) and
-max min (two). Errors say what is wrong and point at it with a caret.
+max min (two). NAME `pi` and `e` are the constants. Errors say what is wrong and point at it with a caret.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ MAX_DEPTH = 60
 UNARY = ("tanh", "exp", "log", "sigmoid", "relu", "abs", "sqrt", "sin", "cos")
 BINARY = ("max", "min")
 FUNCTIONS = UNARY + BINARY
+CONSTANTS = {"pi": math.pi, "e": math.e}  # names that are numbers, not variables
 
 
 class ExpressionError(GradvizError, ValueError):
@@ -165,6 +166,8 @@ class _Parser:
                 return self.call(value, pos)
             if value in FUNCTIONS:
                 raise ExpressionError(self.text, pos, f"{value} is a function: write {value}(...)")
+            if value in CONSTANTS:
+                return Num(CONSTANTS[value])
             return Name(value, pos)
         if value == "(":
             node = self.expr()
@@ -174,6 +177,9 @@ class _Parser:
         raise ExpressionError(self.text, pos, f"expected a number, a name or '(' but found {found}")
 
     def call(self, func: str, pos: int) -> Node:
+        if func in CONSTANTS:
+            raise ExpressionError(self.text, pos, f"{func} is the constant {CONSTANTS[func]:.6g}, not a function; "
+                                                  f"write {func}*(...) to multiply")
         if func not in FUNCTIONS:
             raise ExpressionError(self.text, pos, f"unknown function {func!r}; the functions are "
                                                   f"{', '.join(FUNCTIONS)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any, Iterator
@@ -100,29 +101,41 @@ def leaves(root: Any) -> list:
 
 
 def to_networkx(root: Any):
-    """The graph behind `root` as a ``networkx.DiGraph``.
+    """The graph behind `root` as a ``networkx.DiGraph`` that GraphML and JSON can hold as it is.
 
-    Nodes are keyed by recording id and carry op, label, scope, shape, data and
-    grad; an edge runs from parent to child, and ``count`` says how many times
-    the child uses that parent (``a + a`` gives one edge with count 2).
+    Nodes are keyed by recording id. Every attribute is a plain str, int or
+    float, so ``nx.write_graphml`` and ``json.dumps(nx.node_link_data(g))``
+    take the graph unchanged: ``op`` ("" for a leaf), ``label`` ("" when
+    unnamed), ``scope``, ``shape`` ("" for one number, "2x3" for an array) and
+    ``size``; a one-number node carries ``data`` and ``grad`` as floats, an
+    array node ``array_data`` and ``array_grad`` as JSON lists (``json.loads``
+    gives the nested lists back).
+    An edge runs from parent to child; ``position`` is the argument slot the
+    parent fills (``a - b``: a is 0, b is 1), ``positions`` lists every slot
+    ("0,1" for ``a + a``) and ``count`` how many there are.
     """
     import networkx as nx
 
     graph = nx.DiGraph()
     for node in topological_order(root):
         op = node._op
-        graph.add_node(
-            node.id,
-            op=None if op is None else op.name,
-            label=node.label,
-            scope=node.scope,
-            shape=tuple(np.shape(node.data)),
-            data=node.data,
-            grad=node.grad,
-        )
-        for parent in node._parents:
+        attrs = {"op": "" if op is None else op.name, "label": node.label or "", "scope": node.scope,
+                 "shape": "x".join(map(str, np.shape(node.data))), "size": int(np.size(node.data))}
+        attrs.update(_values("data", node.data))
+        attrs.update(_values("grad", node.grad))
+        graph.add_node(node.id, **attrs)
+        for slot, parent in enumerate(node._parents):
             if graph.has_edge(parent.id, node.id):
-                graph.edges[parent.id, node.id]["count"] += 1
+                edge = graph.edges[parent.id, node.id]
+                edge["count"] += 1
+                edge["positions"] += f",{slot}"
             else:
-                graph.add_edge(parent.id, node.id, count=1)
+                graph.add_edge(parent.id, node.id, position=slot, positions=str(slot), count=1)
     return graph
+
+
+def _values(key: str, x: Any) -> dict:
+    """One number as a float under `key`; an array as JSON text under `array_<key>`."""
+    if np.ndim(x) == 0:
+        return {key: float(x)}
+    return {f"array_{key}": json.dumps(np.asarray(x, dtype=np.float64).tolist())}

@@ -29,6 +29,7 @@ from .checking.core import check
 from .checking.report import Report
 from .checking.streams import INPUTS, PARAMETERS, stream
 from .errors import GradvizError
+from .function import Function
 from .tensor import Tensor
 from .value import Value
 
@@ -69,6 +70,12 @@ def expression_function(text: str, at: dict[str, float], seed: int) -> tuple[Cal
     tree = expr_mod.parse(text)
     variables = expr_mod.names(tree)
     unknown = set(at) - set(variables)
+    constants = sorted(unknown & set(expr_mod.CONSTANTS))
+    if constants:
+        raise GradvizError(f"--at gives {', '.join(constants)}, but in an expression "
+                           f"{' and '.join(constants)} {'is a constant' if len(constants) == 1 else 'are constants'} "
+                           f"({', '.join(f'{c} = {expr_mod.CONSTANTS[c]:.6g}' for c in constants)}); "
+                           "name the variable something else")
     if unknown:
         raise GradvizError(f"--at gives {', '.join(sorted(unknown))}, which the expression does not use "
                            f"(its names are {', '.join(variables) or 'none'})")
@@ -271,6 +278,9 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
                            f"{label} is hand-written numpy code, checked at --atol/--rtol: drop --strict")
     if second is not None:
         return given.check_two_functions(first, second, wrt, check_options, layout)
+    if _is_user_op(first):
+        op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
+        return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
     if inspect.isclass(first):
         return given.check_class(first, label, input_shape, forward, backward, wrt, check_options, layout)
     if not callable(first):
@@ -286,6 +296,27 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
             f"gradient too (FILE:{label},{label}_prime, or a pair FILE:FORWARD,BACKWARD), or return (loss, gradient) "
             f"from {label} and pass its inputs with --input NAME=SPEC")
     return check(first, *values, name=label, **options)
+
+
+def _is_user_op(obj: Any) -> bool:
+    return inspect.isclass(obj) and issubclass(obj, Function)
+
+
+def user_op_inputs(op: type, label: str, inputs: dict[str, str], input_shape: str | None, seed: int) -> list:
+    """A gv.Function's inputs, named after its forward's arguments: --input NAME=SPEC, else --input-shape.
+
+    Without either, each argument is a seeded random scalar (a Value), as for a function target.
+    """
+    overrides = dict(inputs)
+    if input_shape:
+        shape = ",".join(map(str, parse_shape(input_shape, "--input-shape")))
+        for name in inspect.signature(op.forward).parameters:
+            overrides.setdefault(name, f"randn({shape})")
+    unknown = set(overrides) - set(inspect.signature(op.forward).parameters)
+    if unknown:
+        raise GradvizError(f"--input {', '.join(sorted(unknown))}: {label}.forward has no such argument "
+                           f"(its arguments are {', '.join(inspect.signature(op.forward).parameters)})")
+    return function_inputs(op.forward, label, None, overrides, seed)
 
 
 def _all_numbers(given: "Given") -> bool:
@@ -538,11 +569,16 @@ def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: in
             root = bridge.graph_target(obj, name, _module_inputs(obj), inputs, seed)
             root.backward(np.ones(root.shape))  # custom Functions backpropagate with their own backward
             return root
-        if not callable(obj) or inspect.isclass(obj):
-            raise GradvizError(f"{name} must be a function that builds a gradviz graph to be rendered")
-        module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)
-        values = function_inputs(obj, name, module_inputs if isinstance(module_inputs, dict) else None, inputs, seed)
-        root = obj(*values)
+        if _is_user_op(obj):
+            root = obj.apply(*user_op_inputs(obj, name, inputs, None, seed))
+        elif not callable(obj) or inspect.isclass(obj):
+            raise GradvizError(f"{name} must be a function that builds a gradviz graph, or a gv.Function, "
+                               "to be rendered")
+        else:
+            module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)
+            values = function_inputs(obj, name, module_inputs if isinstance(module_inputs, dict) else None,
+                                     inputs, seed)
+            root = obj(*values)
     else:
         build, values = expression_function(target, at, seed)
         root = build(*values)

@@ -196,3 +196,39 @@ def test_render_pdf_with_the_system_dot(tmp_path):
     out = tmp_path / "g.pdf"
     assert run("render", "tanh(w*x)", "--at", "w=1,x=2", "-o", str(out)).returncode == 0
     assert out.read_bytes()[:5] == b"%PDF-"
+
+
+USER_OPS = textwrap.dedent("""
+    import numpy as np
+    import gradviz as gv
+
+    class Softplus(gv.Function):
+        elementwise = True
+
+        @staticmethod
+        def forward(x):
+            return np.log1p(np.exp(x))
+
+        @staticmethod
+        def backward(grad, x, out):
+            return (grad / (1 + np.exp(-x)),)   # sigmoid(x), the true derivative
+
+    class SoftplusBug(Softplus):
+        @staticmethod
+        def backward(grad, x, out):
+            return (grad / (1 + np.exp(x)),)    # sigmoid(-x): the sign in the exponent is wrong
+""")
+
+
+def test_a_gv_function_is_a_cli_target_checked_and_rendered_like_a_built_in(tmp_path):
+    (tmp_path / "ops.py").write_text(USER_OPS)
+    good = run("check", "ops.py:Softplus", "--input-shape", "4", "--json", cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    report = json.loads(good.stdout)["reports"][0]
+    assert [(i["name"], i["shape"]) for i in report["inputs"]] == [("x", [4])]
+    bad = run("check", "ops.py:SoftplusBug", "--input", "x=1.5", cwd=tmp_path)
+    assert bad.returncode == 1 and "SoftplusBug" in bad.stdout
+    unknown = run("check", "ops.py:Softplus", "--input", "y=3", cwd=tmp_path)
+    assert unknown.returncode == 2 and "Softplus.forward has no such argument" in unknown.stderr
+    drawn = run("render", "ops.py:Softplus", "-o", "softplus.svg", cwd=tmp_path)
+    assert drawn.returncode == 0 and (tmp_path / "softplus.svg").read_text().lstrip().startswith("<")

@@ -1,13 +1,26 @@
-"""Terminal output of a Report: one-line repr, the text layout module."""
+"""Terminal output: one-line repr, reports fitted to 80 columns (golden), colour rules, progress, grouping.
+
+Golden files: tests/golden/report_*.txt hold the expected text at 80 columns.
+After an intended change of wording, rewrite them with
+GRADVIZ_UPDATE_GOLDEN=1 pytest tests/test_terminal.py and review the diff.
+"""
+
+import io
+import os
+import re
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import gradviz as gv
+from gradviz import progress
 from gradviz.checking import text
 
 from oracles import wrong_tanh
 
 WrongTanh = wrong_tanh()
+GOLDEN = Path(__file__).parent / "golden"
 
 
 def _failing_report():
@@ -16,12 +29,45 @@ def _failing_report():
     return gv.check(lambda x, w: WrongTanh.apply(x * w).sum(), x, w)
 
 
+class DenseLayerWithALongName:
+    """A course-style layer: cache on self, backward(dout) returns dx, gradients as self.dW / self.db."""
+
+    def __init__(self, bug: bool):
+        rng = np.random.default_rng(0)
+        self.W = rng.normal(size=(3, 2))
+        self.b = np.zeros(2)
+        self.bug = bug
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        dx = dout @ self.W.T
+        return 2 * dx if self.bug else dx  # the bug: a stray factor 2
+
+
+def _golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("GRADVIZ_UPDATE_GOLDEN"):
+        path.write_text(actual + "\n")
+    expected = path.read_text()[:-1]
+    assert actual == expected
+
+
+def _fits(output: str, width: int) -> None:
+    """Every table line fits (prose lines are left whole for the terminal to wrap)."""
+    table = [line for line in output.splitlines() if line.endswith(("PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR",
+                                                                     "status")) and "  " in line]
+    assert table and [line for line in table if len(line) > width] == []
+
+
 def test_repr_is_one_line_naming_the_wrong_inputs():
-    report = _failing_report()
-    line = repr(report)
+    line = repr(_failing_report())
     assert "\n" not in line and len(line) < 120
-    assert line.startswith("<Report ") and "FAIL" in line
-    assert "wrong: x, w" in line
+    assert line.startswith("<Report ") and "FAIL" in line and "wrong: x, w" in line
 
 
 def test_repr_of_a_passing_report_says_pass():
@@ -31,7 +77,112 @@ def test_repr_of_a_passing_report_says_pass():
     assert "\n" not in line and ": PASS;" in line and "wrong" not in line
 
 
-def test_str_is_the_text_module_layout():
+def test_failing_check_at_80_columns_is_the_golden_text(monkeypatch):
     report = _failing_report()
-    assert str(report) == text.format_report(report)
-    assert str(report).splitlines()[0].startswith("gradviz check of")
+    out = text.format_report(report, width=80)
+    _fits(out, 80)
+    _golden("report_failing_80.txt", out)
+    monkeypatch.setenv("COLUMNS", "80")  # str(report) asks shutil.get_terminal_size, which reads COLUMNS first
+    assert str(report) == out
+
+
+def test_hand_written_layer_at_80_columns_drops_the_empty_symbolic_column():
+    report = gv.check_layer(DenseLayerWithALongName(bug=True), np.random.default_rng(1).normal(size=(4, 3)))
+    out = text.format_report(report, width=80)
+    _fits(out, 80)
+    _golden("report_layer_80.txt", out)
+    assert "symbolic" not in out.split("\n\n")[1]  # no SymPy for hand-written code: no column of dashes
+
+
+def test_directional_mode_shows_the_directional_derivatives_it_compared():
+    x = gv.Tensor(np.random.default_rng(3).normal(size=(40,)), label="x")
+    report = gv.check(lambda x: WrongTanh.apply(x).sum(), x, mode="directional", methods=("finite",))
+    out = text.format_report(report, width=80)
+    _fits(out, 80)
+    _golden("report_directional_80.txt", out)
+    assert "SKIPPED" not in out.split("\n\n")[1] and "nan" not in out
+    rows = [line.split() for line in out.splitlines() if line[:1].isdigit()]
+    assert len(rows) == 8 and all(r[-1] == "FAIL" for r in rows)
+    # v is a random unit vector, so |g.v| <= |g| (Cauchy-Schwarz) for the gradient each column claims:
+    # autograd's is WrongTanh's 1 - tanh(x), the finite one the true 1 - tanh(x)^2 (closed forms, not gradviz's)
+    wrong, true = np.linalg.norm(1 - np.tanh(x.data)), np.linalg.norm(1 - np.tanh(x.data) ** 2)
+    assert all(abs(float(r[1])) <= wrong + 1e-9 and abs(float(r[2])) <= true + 1e-6 for r in rows)
+
+
+def test_many_inputs_are_grouped_by_scope_and_capped():
+    mlp = gv.nn.MLP(3, [16, 16, 1], seed=0)
+    xs = [gv.Value(v, label=f"x{i}") for i, v in enumerate((0.1, 0.2, -0.3))]
+    report = gv.check(lambda *x: mlp(list(x)), *xs, params=mlp.parameters(), mode="directional", methods=("finite",))
+    assert len(report.results) == 3 + 353
+    out = text.format_report(report, width=80)
+    _fits(out, 80)
+    lines = out.splitlines()
+    assert len(lines) < 40
+    assert "layer1.*: 272 inputs, 272 elements: PASS" in lines and "(top level): 3 inputs, 3 elements: PASS" in lines
+
+
+def test_failing_inputs_are_listed_one_by_one_before_the_groups():
+    report = _failing_report()
+    many = [gv.checking.report.InputResult(f"layer{k // 10}.p{k}", (2,), "PASS") for k in range(30)]
+    report.results = report.results[:1] + many
+    out = text.input_lines(report)
+    assert out[0].startswith("x (3,): FAIL") and "layer0.*: 10 inputs, 20 elements: PASS" in out
+
+
+def test_narrow_terminal_shortens_names_in_the_middle():
+    report = gv.check_layer(DenseLayerWithALongName(bug=True), np.ones((2, 3)))
+    for r in report.results:
+        r.name = "encoder.block3.attention.query." + r.name
+    for row in report.rows():
+        row.input = "encoder.block3.attention.query." + row.input
+    out = text.format_report(report, width=60)
+    _fits(out, 60)
+    # cut in the middle, both ends kept: the module path's start and the leaf name stay readable
+    assert re.search(r"^encod\S*…\S*ery\.W +\[", out, re.M) and "encoder.block3.attention.query.W  " not in out
+
+
+def test_colour_only_on_the_status_words_and_only_when_asked():
+    report = _failing_report()
+    plain, coloured = text.format_report(report, width=80), text.format_report(report, width=80, color=True)
+    assert "\033[" not in plain
+    assert "\033[1;31mFAIL\033[0m" in coloured
+    assert coloured.replace("\033[1;31m", "").replace("\033[32m", "").replace("\033[0m", "") == plain
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_colour_rules_no_color_force_color_and_non_tty(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    assert text.use_color(_Terminal()) and not text.use_color(io.StringIO())
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not text.use_color(_Terminal())
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert text.use_color(io.StringIO())
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert not text.use_color(_Terminal())
+
+
+def test_progress_bar_is_drawn_on_a_terminal_and_erased_at_the_end():
+    screen = _Terminal()
+    with progress.shown(screen, delay=0.0):
+        report = gv.check_layer(DenseLayerWithALongName(bug=False), np.ones((40, 3)))
+    assert report.ok
+    drawn = screen.getvalue()
+    assert "finite differences [" in drawn and "/256 " in drawn  # 2 evaluations x (120 input + 6 W + 2 b)
+    assert drawn.endswith("\r\033[K")  # erased: the report printed next starts on a clean line
+
+
+def test_no_progress_output_off_a_terminal_or_outside_the_command_line():
+    pipe = io.StringIO()
+    with progress.shown(pipe, delay=0.0):
+        gv.check_layer(DenseLayerWithALongName(bug=False), np.ones((4, 3)))
+    assert pipe.getvalue() == ""
+    with progress.task(10, "anything") as step:  # nobody asked for a bar: a no-op
+        step()

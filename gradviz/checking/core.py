@@ -287,6 +287,8 @@ def check(
     report = Report(subject=label, results=results, settings=settings, nodes=nodes,
                     warnings=report_warnings, formulas_=formulas, root=root)
     report.verdict = _verdict(report, finite_result)
+    if finite_result is not None and finite_result.mode == "directional":
+        report.directional = list(finite_result.directional)
     if "finite" in methods:
         report.sweep_fn = lambda steps=None: Sweep.measure(subject, arrays, auto, steps, rng_seed=seed,
                                                            float32=any(s.float32 for s in specs))

@@ -14,6 +14,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .. import progress
+
 Loss = Callable[[Sequence[np.ndarray]], float]
 
 
@@ -37,10 +39,16 @@ def full_differences(loss: Loss, inputs: list[np.ndarray], eps: float, base: flo
     if base is None:
         base = loss(inputs)
     out = []
-    for x in inputs:
-        flat = x.reshape(-1)  # a view: perturbing it perturbs x, which loss(inputs) reads
-        fwd, bwd = one_sided_slopes(lambda _: loss(inputs), flat, eps, base)
-        out.append(Differences(((fwd + bwd) / 2).reshape(x.shape), fwd.reshape(x.shape), bwd.reshape(x.shape)))
+    with progress.task(2 * sum(int(np.size(x)) for x in inputs), "finite differences") as step:
+
+        def evaluate(_) -> float:  # one loss evaluation, counted for the progress bar
+            step()
+            return loss(inputs)
+
+        for x in inputs:
+            flat = x.reshape(-1)  # a view: perturbing it perturbs x, which loss(inputs) reads
+            fwd, bwd = one_sided_slopes(evaluate, flat, eps, base)
+            out.append(Differences(((fwd + bwd) / 2).reshape(x.shape), fwd.reshape(x.shape), bwd.reshape(x.shape)))
     return out
 
 

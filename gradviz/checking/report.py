@@ -203,6 +203,8 @@ class Report:
     formulas_: dict = field(default_factory=dict)
     root: Any = None  # the recorded graph of the checked evaluation (for draw())
     sweep_fn: Any = None
+    # directional mode: (autograd g.v, central difference along v, forward, backward, status) per direction v
+    directional: list = field(default_factory=list)
     columns: tuple = ("autograd", "finite", "symbolic")  # what the three value columns hold (an optimizer
     # check shows "yours", "reference")
 

@@ -1,27 +1,70 @@
-"""A Report as terminal text: the header, the worst-elements table, one line per input.
+"""A Report as terminal text: the header, the worst-elements table, the inputs, fitted to a width.
 
 Kept apart from report.py so that what a check found (the data) and how it is
 laid out on a terminal (this module) change independently; Report.__str__
 delegates here. Markdown and JSON stay with the report: they are data formats,
 not terminal layout.
+
+Layout rules: every table fits `width` columns (the terminal's, else 80):
+long names are shortened in the middle, and a value column no row fills is
+left out. Prose (verdict, diagnosis, warnings) stays one line per sentence for
+the terminal to wrap, so tools and tests can find each sentence whole. A
+report with many inputs shows the ones that are not PASS one by one and the
+passing ones a line per scope, with a count of the rest; a directional check
+shows the directional derivatives it compared. Colour is
+ANSI on the status words only, and only when asked for (see `use_color`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+import os
+import re
+import shutil
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # report.py imports this module; only type checkers need the reverse
     from .report import Report
 
+DEFAULT_WIDTH = 80
+MIN_NAME = 10  # the input column never shrinks below this
+ALL_INPUTS_UP_TO = 12  # more inputs than this: the passing ones are grouped by scope
+MAX_SHOWN = 10  # inputs that are not PASS shown one by one, at most
+MAX_GROUPS = 8  # scope lines for the passing inputs, at most
+GAP = 2  # spaces between table columns
+COLOURS = {"PASS": "32", "FAIL": "1;31", "ERROR": "1;31", "NONDIFF": "33", "SKIPPED": "2"}
 
-def format_report(report: Report) -> str:
-    """The whole report as plain text, one section after another."""
-    lines = header_lines(report)
+
+def terminal_width() -> int:
+    """The terminal's width (COLUMNS wins), 80 when output is not a terminal."""
+    return shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns
+
+
+def use_color(stream: Any) -> bool:
+    """Colour for this stream: a TTY, NO_COLOR unset, TERM not dumb; FORCE_COLOR forces it (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+
+def paint(status: str, color: bool) -> str:
+    """A status word in its colour (green PASS, red FAIL/ERROR, yellow NONDIFF, dim SKIPPED)."""
+    code = COLOURS.get(status)
+    return f"\033[{code}m{status}\033[0m" if color and code else status
+
+
+def format_report(report: Report, width: int | None = None, color: bool = False) -> str:
+    """The whole report as text, its tables at most `width` columns wide, one section after another."""
+    width = max(40, width or terminal_width())
+    lines = header_lines(report, color)
+    table = table_lines(report, width, color)
+    if table:
+        lines += [""] + table
     lines.append("")
-    lines += table_lines(report)
-    lines.append("")
-    lines += input_lines(report)
+    lines += input_lines(report, color)
     lines += footer_lines(report)
     return "\n".join(lines)
 
@@ -32,7 +75,8 @@ def one_line(report: Report) -> str:
     worst = max((r.max_rel_err for r in report.results), default=0.0)
     parts = [f"{len(report.results)} input{'s' if len(report.results) != 1 else ''}"]
     if bad:
-        parts.append(f"wrong: {', '.join(bad)}")
+        shown = ", ".join(bad[:4]) + (f" and {len(bad) - 4} more" if len(bad) > 4 else "")
+        parts.append(f"wrong: {shown}")
     parts.append(f"max rel err {fmt_number(worst, 2)}")
     return f"<Report {report.subject!r}: {report.status}; {'; '.join(parts)}>"
 
@@ -46,39 +90,178 @@ def settings_line(report: Report) -> str:
     return line + (f"; {s['tolerance']}" if s.get("strict") else "")  # strict mode states its measured tolerance
 
 
-def header_lines(report: Report) -> list[str]:
-    lines = [f"gradviz check of {report.subject}: {report.status}  ({settings_line(report)})"]
+def header_lines(report: Report, color: bool = False) -> list[str]:
+    head = f"gradviz check of {report.subject}: {report.status}  ({settings_line(report)})"
+    lines = [head]
+    if color:
+        lines[0] = lines[0].replace(f": {report.status}", f": {paint(report.status, True)}", 1)
     if report.verdict:
         lines.append(report.verdict)
     return lines
 
 
-def table_lines(report: Report) -> list[str]:
-    first, second, third = report.columns
-    lines = [f"{'input':<14} {'index':<12} {first:>12} {second:>12} {third:>12} "
-             f"{'abs err':>9} {'rel err':>9}  status"]
-    for row in report.worst():
-        lines.append(
-            f"{row.input[:14]:<14} {fmt_index(row.index):<12} {fmt_number(row.autograd):>12} "
-            f"{fmt_number(row.finite):>12} {fmt_number(row.symbolic):>12} {fmt_number(row.abs_err, 2):>9} "
-            f"{fmt_number(row.shown_rel_err, 2):>9}  {row.status}"
-            + (f"  {row.note}" if row.note else "")
-        )
-    return lines
+# -- the worst-elements table -------------------------------------------------------
 
 
-def input_lines(report: Report) -> list[str]:
+def table_lines(report: Report, width: int = DEFAULT_WIDTH, color: bool = False) -> list[str]:
+    """The worst elements; in directional mode, the directional derivatives instead of rows without a finite value."""
+    rows = [r for r in report.worst() if not _unjudged(r)]
+    directions = list(getattr(report, "directional", None) or [])
     lines = []
-    for r in report.results:
-        counts = ", ".join(f"{v} {k}" for k, v in sorted(r.counts().items()))
-        lines.append(f"{r.name} {tuple(r.shape)}: {r.status}" + (f" ({counts})" if counts else ""))
-        if r.message:
-            lines.append(f"  {r.message}")
-        for d in r.diagnosis:
-            lines.append(f"  diagnosis: {d}")
-            if getattr(d, "evidence", ""):
-                lines.append(f"    evidence: {d.evidence}")
+    if rows:
+        lines += _element_table(report, rows, width, color)
+    if directions:
+        lines += ([""] if lines else []) + _direction_table(directions, width, color)
     return lines
+
+
+def _unjudged(row) -> bool:
+    """A row no oracle judged (directional mode without SymPy): nothing to show per element."""
+    return row.status == "SKIPPED" and row.symbolic is None and (row.finite is None or math.isnan(row.finite))
+
+
+def _element_table(report: Report, rows: list, width: int, color: bool) -> list[str]:
+    """The rows at 6 significant digits, or fewer when that is what it takes to fit `width`."""
+    for digits in (6, 4, 3):
+        lines = _element_grid(report, rows, width, color, digits)
+        if max(len(line) for line in lines[:2]) <= width + (len(lines[1]) - len(_plain(lines[1]))):
+            break
+    return lines
+
+
+def _element_grid(report: Report, rows: list, width: int, color: bool, digits: int) -> list[str]:
+    names = list(report.columns)
+    values = [[fmt_number(r.autograd, digits), fmt_number(r.finite, digits), fmt_number(r.symbolic, digits)]
+              for r in rows]
+    keep = [k for k in range(3) if k == 0 or any(v[k] != "-" for v in values)]  # drop a column nobody filled
+    header = ["input", "index"] + [names[k] for k in keep] + ["abs err", "rel err"]
+    body = [[r.input, fmt_index(r.index)] + [v[k] for k in keep] + [fmt_number(r.abs_err, 2), fmt_number(r.shown_rel_err, 2)]
+            for r, v in zip(rows, values)]
+    return _grid(header, body, [r.status for r in rows], [r.note for r in rows], width, color, left=2)
+
+
+def _plain(line: str) -> str:
+    return re.sub(r"\033\[[0-9;]*m", "", line)
+
+
+def _direction_table(directions: Sequence, width: int, color: bool) -> list[str]:
+    """One row per random unit direction v: autograd's g.v against the central difference along v."""
+    title = f"directional derivatives g.v along {len(directions)} random unit directions v:"
+    header = ["direction", "autograd", "finite", "abs err", "rel err"]
+    body, statuses = [], []
+    for k, d in enumerate(directions, 1):
+        analytic, central, status = d[0], d[1], d[-1]
+        err = abs(analytic - central)
+        body.append([str(k), fmt_number(analytic), fmt_number(central), fmt_number(err, 2),
+                     fmt_number(err / max(abs(central), 1e-12), 2)])
+        statuses.append(status)
+    return [title] + _grid(header, body, statuses, [""] * len(body), width, color, left=1)
+
+
+def _grid(header: list[str], body: list[list[str]], statuses: list[str], notes: list[str], width: int,
+          color: bool, left: int) -> list[str]:
+    """Columns sized to their content; the first column shrinks (in the middle) until a row fits `width`.
+
+    `left` columns are left-aligned (names, indices), the rest right-aligned (numbers).
+    """
+    widths = [max(len(header[c]), *(len(row[c]) for row in body)) for c in range(len(header))]
+    status_width = max(len("status"), *(len(s) for s in statuses))
+    gap = GAP if sum(widths) + GAP * len(widths) + status_width <= width + widths[0] - MIN_NAME else 1
+    used = sum(widths) + gap * len(widths) + status_width
+    if used > width:
+        widths[0] = max(MIN_NAME, len(header[0]), widths[0] - (used - width))
+
+    def line(cells: list[str]) -> str:
+        parts = [shorten(cells[0], widths[0]).ljust(widths[0])]
+        parts += [cells[c].ljust(widths[c]) if c < left else cells[c].rjust(widths[c]) for c in range(1, len(cells))]
+        return (" " * gap).join(parts) + " " * gap
+
+    out = [line(header) + "status"]
+    for cells, status, note in zip(body, statuses, notes):
+        row = line(cells)
+        if note and len(row) + len(status) + 2 + len(note) <= width:
+            out.append(f"{row}{paint(status, color)}  {note}")
+        else:
+            out.append(row + paint(status, color))
+            if note:
+                out.append(f"    {note}")
+    return out
+
+
+# -- the inputs ---------------------------------------------------------------------
+
+
+def input_lines(report: Report, color: bool = False) -> list[str]:
+    """One line per input; past ALL_INPUTS_UP_TO inputs, the passing ones a line per scope, capped."""
+    results = list(report.results)
+    if len(results) <= ALL_INPUTS_UP_TO:
+        return [line for r in results for line in _input_block(r, color)]
+    lines = []
+    standing_out = [r for r in results if r.status != "PASS"]
+    for r in standing_out[:MAX_SHOWN]:
+        lines += _input_block(r, color)
+    if len(standing_out) > MAX_SHOWN:
+        rest = standing_out[MAX_SHOWN:]
+        lines.append(f"... and {len(rest)} more inputs that are not PASS ({_counts(r.status for r in rest)}); "
+                     "report.results or --json lists them all")
+    groups = _grouped([r for r in results if r.status == "PASS"])
+    for name, members in list(groups.items())[:MAX_GROUPS]:
+        elements = sum(_size(r.shape) for r in members)
+        what = f"{name}.*" if name else "(top level)"
+        lines.append(f"{what}: {len(members)} input{'s' if len(members) != 1 else ''}, {elements} elements: "
+                     f"{paint('PASS', color)}")
+    if len(groups) > MAX_GROUPS:
+        hidden = list(groups.values())[MAX_GROUPS:]
+        count = sum(len(m) for m in hidden)
+        lines.append(f"... and {len(hidden)} more scope{'s' if len(hidden) != 1 else ''}, {count} "
+                     f"input{'s' if count != 1 else ''}, all PASS")
+    return lines
+
+
+def _input_block(r, color: bool) -> list[str]:
+    tally = r.counts()
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
+    if list(tally) == ["SKIPPED"] and r.status != "SKIPPED":  # directional mode: no verdict per element
+        counts = "judged along the random directions, not per element"
+    head = f"{r.name} {tuple(r.shape)}: {paint(r.status, color)}" + (f" ({counts})" if counts else "")
+    lines = [head]
+    if r.message:
+        lines.append(f"  {r.message}")
+    for d in r.diagnosis:
+        lines.append(f"  diagnosis: {d}")
+        if getattr(d, "evidence", ""):
+            lines.append(f"    evidence: {d.evidence}")
+    return lines
+
+
+def scope_of(name: str, depth: int) -> str:
+    """The first `depth` scopes of a parameter path: ('layer0.neuron1.w2', 1) -> 'layer0'; '' at top level."""
+    return ".".join(name.split(".")[:-1][:depth])
+
+
+def _grouped(results: list) -> dict[str, list]:
+    """Inputs by scope, as deep as still fits in MAX_GROUPS lines (at least by their first scope)."""
+    deepest = max((r.name.count(".") for r in results), default=0)
+    best: dict[str, list] = {}
+    for depth in range(1, max(deepest, 1) + 1):
+        groups: dict[str, list] = {}
+        for r in results:
+            groups.setdefault(scope_of(r.name, depth), []).append(r)
+        if best and len(groups) > MAX_GROUPS:
+            break
+        best = groups
+    return best
+
+
+def _size(shape) -> int:
+    return math.prod(shape) if shape else 1
+
+
+def _counts(statuses) -> str:
+    tally: dict[str, int] = {}
+    for s in statuses:
+        tally[s] = tally.get(s, 0) + 1
+    return ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
 
 
 def footer_lines(report: Report) -> list[str]:
@@ -91,6 +274,17 @@ def footer_lines(report: Report) -> list[str]:
     for note in getattr(report, "notes", ()):  # what a hand-written check assumed (convention, unchecked arrays)
         lines.append(f"note: {note}")
     return lines
+
+
+# -- pieces -------------------------------------------------------------------------
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut in the middle to `limit` characters ('layer1.neuro…ron3.w2'), so both ends stay readable."""
+    if len(text) <= limit:
+        return text
+    keep = limit - 1
+    return text[: (keep + 1) // 2] + "…" + text[len(text) - keep // 2:]
 
 
 def fmt_number(x, digits: int = 6) -> str:

@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..graph import scope
 from ..ops.conv import pair
 from ..tensor import Tensor
 from .module import Module, make_rng
@@ -35,9 +34,8 @@ class Linear(Module):
                  seed: int | None = None, rng: np.random.Generator | None = None, name: str | None = None):
         self.name = name or self.name
         rng = make_rng(seed, rng)
-        with scope(self.name):
-            self.W = Tensor(init_weight((in_features, out_features), in_features, out_features, init, rng), label="W")
-            self.b = Tensor(np.zeros(out_features), label="b") if bias else None
+        self.W = Tensor(init_weight((in_features, out_features), in_features, out_features, init, rng), label="W")
+        self.b = Tensor(np.zeros(out_features), label="b") if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         out = x @ self.W
@@ -57,10 +55,9 @@ class Conv2d(Module):
         kh, kw = pair(kernel_size, "kernel_size")
         self.stride, self.padding = stride, padding
         shape = (out_channels, in_channels, kh, kw)
-        with scope(self.name):
-            self.weight = Tensor(init_weight(shape, in_channels * kh * kw, out_channels * kh * kw, init, rng),
-                                 label="weight")
-            self.bias = Tensor(np.zeros(out_channels), label="bias") if bias else None
+        self.weight = Tensor(init_weight(shape, in_channels * kh * kw, out_channels * kh * kw, init, rng),
+                             label="weight")
+        self.bias = Tensor(np.zeros(out_channels), label="bias") if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)

@@ -11,7 +11,6 @@ from typing import Sequence
 
 import numpy as np
 
-from ..graph import scope
 from ..value import Value
 from .module import Module, make_rng
 
@@ -34,9 +33,8 @@ class Neuron(Module):
         self.act = _check_act(act)
         self.name = name or self.name
         rng = make_rng(seed, rng)
-        with scope(self.name):
-            self.w = [Value(float(rng.uniform(-1, 1)), label=f"w{i}") for i in range(nin)]
-            self.b = Value(float(rng.uniform(-1, 1)), label="b")
+        self.w = [Value(float(rng.uniform(-1, 1)), label=f"w{i}") for i in range(nin)]
+        self.b = Value(float(rng.uniform(-1, 1)), label="b")
 
     def forward(self, x: Sequence) -> Value:
         if len(x) != len(self.w):
@@ -54,8 +52,7 @@ class Layer(Module):
                  rng: np.random.Generator | None = None, name: str | None = None):
         self.name = name or self.name
         rng = make_rng(seed, rng)
-        with scope(self.name):
-            self.neurons = [Neuron(nin, act, rng=rng, name=f"neuron{j}") for j in range(nout)]
+        self.neurons = [Neuron(nin, act, rng=rng, name=f"neuron{j}") for j in range(nout)]
 
     def forward(self, x: Sequence) -> list[Value] | Value:
         out = [n(x) for n in self.neurons]
@@ -73,9 +70,8 @@ class MLP(Module):
         rng = make_rng(seed, rng)
         dims = [nin] + list(sizes)
         acts = [act] * (len(sizes) - 1) + [out_act or act]
-        with scope(self.name):
-            self.layers = [Layer(dims[k], dims[k + 1], acts[k], rng=rng, name=f"layer{k}")
-                           for k in range(len(sizes))]
+        self.layers = [Layer(dims[k], dims[k + 1], acts[k], rng=rng, name=f"layer{k}")
+                       for k in range(len(sizes))]
 
     def forward(self, x: Sequence) -> list[Value] | Value:
         x = [v if isinstance(v, Value) else float(v) for v in x]
