@@ -11,10 +11,12 @@ check_layer; one with compute/backward with check_loss.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import json
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -376,12 +378,10 @@ class Given:
             elif p.default is not inspect.Parameter.empty:
                 args.append(p.default)
             else:
-                raise GradvizError(f"{who} needs its argument {p.name}: give it with --input {p.name}=SPEC "
-                                   "(e.g. 4,5 or randn(4,5)) or in --args JSON")
+                raise _missing_argument(fn, who, p.name)
         missing = [p.name for p in params[last + 1:] if p.default is inspect.Parameter.empty]
         if missing:
-            raise GradvizError(f"{who} needs its argument {missing[0]}: give it with --input {missing[0]}=SPEC "
-                               "(e.g. 4,5 or randn(4,5)) or in --args JSON")
+            raise _missing_argument(fn, who, missing[0])
         extra = {k: v for k, v in self.settings.items() if k not in {p.name for p in params}}
         return args, extra
 
@@ -476,6 +476,55 @@ class Given:
         first, n = next(iter(sizes.items()))
         return (f"; --init {first}={n} made a random array of shape ({n},), not the number {n}: "
                 f"give numbers in --args JSON, e.g. --args '{json.dumps(sizes)}' (--init is for arrays)")
+
+
+def _missing_argument(fn: Callable, who: str, name: str) -> GradvizError:
+    """A missing argument: an array for --input, or, when fn reads it as conv_param['stride'], a dict for --args."""
+    if _called(fn, name):
+        return GradvizError(f"{who} needs its argument {name}, which it calls as a function: give it with "
+                            f"--input {name}=identity (or relu, tanh, sigmoid)")
+    keys = _keys_read(fn, name)
+    if keys is None:
+        return GradvizError(f"{who} needs its argument {name}: give it with --input {name}=SPEC "
+                            "(e.g. 4,5 or randn(4,5)) or in --args JSON")
+    template = "{" + ", ".join(f'"{k}": ...' for k in keys) + "}"
+    return GradvizError(f"{who} needs its argument {name}, which it reads as a dict"
+                        + (f" ({', '.join(keys)})" if keys else "")
+                        + f": give it in --args JSON, e.g. --args '{{\"{name}\": {template}}}'")
+
+
+def _source_tree(fn: Callable):
+    """fn's parsed source (read, never run), or None when it has none (a builtin, a REPL definition)."""
+    try:
+        return ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
+def _called(fn: Callable, name: str) -> bool:
+    """fn calls its argument `name` (activation(Z)): it expects a function."""
+    tree = _source_tree(fn)
+    return tree is not None and any(isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                                    and node.func.id == name for node in ast.walk(tree))
+
+
+def _keys_read(fn: Callable, name: str) -> list[str] | None:
+    """The string keys fn's source reads from its argument `name` (name['k'], name.get('k')); None if none."""
+    tree = _source_tree(fn)
+    if tree is None:
+        return None
+    required, optional = [], []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name)
+                and node.value.id == name and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)):
+            required.append(node.slice.value)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+              and isinstance(node.func.value, ast.Name) and node.func.value.id == name and node.args
+              and isinstance(node.args[0], ast.Constant)):
+            optional.append(node.args[0].value)
+    if not required and not optional:
+        return None
+    return list(dict.fromkeys(required))
 
 
 def _number(text: str):

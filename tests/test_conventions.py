@@ -356,6 +356,14 @@ CLI_CASES = [
     ("minitorch_functions_bug.py:Mul", ["--input", "a=2.0", "--input", "b=3.0"], 1, "a: it is the true gradient"),
     ("nnfs_layers.py:Layer_Dense", ["--input", "inputs=5,4"], 2, "give n_inputs, n_neurons"),
     ("blog_layers.py:mse", [], 2, "mse needs its argument y_true: give it with --input y_true=SPEC"),
+    # a cs231n *_param dict left out: the hint names the keys the forward reads and the --args form, not --input 4,5
+    ("cs231n_layers.py:conv", ["--input", "x=2,3,5,5", "--input", "w=2,3,3,3", "--input", "b=2"], 2,
+     """conv_forward_naive needs its argument conv_param, which it reads as a dict (stride, pad): give it in --args """
+     """JSON, e.g. --args '{"conv_param": {"stride": ..., "pad": ...}}'"""),
+    ("cs231n_layers.py:batchnorm", BN[:6], 2, """e.g. --args '{"bn_param": {"mode": ...}}'"""),
+    ("nhwc_conv.py:conv_forward,conv_backward", CONV[:6], 2,
+     "conv_forward needs its argument activation, which it calls as a function: give it with "
+     "--input activation=identity (or relu, tanh, sigmoid)"),
     # one half of a pair named alone is a usage error naming the pair, not a FAIL "a loss must be one number"
     ("cs231n_layers.py:affine_forward", AFFINE, 2,
      "cs231n_layers.py:affine_forward is one half of the pair affine_forward/affine_backward: check the two "
