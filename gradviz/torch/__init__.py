@@ -16,8 +16,8 @@ except ImportError:  # pragma: no cover - exercised in a subprocess without torc
         "gv.torch needs PyTorch, which is not installed: pip install 'gradviz[torch]'"
     ) from None
 
-from .check import check
-from .draw import draw
-from .record import record, recording
+from .checker import check
+from .drawing import draw
+from .tracer import record, recording
 
 __all__ = ["check", "draw", "record", "recording"]

@@ -16,8 +16,8 @@ import torch
 
 from ..checking.report import Report
 from ..tensor import Tensor
-from .check import check
-from .record import function_inputs, record
+from .checker import check
+from .tracer import function_inputs, record
 
 
 def handles(obj: Any) -> bool:

@@ -17,7 +17,7 @@ from ..graph import topological_order
 from ..rendering import Drawing
 from ..rendering import draw as gradviz_draw
 from ..tensor import Tensor
-from .record import twins
+from .tracer import twins
 
 
 def draw(output: Any, params: dict[str, torch.Tensor] | None = None, *, report: Any = None,

@@ -19,7 +19,7 @@ from ..checking.core import check as gradviz_check
 from ..checking.report import Report
 from ..errors import GradvizError
 from ..tensor import Tensor
-from .record import callable_of, input_names, recording, to_numpy
+from .tracer import callable_of, input_names, recording, to_numpy
 
 
 def check(fn: Any, *tensors: Any, **options: Any) -> Report:
