@@ -364,6 +364,12 @@ CLI_CASES = [
     ("nhwc_conv.py:conv_forward,conv_backward", CONV[:6], 2,
      "conv_forward needs its argument activation, which it calls as a function: give it with "
      "--input activation=identity (or relu, tanh, sigmoid)"),
+    # inverted dropout: seeded through dropout_param it checks; unseeded, each call draws a new mask, which is an
+    # ERROR saying so rather than a FAIL diagnosing a kink
+    ("cs231n_dropout.py:dropout", ["--input", "x=4,5", "--args", '{"dropout_param": {"p": 0.5, "mode": "train", '
+     '"seed": 123}}'], 0, "PASS"),
+    ("cs231n_dropout.py:dropout", ["--input", "x=4,5", "--args", '{"dropout_param": {"p": 0.5, "mode": "train"}}'],
+     1, "dropout_forward/dropout_backward: its forward gives different outputs for the same inputs (randomness"),
     # one half of a pair named alone is a usage error naming the pair, not a FAIL "a loss must be one number"
     ("cs231n_layers.py:affine_forward", AFFINE, 2,
      "cs231n_layers.py:affine_forward is one half of the pair affine_forward/affine_backward: check the two "

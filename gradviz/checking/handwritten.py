@@ -114,6 +114,12 @@ def _results(subject, saved, warns, eps, atol, rtol, seed, per_example_dout) -> 
         for n in subject.inputs:
             if n in probe and not np.array_equal(probe[n], saved[n]):
                 raise UserCodeError(f"{subject.name} modified its input array {n} in place")
+        again = subject.forward({n: a.copy() for n, a in saved.items()})
+        if np.shape(again) != np.shape(out) or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
+            raise UserCodeError(f"{subject.name}: its forward gives different outputs for the same inputs "
+                                "(randomness without a fixed seed, or state carried between calls), so finite "
+                                "differences of it mean nothing; make it repeatable (e.g. a seed in its settings) "
+                                "and check again", ERROR)
         if subject.loss:
             if out.size != 1:
                 raise UserCodeError(f"{subject.name} returned shape {out.shape}; a loss must be one number")
