@@ -492,3 +492,11 @@ def test_scalar_node_messages_compare_local_derivatives(op):
 def test_array_node_messages_say_it_is_a_vector_jacobian_product():
     report = gv.check(lambda a: (SquareWrongFactor.apply(a) * 2.0).sum(), gv.Tensor(np.full(3, 1.5), label="a"))
     assert "vector-Jacobian product along a random upstream gradient" in report.first_bad_node.message
+
+
+def test_a_directional_pass_says_it_compared_directions_not_every_element():
+    x = gv.Tensor(np.random.default_rng(5).normal(size=(40, 60)), label="x")
+    report = gv.check(lambda x: (x.tanh() * x).sum(), x, mode="directional", methods=("finite",))
+    assert report.ok
+    assert "along 8 random directions through all 2400 elements" in report.verdict
+    assert "on all 2400 elements" not in report.verdict

@@ -603,7 +603,14 @@ def _verdict(report: Report, finite_result: _FiniteResult | None) -> str:
     if statuses and all(st == SKIPPED for st in statuses) and INFINITE in notes_all:
         return f"SKIPPED: {INFINITE}; check at a point inside the function's domain."
     notes = {nt for nt in notes_all if nt.endswith("disagree with the other two")}
-    text = f"PASS: autograd agrees with {_oracles(report)} on all {n} elements"
+    if finite_result is not None and finite_result.mode == "directional":
+        # Finite differences were taken along random directions, not per element: say what was compared.
+        k = len(finite_result.directional)
+        sympy_too = "SymPy" in _oracles(report)
+        text = (f"PASS: autograd agrees with finite differences along {k} random directions through all {n} "
+                "elements" + (" and with SymPy on every element" if sympy_too else ""))
+    else:
+        text = f"PASS: autograd agrees with {_oracles(report)} on all {n} elements"
     nondiff = statuses.count(NONDIFF)
     if nondiff:
         text = (f"PASS with {nondiff} non-differentiable element(s): autograd gives a valid subgradient at "
