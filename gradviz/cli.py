@@ -96,9 +96,23 @@ def _convention_flags(check: argparse.ArgumentParser) -> None:
     check.add_argument("--wrt", metavar="NAME", help="the argument a gradient belongs to (default: guessed, and said)")
     check.add_argument("--batch-axis", type=int, default=None, metavar="AXIS",
                        help="the examples axis of the input: 1 for (features, examples) code")
+    check.add_argument("--params", metavar="NAMES",
+                       help="the layer's parameters, e.g. W,b (default: every float array the output depends on; "
+                            "an empty value checks only the input)")
     check.add_argument("--per-example-dout", action="store_true",
                        help="dout holds per-example gradients: expect 1/m in the parameter gradients only "
                             "(the deeplearning.ai convention)")
+
+
+def _names(text: str | None) -> list[str] | None:
+    """--params W,b -> ["W", "b"]; --params "" -> [] (only the input); absent -> None (detected)."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if not n.replace("[", "").replace("]", "").replace("'", "").replace(".", "_").isidentifier()]
+    if bad:
+        raise GradvizError(f"--params takes attribute names separated by commas, e.g. --params W,b; got {bad[0]!r}")
+    return names
 
 
 def _assignments(items: list[str], flag: str) -> dict[str, str]:
@@ -233,6 +247,7 @@ def _convention_options(args) -> dict:
     return {"init": _assignments(getattr(args, "init", None) or [], "--init"),
             "forward": getattr(args, "forward", None), "backward": getattr(args, "backward", None),
             "wrt": getattr(args, "wrt", None), "batch_axis": getattr(args, "batch_axis", None),
+            "params": _names(getattr(args, "params", None)),
             "per_example_dout": getattr(args, "per_example_dout", False)}
 
 

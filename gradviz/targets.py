@@ -258,7 +258,7 @@ def _half_of_a_pair(module, name: str) -> tuple[str, str, str] | None:
 def check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
                       options: dict, init: dict[str, str] | None = None, forward: str | None = None,
                       backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
-                      per_example_dout: bool = False) -> Report:
+                      per_example_dout: bool = False, params: list[str] | None = None) -> Report:
     """Turn a CLI file target and its flags into a Report: the one entry point for every convention.
 
     FILE:NAME (a graph-building function, a loss returning (loss, grad), a
@@ -271,18 +271,16 @@ def check_file_target(target: str, *, args_json: str | None, input_shape: str | 
         return bridge.check_target(first, label, _module_inputs(first), inputs, options)
     seed = options.get("seed", 0)
     given = Given.from_flags(args_json, inputs, init or {}, seed)
-    check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed")}
+    check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed", "mode", "strict")}
     layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
-    if options.get("strict") and (second is not None or inspect.isclass(first)):
-        raise GradvizError(f"--strict needs a recorded graph (an expression or a function building one); "
-                           f"{label} is hand-written numpy code, checked at --atol/--rtol: drop --strict")
     if second is not None:
         return given.check_two_functions(first, second, wrt, check_options, layout)
     if _is_user_op(first):
         op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
         return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
     if inspect.isclass(first):
-        return given.check_class(first, label, input_shape, forward, backward, wrt, check_options, layout)
+        return given.check_class(first, label, input_shape, forward, backward, wrt, check_options,
+                                 {**layout, "params": params})
     if not callable(first):
         raise GradvizError(f"{label} in {path} is not a function or a class")
     if given.inputs and not _all_numbers(given):
@@ -397,7 +395,9 @@ class Given:
             if extra:
                 raise GradvizError(f"--args gives {', '.join(extra)}, which {fname} does not take")
             return hw.check_grad_fn(first, second, *args, wrt=wrt, **options)
-        return hw.check_pair(first, second, *args, wrt=wrt, **layout, **options, **extra)
+        pair_options = {k: v for k, v in options.items() if k != "mode"}  # `mode` may be the user's own setting
+        return hw.check_pair(first, second, *args, wrt=wrt, check_mode=options.get("mode"), **layout, **pair_options,
+                             **extra)
 
     def check_numpy_function(self, fn, name, path, wrt, options) -> Report:
         from .checking import handwritten as hw
@@ -462,7 +462,7 @@ class Given:
         try:
             return cls(*self.positional, **kwargs)
         except Exception as exc:
-            from .checking.adapters.subject import where
+            from .checking.adapters.reading import where
 
             at = where(exc)
             raise GradvizError(f"creating {name}({', '.join(kwargs)}) raised {type(exc).__name__}: {exc}"

@@ -204,7 +204,7 @@ def test_unchecked_arrays_are_listed_and_a_changed_attribute_is_reported_by_name
     layer = BatchNorm1d(3)
     report = gv.check_layer(layer, rng.normal(size=(6, 3)))
     assert report.ok and statuses(report) == {"x": "PASS", "gamma": "PASS", "beta": "PASS"}
-    assert "not checked (float arrays with no gradient from backward): running_mean" in notes(report)
+    assert "not checked (the output does not depend on them, so they are not parameters): running_mean" in notes(report)
     assert any("BatchNorm1d.backward changed running_mean" in w for w in report.warnings)
     np.testing.assert_array_equal(layer.running_mean, np.zeros(3))
 
@@ -262,7 +262,7 @@ def test_method_detection_names_both_candidates_or_lists_the_conventions_tried()
     with pytest.raises(gv.GradvizError, match=r"forward\(\)/backward\(\) and forward_pass\(\)/backward_pass\(\)"):
         gv.check_layer(TwoBackwards(), np.ones((2, 2)))
     assert gv.check_layer(TwoBackwards(), rng.normal(size=(2, 2)), forward="forward_pass",
-                          backward="backward_pass").ok
+                          backward="backward_pass", params=[]).ok
     with pytest.raises(gv.GradvizError, match="matches no layer convention.*tried.*--forward NAME --backward NAME"):
         gv.check_layer(Predictor(), np.ones((2, 2)))
 

@@ -374,7 +374,7 @@ def test_hand_written_relu_layer_at_zeros_is_nondiff_under_a_random_upstream():
 # --- 3. bounded SymPy cost, and the report says which strategy ------------------------------------------
 
 def test_sympy_strategy_and_reason_are_in_the_report(monkeypatch):
-    from gradviz.checking import core
+    from gradviz.checking import symbolic_stage
 
     small = gv.check(lambda w, x: (w * x).tanh(), gv.Value(0.5, label="w"), gv.Value(2.0, label="x"))
     assert small.settings["sympy"].startswith("whole expression") and "w" in small.formulas()
@@ -382,7 +382,7 @@ def test_sympy_strategy_and_reason_are_in_the_report(monkeypatch):
     big = gv.check(lambda t: t.tanh().sum(), gv.Tensor(x, label="x"))
     assert big.settings["sympy"].startswith("per-op") and "201 scalar elements (> 40)" in big.settings["sympy"]
     np.testing.assert_allclose(big.results[0].symbolic, 1 - np.tanh(x) ** 2, rtol=1e-12)
-    monkeypatch.setattr(core, "WHOLE_EXPRESSION_BUDGET", 0.0)
+    monkeypatch.setattr(symbolic_stage, "WHOLE_EXPRESSION_BUDGET", 0.0)
     over = gv.check(lambda w, x: (w * x).tanh(), gv.Value(0.5, label="w"), gv.Value(2.0, label="x"))
     assert "budget" in over.settings["sympy"] and over.ok
     assert over.results[0].symbolic == pytest.approx(2.0 * (1 - math.tanh(1.0) ** 2), rel=1e-12)

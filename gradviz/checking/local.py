@@ -167,7 +167,7 @@ def _comparison_text(i: int, j: tuple, hand: float, other: float, cot, scalar: b
             f"(seeded) is {hand:.6g} from backward, {other:.6g} from {what}")
 
 
-def _scalar_partials_text(op, inputs, attrs, cot, hand, eps, real) -> str:
+def _scalar_partials_text(op, inputs, attrs, cot, hand, eps, real, atol, rtol) -> str:
     """For a scalar node: each input's local derivative from backward and from central differences of forward."""
     for i, x in enumerate(inputs):
         def f(shift):
@@ -177,7 +177,7 @@ def _scalar_partials_text(op, inputs, attrs, cot, hand, eps, real) -> str:
 
         finite = (f(eps) - f(-eps)) / (2 * eps)
         mine = 0.0 if hand[i] is None else float(hand[i]) / cot
-        if abs(mine - finite) > 1e-5 + 1e-3 * abs(finite):
+        if abs(mine - finite) > atol + rtol * abs(finite):
             return (f"input {i}: backward gives the local derivative {mine:.6g}, central differences of forward "
                     f"give {finite:.6g} ({_upstream_text(cot, real)})")
     return "backward disagrees with central differences of forward along a random direction"
@@ -233,7 +233,7 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
             analytic, finite = _local_directional(op, inputs, node._attrs, cot, hand, rng, eps)
             err = abs(analytic - finite)
             ok = err <= atol + rtol * abs(finite)
-            message = "" if ok else (_scalar_partials_text(op, inputs, node._attrs, cot, hand, eps, real_upstream)
+            message = "" if ok else (_scalar_partials_text(op, inputs, node._attrs, cot, hand, eps, real_upstream, atol, rtol)
                                      if scalar else
                                      f"backward gives the vector-Jacobian product along a random upstream R and a "
                                      f"random direction d as {analytic:.6g}; finite differences of forward give "

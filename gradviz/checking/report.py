@@ -97,6 +97,7 @@ class InputResult:
     symbolic: np.ndarray | None = None
     statuses: np.ndarray | None = None
     notes: np.ndarray | None = None
+    sampled: bool = False  # rows are a random sample of the elements (a localized directional failure)
 
     @property
     def rows(self) -> list[Row]:

@@ -24,7 +24,7 @@ class Sweep:
     error32: list | None  # the same with inputs rounded to float32
 
     @classmethod
-    def measure(cls, subject, arrays, auto, steps=None, rng_seed=0, float32=False, k=3) -> "Sweep":
+    def measure(cls, loss, arrays, auto, steps=None, rng_seed=0, float32=False, k=3) -> "Sweep":
         steps = tuple(steps or STEPS)
         rng = stream(rng_seed, DIRECTIONS)  # the probe directions' own stream, as in check()
         directions = fd.random_directions([a.shape for a in arrays], k, rng)
@@ -35,8 +35,8 @@ class Sweep:
             for h in steps:
                 worst = 0.0
                 for dirn, a in zip(directions, analytic):
-                    up = subject.loss([cast(x + h * d) for x, d in zip(arrays, dirn)])
-                    down = subject.loss([cast(x - h * d) for x, d in zip(arrays, dirn)])
+                    up = loss([cast(x + h * d) for x, d in zip(arrays, dirn)])
+                    down = loss([cast(x - h * d) for x, d in zip(arrays, dirn)])
                     worst = max(worst, abs((up - down) / (2 * h) - a))
                 out.append(worst)
             return out

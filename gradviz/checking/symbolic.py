@@ -11,6 +11,8 @@ one per node.
 from __future__ import annotations
 
 import re
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,6 +23,7 @@ from ..ops.registry import OpDef
 # Array ops are expanded element by element; above this many input elements
 # the expansion would take too long and the symbolic oracle says SKIPPED.
 MAX_EXPANDED_ELEMENTS = 600
+NODE_BUDGET = 2.0  # CPU seconds to differentiate and compile one node's twin; past it SymPy skips the node
 
 
 def _sympy():
@@ -150,10 +153,20 @@ class _Templates:
             entry[2].append(k)
             entry[3].append([position[x] for x in free])
         self.parts = []
+        deadline = time.process_time() + NODE_BUDGET
         for template, names, members, where in groups.values():
-            partials = [sp.diff(template, t) for t in names]
+            partials = []
+            for t in names:
+                partials.append(sp.diff(template, t))
+                if time.process_time() > deadline:
+                    raise SymbolicUnavailable(f"SymPy skipped: differentiating this node's twin ({len(names)} symbols "
+                                              f"per output) took more than its {NODE_BUDGET:g} s CPU budget; finite "
+                                              "differences still judge it")
             fn = sp.lambdify(names, partials, modules="numpy")
             self.parts.append((fn, partials, names, np.array(members), np.array(where)))
+            if time.process_time() > deadline:
+                raise SymbolicUnavailable(f"SymPy skipped: compiling this node's derivative took more than its "
+                                          f"{NODE_BUDGET:g} s CPU budget; finite differences still judge it")
 
     def vjp(self, args: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
         """sum over outputs of cotangent * d output / d args, for the flat vector of all inputs' entries."""
@@ -202,6 +215,43 @@ def _compile_expanded(op: OpDef, shapes: list[tuple], out_shape: tuple, attrs: d
     return _Templates(list(np.ravel(sym_out)), position)
 
 
+_MEMO: list[dict] = []  # while a check runs: the local partials of each elementwise node, computed once
+
+
+@contextmanager
+def evaluated_once():
+    """Within this block an elementwise node's partial derivatives are evaluated once and reused.
+
+    The pipeline's SymPy stage and its per-node checks both need the partials
+    of the same nodes at the same recorded inputs (the graph keeps those arrays
+    alive, so their ids identify them for the duration of the block).
+    """
+    _MEMO.append({})
+    try:
+        yield
+    finally:
+        _MEMO.pop()
+
+
+def _elementwise_partials(op: OpDef, key: tuple, arrays: list[np.ndarray], attrs) -> list[np.ndarray]:
+    """d op / d input_i at every element, from the compiled derivative of the twin (high precision where
+    float64 overflows)."""
+    compiled = _cache.get(key)
+    if compiled is None:
+        compiled = _cache[key] = _compile_elementwise(op, len(arrays), attrs)
+    with np.errstate(all="ignore"):
+        partials = [np.array(np.broadcast_to(np.asarray(p, dtype=np.float64), np.broadcast(*arrays).shape))
+                    for p in compiled.fn(*arrays)]
+    bad = ~np.logical_and.reduce([np.isfinite(p) for p in partials])
+    if bad.any():
+        broadcast = np.broadcast_arrays(*arrays)
+        for index in ([()] if bad.ndim == 0 else zip(*np.nonzero(bad))):
+            values = compiled.precise(*[a[index] for a in broadcast])
+            for p, v in zip(partials, values):
+                p[index] = float(v)
+    return partials
+
+
 def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tuple:
     """cotangent-times-Jacobian of the op at `inputs`, from the derivative of its twin.
 
@@ -216,19 +266,13 @@ def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tup
     cotangent = np.asarray(cotangent, dtype=np.float64)
     if op.elementwise:
         key = ("elementwise", op.name, len(arrays), _attrs_key(attrs))
-        compiled = _cache.get(key)
-        if compiled is None:
-            compiled = _cache[key] = _compile_elementwise(op, len(arrays), attrs)
-        with np.errstate(all="ignore"):
-            partials = [np.array(np.broadcast_to(np.asarray(p, dtype=np.float64), np.broadcast(*arrays).shape))
-                        for p in compiled.fn(*arrays)]
-        bad = ~np.logical_and.reduce([np.isfinite(p) for p in partials])
-        if bad.any():
-            broadcast = np.broadcast_arrays(*arrays)
-            for index in ([()] if bad.ndim == 0 else zip(*np.nonzero(bad))):
-                values = compiled.precise(*[a[index] for a in broadcast])
-                for p, v in zip(partials, values):
-                    p[index] = float(v)
+        memo_key = (key, tuple(id(x) for x in inputs))
+        held = _MEMO[-1].get(memo_key) if _MEMO else None
+        partials = held[1] if held is not None else None
+        if partials is None:
+            partials = _elementwise_partials(op, key, arrays, attrs)
+            if _MEMO:  # the inputs are held too, so their ids cannot be reused while the block lasts
+                _MEMO[-1][memo_key] = (tuple(inputs), partials)
         return tuple(cotangent * p for p in partials)
     shapes = [a.shape for a in arrays]
     total = sum(a.size for a in arrays) + cotangent.size
@@ -240,7 +284,13 @@ def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tup
     key = ("expanded", op.name, tuple(shapes), cotangent.shape, _attrs_key(attrs))
     compiled = _cache.get(key)
     if compiled is None:
-        compiled = _cache[key] = _compile_expanded(op, shapes, cotangent.shape, attrs)
+        try:
+            compiled = _cache[key] = _compile_expanded(op, shapes, cotangent.shape, attrs)
+        except SymbolicUnavailable as why:
+            _cache[key] = why  # over budget once is over budget again: do not pay twice
+            raise
+    if isinstance(compiled, SymbolicUnavailable):
+        raise compiled
     flat = compiled.vjp(np.concatenate([a.ravel() for a in arrays]), cotangent.ravel())
     out, start = [], 0
     for a in arrays:

@@ -1,6 +1,6 @@
 """gv.torch.check: torch's own backward against float64 finite differences and SymPy, as a gradviz Report.
 
-The bridge supplies only a subject to gradviz's checker (checking/core.py):
+The bridge supplies only a recorder to gradviz's one pipeline (checking/recorded.py):
 its forward is the torch code run in float64, its autograd is
 ``torch.autograd.grad``, and its recorded graph (gv.torch.record) is what the
 per-node checks walk, so the first wrong custom Function is named, kinks are
@@ -83,11 +83,10 @@ def to_float64(t: torch.Tensor) -> torch.Tensor:
 
 
 class TorchSubject:
-    """gv.check's subject for torch code: record, loss and autograd, all run by torch in float64."""
+    """gv.check's recorder for torch code: record, forward and autograd, all run by torch in float64."""
 
     def __init__(self, target: _Target, specs):
         self.target, self.specs = target, specs
-        self.cotangent: np.ndarray | float = 1.0
         self._last: tuple | None = None
         n = len(target.positions)
         self.scopes = [""] * n + [name.rpartition(".")[0] for name, _ in target.params]
@@ -123,18 +122,18 @@ class TorchSubject:
         self.target.opaque = list(recorder.opaque)
         return recorder.node_of(out), leaves
 
-    def loss(self, arrays: list[np.ndarray]) -> float:
+    def forward(self, arrays: list[np.ndarray]) -> np.ndarray:
+        """The output at `arrays`, run by torch without recording (the finite-difference probes)."""
         with torch.no_grad():
-            out = self._result(self._run([torch.from_numpy(a) for a in arrays]))
-        value = out.numpy() if out.dtype == torch.float64 and out.device.type == "cpu" else to_numpy(out)
-        return float(np.sum(value * self.cotangent))
+            out = self._result(self._run([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]))
+        return out.numpy() if out.dtype == torch.float64 and out.device.type == "cpu" else to_numpy(out)
 
-    def autograd(self, out, leaves, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    def autograd(self, out, leaves, arrays: list[np.ndarray], cotangent) -> list[np.ndarray]:
         """torch's own gradients of sum(out * R) with respect to every checked tensor."""
         result, tensors = self._last
         if not result.requires_grad:
             return [np.zeros(np.shape(a)) for a in arrays]
-        cotangent = torch.as_tensor(np.broadcast_to(self.cotangent, tuple(result.shape)).copy()).to(result.dtype)
+        cotangent = torch.as_tensor(np.broadcast_to(cotangent, tuple(result.shape)).copy()).to(result.dtype)
         # A backward that raises propagates: gv.check then names the node whose backward fails.
         grads = torch.autograd.grad(result, tensors, cotangent, allow_unused=True)
         return [np.zeros(np.shape(a)) if g is None else to_numpy(g).astype(np.float64).reshape(np.shape(a))

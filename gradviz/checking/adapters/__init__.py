@@ -1,4 +1,4 @@
-"""One adapter per way people write backward code; each turns the user's code into a Subject.
+"""One adapter per way people write backward code; each turns the user's code into a Reading.
 
 layer.py  classes (gradients returned, results on self, learning-rate updaters, optimizer-based)
 pair.py   function pairs (cache style, explicit arguments)

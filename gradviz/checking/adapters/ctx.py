@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import GradvizError
-from .subject import Subject, UserCodeError, as_array, call, float64_copy, positional_names, user_name
+from .reading import Reading, UserCodeError, as_array, call, float64_copy, positional_names, user_name
 
 
 class Context:
@@ -33,7 +33,7 @@ class Context:
         return self.saved_values
 
 
-def function_subject(fn_class: Any, args: tuple, *, timeout: float | None) -> Subject:
+def function_subject(fn_class: Any, args: tuple, *, timeout: float | None) -> Reading:
     name = user_name(fn_class)
     fwd, bwd = getattr(fn_class, "forward", None), getattr(fn_class, "backward", None)
     if not callable(fwd) or not callable(bwd):
@@ -69,7 +69,7 @@ def function_subject(fn_class: Any, args: tuple, *, timeout: float | None) -> Su
                                 f"{len(names)} inputs {', '.join(names)} of forward; return one per input")
         return {n: g for n, g in zip(names, grads) if n in arrays}
 
-    return Subject(name=name, convention="a ctx-style Function (forward(ctx, ...), backward(ctx, d_out))",
+    return Reading(name=name, convention="a ctx-style Function (forward(ctx, ...), backward(ctx, d_out))",
                    override="check_layer / check_pair for other shapes", arrays=arrays,
                    forward=lambda cur: as_array(f"{name}.forward", run(Context(), cur)), vjp=vjp,
                    backward_name=f"{name}.backward", grad_names={n: f"the gradient of {n}" for n in names},

@@ -1,4 +1,4 @@
-"""Layer classes, in every way courses write them, as one Subject.
+"""Layer classes, in every way courses write them, as one Reading.
 
     forward(x) -> out; backward(dout[, x]) -> dx | (dx, [dW, db]) | (dx, dW, db)   gradients returned
     forward(x) stores self.output; backward(dout) stores self.dinputs, self.dweights   results on self
@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 
 from ...errors import GradvizError
-from .subject import Problem, Subject, UserCodeError, as_array, call, is_float_array, positional_names
+from ..names import bare_name, match
+from ..names import spellings as grad_spellings
+from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, positional_names
 
 METHOD_PAIRS = (("forward", "backward"), ("forward_pass", "backward_pass"), ("fprop", "bprop"),
                 ("forward_propagation", "backward_propagation"), ("__call__", "gradient"), ("__call__", "backward"))
 FORWARD_NAMES = ("forward", "forward_pass", "fprop", "forward_propagation", "__call__", "call")
 BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "backward_propagation", "gradient", "backprop")
-GRAD_PREFIXES = ("d", "grad_", "d_", "grad")
-GRAD_SUFFIXES = ("_grad", "_gradient", "grad")
 DX_NAMES = ("dinputs", "dinput", "dx", "dX", "dA_prev", "grad_input", "input_grad", "dA", "delta")
 OUTPUT_NAMES = ("output", "out", "outputs", "y", "Z", "A", "a", "activation")
 LR_NAMES = ("learning_rate", "lr", "eta", "alpha", "step_size", "learningrate", "rate")
@@ -68,23 +68,6 @@ def float_attributes(obj: Any) -> dict[str, np.ndarray]:
         elif isinstance(value, (list, tuple)):
             out.update({f"{key}[{i}]": v for i, v in enumerate(value) if is_float_array(v)})
     return out
-
-
-def bare_name(name: str) -> str:
-    """params['W'] -> W, layers[0] -> layers[0]: the key course code uses for a parameter held in a dict."""
-    if "[" in name and name.endswith("]"):
-        key = name.split("[", 1)[1][:-1]
-        if key[:1] in "'\"" and key[-1:] == key[:1]:
-            return key[1:-1]
-    return name
-
-
-def grad_spellings(name: str) -> list[str]:
-    """Where course code keeps the gradient of parameter `name` (W -> dW, grad_W, W_grad, ...)."""
-    name = bare_name(name)
-    if "[" in name:
-        return []
-    return [p + name for p in GRAD_PREFIXES] + [name + s for s in GRAD_SUFFIXES]
 
 
 def pick_methods(obj: Any, forward: str | None, backward: str | None) -> tuple[str, str, str]:
@@ -135,7 +118,7 @@ def prepare(obj: Any, input_shape: tuple, notes: list[str]) -> None:
 
 
 def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None = None, backward: str | None = None,
-                  timeout: float | None = None, batch_axis: int = 0, layout: str | None = None) -> Subject:
+                  timeout: float | None = None, batch_axis: int = 0, layout: str | None = None) -> Reading:
     cls = type(obj).__name__
     notes: list[str] = []
     prepare(obj, x.shape, notes)
@@ -236,7 +219,7 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
                     np.copyto(old, saved_arrays[k])
         return changed
 
-    return Subject(name=cls, convention=kind, override=override, arrays=arrays, forward=run_forward, vjp=vjp,
+    return Reading(name=cls, convention=kind, override=override, arrays=arrays, forward=run_forward, vjp=vjp,
                    backward_name=f"{cls}.{bwd_name}",
                    inputs=(input_name,), batch_axis=batch_axis, layout=layout, notes=notes, restore=restore)
 
@@ -275,6 +258,13 @@ def _sort_out(obj, cls, bwd_name, returned, input_name, candidates) -> dict[str,
     """What backward gave: dx and the parameter gradients, however they were handed back."""
     what = f"{cls}.{bwd_name}"
     grads: Any = None
+    if isinstance(returned, dict):  # one dict for everything: {"dx": ..., "dW": ..., "db": ...}
+        out = match(returned, [input_name, *candidates])
+        if input_name not in out:
+            key = next((k for k in returned if k in DX_NAMES), None)
+            if key is not None:
+                out[input_name] = returned[key]
+        return out
     if isinstance(returned, tuple) and len(returned) >= 2:
         dx, grads = returned[0], (returned[1] if len(returned) == 2 and not is_float_array(returned[1])
                                   else list(returned[1:]))
@@ -293,11 +283,7 @@ def _sort_out(obj, cls, bwd_name, returned, input_name, candidates) -> dict[str,
         out.update(stored)
         return out
     if isinstance(grads, dict):
-        for name in candidates:
-            key = next((k for k in grads if k in (name, bare_name(name)) or k in grad_spellings(name)), None)
-            if key is not None:
-                out[name] = grads[key]
-        return out
+        return {**out, **match(grads, candidates)}
     if is_float_array(grads):
         grads = [grads]
     grads = list(grads)

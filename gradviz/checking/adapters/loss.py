@@ -18,7 +18,8 @@ import numpy as np
 
 from ...errors import GradvizError
 from .pair import differentiable
-from .subject import (Subject, UserCodeError, as_array, call, float64_copy, is_float_array, positional_names,
+from ..names import match
+from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, positional_names,
                       strip_grad_prefix, user_name)
 
 PREDICTION_NAMES = ("y_pred", "y_hat", "yhat", "pred", "preds", "predictions", "prediction", "output", "outputs",
@@ -61,13 +62,13 @@ def _scalar(what: str, value: Any) -> np.ndarray:
 
 
 def loss_subject(obj: Any, args: tuple, *, compute: str | None, backward: str | None, wrt: str | None,
-                 timeout: float | None) -> Subject:
+                 timeout: float | None) -> Reading:
     if inspect.isfunction(obj) or inspect.isbuiltin(obj) or (inspect.ismethod(obj) and not compute):
         return _both_subject(obj, args, wrt, timeout)
     return _class_subject(obj, args, compute, backward, wrt, timeout)
 
 
-def _both_subject(fn, args, wrt, timeout) -> Subject:
+def _both_subject(fn, args, wrt, timeout) -> Reading:
     name = user_name(fn)
     bound = _bind(fn, args, name)
     notes: list[str] = []
@@ -88,7 +89,7 @@ def _both_subject(fn, args, wrt, timeout) -> Subject:
                                 "returning only the loss is checked with its gradient function: check_grad_fn")
         return returned
 
-    return Subject(name=name, convention=f"a loss returning (loss, gradient of {target})",
+    return Reading(name=name, convention=f"a loss returning (loss, gradient of {target})",
                    override="wrt= (--wrt NAME) names the argument the gradient belongs to", arrays=arrays,
                    forward=lambda cur: _scalar(name, run(cur)[0]), vjp=lambda dout: {target: run(
                        {target: arrays[target].copy()})[1]}, backward_name=name, inputs=(target,), loss=True,
@@ -97,7 +98,7 @@ def _both_subject(fn, args, wrt, timeout) -> Subject:
                    warnings=warns, constants=_others(bound.arguments, target))
 
 
-def _class_subject(obj, args, compute, backward, wrt, timeout) -> Subject:
+def _class_subject(obj, args, compute, backward, wrt, timeout) -> Reading:
     cls = type(obj).__name__
     value_name = compute or next((m for m in VALUE_METHODS if callable(getattr(obj, m, None))
                                   and (m != "__call__" or hasattr(type(obj), "__call__"))), None)
@@ -151,7 +152,7 @@ def _class_subject(obj, args, compute, backward, wrt, timeout) -> Subject:
         return {target: returned}
 
     style = {0: "backward()", 1: "backward(dout=1)"}.get(len(bwd_params), f"{bwd_name}({', '.join(bwd_params)})")
-    return Subject(name=cls, convention=f"a loss class ({value_name}() and {style})",
+    return Reading(name=cls, convention=f"a loss class ({value_name}() and {style})",
                    override="compute=/backward= (--forward NAME --backward NAME) name the methods",
                    arrays=arrays, forward=value, vjp=vjp, backward_name=f"{cls}.{bwd_name}", inputs=(target,),
                    loss=True, notes=notes, warnings=warns, constants=_others(bound.arguments, target))
@@ -169,7 +170,7 @@ def _first_backward_argument(obj, param, x, notes, cls, bwd_name):
     return x
 
 
-def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None, timeout: float | None) -> Subject:
+def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None, timeout: float | None) -> Reading:
     fname, gname = user_name(f), user_name(grad_f)
     bound = _bind(f, args, fname)
     notes: list[str] = []
@@ -186,7 +187,7 @@ def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | No
         b.arguments[target] = current[target]
         return call(name, fn, *b.args, timeout=timeout, **b.kwargs)
 
-    return Subject(name=fname, convention=f"a function and its gradient ({fname}, {gname})",
+    return Reading(name=fname, convention=f"a function and its gradient ({fname}, {gname})",
                    override="wrt= (--wrt NAME) names the differentiated argument", arrays=arrays,
                    forward=lambda cur: _scalar(fname, call_with(f, fname, cur)),
                    vjp=lambda dout: {target: call_with(grad_f, gname, {target: arrays[target].copy()})},
@@ -194,7 +195,7 @@ def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | No
                    constants=_others(bound.arguments, target))
 
 
-def _dict_subject(f, grad_f, args, bound, key, timeout, warns) -> Subject:
+def _dict_subject(f, grad_f, args, bound, key, timeout, warns) -> Reading:
     fname, gname = user_name(f), user_name(grad_f)
     params = bound.arguments[key]
     arrays = {k: float64_copy(k, v, warns) for k, v in params.items() if is_float_array(v)}
@@ -211,9 +212,9 @@ def _dict_subject(f, grad_f, args, bound, key, timeout, warns) -> Subject:
         if not isinstance(grads, dict):
             raise UserCodeError(f"{gname} returned {type(grads).__name__}; for a dict of parameters it must return "
                                 "a dict of gradients with keys like dW1, db1")
-        return {strip_grad_prefix(str(k)) if strip_grad_prefix(str(k)) in arrays else k: v for k, v in grads.items()}
+        return match(grads, arrays)
 
-    return Subject(name=fname, convention=f"a function of a dict of parameters and its gradient ({gname}), "
+    return Reading(name=fname, convention=f"a function of a dict of parameters and its gradient ({gname}), "
                                           "matched through d<name> keys",
                    override="wrt= (--wrt NAME) picks one argument instead", arrays=arrays,
                    forward=lambda cur: _scalar(fname, call_with(f, fname, cur)), vjp=vjp, backward_name=gname,

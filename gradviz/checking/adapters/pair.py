@@ -15,7 +15,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ...errors import GradvizError
-from .subject import (Problem, Subject, UserCodeError, accepts, as_array, call, float64_copy, is_float_array,
+from ..names import match
+from .reading import (Problem, Reading, UserCodeError, accepts, as_array, call, float64_copy, is_float_array,
                       positional_names, returned_names, strip_grad_prefix, user_name)
 
 OUTPUT_NAMES = ("out", "output", "Z", "A", "y", "outputs")
@@ -38,7 +39,7 @@ def differentiable(bound: dict, wrt, what: str) -> list[str]:
 
 
 def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dict, *, wrt=None,
-                 timeout: float | None = None, batch_axis: int = 0, layout: str | None = None) -> Subject:
+                 timeout: float | None = None, batch_axis: int = 0, layout: str | None = None) -> Reading:
     fname, bname = user_name(forward), user_name(backward)
     for fn, role in ((forward, "forward"), (backward, "backward")):
         if not callable(fn):
@@ -103,7 +104,7 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
 
     kind = (f"a cache-style function pair ({fname} returns (out, cache); {bname}(dout, cache))" if cache_style
             else f"a function pair with explicit arguments ({bname} receives {', '.join(bwd_params[1:]) or 'dout'})")
-    return Subject(name=f"{fname}/{bname}", convention=kind, override="wrt= (--wrt NAME) picks the arguments",
+    return Reading(name=f"{fname}/{bname}", convention=kind, override="wrt= (--wrt NAME) picks the arguments",
                    arrays=arrays, forward=run_forward, vjp=vjp, backward_name=bname, grad_names=grad_names,
                    inputs=(names[0],), batch_axis=batch_axis, layout=layout, notes=notes, warnings=warns,
                    constants={n: v for n, v in bound.arguments.items() if n not in arrays})
@@ -137,12 +138,7 @@ def _route(backward: Callable, forward_args: list[str], settings: dict, cached: 
 def _assign(grads: Any, names: list[str], arrays: dict, rnames: list[str] | None, bname: str) -> dict[str, Any]:
     """Map what backward returned onto the differentiated arrays, by order or by the user's names."""
     if isinstance(grads, dict):
-        out = {}
-        for n in names:
-            key = next((k for k in grads if k == n or strip_grad_prefix(str(k)) == n), None)
-            if key is not None:
-                out[n] = grads[key]
-        return out
+        return match(grads, names)
     items = list(grads) if isinstance(grads, (tuple, list)) else [grads]
     if rnames and len(rnames) == len(items) and all(strip_grad_prefix(g) in arrays for g in rnames):
         pairs = {strip_grad_prefix(g): v for g, v in zip(rnames, items)}

@@ -12,6 +12,8 @@ CAUSES: dict[str, tuple[str, str]] = {
     "nonfinite": ("numbers", "backward produced nan or inf where the true gradient is finite"),
     "float32": ("numbers", "backward computes in float32 (every value is a float32 number)"),
     "kink": ("numbers", "wrong only at kinks or ties, where the gradient must be a valid subgradient"),
+    "missing_gradient": ("numbers", "backward gives no gradient for an array the output depends on"),
+    "strict_excess": ("numbers", "off by more than 10x the finite differences' own measured error (strict mode)"),
     "missing_batch_division": ("constant factor", "batch times the true gradient: a 1/batch is missing"),
     "extra_batch_division": ("constant factor", "1/batch of the true gradient: divided by the batch once too often"),
     "missing_window_division": ("constant factor", "window-size times the true gradient: a 1/(kh*kw) is missing"),

@@ -1,9 +1,10 @@
-"""The one shape every convention is turned into, and the safe way to call user code.
+"""A reading of hand-written code, and the safe way to call user code.
 
-A Subject is what the checker sees: named input buffers (numpy arrays the
-checker perturbs in place), `forward(arrays) -> out`, and `vjp(dout) -> {name:
-gradient}`. Adapters build one from the user's code; the checker, the
-diagnosis and the report never see the user's calling convention.
+A Reading is how an adapter understood the user's code: named input buffers
+(numpy arrays the checker perturbs in place), `forward(arrays) -> out`, and
+`vjp(dout) -> {name: gradient}`, with the user's names for everything.
+checking/handwritten.py turns a Reading into the pipeline's Subject; the
+checker, the diagnosis and the report never see the user's calling convention.
 """
 
 from __future__ import annotations
@@ -23,29 +24,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ...errors import GradvizError, PrecisionWarning
+from ..names import strip as strip_grad_prefix  # noqa: F401 - the one vocabulary, re-exported
+from ..subject import Problem, UserCodeError  # noqa: F401 - re-exported for the adapters
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-class UserCodeError(Exception):
-    """The user's code raised or did something that stops the check; `status` says how bad."""
-
-    def __init__(self, message: str, status: str = "FAIL"):
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass
-class Problem:
-    """Why one gradient could not be compared (it crashed, is missing, or has the wrong shape)."""
-
-    status: str
-    message: str
-    diagnosis: list = field(default_factory=list)  # what the wrong value resembles, when it could still be read
-
-
-@dataclass
-class Subject:
+class Reading:
     """The user's code as the checker sees it, with the user's names for everything.
 
     `arrays` maps each differentiable array's user name to the buffer that
@@ -119,6 +105,8 @@ def where(exc: BaseException) -> str:
 def call(what: str, fn: Callable, *args, timeout: float | None = None, **kwargs):
     """Run user code; an exception or a hang becomes a UserCodeError (status ERROR) with file:line."""
     try:
+        if not timeout:  # the common case: no context manager on the hot path of finite differences
+            return fn(*args, **kwargs)
         with _time_limit(timeout):
             return fn(*args, **kwargs)
     except _Timeout:
@@ -144,7 +132,7 @@ def as_array(what: str, value: Any) -> np.ndarray:
     if array.dtype == np.float32:
         raise UserCodeError(f"{what} returned float32: gradients cannot be checked to 1e-5 in float32 "
                             "(about 7 significant digits); compute in float64")
-    return array.astype(np.float64)
+    return array.astype(np.float64, copy=False)  # the user's float64 result is read, not copied
 
 
 def float64_copy(name: str, value: Any, warnings_out: list[str]) -> np.ndarray:
@@ -157,14 +145,6 @@ def float64_copy(name: str, value: Any, warnings_out: list[str]) -> np.ndarray:
     if array.dtype.kind not in "fiub":
         raise GradvizError(f"{name} must be a numeric array, got dtype {array.dtype}")
     return np.array(array, dtype=np.float64)
-
-
-def strip_grad_prefix(name: str) -> str:
-    """dA_prev -> A_prev, grad_W -> W, d_x -> x: the array a gradient's name refers to."""
-    for prefix in ("grad_", "d_", "d"):
-        if name.startswith(prefix) and len(name) > len(prefix):
-            return name[len(prefix):]
-    return name
 
 
 def is_float_array(value: Any) -> bool:
