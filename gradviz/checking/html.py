@@ -51,7 +51,7 @@ def format_html(report: Report) -> str:
     if report.verdict:
         parts.append(f"<p>{esc(report.verdict)}</p>")
     table = ['<table style="border-collapse:collapse">',
-             _head("input", "index", "autograd", "finite", "symbolic", "abs err", "rel err", "status")]
+             _head("input", "index", *report.columns, "abs err", "rel err", "status")]
     for row in report.worst():
         table.append("<tr>" + _cell(row.input) + _cell(fmt_index(row.index))
                      + "".join(_cell(fmt_number(v), "right") for v in (row.autograd, row.finite, row.symbolic))

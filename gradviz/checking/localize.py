@@ -15,7 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import finite as fd
+from .diagnosis import Context
+from .report import FAIL, PASS, InputResult
 from .tolerance import Tolerance
+from .verdict import judge
 
 OWN_DIRECTIONS = 3  # directions per input when several inputs share the blame
 WHOLE_LIMIT = 100  # a wrong input this small is re-checked at every element
@@ -65,3 +68,48 @@ def locate(loss, arrays: list[np.ndarray], index: int, base: float, tol: Toleran
     fwd, bwd = fd.one_sided_slopes(lambda _: loss(arrays), flat, tol.eps, base, coords=elements)
     fwd, bwd = fwd[elements], bwd[elements]
     return Located(index, elements, fd.Differences((fwd + bwd) / 2, fwd, bwd))
+
+
+def localize_failures(loss, arrays: list[np.ndarray], yours: list[np.ndarray], base: float,
+                      results: list[InputResult], contexts: list[Context], tol: Tolerance,
+                      rng: np.random.Generator) -> list[tuple[InputResult, str]]:
+    """Each input's result after localization, and a note saying how it was re-checked ('' if it was not)."""
+    wrong = set(wrong_inputs(loss, arrays, yours, base, tol, rng))
+    out = []
+    for j, r in enumerate(results):
+        if j not in wrong:
+            if r.status == FAIL and r.symbolic is None:
+                r.status, r.message = PASS, ("checked alone along random directions of its own after the joint "
+                                             "check failed: this one agrees")
+            out.append((r, ""))
+            continue
+        found = locate(loss, arrays, j, base, tol, rng)
+        out.append(_relocated(r, yours[j], found, contexts[j], tol))
+    return out
+
+
+def _relocated(r: InputResult, yours: np.ndarray, found: Located, context: Context,
+               tol: Tolerance) -> tuple[InputResult, str]:
+    """The input judged element by element at the re-checked elements (rows keep their real indices)."""
+    if found.elements is None:
+        judged = judge(r.name, yours, found.differences, r.symbolic, tol.atol, tol.rtol, context=context)
+        note = f"{r.name}: re-checked at every element after the random directions disagreed"
+        return (judged if judged.status != PASS else _keep_failed(r, judged)), note
+    sample = yours.reshape(-1)[found.elements]
+    small = Context(name=r.name, batch=context.batch, atol=tol.atol, rtol=tol.rtol, attrs=dict(context.attrs))
+    judged = judge(r.name, sample, found.differences, None, tol.atol, tol.rtol, context=small)
+    indices = [tuple(int(i) for i in np.unravel_index(e, yours.shape)) for e in found.elements]
+    rows = judged.rows
+    for row, index in zip(rows, indices):
+        row.index = index
+    judged.row_source, judged.shape, judged.sampled = rows, tuple(yours.shape), True
+    note = (f"{r.name}: re-checked at {len(indices)} randomly sampled elements of {yours.size} after the random "
+            "directions disagreed")
+    return (judged if judged.status != PASS else _keep_failed(r, judged)), note
+
+
+def _keep_failed(before: InputResult, after: InputResult) -> InputResult:
+    """Elements re-checked one by one all agree although the direction failed: keep the joint FAIL, say both."""
+    before.message = (f"the random directions disagree but the {len(after.status_list())} re-checked elements agree: "
+                      "the error is spread thinly or sits outside the sample")
+    return before

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -31,7 +31,8 @@ from .diagnosis.samples import per_sample_gradients
 from .finite import Differences
 from .holes import HoleFinder
 from .local import check_nodes
-from .localize import locate, wrong_inputs
+from .localize import localize_failures
+from .numeric_warnings import folding_numeric_warnings
 from .report import ERROR, FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report
 from .sentences import black_box_verdict, graph_verdict
 from .settle import settle_graph_kinks, settle_joint_kinks
@@ -41,9 +42,6 @@ from .sweep import Sweep
 from .symbolic import evaluated_once
 from .tolerance import EPS, Tolerance
 from .verdict import judge
-
-MAX_NUMERIC_WARNINGS = 5  # distinct numeric warnings listed in a report
-
 
 @dataclass(frozen=True)
 class Options:
@@ -58,31 +56,6 @@ class Options:
 
     def settings(self, mode: str) -> dict:
         return {**self.tolerance.settings(), "mode": mode, "methods": tuple(self.methods), "seed": self.seed}
-
-
-def folding_numeric_warnings(run: Callable[..., Report]) -> Callable[..., Report]:
-    """Numeric warnings raised while a check probes the function (overflow, log(0), division by zero)
-    become lines of the report's warnings instead of being printed with gradviz's source lines."""
-
-    @functools.wraps(run)
-    def checked(*args: Any, **kwargs: Any) -> Report:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            report = run(*args, **kwargs)
-        numeric = []
-        for w in caught:
-            if issubclass(w.category, RuntimeWarning):
-                text = f"numeric: {w.message}"
-                if text not in numeric:
-                    numeric.append(text)
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        report.warnings.extend(numeric[:MAX_NUMERIC_WARNINGS])
-        if len(numeric) > MAX_NUMERIC_WARNINGS:
-            report.warnings.append(f"numeric: {len(numeric) - MAX_NUMERIC_WARNINGS} more numeric warnings")
-        return report
-
-    return checked
 
 
 @folding_numeric_warnings
@@ -114,6 +87,7 @@ class _Check:
         self.warnings: list[str] = list(subject.warnings)
         self.settings = options.settings(options.mode)
         self.contexts: dict[int, Context] = {}
+        self.located: list[str] = []  # how a failing directional check was localized, for the report's notes
 
     # -- the stages ------------------------------------------------------------------
     def run(self) -> Report:
@@ -331,35 +305,12 @@ class _Check:
 
     def localize(self, loss, arrays, yours, base, compared, results, contexts) -> None:
         """A failing directional check names the wrong input(s) and their worst (sampled) elements."""
-        rng = stream(self.options.seed, DIRECTIONS)
-        wrong = set(wrong_inputs(loss, arrays, yours, base, self.tol, rng))
-        for j, k in enumerate(compared):
-            r = results[k]
-            if j not in wrong:
-                if r.status == FAIL and r.symbolic is None:
-                    r.status, r.message = PASS, ("checked alone along random directions of its own after the joint "
-                                                 "check failed: this one agrees")
-                continue
-            found = locate(loss, arrays, j, base, self.tol, rng)
-            results[k] = self.relocated(r, yours[j], found, contexts[j])
-
-    def relocated(self, r: InputResult, yours: np.ndarray, found, context: Context) -> InputResult:
-        if found.elements is None:
-            judged = judge(r.name, yours, found.differences, r.symbolic, self.tol.atol, self.tol.rtol, context=context)
-            judged.message = "re-checked at every element after the random directions disagreed"
-            return judged if judged.status != PASS else _keep_failed(r, judged)
-        sample = yours.reshape(-1)[found.elements]
-        small = Context(name=r.name, batch=context.batch, atol=self.tol.atol, rtol=self.tol.rtol,
-                        attrs=dict(context.attrs))
-        judged = judge(r.name, sample, found.differences, None, self.tol.atol, self.tol.rtol, context=small)
-        indices = [tuple(int(i) for i in np.unravel_index(e, yours.shape)) for e in found.elements]
-        rows = judged.rows
-        for row, index in zip(rows, indices):
-            row.index = index
-        judged.row_source, judged.shape, judged.sampled = rows, tuple(yours.shape), True
-        judged.message = (f"re-checked at {len(indices)} randomly sampled elements of {yours.size} after the random "
-                          "directions disagreed")
-        return judged if judged.status != PASS else _keep_failed(r, judged)
+        located = localize_failures(loss, arrays, yours, base, [results[k] for k in compared], contexts, self.tol,
+                                    stream(self.options.seed, DIRECTIONS))
+        for k, (result, note) in zip(compared, located):
+            results[k] = result
+            if note:
+                self.located.append(note)
 
     def rediagnose_parameters(self, results: dict[int, InputResult]) -> None:
         """Parameter gradients wrong while the input gradient is right: diagnose again, knowing that."""
@@ -395,7 +346,7 @@ class _Check:
                                         diagnosis=[holes.missing[k]]))
         report = Report(subject=s.name, results=rows, settings=self.settings, nodes=nodes, warnings=self.warnings,
                         formulas_=formulas, root=s.root)
-        report.notes = list(s.notes) + holes.notes(rows)
+        report.notes = list(s.notes) + holes.notes(rows) + self.located
         if s.graph:
             report.verdict = graph_verdict(report, finite)
         else:
@@ -428,13 +379,6 @@ class _Check:
         results = [InputResult(i.name, tuple(i.data.shape), status, message=message) for i in s.inputs]
         return Report(subject=s.name, results=results, settings=self.settings, nodes=nodes, root=s.root,
                       verdict=f"{status}: {message}.", warnings=self.warnings)
-
-
-def _keep_failed(before: InputResult, after: InputResult) -> InputResult:
-    """Elements re-checked one by one all agree although the direction failed: keep the joint FAIL, say both."""
-    before.message = (f"the random directions disagree but the {len(after.status_list())} re-checked elements agree: "
-                      "the error is spread thinly or sits outside the sample")
-    return before
 
 
 def _scaled(d: Differences, factor: float) -> Differences:

@@ -270,6 +270,7 @@ class Report:
             "node_failures": [n.to_dict() for n in self.nodes if n.status == FAIL],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "columns": dict(zip(("autograd", "finite", "symbolic"), self.columns)),  # what each row key holds
         }
 
     def _settings_line(self) -> str:

@@ -114,8 +114,8 @@ def black_box_verdict(results: list[InputResult], answer: str, finite_result: Fi
         return f"{head}: {bad[0].message}."
     grouped: dict[str, list[str]] = {}
     for r in bad:
-        why = ": ".join(str(part) for part in (r.message, r.diagnosis[0] if r.diagnosis else "") if part) \
-            or f"max rel err {r.max_rel_err:.3g}"
+        first = str(r.diagnosis[0]) if r.diagnosis else ""
+        why = ": ".join(part for part in dict.fromkeys((r.message, first)) if part) or f"max rel err {r.max_rel_err:.3g}"
         grouped.setdefault(why, []).append(r.name)
     parts = [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
     return f"{head}: " + "; ".join(parts) + "."

@@ -16,8 +16,9 @@ import numpy as np
 
 from ...errors import GradvizError
 from ..names import match
+from ..names import strip as strip_grad_prefix
 from .reading import (Problem, Reading, UserCodeError, accepts, as_array, call, float64_copy, is_float_array,
-                      positional_names, returned_names, strip_grad_prefix, user_name)
+                      positional_names, returned_names, user_name)
 
 OUTPUT_NAMES = ("out", "output", "Z", "A", "y", "outputs")
 
