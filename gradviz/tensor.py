@@ -368,7 +368,7 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
         grads = _call_backward(op, grad, node)
         parents = node._parents
         if not op.builtin:
-            from .function import normalize_grads
+            from .ops.grads import normalize_grads
 
             grads = normalize_grads(op, grads, len(parents))
         for parent, g in zip(parents, grads):
