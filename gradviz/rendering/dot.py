@@ -19,6 +19,7 @@ import graphviz
 import numpy as np
 
 from ..checking.diagnosis.finding import NO_PATTERN
+from ..checking.status import ERROR, FAIL, NONDIFF, PASS, SKIPPED, STATUSES, worst_status
 from ..graph import topological_order
 from . import labels as L
 from .backends import render_source
@@ -31,7 +32,10 @@ ROLE_COLORS = {
     "intermediate": "#ffffff",
     "output": "#d5e8d4",
 }
-STATUS_COLORS = {"PASS": "#b7e1a1", "FAIL": "#f4a6a6", "NONDIFF": "#ffd591", "SKIPPED": "#d9d9d9"}
+# A fill for every status a check gives (ERROR: the user's backward raised; purple, as on the report's badge).
+STATUS_COLORS = {PASS: "#b7e1a1", FAIL: "#f4a6a6", NONDIFF: "#ffd591", SKIPPED: "#d9d9d9", ERROR: "#e6b3e6"}
+assert set(STATUS_COLORS) == set(STATUSES), "every status needs a colour"
+LEGEND_STATUSES = (PASS, FAIL, NONDIFF, SKIPPED)  # ERROR joins the legend only on a drawing that shows it
 AUTO_COLLAPSE = 150  # drawn nodes above which the graph folds itself
 FONT = "Helvetica"
 FONT_SIZE = 11
@@ -167,7 +171,7 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
     clusters.emit(g)
     _edges(g, plan, show_formulas, grad_scale, precision)
     if legend:
-        _legend(g, roles_used, report is not None, bottom=rankdir in ("TB", "BT"))
+        _legend(g, roles_used, report, bottom=rankdir in ("TB", "BT"))
     return g
 
 
@@ -355,7 +359,11 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
     if status:
         attrs.update(style="filled", fillcolor=STATUS_COLORS[status])
     marks = [f"step {rank + 1}"] if rank is not None else []
-    if overlay.first_bad_index == i:
+    if overlay.first_bad_index == i and status == ERROR:  # the rule did not run: say so, and what it raised
+        attrs.update(penwidth="3", color="#c00000")
+        marks.append("backward raised")
+        attrs["tooltip"] = overlay.message_of(i)
+    elif overlay.first_bad_index == i:
         attrs.update(penwidth="3", color="#c00000")
         marks.append("first wrong rule")
         why = overlay.diagnosis_of(i)
@@ -501,14 +509,15 @@ class _ClusterTree:
                 child.emit(sub, full)
 
 
-def _legend(g: Drawing, roles_used: set, with_status: bool, bottom: bool) -> None:
+def _legend(g: Drawing, roles_used: set, report: Any, bottom: bool) -> None:
     """What the fills mean: node roles, or with a report, what each status colour is a verdict on.
 
     Top to bottom, the legend sits on the last rank, beside the output, where a graph is narrowest.
     """
-    if with_status:
-        cells = "".join(f'<TD BGCOLOR="{c}">{s.lower()}</TD>' for s, c in STATUS_COLORS.items())
-        rows = (f'<TR><TD COLSPAN="{len(STATUS_COLORS)}">box: is its gradient right? '
+    if report is not None:
+        statuses = LEGEND_STATUSES + ((ERROR,) if report.status == ERROR else ())
+        cells = "".join(f'<TD BGCOLOR="{STATUS_COLORS[s]}">{s.lower()}</TD>' for s in statuses)
+        rows = (f'<TR><TD COLSPAN="{len(statuses)}">box: is its gradient right? '
                 f"oval: is its backward rule right?</TD></TR><TR>{cells}</TR>")
     else:
         items = [(r, ROLE_COLORS[r]) for r in ROLE_COLORS if r in roles_used]
@@ -552,24 +561,30 @@ class _Overlay:
         self.notes.append(f"check: {report.status}")
 
     def _gradients_from_rules(self, order) -> dict[int, str]:
-        """An intermediate gradient is wrong exactly when a rule between it and the output is wrong."""
+        """An intermediate gradient is wrong exactly when a rule between it and the output is wrong,
+        and was never computed (ERROR) when a rule between them raised."""
         index = {id(n): i for i, n in enumerate(order)}
-        wrong = {len(order) - 1: False}  # the output's gradient is the seed 1
+        status = {len(order) - 1: PASS}  # the output's gradient is the seed 1
         for i in range(len(order) - 1, -1, -1):
             node = order[i]
             if node._op is None:
                 continue
-            passed_on = wrong.get(i, False) or self.node_status(i) == "FAIL"
+            rule = self.node_status(i)
+            passed_on = worst_status([status.get(i, PASS)] + ([rule] if rule in (FAIL, ERROR) else []))
             for parent in node._parents:
                 j = index[id(parent)]
-                wrong[j] = wrong.get(j, False) or passed_on
-        return {i: "FAIL" if bad else "PASS" for i, bad in wrong.items() if order[i]._op is not None}
+                status[j] = worst_status([status.get(j, PASS), passed_on])
+        return {i: s for i, s in status.items() if order[i]._op is not None}
 
     def diagnosis_of(self, i: int):
         """The most likely named cause of node i's wrong rule (none when no cause fits)."""
         check = self.by_index.get(i)
         named = [d for d in getattr(check, "diagnosis", []) if getattr(d, "cause", "") != NO_PATTERN]
         return named[0] if named else None
+
+    def message_of(self, i: int) -> str:
+        check = self.by_index.get(i)
+        return check.message if check else ""
 
     def node_status(self, i: int) -> str | None:
         check = self.by_index.get(i)
@@ -595,4 +610,6 @@ class _Overlay:
             if row.symbolic is not None:
                 parts.append(f"symbolic {L.number(row.symbolic, precision)}")
             return parts + [result.status]
+        if result.status == ERROR:  # nothing was compared: the user's code raised before this gradient existed
+            return [f"{ERROR}: no gradient (user code raised)"]
         return [f"{result.status}: max abs err {result.max_abs_err:.2g}"]
