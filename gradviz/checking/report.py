@@ -16,7 +16,7 @@ import numpy as np
 
 from . import html, text
 from .diagnosis.finding import as_finding
-from .status import ERROR, FAIL, NONDIFF, PASS, SHOULD_BE_ZERO, SKIPPED, STATUSES, worst_status  # noqa: F401
+from .status import ERROR, FAIL, NONDIFF, PASS, SHOULD_BE_ZERO, SKIPPED, worst_status  # noqa: F401
 from .status import RANK as _RANK
 from .text import fmt_index, fmt_number
 
