@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from . import graph
-from .errors import GradvizError, GradvizTypeError, ShapeError, describe
+from .errors import GradvizTypeError, ShapeError, describe
 from .ops import elementwise as ew
 from .ops import linalg, reduce, shape as shape_ops
 from .ops.registry import OpDef
@@ -368,7 +368,7 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
         grads = _call_backward(op, grad, node)
         parents = node._parents
         if not op.builtin:
-            from .function import normalize_grads
+            from .ops.grads import normalize_grads
 
             grads = normalize_grads(op, grads, len(parents))
         for parent, g in zip(parents, grads):
@@ -389,25 +389,3 @@ def _axis(axis):
     if axis is None or isinstance(axis, int):
         return axis
     return tuple(int(a) for a in axis)
-
-
-def concatenate(tensors: Sequence[object], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis; gradients are split back to each one."""
-    parts = [_const(t) for t in tensors]
-    if not parts:
-        raise GradvizError("concatenate needs at least one tensor")
-    return apply(shape_ops.CONCATENATE, parts, {"axis": int(axis)})
-
-
-def stack(tensors: Sequence[object], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis; gradients are split back to each one."""
-    parts = [_const(t) for t in tensors]
-    if not parts:
-        raise GradvizError("stack needs at least one tensor")
-    return apply(shape_ops.STACK, parts, {"axis": int(axis)})
-
-
-def where(condition: object, a: object, b: object) -> Tensor:
-    """Elementwise choice: a where condition holds, else b. The condition is not differentiated."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
-    return apply(shape_ops.WHERE, (_const(a), _const(b)), {"condition": cond})

@@ -272,7 +272,7 @@ def _divide(a: float, b: float) -> float:
 
 def _checked_user_grads(op: OpDef, grads, n_inputs: int) -> tuple:
     """Validate what a user op's backward returned, as a clear error if it is wrong."""
-    from .function import normalize_grads
+    from .ops.grads import normalize_grads
 
     return tuple(None if g is None else _to_float(g, f"the gradient from {op.name}.backward")
                  for g in normalize_grads(op, grads, n_inputs))

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import cli
 from ..checking.diagnosis.finding import as_finding
 from ..checking.report import ERROR, FAIL
+from ..cli.check_command import file_target_report
 from ..errors import GradvizError
 from . import sandbox
 from .spec import parse_check_args
@@ -44,7 +44,7 @@ def run(conn, job: dict) -> None:
 def outcome(argv: list[str], job: dict) -> dict[str, Any]:
     """Check one target; whatever the user's code does becomes a status and a message, never a crash."""
     try:
-        report = cli.file_target_report(parse_check_args(argv[0], argv))
+        report = file_target_report(parse_check_args(argv[0], argv))
     except GradvizError as exc:
         return _error(str(exc), job)
     except MemoryError:
