@@ -35,7 +35,7 @@ from .localize import localize_failures
 from .numeric_warnings import folding_numeric_warnings
 from .report import ERROR, FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report
 from .sentences import black_box_verdict, graph_verdict
-from .settle import settle_graph_kinks, settle_joint_kinks
+from .settle import settle_directional_kinks, settle_graph_kinks, settle_joint_kinks
 from .streams import COTANGENT, DIRECTIONS, stream
 from .subject import INPUT, PARAMETER, BackwardFailed, Problem, Subject, UserCodeError
 from .sweep import Sweep
@@ -197,8 +197,8 @@ class _Check:
                      for k in compared]
             if "finite" in opt.methods:
                 scaled = [g / sc for g, sc in zip(yours, scale)]
-                finite = probing.probe(loss, arrays, scaled, base, mode, tol, opt.directions,
-                                       stream(opt.seed, DIRECTIONS))
+                finite = self.finite = probing.probe(loss, arrays, scaled, base, mode, tol, opt.directions,
+                                                     stream(opt.seed, DIRECTIONS))
                 if finite.per_element is not None and any(sc != 1.0 for sc in scale):
                     finite.per_element = [_scaled(d, sc) for d, sc in zip(finite.per_element, scale)]
                 curved = probing.curvature_warning(loss, arrays, tol, base, stream(opt.seed, DIRECTIONS))
@@ -227,8 +227,15 @@ class _Check:
                 settle_graph_kinks(judged, nodes, finite)
             elif finite is not None and finite.mode == "full" and not opt.per_example_dout:
                 settle_joint_kinks(judged, loss, arrays, yours, finite, base, tol, stream(opt.seed, DIRECTIONS))
-            if finite is not None and finite.mode == "directional" and any(r[4] == FAIL for r in finite.directional):
-                self.localize(loss, arrays, yours, base, compared, results, contexts)
+            if finite is not None and finite.mode == "directional":
+                if s.root is None and any(r[4] != PASS for r in finite.directional):
+                    settle_directional_kinks(judged, loss, arrays, yours, finite, base, tol,
+                                             stream(opt.seed, DIRECTIONS))
+                    if any(r[4] == FAIL for r in finite.directional):
+                        for r in judged:
+                            r.status = FAIL if r.status == NONDIFF else r.status
+                if any(r[4] == FAIL for r in finite.directional):
+                    self.localize(loss, arrays, yours, base, compared, results, contexts)
             self.rediagnose_parameters(results)
         report = self.assemble(out, entries, results, holes, nodes, formulas, finite, compared)
         if finite is not None and compared:
@@ -305,8 +312,10 @@ class _Check:
 
     def localize(self, loss, arrays, yours, base, compared, results, contexts) -> None:
         """A failing directional check names the wrong input(s) and their worst (sampled) elements."""
+        finite = self.finite
+        failing = next((d for d, row in zip(finite.directions, finite.directional) if row[4] == FAIL), None)
         located = localize_failures(loss, arrays, yours, base, [results[k] for k in compared], contexts, self.tol,
-                                    stream(self.options.seed, DIRECTIONS))
+                                    stream(self.options.seed, DIRECTIONS), failing)
         for k, (result, note) in zip(compared, located):
             results[k] = result
             if note:

@@ -103,6 +103,8 @@ def black_box_verdict(results: list[InputResult], answer: str, finite_result: Fi
     if not bad:
         nondiff = sum(r.status_list().count(NONDIFF) for r in results)
         extra = f" ({nondiff} elements at kinks or ties, each a valid subgradient)" if nondiff else ""
+        if not nondiff and any(r.status == NONDIFF for r in results):
+            extra = " (some directions crossed kinks or ties, where yours is a valid subgradient)"
         if finite_result is not None and finite_result.mode == "directional":
             n = sum(len(r.status_list()) for r in results)
             return (f"PASS: {answer} agrees with finite differences along {len(finite_result.directional)} random "
