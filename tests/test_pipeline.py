@@ -92,6 +92,20 @@ def slightly_off_pair():
     return square_forward, square_backward
 
 
+class CtxSquare:
+    """minitorch's ctx-style Function template, with the same 2e-5 slip."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, d_out):
+        (x,) = ctx.saved_values
+        return 2 * x * (1 + 2e-5) * d_out
+
+
 def test_strict_catches_a_tiny_error_on_every_entry_point():
     x = rng.normal(size=(4,)) + 2.0
     fwd, bwd = slightly_off_pair()
@@ -112,6 +126,8 @@ def test_strict_catches_a_tiny_error_on_every_entry_point():
                                                        lambda v: 2 * v * (1 + 2e-5), x, **kw),
         "gv.check": lambda **kw: gv.check(lambda t: Square.apply(t), gv.Tensor(x, label="x"),
                                           methods=("finite",), **kw),
+        "check_loss": lambda **kw: gv.check_loss(lambda v: (float(np.sum(v ** 2)), 2 * v * (1 + 2e-5)), x, **kw),
+        "check_function": lambda **kw: gv.check_function(CtxSquare, x, **kw),
     }
     for name, run in checks.items():
         assert run().ok, name
