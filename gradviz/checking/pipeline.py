@@ -32,7 +32,7 @@ from .finite import Differences
 from .holes import HoleFinder
 from .local import check_nodes
 from .localize import localize_failures
-from .numeric_warnings import folding_numeric_warnings
+from .numeric_notes import folding_numeric_warnings
 from .report import ERROR, FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report
 from .sentences import black_box_verdict, graph_verdict
 from .settle import settle_directional_kinks, settle_graph_kinks, settle_joint_kinks
@@ -146,13 +146,12 @@ class _Check:
                 self.warnings.append(f"{s.answer} changed {spec.name} in place, which gradviz did not account for; "
                                      "it was restored")
                 np.copyto(spec.data, saved)
-        if not s.deterministic_checked:
-            again = np.array(s.output([a.copy() for a in self.arrays]), dtype=np.float64)
-            if again.shape != out.shape or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
-                raise UserCodeError(f"{s.name}: its forward gives different outputs for the same inputs (randomness "
-                                    "without a fixed seed, or state carried between calls), so finite differences of "
-                                    "it mean nothing; make it repeatable (e.g. a seed in its settings) and check "
-                                    "again", ERROR)
+        again = np.array(s.output([a.copy() for a in self.arrays]), dtype=np.float64)
+        if again.shape != out.shape or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
+            raise UserCodeError(f"{s.name}: its forward gives different outputs for the same inputs (randomness "
+                                "without a fixed seed, or state carried between calls), so finite differences of "
+                                "it mean nothing; make it repeatable (e.g. a seed in its settings) and check "
+                                "again", ERROR)
         return out, cot, self.entries(raw)
 
     def entries(self, raw: list) -> list:
