@@ -23,7 +23,7 @@ from .errors import GradvizError, GradvizTypeError, ShapeError
 from .ops.registry import OpDef, register
 from .tensor import Tensor
 from .value import Value, _to_float
-from .value import _record as _record_value
+from .value import record as _record_value
 
 _serial = itertools.count()
 
