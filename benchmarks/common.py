@@ -36,6 +36,33 @@ def median_seconds(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, m
     return statistics.median(times)
 
 
+def interleaved_seconds(fns: dict[str, Callable[[], object]], rounds: int = 7, warmup: int = 1,
+                        min_sample: float = 0.05) -> dict[str, float]:
+    """Median seconds per call of each function, measured in turns: round r times every function once.
+
+    Taking turns means every contender sees the same machine load (on a shared
+    machine, load changes within seconds), so their ratio is what the machine
+    did rather than when each one happened to run. Each turn lasts at least
+    `min_sample` seconds (fast functions are called several times per turn).
+    """
+    numbers = {}
+    for name, fn in fns.items():
+        for _ in range(warmup):
+            fn()
+        start = time.perf_counter()
+        fn()
+        numbers[name] = max(1, int(min_sample / max(time.perf_counter() - start, 1e-9)))
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            number = numbers[name]
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
 @dataclass
 class Row:
     case: str

@@ -34,7 +34,11 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """p -= lr * v, with v = momentum * v + grad (PyTorch's form; plain SGD when momentum = 0)."""
+    """p -= lr * v, with v = momentum * v + grad (PyTorch's form; plain SGD when momentum = 0).
+
+    Tensor parameters and velocities are updated in place, as PyTorch does: a
+    training step then allocates no parameter-sized array but the one `lr * v`.
+    """
 
     def __init__(self, params: Iterable, lr: float, momentum: float = 0.0):
         super().__init__(params, lr)
@@ -42,13 +46,25 @@ class SGD(Optimizer):
         self.velocity = [None] * len(self.params)
 
     def step(self) -> None:
+        lr, momentum = self.lr, self.momentum
         for k, p in enumerate(self.params):
+            if type(p) is Value:
+                g = p.grad
+                if momentum:
+                    v = self.velocity[k]
+                    g = self.velocity[k] = g if v is None else momentum * v + g
+                p.data = p.data - lr * g
+                continue
             g = self._grad(p)
-            if self.momentum:
-                v = g if self.velocity[k] is None else self.momentum * self.velocity[k] + g
-                self.velocity[k] = v
+            if momentum:
+                v = self.velocity[k]
+                if v is None:
+                    v = self.velocity[k] = np.array(g, dtype=np.float64)  # its own array: updated in place
+                else:
+                    v *= momentum
+                    v += g
                 g = v
-            p.data = p.data - self.lr * g
+            p.data -= lr * g
 
 
 class Adam(Optimizer):

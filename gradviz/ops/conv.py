@@ -86,22 +86,27 @@ def conv2d_forward(x, w, *b, stride=(1, 1), padding=(0, 0)):
     return out.reshape((n, w.shape[0]) + out_hw)
 
 
-def conv2d_backward(g, x, w, *b_and_out, stride=(1, 1), padding=(0, 0)):
+def conv2d_backward(g, x, w, *b_and_out, stride=(1, 1), padding=(0, 0), needs=(True, True, True)):
+    """Gradients of the input (col2im), the weight and the bias; None for any whose `needs` flag is False
+    (a network's first convolution reads the data batch, whose gradient nobody wants)."""
     kernel = w.shape[2:]
     out_hw = g.shape[2:]
     n, pixels = x.shape[0], out_hw[0] * out_hw[1]
-    xp = _pad(x, padding)
-    cols = _im2col(xp, kernel, out_hw, stride).reshape(n, -1, pixels)  # (N, C*kh*kw, P)
     g3 = np.ascontiguousarray(g).reshape(n, w.shape[0], pixels)  # (N, C_out, P)
-    dw = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    dcols = np.matmul(w.reshape(w.shape[0], -1).T, g3).reshape((n, x.shape[1]) + tuple(kernel) + tuple(out_hw))
-    # col2im: each kernel offset adds its block of window gradients back into the image.
-    dxp = np.zeros(xp.shape)
-    for i, j, rows, cols_ in offsets(kernel, out_hw, stride):
-        dxp[:, :, rows, cols_] += dcols[:, :, i, j]
-    grads = (unpad(dxp, padding), dw)
+    dx = dw = None
+    if needs[1]:
+        cols = _im2col(_pad(x, padding), kernel, out_hw, stride).reshape(n, -1, pixels)  # (N, C*kh*kw, P)
+        dw = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    if needs[0]:
+        dcols = np.matmul(w.reshape(w.shape[0], -1).T, g3).reshape((n, x.shape[1]) + tuple(kernel) + tuple(out_hw))
+        # col2im: each kernel offset adds its block of window gradients back into the image.
+        dxp = np.zeros((n, x.shape[1], x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]))
+        for i, j, rows, cols_ in offsets(kernel, out_hw, stride):
+            dxp[:, :, rows, cols_] += dcols[:, :, i, j]
+        dx = unpad(dxp, padding)
+    grads = (dx, dw)
     if len(b_and_out) == 2:  # a bias was given
-        grads += (g.sum(axis=(0, 2, 3)),)
+        grads += (g.sum(axis=(0, 2, 3)) if needs[2] else None,)
     return grads
 
 
@@ -145,6 +150,6 @@ def _conv_cases(rng):
 
 CONV2D = register(OpDef(
     "conv2d", arity=None, symbol="conv2d",
-    forward=conv2d_forward, backward=conv2d_backward, symbolic=conv2d_symbolic,
+    forward=conv2d_forward, backward=conv2d_backward, symbolic=conv2d_symbolic, skips=True,
     cases=_conv_cases,
 ))
