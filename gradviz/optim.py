@@ -23,9 +23,15 @@ class Optimizer:
         if not lr > 0:
             raise GradvizError(f"the learning rate must be positive, got {lr}")
         self.lr = float(lr)
+        # A scalar network has thousands of Value parameters: they get loops of their own,
+        # without a type test or method call per number (the parameters are fixed here, as in PyTorch).
+        self._scalars = [p for p in self.params if type(p) is Value]
+        self._others = [p for p in self.params if type(p) is not Value]
 
     def zero_grad(self) -> None:
-        for p in self.params:
+        for p in self._scalars:
+            p.grad = 0.0  # what Value.zero_grad does
+        for p in self._others:
             p.zero_grad()
 
     @staticmethod
@@ -47,6 +53,12 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         lr, momentum = self.lr, self.momentum
+        if not momentum:  # plain SGD: the loop a course writes by hand, nothing more
+            for p in self._scalars:
+                p.data = p.data - lr * p.grad
+            for p in self._others:
+                p.data -= lr * self._grad(p)
+            return
         for k, p in enumerate(self.params):
             if type(p) is Value:
                 g = p.grad

@@ -101,7 +101,7 @@ def _const(x: object) -> "Value | Constant":
     """Wrap a plain number that meets a Value in an expression (a constant leaf)."""
     kind = type(x)
     if kind is not float:
-        if kind is int:
+        if kind is int or kind is np.float64:  # a course's inputs, a numpy array's elements
             x = float(x)
         elif isinstance(x, (Value, Constant)):
             return x
