@@ -104,6 +104,26 @@ def write_json(rows: list[Row], path: str) -> None:
     Path(path).write_text(json.dumps(data, indent=2))
 
 
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def in_child(module: str, function: str, *args: object) -> object:
+    """benchmarks/<module>.py's function(*args), run in a fresh process on one thread; its JSON result.
+
+    For the array engine against numpy and PyTorch: numpy's BLAS and torch both
+    on one thread (a threaded BLAS on a shared two-core machine measured the
+    other users, not the code), and torch imported where it cannot slow down the
+    garbage collections of the scalar benchmarks in this process.
+    """
+    import os
+    import subprocess
+
+    code = f"import json, {module}; print(json.dumps({module}.{function}(*{args!r})))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=str(Path(__file__).resolve().parent), env={**os.environ, **ONE_THREAD})
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def have(module: str) -> bool:
     import importlib.util
 
