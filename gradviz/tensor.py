@@ -111,14 +111,8 @@ def _call_backward(op: OpDef, grad, node, into: tuple | None) -> tuple:
     """
     parents = node._parents
     attrs = node._attrs
-    if op.skips:
-        needs = tuple([p.requires_grad for p in parents])
-        if not all(needs):
-            attrs = dict(attrs or (), needs=needs)
-    if into is not None:
-        attrs = dict(attrs or (), into=into)
-    if node._saved is not None:
-        attrs = dict(attrs or (), **node._saved)
+    if op.skips or into is not None or node._saved is not None:
+        attrs = _with_extras(op, node, attrs, into)
     if attrs is None:
         if len(parents) == 2:
             return op.backward(grad, parents[0].data, parents[1].data, node.data)
@@ -126,6 +120,19 @@ def _call_backward(op: OpDef, grad, node, into: tuple | None) -> tuple:
             return op.backward(grad, parents[0].data, node.data)
         return op.backward(grad, *[p.data for p in parents], node.data)
     return op.backward(grad, *[p.data for p in parents], node.data, **attrs)
+
+
+def _with_extras(op: OpDef, node: "Tensor", attrs: dict | None, into: tuple | None) -> dict | None:
+    """The node's attributes plus what this backward call may use: needs=, into=, the forward's savings."""
+    if op.skips:
+        needs = tuple([p.requires_grad for p in node._parents])
+        if False in needs:
+            attrs = dict(attrs or (), needs=needs)
+    if into is not None:
+        attrs = dict(attrs or (), into=into)
+    if node._saved is not None:
+        attrs = dict(attrs or (), **node._saved)
+    return attrs
 
 
 def _const(x: object) -> "Tensor":
@@ -393,19 +400,16 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
         if op is None or grad is None or not node.requires_grad:
             continue
         parents = node._parents
-        into = _arrays_to_fill(parents) if op.fills else None
+        into = _arrays_to_fill(parents) if op.fills else None  # None unless a leaf kept a large array
         grads = _call_backward(op, grad, node, into)
         if not op.builtin:
             from .function import normalize_grads
 
             grads = normalize_grads(op, grads, len(parents))
-        for i, (parent, g) in enumerate(zip(parents, grads)):
+        if into is not None:
+            grads = _settle_filled(parents, grads, into)
+        for parent, g in zip(parents, grads):
             if g is not None and parent.requires_grad:
-                if into is not None and into[i] is not None:
-                    if g is into[i]:  # written where the leaf's gradient lives: nothing to copy
-                        parent._grad = g
-                        continue
-                    parent._spare = into[i]  # not used: the leaf keeps it
                 shape = parent.data.shape
                 if type(g) is not np.ndarray or g.shape != shape:
                     g = unbroadcast(g, shape)
@@ -420,7 +424,7 @@ def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
         this = node._grad
         if this is None:
             node._grad = held
-        elif _refcount(held) <= _ALONE and held.base is None:
+        elif held.size >= IN_PLACE_MIN and _refcount(held) <= _ALONE and held.base is None:
             held += this  # held + this, bit for bit, in the array the leaf already had
             node._grad, node._spare = held, this
         else:
@@ -437,12 +441,16 @@ def _add_to_leaf(leaf: Tensor, g: np.ndarray) -> None:
     is never changed behind their back. The first contribution of a pass goes
     into the array zero_grad() kept, so a training loop allocates no gradient.
     """
+    if g.size < IN_PLACE_MIN:  # small: a fresh array costs less than making sure writing is safe
+        buf = leaf._grad
+        leaf._grad = np.array(g, dtype=np.float64) if buf is None else buf + g
+        return
     buf = leaf._grad
     if buf is None:
         buf = leaf._spare
         leaf._spare = None
         if buf is not None and buf.shape == g.shape and _refcount(buf) <= _ALONE and _writable(buf):
-            np.copyto(buf, g)
+            buf[...] = g
             leaf._grad = buf
         else:
             leaf._grad = np.array(g, dtype=np.float64)  # never the caller's array: it may be shared
@@ -452,14 +460,22 @@ def _add_to_leaf(leaf: Tensor, g: np.ndarray) -> None:
         leaf._grad = buf + g
 
 
+# Below this many elements, writing a gradient in place is not worth its checks:
+# numpy allocates a small array faster than the reference count, flags and dtype
+# are read (the per-op cost on 4x4 arrays rose by a quarter when every array was
+# written in place). Above it, a training step's copies and page faults go away.
+IN_PLACE_MIN = 4096
+
+
 def _arrays_to_fill(parents: tuple) -> tuple | None:
     """For an op that can write gradients into given arrays (OpDef.fills): per input, the
     array zero_grad() kept for a leaf that has no gradient yet in this pass, else None."""
     into = None
     for i, p in enumerate(parents):
-        if p._op is None and p._grad is None and p.requires_grad:
-            buf = p._spare
-            if buf is not None and buf.shape == p.data.shape and _refcount(buf) <= _ALONE + 1 and _writable(buf):
+        buf = p._spare  # only a leaf ever has one
+        if buf is not None and p._grad is None and p.requires_grad:
+            if (buf.size >= IN_PLACE_MIN and buf.shape == p.data.shape
+                    and _refcount(buf) <= _ALONE + 1 and _writable(buf)):
                 p._spare = None
                 if into is None:
                     into = [None] * len(parents)
@@ -467,9 +483,26 @@ def _arrays_to_fill(parents: tuple) -> tuple | None:
     return None if into is None else tuple(into)
 
 
+def _settle_filled(parents: tuple, grads: tuple, into: tuple) -> list:
+    """After an op wrote into the arrays _arrays_to_fill handed it: each such gradient becomes its
+    leaf's gradient as it is (None is left for the caller to add); an array it did not use goes back."""
+    grads = list(grads)
+    for i, buf in enumerate(into):
+        if buf is not None:
+            if grads[i] is buf:
+                parents[i]._grad = buf
+                grads[i] = None
+            else:
+                parents[i]._spare = buf
+    return grads
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
 def _writable(array: np.ndarray) -> bool:
     """An array that owns its float64 memory: writing into it changes nothing else."""
-    return array.base is None and array.dtype == np.float64 and array.flags.writeable
+    return array.base is None and array.dtype is _FLOAT64 and array.flags.writeable
 
 
 try:
