@@ -24,7 +24,7 @@ from .ops.grads import normalize_grads  # noqa: F401  (gradviz.function.normaliz
 from .ops.registry import OpDef, register
 from .tensor import Tensor
 from .value import Value, _to_float
-from .value import _record as _record_value
+from .value import record as _record_value
 
 _serial = itertools.count()
 

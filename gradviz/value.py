@@ -21,21 +21,35 @@ from .ops.registry import OpDef
 _new = object.__new__
 _next_id = graph.next_id
 _scopes = graph._scope_stack
+_ADD, _SUB, _MUL = ew.ADD, ew.SUB, ew.MUL
+
+# A node stores its parents in two slots, `_a` and `_b`, rather than in a tuple:
+# one allocation less per node, which shows in time, memory and in the work of
+# Python's cycle collector on big graphs. `_b` is None for a one-input op, and
+# _MANY for a user op (gv.Function), whose parents are then the tuple in `_a`.
+# `node._parents` gives the tuple every reader of the graph expects.
+_MANY = object()
 
 
-def _record(data: float, op: OpDef, parents: tuple, attrs: dict | None = None) -> "Value":
+def _record(data: float, op: OpDef, a: "Value", b: object = None, attrs: dict | None = None) -> "Value":
     """Create the output node of an op (the hot path: no validation)."""
     v = _new(Value)
     v.data = data
     v.grad = 0.0
     v._op = op
-    v._parents = parents
+    v._a = a
+    v._b = b
     v._attrs = attrs
     v.label = None
     v.scope = _scopes[-1]
     v.id = _next_id()
     v.requires_grad = True
     return v
+
+
+def record(data: float, op: OpDef, parents: tuple) -> "Value":
+    """The output node of a user op (gv.Function) with any number of parents."""
+    return _record(data, op, tuple(parents), _MANY)
 
 
 def _to_float(x: object, what: str = "Value") -> float:
@@ -55,78 +69,156 @@ def _to_float(x: object, what: str = "Value") -> float:
     )
 
 
-def _const(x: object) -> "Value":
+class Constant:
+    """A plain number that met a Value in an expression (`w * 2.0`): a leaf that takes no gradient.
+
+    Constants are as common as the ops that use them (every input of a scalar
+    network's first layer is one), so they are a lighter node than a Value:
+    only what differs between constants (data, scope, id) is stored; the rest
+    is what every constant has (no op, no parents, no gradient) and is read
+    from the class. Readers of the graph see the same attributes as on a Value.
+    """
+
+    __slots__ = ("data", "scope", "id", "__weakref__")
+    grad = 0.0
+    requires_grad = False
+    label = None
+    _op = None
+    _a = _b = _attrs = None
+    _parents = ()
+
+    def item(self) -> float:
+        return self.data
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __repr__(self) -> str:
+        return f"Constant({self.data:.6g})"
+
+
+def _const(x: object) -> "Value | Constant":
     """Wrap a plain number that meets a Value in an expression (a constant leaf)."""
-    if isinstance(x, Value):
-        return x
-    if type(x) is not float:
-        x = _to_float(x, "a number combined with a Value")
-    v = _record(x, None, ())
-    v.requires_grad = False
-    return v
+    kind = type(x)
+    if kind is not float:
+        if kind is int or kind is np.float64:  # a course's inputs, a numpy array's elements
+            x = float(x)
+        elif isinstance(x, (Value, Constant)):
+            return x
+        else:
+            x = _to_float(x, "a number combined with a Value")
+    c = _new(Constant)
+    c.data = x
+    c.scope = _scopes[-1]
+    c.id = _next_id()
+    return c
 
 
 class Value:
     """A scalar in a recorded graph: ``data`` (float), ``grad`` (float), label and scope."""
 
-    __slots__ = ("data", "grad", "_op", "_parents", "_attrs", "label", "scope", "id", "requires_grad", "__weakref__")
+    __slots__ = ("data", "grad", "_op", "_a", "_b", "_attrs", "label", "scope", "id", "requires_grad",
+                 "__weakref__")
 
     def __init__(self, data: float, label: str | None = None, requires_grad: bool = True):
         self.data = _to_float(data)
         self.grad = 0.0
         self._op = None
-        self._parents = ()
+        self._a = self._b = None
         self._attrs = None
         self.label = label
         self.scope = _scopes[-1]
         self.id = _next_id()
         self.requires_grad = requires_grad
 
+    @property
+    def _parents(self) -> tuple:
+        """The op's inputs in argument order (`a - b`: (a, b)); () for a leaf."""
+        a, b = self._a, self._b
+        if b is None:
+            return () if a is None else (a,)
+        return a if b is _MANY else (a, b)
+
     # -- arithmetic ------------------------------------------------------------
+    # +, - and * are what scalar networks are made of: their nodes are built
+    # here without a call to _record (the call is a fifth of a node's cost).
     def __add__(self, other):
-        other = other if type(other) is Value else _const(other)
-        return _record(self.data + other.data, ew.ADD, (self, other))
+        if type(other) is not Value:
+            other = _const(other)
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out._op = _ADD
+        out._a = self
+        out._b = other
+        out._attrs = out.label = None
+        out.scope = _scopes[-1]
+        out.id = _next_id()
+        out.requires_grad = True
+        return out
 
     def __radd__(self, other):
         other = _const(other)
-        return _record(other.data + self.data, ew.ADD, (other, self))
+        return _record(other.data + self.data, _ADD, other, self)
 
     def __sub__(self, other):
-        other = other if type(other) is Value else _const(other)
-        return _record(self.data - other.data, ew.SUB, (self, other))
+        if type(other) is not Value:
+            other = _const(other)
+        out = _new(Value)
+        out.data = self.data - other.data
+        out.grad = 0.0
+        out._op = _SUB
+        out._a = self
+        out._b = other
+        out._attrs = out.label = None
+        out.scope = _scopes[-1]
+        out.id = _next_id()
+        out.requires_grad = True
+        return out
 
     def __rsub__(self, other):
         other = _const(other)
-        return _record(other.data - self.data, ew.SUB, (other, self))
+        return _record(other.data - self.data, _SUB, other, self)
 
     def __mul__(self, other):
-        other = other if type(other) is Value else _const(other)
-        return _record(self.data * other.data, ew.MUL, (self, other))
+        if type(other) is not Value:
+            other = _const(other)
+        out = _new(Value)
+        out.data = self.data * other.data
+        out.grad = 0.0
+        out._op = _MUL
+        out._a = self
+        out._b = other
+        out._attrs = out.label = None
+        out.scope = _scopes[-1]
+        out.id = _next_id()
+        out.requires_grad = True
+        return out
 
     def __rmul__(self, other):
         other = _const(other)
-        return _record(other.data * self.data, ew.MUL, (other, self))
+        return _record(other.data * self.data, _MUL, other, self)
 
     def __truediv__(self, other):
         other = other if type(other) is Value else _const(other)
-        return _record(_divide(self.data, other.data), ew.DIV, (self, other))
+        return _record(_divide(self.data, other.data), ew.DIV, self, other)
 
     def __rtruediv__(self, other):
         other = _const(other)
-        return _record(_divide(other.data, self.data), ew.DIV, (other, self))
+        return _record(_divide(other.data, self.data), ew.DIV, other, self)
 
     def __pow__(self, other):
         if isinstance(other, Value):
-            return _record(ew.POW.forward(self.data, other.data), ew.POW, (self, other))
-        exponent = _to_float(other, "the exponent of a Value")
-        return _record(ew.POWC.forward(self.data, exponent), ew.POWC, (self,), {"exponent": exponent})
+            return _record(ew.POW.forward(self.data, other.data), ew.POW, self, other)
+        exponent = float(other) if type(other) in (int, float) else _to_float(other, "the exponent of a Value")
+        return _record(ew.POWC.forward(self.data, exponent), ew.POWC, self, None, {"exponent": exponent})
 
     def __rpow__(self, other):
         other = _const(other)
-        return _record(ew.POW.forward(other.data, self.data), ew.POW, (other, self))
+        return _record(ew.POW.forward(other.data, self.data), ew.POW, other, self)
 
     def __neg__(self):
-        return _record(-self.data, ew.NEG, (self,))
+        return _record(-self.data, ew.NEG, self)
 
     def __pos__(self):
         return self
@@ -136,43 +228,43 @@ class Value:
 
     # -- functions -------------------------------------------------------------
     def exp(self) -> "Value":
-        return _record(ew.EXP.forward(self.data), ew.EXP, (self,))
+        return _record(ew.EXP.forward(self.data), ew.EXP, self)
 
     def log(self) -> "Value":
-        return _record(ew.LOG.forward(self.data), ew.LOG, (self,))
+        return _record(ew.LOG.forward(self.data), ew.LOG, self)
 
     def sqrt(self) -> "Value":
-        return _record(ew.SQRT.forward(self.data), ew.SQRT, (self,))
+        return _record(ew.SQRT.forward(self.data), ew.SQRT, self)
 
     def tanh(self) -> "Value":
-        return _record(ew.TANH.forward(self.data), ew.TANH, (self,))
+        return _record(ew.TANH.forward(self.data), ew.TANH, self)
 
     def sigmoid(self) -> "Value":
-        return _record(ew.SIGMOID.forward(self.data), ew.SIGMOID, (self,))
+        return _record(ew.SIGMOID.forward(self.data), ew.SIGMOID, self)
 
     def relu(self) -> "Value":
-        return _record(ew.RELU.forward(self.data), ew.RELU, (self,))
+        return _record(ew.RELU.forward(self.data), ew.RELU, self)
 
     def abs(self) -> "Value":
-        return _record(ew.ABS.forward(self.data), ew.ABS, (self,))
+        return _record(ew.ABS.forward(self.data), ew.ABS, self)
 
     def sin(self) -> "Value":
-        return _record(ew.SIN.forward(self.data), ew.SIN, (self,))
+        return _record(ew.SIN.forward(self.data), ew.SIN, self)
 
     def cos(self) -> "Value":
-        return _record(ew.COS.forward(self.data), ew.COS, (self,))
+        return _record(ew.COS.forward(self.data), ew.COS, self)
 
     def maximum(self, other) -> "Value":
         other = other if type(other) is Value else _const(other)
-        return _record(ew.MAXIMUM.forward(self.data, other.data), ew.MAXIMUM, (self, other))
+        return _record(ew.MAXIMUM.forward(self.data, other.data), ew.MAXIMUM, self, other)
 
     def minimum(self, other) -> "Value":
         other = other if type(other) is Value else _const(other)
-        return _record(ew.MINIMUM.forward(self.data, other.data), ew.MINIMUM, (self, other))
+        return _record(ew.MINIMUM.forward(self.data, other.data), ew.MINIMUM, self, other)
 
     def clip(self, lo: float, hi: float) -> "Value":
         lo, hi = float(lo), float(hi)
-        return _record(ew.CLIP.forward(self.data, lo, hi), ew.CLIP, (self,), {"lo": lo, "hi": hi})
+        return _record(ew.CLIP.forward(self.data, lo, hi), ew.CLIP, self, None, {"lo": lo, "hi": hi})
 
     # -- autograd --------------------------------------------------------------
     def backward(self) -> None:
@@ -202,49 +294,112 @@ class Value:
 
 
 def _backpropagate(root: Value) -> None:
-    order = graph.topological_order(root)
-    # This call's gradient is computed from zero everywhere, then added to
-    # what the leaves held before, once: so two calls give exactly twice.
+    """Reverse mode over the op nodes `root` depends on, latest recorded first (no recursion).
+
+    Leaf gradients accumulate across calls (PyTorch's semantics), but this
+    call's gradient is computed from zero and added to what a leaf held before
+    once, at the end, so calling backward twice gives exactly twice the
+    gradient, bit for bit. Interior gradients are recomputed from zero.
+    """
+    if root._op is None:  # a lone leaf: d(root)/d(root)
+        root.grad = root.grad + 1.0
+        return
+    order, earlier = _reverse_order(root)
+    try:
+        _accumulate(root, order)
+    except BaseException:
+        for node in order:  # leave no node marked as visited (see _reverse_order)
+            node.grad = 0.0
+        for leaf, grad in earlier:
+            leaf.grad = grad
+        raise
+    for leaf, grad in earlier:
+        leaf.grad = grad + leaf.grad
+
+
+# While one backward pass runs, "this node has been reached" is written into the
+# node itself: its gradient is reset to this one float object, which is 0.0 like
+# any other zero but is recognised by identity. A visited set of millions of
+# nodes would cost a hash insertion per node and tens of megabytes. Every node
+# that is reached receives at least one `+=` before the pass ends (a new float
+# object), so no node keeps the mark afterwards.
+_REACHED = float("0.0")
+
+
+def _reverse_order(root: Value) -> tuple[list, list]:
+    """The op nodes below `root`, latest recorded first, their gradients reset to zero; and the
+    (leaf, gradient before this pass) pairs of the leaves that will receive gradient and held
+    a nonzero one, reset too (0.0 + this pass's gradient is this pass's gradient, bit for bit).
+
+    One pass with an explicit stack; constants (leaves that take no gradient)
+    are left alone. A parent is always recorded before its child, so sorting
+    by recording id, descending, is a reverse topological order.
+    """
+    reached = _REACHED
+    root.grad = reached
+    order = [root]
     earlier = []
-    for node in order:
-        if node._op is None and node.grad != 0.0:
-            earlier.append((node, node.grad))
-        node.grad = 0.0
+    stack = [root._a] if root._b is None else list(root._a) if root._b is _MANY else [root._a, root._b]
+    pop, push, extend, append = stack.pop, stack.append, stack.extend, order.append
+    while stack:
+        node = pop()
+        if node.grad is reached or not node.requires_grad:  # seen, or a constant
+            continue
+        if node._op is None:
+            if node.grad:  # after zero_grad() (the usual case) there is nothing to add back
+                earlier.append((node, node.grad))
+            node.grad = reached
+            continue
+        node.grad = reached
+        append(node)
+        b = node._b
+        if b is None:
+            push(node._a)
+        elif b is _MANY:
+            extend(node._a)
+        else:
+            push(node._a)
+            push(b)
+    order.sort(key=_by_id, reverse=True)
+    return order, earlier
+
+
+_by_id = graph._by_id
+
+
+def _accumulate(root: Value, order: list) -> None:
+    """Each node's gradient times its op's vector-Jacobian product, added into its parents."""
     root.grad = 1.0
-    for node in reversed(order):
+    for node in order:
         op = node._op
-        if op is None:
-            continue
-        parents = node._parents
-        if op.builtin:  # the hot path: one or two float inputs, one float gradient each
-            if len(parents) == 2:
-                a, b = parents
-                try:
-                    ga, gb = op.backward(node.grad, a.data, b.data, node.data)
-                except ZeroDivisionError:
-                    ga, gb = _ieee_backward(op, node)
-                if a.requires_grad:
-                    a.grad += ga
-                if b.requires_grad:
-                    b.grad += gb
-            else:
-                a = parents[0]
-                try:
-                    if node._attrs is None:
-                        (ga,) = op.backward(node.grad, a.data, node.data)
-                    else:
-                        (ga,) = op.backward(node.grad, a.data, node.data, **node._attrs)
-                except ZeroDivisionError:
-                    (ga,) = _ieee_backward(op, node)
-                if a.requires_grad:
-                    a.grad += ga
-            continue
-        grads = op.backward(node.grad, *[p.data for p in parents], node.data)
-        for parent, g in zip(parents, _checked_user_grads(op, grads, len(parents))):
-            if g is not None and parent.requires_grad:
-                parent.grad += g
-    for node, grad in earlier:
-        node.grad = grad + node.grad
+        a = node._a
+        b = node._b
+        if b is None:  # one float input
+            try:
+                if node._attrs is None:
+                    (ga,) = op.backward(node.grad, a.data, node.data)
+                else:
+                    (ga,) = op.backward(node.grad, a.data, node.data, **node._attrs)
+            except ZeroDivisionError:
+                (ga,) = _ieee_backward(op, node)
+            if a.requires_grad:
+                a.grad += ga
+        elif b is not _MANY:  # two float inputs
+            try:
+                ga, gb = op.backward(node.grad, a.data, b.data, node.data)
+            except ZeroDivisionError:
+                ga, gb = _ieee_backward(op, node)
+            if a.requires_grad:
+                a.grad += ga
+            if b.requires_grad:
+                b.grad += gb
+        else:  # a user op: any number of inputs, its gradients validated
+            grads = op.backward(node.grad, *[p.data for p in a], node.data)
+            for parent, g in zip(a, _checked_user_grads(op, grads, len(a))):
+                if g is not None and parent.requires_grad:
+                    parent.grad += g
+                elif parent.grad is _REACHED:
+                    parent.grad = 0.0  # reached, but given no gradient: drop the mark
 
 
 def _ieee_backward(op: OpDef, node: "Value") -> tuple:
