@@ -12,6 +12,8 @@ parent is itself placed, so the outermost module's paths win.
 
 from __future__ import annotations
 
+import gc
+
 from typing import Any, Iterator
 
 import numpy as np
@@ -62,10 +64,15 @@ class Module:
         except (AttributeError, KeyError):
             path = self._remember_scope(outer)
         stack.append(path)
+        collector = len(stack) == 2 and gc.isenabled()  # the outermost module call: a model's whole forward
+        if collector:  # it allocates many nodes and never a cycle; the collector would walk them all, repeatedly
+            gc.disable()
         try:
             return self.forward(*args)
         finally:
             del stack[-1]
+            if collector:
+                gc.enable()
 
     def _remember_scope(self, outer: str) -> str:
         """The scope path of a call inside scope `outer`, remembered for the next call."""
