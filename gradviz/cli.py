@@ -232,6 +232,11 @@ def file_target_report(args):
     """The Report of `gradviz check path/file.py:NAME ...`; `gradviz grade` runs each target through it."""
     from . import targets
 
+    from . import engine_target
+
+    engine = None if getattr(args, "optimizer", None) else engine_target.engine_class(args.target)
+    if engine is not None:  # a student's own autograd class (gv.check_engine)
+        return engine_target.check_target(engine, args)
     if getattr(args, "optimizer", None):
         return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
                                               steps=args.steps, seed=args.seed)
@@ -333,9 +338,15 @@ def _render(args) -> int:
     from . import targets
     from .rendering import animate_backward, render
 
-    root = targets.graph_of(args.target, targets.parse_at(args.at), _inputs(args), args.seed)
+    from . import engine_target
+
+    engine, report = engine_target.engine_class(args.target), None
+    if engine is not None:  # a student's engine: its own small graph, with the check's verdict on it
+        root, report = engine_target.render_root(engine, args)
+    else:
+        root = targets.graph_of(args.target, targets.parse_at(args.at), _inputs(args), args.seed)
     path = render(root, args.output, rankdir=args.rankdir, collapse=args.collapse, show_order=args.show_order,
-                  show_formulas=args.formulas)
+                  show_formulas=args.formulas, report=report)
     print(f"wrote {path}")
     if args.animate:
         print(f"wrote {animate_backward(root, args.animate, rankdir=args.rankdir, show_order=args.show_order, show_formulas=args.formulas)}")
