@@ -65,9 +65,12 @@ def run(engine: Engine, fn: Callable[[], Any]) -> tuple[Any, Fault | None]:
 
 def fault_of(engine: Engine, exc: BaseException) -> Fault:
     path = source_file(engine)
-    tb, found = exc.__traceback__, None
-    while tb is not None:
-        if path and str(Path(tb.tb_frame.f_code.co_filename).resolve()) == path:
+    tb, found, same = exc.__traceback__, None, {}
+    while tb is not None:  # a RecursionError has ~1000 frames: each file name is resolved once
+        name = tb.tb_frame.f_code.co_filename
+        if name not in same:
+            same[name] = bool(path) and str(Path(name).resolve()) == path
+        if same[name]:
             found = tb
         tb = tb.tb_next
     exc.__traceback__ = None  # a deep RecursionError's frames are not kept alive
