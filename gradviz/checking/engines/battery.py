@@ -127,7 +127,7 @@ def measure(engine: Engine, form: Form, rng: np.random.Generator, eps: float) ->
     result = FormRun(form)
     for values, kink in sample_points(form, rng):
         made, fault = run(engine, lambda: build(engine, form, values))
-        if fault is None and not isinstance(made[0], engine.cls):
+        if fault is None and not isinstance(made[0], engine.node_types):
             fault = run(engine, lambda: _not_a_node(engine, made[0]))[1]
         if fault is not None:
             result.fault, result.phase = fault, "forward"

@@ -123,7 +123,8 @@ def _in_words(finding: Finding, method: str) -> Finding:
 
 def twice_cause(method: str, key: str, yours: float, true: float, line: str) -> Finding:
     return Finding(f"{method} assigns the gradient instead of accumulating it: in {key} the node used twice "
-                   f"keeps one contribution (rule at {line}; write += so every use adds its part)",
+                   f"keeps one contribution ({line if line.startswith('in ') else 'rule at ' + line}; write += so "
+                   "every use adds its part)",
                    cause="assignment_not_accumulation", evidence=f"yours {yours:.6g}, true {true:.6g}",
                    confidence=0.9)
 

@@ -42,9 +42,10 @@ def check_engine(cls: Any, functions: Any = None, *, seed: int = 0, eps: float =
         result, run = _check_form(engine, form, rng, tol, notes)
         results.append(result)
         runs.append(run)
+        if run is not None and run.points:
+            labels.setdefault(_label(engine, form, run), form.method)
         if result.status in (PASS, NONDIFF):
             passed[form.key] = form
-            labels.setdefault(_label(engine, form, run), form.method)
     _inherited(engine, results, runs)
     unary = {f.op: f.method for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}
     unary_calls = {f.op: f.apply for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}

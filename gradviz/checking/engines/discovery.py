@@ -51,6 +51,11 @@ class Engine:
     def name(self) -> str:
         return self.cls.__name__
 
+    @property
+    def node_types(self) -> tuple:
+        """A subclass's nodes may be made by its base class's methods: every class of the MRO is a node."""
+        return tuple(k for k in self.cls.__mro__ if k is not object)
+
     def leaf(self, x: float):
         return self.make_leaf(float(x))
 
@@ -64,7 +69,7 @@ class Engine:
     def parents_of(self, node: Any) -> list:
         """The nodes `node` came from (a container of nodes, or of (node, local-derivative) pairs)."""
         held = getattr(node, self.parents, None) if self.parents else None
-        return [p for p in (node_of(item, self.cls) for item in _items(held)) if p is not None]
+        return [p for p in (node_of(item, self.node_types) for item in _items(held)) if p is not None]
 
     def run_backward(self, root: Any) -> None:
         method = getattr(root, self.backward)
@@ -105,7 +110,7 @@ def _items(held: Any) -> list:
         return []
 
 
-def node_of(item: Any, cls: type):
+def node_of(item: Any, cls):
     """A parent entry: the node itself, or the first element of a (node, local) pair."""
     if isinstance(item, cls):
         return item
@@ -225,11 +230,11 @@ def _find_structure(engine: Engine, dunder: str) -> None:
     except Exception as exc:  # noqa: BLE001
         raise GradvizError(f"{engine.name}.{dunder} raised {type(exc).__name__}: {exc} on two {engine.name}s, "
                            "so gradviz cannot see how nodes are linked") from None
-    if not isinstance(out, engine.cls):
+    if not isinstance(out, engine.node_types):
         raise GradvizError(f"{engine.name}.{dunder} returned {type(out).__name__}, not a {engine.name}")
     leaf_attrs, attrs = _attributes(a), _attributes(out)
     for name, held in attrs.items():
-        found = {id(node_of(item, engine.cls)) for item in _items(held)}
+        found = {id(node_of(item, engine.node_types)) for item in _items(held)}
         if id(a) in found and id(b) in found:
             engine.parents = name
             break
