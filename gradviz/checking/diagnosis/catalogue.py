@@ -68,6 +68,6 @@ CAUSES: dict[str, tuple[str, str]] = {
     "operation_raised": ("engines", "the engine's own code raised on a form a scalar engine should support"),
     "stale_gradients": ("engines", "backward() called twice without zeroing adds stale interior gradients again (a note)"),
     "overflow": ("engines", "an op breaks on a large input (tanh(800) via exp overflows): raises, or gives nan"),
-    "own_output": ("engines", "an op right alone is wrong on its own output: its rule is kept on or reads the wrong node"),
+    "own_output": ("engines", "an op right alone is wrong once its input feeds two ops: its rule is kept on the input, not the result"),
     "no_pattern": ("none", "no known cause reproduces the numbers: where the largest errors are"),
 }

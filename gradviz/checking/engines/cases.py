@@ -111,10 +111,15 @@ def cases_for(engine: Engine, unary: dict[str, str], binary_ok: set[str]) -> lis
                         ("a * b", "a + b")))
         out.append(Case("c = a * b; (c + a) * c (a diamond)", f"{name}.backward", "diamond",
                         lambda o, a, b: _diamond(a, b), ("a * b", "a + b")))
+        out.append(Case("c = a * b; c + (c * b + a) * c (a short and a long path)", f"{name}.backward", "diamond",
+                        lambda o, a, b: _paths(a, b), ("a * b", "a + b")))
     for op, method in unary.items():
         if "a + b" in binary_ok:
             out.append(Case(f"{op}(a) + a (a node used twice)", method, "twice",
                             lambda o, a, b, op=op: getattr(o, op)(a) + a, ("a + b",), _positive(op), op))
+            out.append(Case(f"{op}(a) + {op}(a) (a node feeding two ops)", method, "twice",
+                            lambda o, a, b, op=op: getattr(o, op)(a) + getattr(o, op)(a), ("a + b",), _positive(op),
+                            op))
         out.append(Case(f"{op}({op}(a)) (an op on its own output)", method, "nested",
                         lambda o, a, b, op=op: getattr(o, op)(getattr(o, op)(a)), (), _nested_points(op), op))
         for big in _large(op):
@@ -130,6 +135,13 @@ def cases_for(engine: Engine, unary: dict[str, str], binary_ok: set[str]) -> lis
 def _diamond(a, b):
     c = a * b
     return (c + a) * c
+
+
+def _paths(a, b):
+    """c reaches the output directly and through two more ops: an order that is not topological runs c's rule
+    before the long path has added to c's gradient (breadth-first order does, whatever the set order)."""
+    c = a * b
+    return c + (c * b + a) * c
 
 
 def _chain(ops: Ops, a, b, unary: str | None):

@@ -137,9 +137,9 @@ def order_cause(method: str, key: str, yours: float, true: float) -> Finding:
 
 
 def nested_cause(method: str, key: str, yours: float, true: float) -> Finding:
-    return Finding(f"{method} is right alone but wrong on its own output ({key}): the rule is stored on, or "
-                   "reads, the wrong node (out._backward = ..., with out's data)", cause="own_output",
-                   evidence=f"yours {yours:.6g}, true {true:.6g}", confidence=0.7)
+    return Finding(f"{method} is right alone but wrong in {key}: its rule is kept on the wrong node (the input's "
+                   "rule is replaced when the input feeds another op: store it on the result, out._backward = ...)",
+                   cause="own_output", evidence=f"yours {yours:.6g}, true {true:.6g}", confidence=0.8)
 
 
 def overflow_cause(method: str, key: str, what: str) -> Finding:

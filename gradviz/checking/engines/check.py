@@ -22,7 +22,7 @@ from .battery import FormRun, build, forward_ok, measure
 from .cases import CaseRun, Ops, cases_for, run_case
 from .discovery import Engine, _defined, discover
 from .forms import Form, binary_forms, module_functions, named_functions, unary_forms
-from .locate import Fault, assignment, backward_place, owner, rules_ran
+from .locate import Fault, assignment, backward_place, methods_called
 from .verdict import verdict
 
 
@@ -50,8 +50,11 @@ def check_engine(cls: Any, functions: Any = None, *, seed: int = 0, eps: float =
     unary = {f.op: f.method for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}
     unary_calls = {f.op: f.apply for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}
     twice_failed: list = []
+    failed_alone = _failed_alone(results)
+    ops = Ops(unary_calls)
+    on_input = [method for op, method in unary.items() if _rule_on_input(engine, ops, op)]
     for case in cases_for(engine, unary, set(passed)):
-        results.append(_check_case(engine, case, Ops(unary_calls), tol, twice_failed))
+        results.append(_check_case(engine, case, ops, tol, twice_failed, failed_alone, on_input))
     results.append(_twice(engine, notes))
     results.append(_depth(engine, "a + 1.5" in passed))
     settings = {"eps": tol.eps, "atol": tol.atol, "rtol": tol.rtol, "seed": seed, "engine": _reading(engine),
@@ -176,7 +179,7 @@ def _fault_result(engine: Engine, form: Form, name: str, fault: Fault, phase: st
         notes.append(f"{form.key} is unsupported: {form.method} raised {fault.kind} (not a form a scalar engine "
                      "must support)")
         return InputResult(name, (), SKIPPED, message=f"unsupported: {fault.text()}")
-    missing = _missing_method(engine, fault)
+    missing = _missing_method(engine, fault) or _none_method(engine, fault)
     if missing:
         finding = Finding(f"{form.method} needs {engine.name}.{missing}, which {engine.name} does not define: "
                           f"{form.key} raised {fault.kind} at {fault.where}", cause="missing_operation",
@@ -185,6 +188,15 @@ def _fault_result(engine: Engine, form: Form, name: str, fault: Fault, phase: st
         finding = Finding(f"{form.method} raised in {phase} on {form.key}: {fault.text()}",
                           cause="operation_raised", evidence=fault.text(), confidence=0.9)
     return InputResult(name, (), ERROR, diagnosis=[finding], message=f"{phase} raised {fault.text()}")
+
+
+def _none_method(engine: Engine, fault: Fault) -> str:
+    """`__neg__ = None` (Python's "not supported") called by another method: that dunder, when it is the only one."""
+    if "'NoneType' object is not callable" not in str(fault.error):
+        return ""
+    nones = [m for m in set(_OPERATOR_METHODS.values()) | {"__sub__", "__add__", "__mul__", "__truediv__"}
+             if any(m in vars(k) and vars(k)[m] is None for k in engine.cls.__mro__)]
+    return nones[0] if len(nones) == 1 else ""
 
 
 def _missing_method(engine: Engine, fault: Fault) -> str:
@@ -204,20 +216,32 @@ def _missing_method(engine: Engine, fault: Fault) -> str:
 # -- small graphs ------------------------------------------------------------------
 
 
+def _failed_alone(results: list[InputResult]) -> dict[str, str]:
+    """Short method name -> the student's qualified name, for every operation that fails alone."""
+    return {r.name.split(" (")[0].split(".")[-1]: r.name.split(" (")[0] for r in results if r.status in (FAIL, ERROR)}
+
+
+def _built_on(engine: Engine, method: str, key: str, fn, failed: dict[str, str]):
+    """built_on_wrong_op when fn() (forward and backward) ran another method that fails alone (a / b as a * b**-1)."""
+    called = methods_called(engine, fn)
+    inner = sorted(failed[m] for m in called if m in failed and m != method.split(".")[-1])
+    return causes.built_on(method, key, inner[0]) if inner else None
+
+
 def _inherited(engine: Engine, results: list[InputResult], runs: list) -> None:
-    """A failing op whose backward ran another op's rule that fails alone (a / b as a * b**-1) says so."""
-    failed = {r.name.split(" (")[0] for r in results if r.status in (FAIL, ERROR)}
+    failed = _failed_alone(results)
     for result, run in zip(results, runs):
         if result.status != FAIL or run is None or not run.points:
             continue
-        method = run.form.method
-        ran = {owner(code) for code, _ in rules_ran(engine, lambda: build(engine, run.form, run.points[0].values)[0])}
-        inner = sorted(m for m in ran if m != method and m in failed)
-        if inner:
-            result.diagnosis = [causes.built_on(method, run.form.key, inner[0])] + result.diagnosis
+        values = run.points[0].values
+        found = _built_on(engine, run.form.method, run.form.key,
+                          lambda: engine.run_backward(build(engine, run.form, values)[0]), failed)
+        if found is not None:
+            result.diagnosis = [found] + result.diagnosis
 
 
-def _check_case(engine: Engine, case, ops: Ops, tol: Tolerance, twice_failed: list) -> InputResult:
+def _check_case(engine: Engine, case, ops: Ops, tol: Tolerance, twice_failed: list,
+                failed_alone: dict, on_input: list) -> InputResult:
     name = f"{case.method} ({case.key})"
     run: CaseRun = run_case(engine, case, ops, tol.eps)
     if run.fault is not None:
@@ -237,9 +261,16 @@ def _check_case(engine: Engine, case, ops: Ops, tol: Tolerance, twice_failed: li
         result.status, result.diagnosis = FAIL, [causes.overflow_cause(case.method, case.key, what)]
     elif result.status == FAIL:
         bad = next(r for r in rows if r.status == FAIL)
-        found = assignment(engine, lambda: case.expr(ops, engine.leaf(case.points[0][0]),
-                                                     engine.leaf(case.points[0][1])))
-        if case.kind == "twice" or (found and case.kind in ("diamond", "chain")):
+        graph = lambda: case.expr(ops, engine.leaf(case.points[0][0]), engine.leaf(case.points[0][1]))  # noqa: E731
+        inherited = _built_on(engine, case.method, case.key, lambda: engine.run_backward(graph()), failed_alone)
+        found = assignment(engine, graph)
+        stored_on_input = case.method in on_input or (case.kind in ("diamond", "chain") and on_input)
+        if inherited is not None:
+            result.diagnosis = [inherited]
+        elif stored_on_input:
+            method = case.method if case.method in on_input else on_input[0]
+            result.diagnosis = [causes.nested_cause(method, case.key, bad.autograd, bad.symbolic)]
+        elif case.kind == "twice" or (found and case.kind in ("diamond", "chain")):
             method, line = found or (case.method, f"in {case.method}")
             result.diagnosis = [causes.twice_cause(method, case.key, bad.autograd, bad.symbolic, line)]
             twice_failed.append(method)
@@ -251,6 +282,19 @@ def _check_case(engine: Engine, case, ops: Ops, tol: Tolerance, twice_failed: li
     else:
         result.message = f"checked at {len(case.points)} points"
     return result
+
+
+def _rule_on_input(engine: Engine, ops: Ops, op: str) -> bool:
+    """Whether applying the op replaces its input's per-node rule (self._backward = ... instead of out's)."""
+    if not engine.node_backward:
+        return False
+    try:
+        a = engine.leaf(0.5)
+        before = getattr(a, engine.node_backward, None)
+        getattr(ops, op)(a)
+        return getattr(a, engine.node_backward, None) is not before
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _same(a: float, b: float) -> bool:

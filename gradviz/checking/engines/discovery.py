@@ -209,8 +209,11 @@ def discover(cls: Any) -> Engine:
 
 
 def _defined(cls: type, name: str) -> bool:
-    """Whether the class itself (not object) defines `name`."""
-    return any(name in vars(k) for k in cls.__mro__ if k is not object)
+    """Whether the class (not object) defines `name`; `__neg__ = None` is Python's "not supported"."""
+    for k in cls.__mro__:
+        if k is not object and name in vars(k):
+            return vars(k)[name] is not None
+    return False
 
 
 def _needs_seed(method: Callable) -> bool:

@@ -104,8 +104,11 @@ def module_functions(engine: Engine) -> dict[str, Callable]:
             found[name] = obj
         elif _is_namespace(obj, module) and not name.startswith("_") and obj is not engine.cls:
             for inner in spellings:
-                fn = inspect.getattr_static(obj, inner, None) if inspect.isclass(obj) else getattr(obj, inner, None)
-                fn = getattr(obj, inner, None) if isinstance(fn, (staticmethod, classmethod)) else fn
+                if inspect.isclass(obj):  # a class used as a namespace: only its static and class methods
+                    held = inspect.getattr_static(obj, inner, None)
+                    fn = getattr(obj, inner) if isinstance(held, (staticmethod, classmethod)) else None
+                else:
+                    fn = getattr(obj, inner, None)
                 if callable(fn) and (inspect.isfunction(fn) or inspect.ismethod(fn)):
                     found[f"{name}.{inner}"] = fn
     return found

@@ -162,6 +162,15 @@ def rules_ran(engine: Engine, build: Callable[[], Any]) -> list[tuple[Any, list[
     return [(code, lines) for code, lines in trace.lines.items() if code not in base and lines]
 
 
+def methods_called(engine: Engine, fn: Callable[[], Any]) -> set[str]:
+    """The student's methods and functions that ran in fn() (forward and backward), by short name."""
+    try:
+        trace = traced(engine, fn)
+    except Exception:  # noqa: BLE001
+        return set()
+    return {owner(code).split(".")[-1] for code in trace.lines}
+
+
 def owner(code) -> str:
     """The method a rule belongs to: Value.__mul__ for the closure Value.__mul__.<locals>._backward."""
     parts = _qualname(code).split(".")
