@@ -88,3 +88,16 @@ class F:
     @staticmethod
     def exp(x):
         return Tensor(math.exp(x.value), [x], "exp")
+
+
+def _breadth_first(root):
+    """Nodes in breadth-first order from the output (a planted bug uses it as if it were topological)."""
+    order, seen, queue = [], {id(root)}, [root]
+    while queue:
+        node = queue.pop(0)
+        order.append(node)
+        for child in node.children:
+            if id(child) not in seen:
+                seen.add(id(child))
+                queue.append(child)
+    return list(reversed(order))

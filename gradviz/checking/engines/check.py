@@ -104,7 +104,7 @@ def _check_form(engine: Engine, form: Form, rng, tol: Tolerance, notes: list) ->
             row = _row(operand, k, p.grads[i], p.finite[i], p.symbolic[i] if not p.kink else None, p.ref[i], tol,
                        p.hull[i] if p.kink else None)
             rows.append(row)
-    result = InputResult(name, (), PASS, row_source=rows)
+    result = InputResult(name, (len(run.points),), PASS, row_source=rows)  # rows are indexed by point
     result.status = _worst([r.status for r in rows])
     findings: list[Finding] = []
     wrong_forward = causes.forward_cause(run)
@@ -202,9 +202,11 @@ def _none_method(engine: Engine, fault: Fault) -> str:
 def _missing_method(engine: Engine, fault: Fault) -> str:
     text = str(fault.error)
     unary = re.search(r"bad operand type for (unary -)", text)
-    binary = re.search(r"unsupported operand type\(s\) for ([^:]+):", text)
+    binary = re.search(r"unsupported operand type\(s\) for ([^:]+): '(\w+)' and", text)
     key = unary.group(1) if unary else (binary.group(1).strip() if binary else "")
     method = _OPERATOR_METHODS.get(key, "")
+    if binary and binary.group(2) in {k.__name__ for k in engine.node_types} and method.startswith("__r"):
+        method = "__" + method[3:]  # the engine's node on the left: its own __sub__ is what is missing
     if method and not _defined(engine.cls, method):
         return method
     attr = re.search(rf"'{engine.name}' object has no attribute '(\w+)'", text)
@@ -252,7 +254,7 @@ def _check_case(engine: Engine, case, ops: Ops, tol: Tolerance, twice_failed: li
             Finding(f"{case.method} raised on {case.key}: {run.fault.text()}", cause="operation_raised",
                     evidence=run.fault.text(), confidence=0.9)])
     rows = [_row(n, k, y, fd, ref, ref, tol, None) for k, n, y, fd, ref, _, _ in run.rows]
-    result = InputResult(name, (), _worst([r.status for r in rows]), row_source=rows)
+    result = InputResult(name, (len(case.points),), _worst([r.status for r in rows]), row_source=rows)
     bad_forward = [(out, ref_out) for *_, out, ref_out in run.rows if not _same(out, ref_out)]
     if case.kind == "large" and (bad_forward or result.status == FAIL):
         out, ref_out = bad_forward[0] if bad_forward else (run.rows[0][5], run.rows[0][6])
@@ -324,7 +326,7 @@ def _twice(engine: Engine, notes: list) -> InputResult:
             for n, z, f in zip("ab", t.zeroed, t.first)]
     message = "after zeroing, a second backward() gives the first call's gradients" if ok else \
         f"after zeroing every grad, backward() gives a.grad {t.zeroed[0]:.6g}; the first call gave {t.first[0]:.6g}"
-    return InputResult(name, (), PASS if ok else FAIL, row_source=rows, message=message)
+    return InputResult(name, (1,), PASS if ok else FAIL, row_source=rows, message=message)
 
 
 def _depth(engine: Engine, add_number: bool) -> InputResult:

@@ -17,8 +17,9 @@ def verdict(report: Report, name: str) -> str:
     cause = first.diagnosis[0] if first.diagnosis else None
     head = "ERROR" if first.status == ERROR else "FAIL"
     more = f" ({len(bad) - 1} more below)" if len(bad) > 1 else ""
-    why = f" Likely cause: {cause}." if cause is not None else ""
-    return f"{head}: {first.name}: {first.message}.{why}{more}"
+    if cause is None:
+        return f"{head}: {first.name}: {first.message}.{more}"
+    return f"{head}: {cause}. Seen in {first.name}: {first.message}.{more}"
 
 
 __all__ = ["verdict", "PASS"]
