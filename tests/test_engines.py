@@ -232,12 +232,30 @@ def test_the_students_graph_is_drawn_with_the_verdict_on_each_op(tmp_path):
     out = (a * b + a).tanh()
     out.backward()
     plain = gv.draw(out).source
-    assert "data 2" in plain and "data -3" in plain and "tanh" in plain
-    report = gv.check_engine(cls)
-    drawn = gv.draw(out, report=report).source
-    assert "first wrong rule" in drawn and "#f8cecc" in drawn.lower() or "FAIL" in drawn
-    page = gv.animate_backward(out, tmp_path / "steps.html")
-    assert page.read_text().count("<svg") >= 4
+    assert "{ a | data 2 |" in plain and "{ b | data -3 |" in plain and "label=tanh" in plain
+    drawn = gv.draw(out, report=gv.check_engine(cls)).source
+    ops = {line.split("label=")[1].split()[0].strip('"'): line for line in drawn.splitlines()
+           if line.strip().startswith("o") and " [label=" in line}
+    assert 'fillcolor="#b7e1a1"' in ops["*"] and 'fillcolor="#b7e1a1"' in ops["+"]  # PASS: right alone
+    assert 'fillcolor="#f4a6a6"' in ops["tanh"] and "first wrong rule" in drawn and "pre-activation" in drawn
+    page = gv.animate_backward(out, tmp_path / "steps.html").read_text()
+    assert page.count("<svg") == 4  # before backward, then one frame per op node: tanh, +, *
+
+
+def test_a_deep_student_graph_draws_and_an_engine_without_per_node_rules_cannot_be_stepped(tmp_path):
+    cls, _ = load(tmp_path, "tensor_style")
+    x = cls(0.5)
+    for _ in range(3000):  # deeper than any recursion would go
+        x = x + 0.001
+    x.backward()
+    assert gv.draw(x, collapse=False).source.count("label=add") == 3000
+    with pytest.raises(gv.GradvizError, match="per-node rule"):
+        gv.animate_backward(cls(1.0) * cls(2.0))
+    node, _ = load(tmp_path, "parents_style", name="p")
+    a, b = node(0.5), node(-1.5)
+    out = (a * b).sigmoid()
+    out.backward(1.0)
+    assert gv.animate_backward(out, tmp_path / "p.html").read_text().count("<svg") == 3
 
 
 def run_cli(*args, cwd):
@@ -263,3 +281,16 @@ def test_the_command_line_checks_renders_and_grades_an_engine(tmp_path):
     spec = tmp_path / "grading.toml"
     spec.write_text('[[target]]\nname = "engine"\ncheck = "engine.py:Value"\npoints = 5\n')
     assert load_spec(spec).targets[0].checks[0].argv == ("engine.py:Value",)
+
+
+def test_gradviz_grade_scores_engine_submissions_by_cause(tmp_path):
+    for student, edit in (("alice", ("", "")), ("bob", ("self.grad += out.data * out.grad", "self.grad += out.grad"))):
+        folder = tmp_path / "subs" / student
+        folder.mkdir(parents=True)
+        load(folder, "micrograd_style", *edit)
+    (tmp_path / "grading.toml").write_text('[[target]]\nname = "engine"\ncheck = "engine.py:Value"\npoints = 5\n')
+    done = run_cli("grade", "subs", "--spec", "grading.toml", "--out", "results", cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    gradebook = (tmp_path / "results" / "gradebook.csv").read_text().splitlines()
+    assert "alice,5,5,5,PASS" in gradebook and "bob,0,0,5,FAIL" in gradebook
+    assert "missing a factor" in (tmp_path / "results" / "feedback" / "bob.md").read_text()
