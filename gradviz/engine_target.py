@@ -21,7 +21,10 @@ def engine_class(target: str) -> Any | None:
 
     if not targets.is_file_target(target) or "," in target or ".py:" not in target:
         return None
-    obj, _, _ = targets.load(target)
+    try:
+        obj, _, _ = targets.load(target)
+    except GradvizError:  # not a single object (a pair's stem, a typo): the other targets say what is wrong
+        return None
     if not inspect.isclass(obj):
         return None
     has_backward = any(_defined(obj, n) for n in BACKWARD_NAMES)

@@ -294,3 +294,19 @@ def test_gradviz_grade_scores_engine_submissions_by_cause(tmp_path):
     gradebook = (tmp_path / "results" / "gradebook.csv").read_text().splitlines()
     assert "alice,5,5,5,PASS" in gradebook and "bob,0,0,5,FAIL" in gradebook
     assert "missing a factor" in (tmp_path / "results" / "feedback" / "bob.md").read_text()
+
+
+def test_the_engine_tutorial_says_true_things():
+    sys.path.insert(0, str(ROOT / "docs"))
+    import pages
+
+    page = pages.EXECUTED.get("tutorial-engine.md") or pages.run_page(Path(pages.DOCS) / "tutorial-engine.md")
+    shown = [output.text() for output in page.outputs]
+    assert shown[0].startswith("Value passes") and "does not define __rsub__" in shown[0]
+    assert "unsupported" in shown[0]  # a ** b
+    assert shown[1].startswith("FAIL: Assigns.__mul__ assigns the gradient")
+    assert "python block 2:6 in Assigns.__mul__._backward: `self.grad = other.data * out.grad`" in shown[1]
+    causes = {line.split(" | ")[1] for line in shown[2].splitlines()}
+    assert causes == {"pre_activation", "missing_factor", "built_on_wrong_op"}
+    assert "first wrong rule" in page.namespace["gv"].draw(page.namespace["out"],
+                                                           report=page.namespace["report"]).source

@@ -38,17 +38,27 @@ class Fault:
         return f"{shown} at {self.where} in {self.function}" + (f" (`{self.line}`)" if self.line else "")
 
 
+def source_files(engine: Engine) -> set[str]:
+    """The files the engine's code lives in, as its code objects name them (a module, or notebook cells)."""
+    files = set()
+    for klass in engine.node_types:
+        for value in vars(klass).values():
+            code = getattr(getattr(value, "__func__", value), "__code__", None)
+            if code is not None:
+                files.add(code.co_filename)
+    module = getattr(inspect.getmodule(engine.cls), "__file__", None)
+    if module:
+        files.add(module)
+    return files
+
+
 def source_file(engine: Engine) -> str:
-    """The engine's file (from its methods' code when the module is not importable by name)."""
-    try:
-        return str(Path(inspect.getsourcefile(engine.cls)).resolve())
-    except (TypeError, OSError):
-        pass
+    """The engine class's own file (its first method's), for messages that need one."""
     for value in vars(engine.cls).values():
         code = getattr(getattr(value, "__func__", value), "__code__", None)
         if code is not None:
-            return str(Path(code.co_filename).resolve())
-    return ""
+            return code.co_filename
+    return next(iter(source_files(engine)), "")
 
 
 def short(path: str, line: int) -> str:
@@ -64,20 +74,19 @@ def run(engine: Engine, fn: Callable[[], Any]) -> tuple[Any, Fault | None]:
 
 
 def fault_of(engine: Engine, exc: BaseException) -> Fault:
-    path = source_file(engine)
-    tb, found, same = exc.__traceback__, None, {}
-    while tb is not None:  # a RecursionError has ~1000 frames: each file name is resolved once
-        name = tb.tb_frame.f_code.co_filename
-        if name not in same:
-            same[name] = bool(path) and str(Path(name).resolve()) == path
-        if same[name]:
+    files = source_files(engine)
+    tb, found = exc.__traceback__, None
+    while tb is not None:  # the deepest frame in the student's code
+        if tb.tb_frame.f_code.co_filename in files:
             found = tb
         tb = tb.tb_next
     exc.__traceback__ = None  # a deep RecursionError's frames are not kept alive
     if found is None:
+        path = source_file(engine)
         return Fault(exc, Path(path).name if path else engine.name, "", "")
     code = found.tb_frame.f_code
-    return Fault(exc, short(path, found.tb_lineno), _qualname(code), linecache.getline(path, found.tb_lineno).strip())
+    return Fault(exc, short(code.co_filename, found.tb_lineno), _qualname(code),
+                 linecache.getline(code.co_filename, found.tb_lineno).strip())
 
 
 def _qualname(code) -> str:
@@ -96,7 +105,7 @@ class Trace:
 
 def traced(engine: Engine, fn: Callable[[], Any]) -> Trace:
     """Run fn() with a line tracer on the engine's file only; exceptions are left to the caller."""
-    path = source_file(engine)
+    files = source_files(engine)
     trace = Trace()
 
     def local(frame, event, arg):
@@ -105,7 +114,7 @@ def traced(engine: Engine, fn: Callable[[], Any]) -> Trace:
         return local
 
     def tracer(frame, event, arg):
-        if event == "call" and str(Path(frame.f_code.co_filename).resolve()) == path:
+        if event == "call" and frame.f_code.co_filename in files:
             trace.lines.setdefault(frame.f_code, [])
             return local
         return None
@@ -179,13 +188,13 @@ def owner(code) -> str:
 
 def assignment(engine: Engine, build: Callable[[], Any]) -> tuple[str, str] | None:
     """(method, where) of a rule that ran and assigns a gradient with = where += belongs."""
-    path = source_file(engine)
     try:
         root = build()
         ran = traced(engine, lambda: engine.run_backward(root)).lines.items()
     except Exception:  # noqa: BLE001
         return None
     for code, lines in ran:
+        path = code.co_filename
         for n in lines:
             if _assigns(linecache.getline(path, n).strip(), engine.grad) and \
                     not re.match(r"\s*self\." + re.escape(engine.grad) + r"\s*=\s*1", linecache.getline(path, n)):
@@ -196,13 +205,11 @@ def assignment(engine: Engine, build: Callable[[], Any]) -> tuple[str, str] | No
 
 def backward_place(engine: Engine, build: Callable[[], Any], fallback: Any) -> Place | None:
     """The code that ran in backward() for the graph `build()` makes, beyond what a bare leaf runs."""
-    path = source_file(engine)
-    if not path:
-        return None
     rules = rules_ran(engine, build)
     if not rules:
-        return _function_place(fallback, path)
+        return _function_place(fallback, source_file(engine))
     code, lines = rules[0]
+    path = code.co_filename
     seen: list[int] = []
     for n in lines:
         if n not in seen and _writes(linecache.getline(path, n).strip(), engine.grad):
