@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from ...errors import GradvizError
 from ..diagnosis.finding import Finding
 from ..report import ERROR, FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report, Row
 from ..tolerance import Tolerance
-from . import behaviour, causes
+from . import causes, whole
 from .battery import FormRun, build, forward_ok, measure
 from .cases import CaseRun, Ops, cases_for, run_case
 from .discovery import Engine, _defined, discover
@@ -55,8 +54,8 @@ def check_engine(cls: Any, functions: Any = None, *, seed: int = 0, eps: float =
     on_input = [method for op, method in unary.items() if _rule_on_input(engine, ops, op)]
     for case in cases_for(engine, unary, set(passed)):
         results.append(_check_case(engine, case, ops, tol, twice_failed, failed_alone, on_input))
-    results.append(_twice(engine, notes))
-    results.append(_depth(engine, "a + 1.5" in passed))
+    results.append(whole.twice(engine, notes))
+    results.append(whole.depth(engine, "a + 1.5" in passed))
     settings = {"eps": tol.eps, "atol": tol.atol, "rtol": tol.rtol, "seed": seed, "engine": _reading(engine),
                 "op_labels": labels, "checked": sorted({f.method for f in passed.values()}),
                 "summary": f"{engine.construction}; number .{engine.number}, gradient .{engine.grad}, parents "
@@ -64,7 +63,7 @@ def check_engine(cls: Any, functions: Any = None, *, seed: int = 0, eps: float =
     report = Report(subject=engine.name, results=results, settings=settings, columns=("yours", "finite", "symbolic"))
     report.notes = notes
     report.verdict = verdict(report, engine.name)
-    report.root = _showcase(engine, passed)
+    report.root = whole.showcase(engine, passed)
     return report
 
 
@@ -97,7 +96,7 @@ def _check_form(engine: Engine, form: Form, rng, tol: Tolerance, notes: list) ->
     run = measure(engine, form, rng, tol.eps)
     if run.fault is not None:
         return _fault_result(engine, form, name, run.fault, run.phase, notes), run
-    rows, status = [], PASS
+    rows = []
     operands = ["a", "b"] if sum(form.nodes) == 2 else ["a"]
     for k, p in enumerate(run.points):
         for i, operand in enumerate(operands):
@@ -255,7 +254,7 @@ def _check_case(engine: Engine, case, ops: Ops, tol: Tolerance, twice_failed: li
                     evidence=run.fault.text(), confidence=0.9)])
     rows = [_row(n, k, y, fd, ref, ref, tol, None) for k, n, y, fd, ref, _, _ in run.rows]
     result = InputResult(name, (len(case.points),), _worst([r.status for r in rows]), row_source=rows)
-    bad_forward = [(out, ref_out) for *_, out, ref_out in run.rows if not _same(out, ref_out)]
+    bad_forward = [(out, ref_out) for *_, out, ref_out in run.rows if not whole.same(out, ref_out)]
     if case.kind == "large" and (bad_forward or result.status == FAIL):
         out, ref_out = bad_forward[0] if bad_forward else (run.rows[0][5], run.rows[0][6])
         what = f"gives {out:.6g} where the true value is {ref_out:.6g}" if bad_forward else \
@@ -297,78 +296,3 @@ def _rule_on_input(engine: Engine, ops: Ops, op: str) -> bool:
         return getattr(a, engine.node_backward, None) is not before
     except Exception:  # noqa: BLE001
         return False
-
-
-def _same(a: float, b: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-9 + 1e-7 * abs(b)
-
-
-# -- backward() as a whole ------------------------------------------------------------
-
-
-def _twice(engine: Engine, notes: list) -> InputResult:
-    name = f"{engine.name}.{engine.backward} (called twice, then after zeroing)"
-    t = behaviour.backward_twice(engine)
-    if t.fault is not None:
-        return InputResult(name, (), ERROR, message=f"raised {t.fault.text()}", diagnosis=[
-            Finding(f"{engine.name}.{engine.backward} raised when called again: {t.fault.text()}",
-                    cause="operation_raised", evidence=t.fault.text())])
-    factor = t.factor
-    if not math.isnan(factor) and abs(factor - 1.0) > 1e-9:
-        how = "doubles the leaves' gradients, as PyTorch does" if abs(factor - 2.0) < 1e-9 else \
-            f"multiplies a.grad by {factor:.4g}, not 2: the interior nodes' stale gradients are added again " \
-            "(micrograd does the same)"
-        notes.append(Finding(f"calling {engine.backward}() a second time without zeroing {how}; zero every "
-                             "node's grad before each backward()", cause="stale_gradients",
-                             evidence=f"a.grad {t.first[0]:.6g} after one call, {t.second[0]:.6g} after two"))
-    ok = all(_same(x, y) for x, y in zip(t.zeroed, t.first))
-    rows = [Row(n, (0,), z, None, f, abs(z - f), abs(z - f) / abs(f) if f else math.nan, PASS if ok else FAIL)
-            for n, z, f in zip("ab", t.zeroed, t.first)]
-    message = "after zeroing, a second backward() gives the first call's gradients" if ok else \
-        f"after zeroing every grad, backward() gives a.grad {t.zeroed[0]:.6g}; the first call gave {t.first[0]:.6g}"
-    return InputResult(name, (1,), PASS if ok else FAIL, row_source=rows, message=message)
-
-
-def _depth(engine: Engine, add_number: bool) -> InputResult:
-    name = f"{engine.name}.{engine.backward} (a chain of {behaviour.DEEP} nodes)"
-    d = behaviour.deep_chain(engine, add_number)
-    if d.ok:
-        return InputResult(name, (), PASS, message=f"backpropagates through {behaviour.DEEP} nodes")
-    if d.fault is not None and isinstance(d.fault.error, RecursionError):
-        finding = Finding(f"{engine.name}.{engine.backward} recurses once per node: it stops with RecursionError on "
-                          f"a chain of {d.fails_at} nodes (Python's recursion limit is {d.limit}); build the "
-                          "topological order with an explicit stack", cause="recursive_topological_order",
-                          evidence=f"fine at {d.fails_at - 8} nodes or fewer, RecursionError at {d.fails_at} "
-                                   f"({d.fault.where})", confidence=0.95)
-        return InputResult(name, (), SKIPPED, diagnosis=[finding],
-                           message=f"not checked past {d.fails_at} nodes: {finding}")
-    return InputResult(name, (), ERROR, message=f"raised {d.fault.text()}", diagnosis=[
-        Finding(f"{engine.name}.{engine.backward} raised on a deep chain: {d.fault.text()}",
-                cause="operation_raised", evidence=d.fault.text())])
-
-
-def _showcase(engine: Engine, passed: dict) -> Any:
-    """A small graph of the student's own objects for Report.draw(): every op that exists, once."""
-    try:
-        a, b = engine.leaf(0.8), engine.leaf(-0.6)
-        _set_label(a, "a"), _set_label(b, "b")
-        out = a * b if "a * b" in passed or _defined(engine.cls, "__mul__") else a + b
-        if _defined(engine.cls, "__add__"):
-            out = out + a
-        for method in ("tanh", "sigmoid", "relu", "exp"):
-            fn = getattr(out, method, None)
-            if callable(fn):
-                out = fn()
-                break
-        engine.run_backward(out)
-        return out
-    except Exception:  # noqa: BLE001 - the drawing is a convenience; the results say what raised
-        return None
-
-
-def _set_label(node: Any, text: str) -> None:
-    if hasattr(node, "label"):
-        try:
-            node.label = text
-        except Exception:  # noqa: BLE001
-            pass

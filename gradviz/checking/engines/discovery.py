@@ -178,7 +178,8 @@ def _leaf_maker(cls: type) -> tuple[Callable[[float], Any], str]:
 def discover(cls: Any) -> Engine:
     """The Engine reading of `cls`, or a GradvizError naming everything that is missing."""
     if not inspect.isclass(cls):
-        raise GradvizError(f"check_engine takes the class itself (e.g. Value), got {type(cls).__name__}")
+        raise GradvizError(f"check_engine takes the class itself, not one of its objects: got a "
+                           f"{type(cls).__name__}; pass the class, check_engine({type(cls).__name__})")
     make, construction = _leaf_maker(cls)
     leaf = make(2.0)
     attrs = _attributes(leaf)
