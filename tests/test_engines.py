@@ -24,7 +24,7 @@ from gradviz.checking.report import ERROR, FAIL, SKIPPED
 HERE = Path(__file__).resolve().parent / "engines"
 ROOT = HERE.parent.parent
 STYLES = {"micrograd_style": "Value", "tensor_style": "Tensor", "parents_style": "Node", "dict_style": "Scalar",
-          "recursive_style": "Var"}
+          "recursive_style": "Var", "slots_style": "Scalar"}
 
 
 def load(tmp_path: Path, style: str, old: str = "", new: str = "", name: str = "engine"):
@@ -146,6 +146,14 @@ PLANTED = [
      "return Var(self.v + 2 * other.v, ((self, 1.0), (other, 1.0)))", "Var.__add__", "forward_mismatch", FAIL),
     ("recursive_style", "    def __neg__(self):\n        return Var(-self.v, ((self, -1.0),))\n", "", "Var.__sub__",
      "missing_operation", ERROR),
+    ("slots_style", "lambda g: (g * s * (1 - s),)", "lambda g: (g * self.value * (1 - self.value),)",
+     "Scalar.sigmoid", "pre_activation", FAIL),
+    ("slots_style", "lambda g: (g * (self.value > 0),)", "lambda g: (g * (self.value <= 0),)", "Scalar.relu",
+     "mask_inverted", FAIL),
+    ("slots_style", "self.grad = g if self.grad is None else self.grad + g", "self.grad = g", "Scalar._acc",
+     "assignment_not_accumulation", FAIL),
+    ("slots_style", "lambda g: (g * o.value, g * self.value))", "lambda g: (g * o.value, 0.0))", "Scalar.__mul__",
+     "operand_without_gradient", FAIL),
     ("recursive_style", "self.grad += grad", "self.grad = grad", "Var.backward", "assignment_not_accumulation", FAIL),
     ("recursive_style", "return Var(t, ((self, 1 - t * t),))", "return Var(t, ((self, 1 - self.v * self.v),))",
      "Var.tanh", "pre_activation", FAIL),
@@ -256,6 +264,16 @@ def test_a_deep_student_graph_draws_and_an_engine_without_per_node_rules_cannot_
     out = (a * b).sigmoid()
     out.backward(1.0)
     assert gv.animate_backward(out, tmp_path / "p.html").read_text().count("<svg") == 3
+    scalar, _ = load(tmp_path, "slots_style", name="s")  # rules that return gradients instead of adding them
+    a, b = scalar(0.5), scalar(1.5)
+    out = (a * b + a).relu()
+    out.backward()
+    from gradviz.rendering import foreign
+    from gradviz.rendering.animate import backward_steps
+
+    steps = backward_steps(foreign.adapt_root(out))
+    assert steps[-1].grads[id(steps[-1].changed[0])] in (2.5, 0.5)  # a.grad = b + 1, b.grad = a: by hand
+    assert sorted(v for v in steps[-1].grads.values())[-2:] == [1.0, 2.5] and a.grad == 2.5 and b.grad == 0.5
 
 
 def run_cli(*args, cwd):

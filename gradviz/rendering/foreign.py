@@ -129,6 +129,22 @@ def _all(root: ForeignNode) -> list:
     return out
 
 
+def _apply_rule(engine, node: ForeignNode) -> None:
+    """Run one node's rule: a closure that adds to its parents' grads (micrograd), or one that takes the
+    upstream gradient and returns one gradient per parent, which backward() would add."""
+    rule = getattr(node.original, engine.node_backward)
+    parents = [p.original for p in node._parents]
+    before = [engine.gradient(p) for p in parents]
+    try:
+        returned = rule()
+    except TypeError:
+        returned = rule(engine.gradient(node.original))
+    unchanged = [engine.gradient(p) for p in parents] == before
+    if unchanged and isinstance(returned, (tuple, list)) and len(returned) == len(parents):
+        for parent, g in zip(parents, returned):
+            setattr(parent, engine.grad, engine.gradient(parent) + float(g))
+
+
 def backward_steps(root: ForeignNode):
     """The student's own backward, one op node at a time: each node's rule (its _backward) called in turn."""
     engine = root.engine
@@ -145,11 +161,7 @@ def backward_steps(root: ForeignNode):
         for node in reversed(order):
             if node._op is None:
                 continue
-            rule = getattr(node.original, engine.node_backward)
-            try:
-                rule()
-            except TypeError:
-                rule(engine.gradient(node.original))
+            _apply_rule(engine, node)
             snapshots.append((node, {id(n): engine.gradient(n.original) for n in order}))
     finally:
         for n, g in zip(order, saved):
