@@ -58,6 +58,7 @@ CAUSES: dict[str, tuple[str, str]] = {
     "per_example_dout": ("conventions", "1/m in the parameter gradients only: deeplearning.ai's per-example dZ, not a bug"),
     "assignment_not_accumulation": ("engines", "a rule assigns a gradient (=) where it must add (+=): a node used twice keeps one part"),
     "operand_without_gradient": ("engines", "an operation gives one of its operands no gradient at all"),
+    "wrong_operand": ("engines", "a binary op's rule reads the wrong operand (self.data where other.data belongs)"),
     "missing_factor": ("engines", "a rule is missing a factor it needs: n in the power rule, exp(x) in exp, the other operand"),
     "swapped_reflected_operands": ("engines", "a reflected op (1.5 - a, 1.5 / a) computes or differentiates a - 1.5, a / 1.5"),
     "forward_mismatch": ("engines", "an operation's forward computes something else than the op it stands for"),

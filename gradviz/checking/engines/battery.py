@@ -71,8 +71,9 @@ def sample_points(form: Form, rng: np.random.Generator) -> list[tuple[tuple, boo
     points = []
     for k in range(POINTS):
         for _ in range(100):
-            drawn = [float(np.round(rng.uniform(lo + (hi - lo) * k / POINTS, lo + (hi - lo) * (k + 1) / POINTS), 4))
-                     for lo, hi in domain]
+            bins = [(k * (2 * j + 1)) % POINTS for j in range(len(domain))]  # a permutation per operand: a != b
+            drawn = [float(np.round(rng.uniform(lo + (hi - lo) * m / POINTS, lo + (hi - lo) * (m + 1) / POINTS), 4))
+                     for (lo, hi), m in zip(domain, bins)]
             values = tuple(d if node else CONSTANT for d, node in zip(drawn, form.nodes))
             if op.kinks is None or not np.any(op.kinks(values, form.attrs, 0.05)):
                 break

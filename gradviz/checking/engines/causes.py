@@ -75,6 +75,15 @@ def gradient_causes(run: FormRun, operand: int, operand_name: str) -> list[Findi
                             f"the reflected op are swapped", cause="swapped_reflected_operands",
                             evidence=f"yours {yours[0]:.6g}, d({form.key})/da = {true[0]:.6g}, "
                                      f"d({_swap_text(form.key)})/da = {swapped[0]:.6g}", confidence=0.95)]
+    if len(form.nodes) == 2 and all(form.nodes):
+        crossed = np.array([reference(form, (p.values[1], p.values[0]))[1][operand] for p in pts])
+        if _close(yours, crossed):
+            other = "b" if operand == 0 else "a"
+            return [Finding(f"{form.method}'s rule for {operand_name} reads the wrong operand: it is the derivative "
+                            f"with {operand_name} and {other} swapped (self.data where other.data belongs, or the "
+                            "reverse)", cause="wrong_operand",
+                            evidence=f"yours {yours[0]:.6g}, true {true[0]:.6g}, with the operands swapped "
+                                     f"{crossed[0]:.6g} (at all {len(pts)} points)", confidence=0.9)]
     if np.all(yours == 0) and np.any(true != 0):
         return [Finding(f"{form.method} gives {operand_name} no gradient: its grad stays 0 after backward() "
                         f"in {form.key}", cause="operand_without_gradient",

@@ -120,7 +120,7 @@ def _check_form(engine: Engine, form: Form, rng, tol: Tolerance, notes: list) ->
                 found = [Finding(f"{form.method}: at the kink ({form.key} at 0) yours is outside the subgradients",
                                  cause="kink", evidence="", confidence=0.6)]
             findings += found
-            where = where or _where(engine, form, run, i, bool(found) and found[0].cause == "")
+            where = where or _where(engine, form, run, i)
     result.diagnosis = findings
     if result.status == FAIL:
         result.message = "; ".join(filter(None, [_first_wrong(run, rows), where]))
@@ -161,12 +161,12 @@ def _first_wrong(run: FormRun, rows: list[Row]) -> str:
     return f"d/d{row.input} at ({at}): yours {row.autograd:.6g}, true {truth:.6g}"
 
 
-def _where(engine: Engine, form: Form, run: FormRun, operand: int, assignment: bool = False) -> str:
+def _where(engine: Engine, form: Form, run: FormRun, operand: int) -> str:
     values = run.points[0].values
     place = backward_place(engine, lambda: build(engine, form, values)[0], form.function)
     if place is None:
         return ""
-    return "rule at " + place.where(place.line_for(operand, assignment, engine.grad))
+    return "rule at " + place.where(place.line_for(operand, False, engine.grad))
 
 
 _OPERATOR_METHODS = {"unary -": "__neg__", "+": "__radd__", "-": "__rsub__", "*": "__rmul__", "/": "__rtruediv__",
