@@ -332,3 +332,19 @@ def test_the_engine_tutorial_says_true_things():
     assert causes == {"pre_activation", "missing_factor", "built_on_wrong_op"}
     assert "first wrong rule" in page.namespace["gv"].draw(page.namespace["out"],
                                                            report=page.namespace["report"]).source
+
+
+def test_a_gradient_kept_under_another_name_is_found_and_a_backward_that_writes_nothing_is_refused(tmp_path):
+    source = (HERE / "parents_style.py").read_text().replace(".grad", ".g")  # the gradient lives in .g ...
+    source = source.replace("        self.g = 0.0\n", "        self.g = 0.0\n        self.grad = 0.0\n")  # ... .grad is a decoy
+    (tmp_path / "renamed.py").write_text(source)
+    spec = importlib.util.spec_from_file_location("renamed_engine", tmp_path / "renamed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = gv.check_engine(module.Node)  # .grad stays 0: .g is where backward() writes
+    assert report.ok and report.settings["engine"]["grad"] == "g"
+    assert any(".g" in n and "read as the gradient" in n for n in report.notes)
+    lazy, _ = load(tmp_path, "dict_style", "        self.grad = 1.0\n        for node in order:", "        return\n"
+                   "        for node in order:", name="lazy")
+    with pytest.raises(gv.GradvizError, match="no number on a or b changed"):
+        gv.check_engine(lazy)

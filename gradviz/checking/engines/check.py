@@ -61,7 +61,7 @@ def check_engine(cls: Any, functions: Any = None, *, seed: int = 0, eps: float =
                 "summary": f"{engine.construction}; number .{engine.number}, gradient .{engine.grad}, parents "
                            f".{engine.parents}; atol={tol.atol:g} rtol={tol.rtol:g} eps={tol.eps:g}"}
     report = Report(subject=engine.name, results=results, settings=settings, columns=("yours", "finite", "symbolic"))
-    report.notes = notes
+    report.notes = engine.notes + notes
     report.verdict = verdict(report, engine.name)
     report.root = whole.showcase(engine, passed)
     return report

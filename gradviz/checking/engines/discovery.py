@@ -90,7 +90,7 @@ def as_number(value: Any) -> float:
 
 
 def _is_number(value: Any) -> bool:
-    if isinstance(value, bool) or isinstance(value, str):
+    if value is None or isinstance(value, (bool, str)):
         return False
     try:
         as_number(value)
@@ -206,6 +206,7 @@ def discover(cls: Any) -> Engine:
     engine = Engine(cls, number, grad, backward=backward, make_leaf=make, construction=construction)
     engine.backward_takes_seed = _needs_seed(getattr(cls, backward))
     _find_structure(engine, arithmetic[0])
+    _confirm_gradient(engine, arithmetic[0])
     return engine
 
 
@@ -250,6 +251,38 @@ def _find_structure(engine: Engine, dunder: str) -> None:
     engine.node_backward = next((n for n, v in attrs.items() if callable(v) and not isinstance(v, type)
                                  and n not in (engine.parents, engine.number, engine.grad)
                                  and _is_closure_of(v)), "")
+
+
+def _confirm_gradient(engine: Engine, dunder: str) -> None:
+    """backward() on a (op) b must write a number somewhere on a or b: there the gradient lives.
+
+    A gradient attribute that backward() never touches while another number attribute changes was
+    misread: the one that changed is used (and said). When nothing changes at all, gradviz cannot tell a
+    backward that does nothing from a reading it got wrong, so it refuses rather than blaming the code.
+    """
+    a, b = engine.leaf(2.0), engine.leaf(3.0)
+    before = [_attributes(a), _attributes(b)]
+    try:
+        engine.run_backward(getattr(a, dunder)(b))
+    except Exception:  # noqa: BLE001 - a backward that raises is reported op by op by the battery
+        return
+    after = [_attributes(a), _attributes(b)]
+    changed = [n for n in after[0] if n != engine.number and _is_number(after[0][n])
+               and (before[0].get(n) is None or not _is_number(before[0][n])
+                    or as_number(before[0][n]) != as_number(after[0][n]))]
+    changed += [n for n in after[1] if n not in changed and n != engine.number and _is_number(after[1][n])
+                and (before[1].get(n) is None or not _is_number(before[1][n])
+                     or as_number(before[1][n]) != as_number(after[1][n]))]
+    if engine.grad in changed:
+        return
+    if changed:
+        engine.notes.append(f"backward() writes the gradient to .{changed[0]}, not .{engine.grad}: .{changed[0]} "
+                            "is read as the gradient")
+        engine.grad = changed[0]
+        return
+    raise GradvizError(f"{engine.name}: after backward() on a {dunder.strip('_')} b, no number on a or b changed "
+                       f"(looked at .{engine.grad} and every other attribute), so gradviz cannot tell where the "
+                       "gradient goes; make backward() add into the leaves' grad")
 
 
 def _is_closure_of(fn: Any) -> bool:
