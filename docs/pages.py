@@ -16,6 +16,7 @@ import html
 import importlib.util
 import io
 import json
+import linecache
 import os
 import re
 import tempfile
@@ -105,6 +106,8 @@ class Page:
 
     def run(self, code: str) -> Output:
         where = f"{self.name}, python block {len(self.outputs) + 1}"
+        # as IPython does for a cell: its lines are known to tracebacks and to tools that quote code
+        linecache.cache[where] = (len(code), None, code.splitlines(True), where)
         tree = ast.parse(code, where)
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         output, stdout = Output(), io.StringIO()

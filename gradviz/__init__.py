@@ -11,6 +11,7 @@ from .checking.core import check
 from .checking.handwritten import check_grad_fn, check_layer, check_loss
 from .checking.handwritten import check_function, check_pair
 from .checking.optimizers import check_optimizer
+from .checking.engines import check_engine
 from .checking.report import Report
 from .checking.symbolic import symbolic
 from .errors import GradvizError, GradvizTypeError, NumericWarning, PrecisionWarning, ShapeError
@@ -44,6 +45,7 @@ __all__ = [
     "check_function",
     "check_pair",
     "check_optimizer",
+    "check_engine",
     "symbolic",
     "GradvizError",
     "GradvizTypeError",

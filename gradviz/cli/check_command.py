@@ -55,7 +55,11 @@ def _run_check(args) -> int:
 def file_target_report(args):
     """The Report of `gradviz check path/file.py:NAME ...`; `gradviz grade` runs each target through it."""
     from .. import targets
+    from ..targets import engine as engine_target
 
+    engine = None if getattr(args, "optimizer", None) else engine_target.engine_class(args.target)
+    if engine is not None:  # a student's own autograd class (gv.check_engine)
+        return engine_target.check_target(engine, args)
     if getattr(args, "optimizer", None):
         return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
                                               steps=args.steps, seed=args.seed)

@@ -57,11 +57,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def _render(args) -> int:
     from .. import targets
+    from ..targets import engine as engine_target
     from ..rendering import animate_backward, render
 
-    root = targets.graph_of(args.target, targets.parse_at(args.at), inputs_of(args), args.seed)
+    engine, report = engine_target.engine_class(args.target), None
+    if engine is not None:  # a student's engine: its own small graph, with the check's verdict on it
+        root, report = engine_target.render_root(engine, args)
+    else:
+        root = targets.graph_of(args.target, targets.parse_at(args.at), inputs_of(args), args.seed)
     path = render(root, args.output, rankdir=args.rankdir, collapse=args.collapse, show_order=args.show_order,
-                  show_formulas=args.formulas)
+                  show_formulas=args.formulas, report=report)
     print(f"wrote {path}")
     if args.animate:
         print(f"wrote {animate_backward(root, args.animate, rankdir=args.rankdir, show_order=args.show_order, show_formulas=args.formulas)}")

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import GradvizError
 from ..graph import topological_order
+from . import foreign
 from . import labels as L
 from .backends import render_source
 from .dot import draw
@@ -45,6 +46,8 @@ def backward_steps(root: Any, precision: int = 4) -> list[Step]:
     """The gradients before and after each backward step, replayed with each op's own rule."""
     from ..checking.local import node_vjp
 
+    if getattr(root, "foreign", False):
+        return _foreign_steps(root, precision)
     order = topological_order(root)
     index = {id(n): i for i, n in enumerate(order)}
     grads = {id(n): np.zeros(np.shape(n.data)) for n in order}
@@ -67,6 +70,23 @@ def backward_steps(root: Any, precision: int = 4) -> list[Step]:
             lines.append(_arithmetic(node_name(parent, index[id(parent)]), upstream, slope,
                                      grads[id(parent)], precision))
         steps.append(Step(node, dict(grads), changed, lines))
+    return steps
+
+
+def _foreign_steps(root: Any, precision: int) -> list[Step]:
+    """A student's engine: their own per-node rules, called one at a time."""
+    order = topological_order(root)
+    index = {id(n): i for i, n in enumerate(order)}
+    steps = []
+    for node, grads in foreign.backward_steps(root):
+        if node is None:
+            steps.append(Step(None, grads, [root], [f"{node_name(root, index[id(root)])}.grad = 1 (the seed)"]))
+            continue
+        before = steps[-1].grads
+        changed = [p for p in node._parents if grads[id(p)] != before[id(p)]]
+        lines = [f"{node_name(p, index[id(p)])}.grad: {L.number(before[id(p)], precision)} -> "
+                 f"{L.number(grads[id(p)], precision)}" for p in changed]
+        steps.append(Step(node, grads, changed, lines))
     return steps
 
 
@@ -116,6 +136,7 @@ def animate_backward(root: Any, path: str | Path | None = None, *, renderer: str
     """
     if path is not None and not Path(path).parent.exists():
         raise GradvizError(f"cannot write {path}: the folder {Path(path).parent} does not exist")
+    root = foreign.adapt_root(root)
     if np.size(root.data) != 1:
         raise GradvizError("animate_backward needs a scalar output (reduce it with .sum() or .mean() first)")
     steps = backward_steps(root, precision)

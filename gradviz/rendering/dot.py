@@ -21,6 +21,7 @@ import numpy as np
 
 from ..checking.status import ERROR
 from ..graph import topological_order
+from . import foreign
 from . import labels as L
 from .collapse import AUTO_COLLAPSE, Plan, groups, plan_collapse
 from .drawing import Drawing
@@ -62,6 +63,8 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
     twin, in the names of the edge's own inputs; highlight outlines one op
     node and `changed` marks value nodes (the current step of an animation).
     """
+    root = foreign.adapt_root(root)  # a student's own engine's node: drawn through its parents
+    report = foreign.adapt_report(root, report)
     order = topological_order(root)
     plan = Plan(order, {id(n): i for i, n in enumerate(order)})
     plan_collapse(plan, collapse, max_nodes)
