@@ -15,7 +15,7 @@ import pytest
 
 import gradviz as gv
 from gradviz.checking.diagnosis import NO_PATTERN, Context, Finding, diagnose
-from gradviz.checking.diagnosis.catalogue import CAUSES
+from gradviz.checking.diagnosis.catalogue import CAUSES, every_cause
 from oracles import wrong_tanh
 
 
@@ -505,13 +505,17 @@ def test_gradviz_causes_lists_the_catalogue(tmp_path):
     assert done.returncode == 0
     for cause in ("extra_batch_division", "pool_wrong_element", "regularization_mismatch", "no_pattern"):
         assert cause in done.stdout
+    for cause in ("chain_rule_forgotten", "repeated_indices_lost", "bias_counter_offset", "two_slips"):
+        assert cause in done.stdout  # new gradient causes and the optimizer causes alike
+    assert "e.g. dW[idx] += dout  # where np.add.at(dW, idx, dout) belongs" in done.stdout
     listed = json.loads(gradviz_cli("causes", "--json", cwd=tmp_path).stdout)
-    assert set(listed) == set(CAUSES)
+    assert set(listed) == set(every_cause()) and set(CAUSES) < set(listed)
+    assert all(entry["example"] and entry["meaning"] for entry in listed.values())
 
 
 def test_the_docs_page_shows_every_cause():
     page = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text()
-    missing = [cause for cause in CAUSES if f"`{cause}`" not in page]
+    missing = [cause for cause in every_cause() if f"`{cause}`" not in page]
     assert missing == []
 
 

@@ -20,6 +20,7 @@ from ..errors import GradvizError
 from .streams import DIRECTIONS, stream
 from .report import ERROR, FAIL, NONDIFF, PASS, NodeCheck
 from .diagnosis import Context, diagnose
+from .diagnosis.geometry import complete as complete_geometry
 from .symbolic import SymbolicUnavailable, symbolic_vjp
 
 
@@ -223,7 +224,9 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                        f"{reason}; backward's result is not a valid subgradient: {kink.problem} "
                        f"(tested: {kink.tested})")
             results.append(NodeCheck(**base, status=NONDIFF if kink.valid else FAIL, oracle=KINK_ORACLE,
-                                     message=message))
+                                     message=message,
+                                     diagnosis=[] if kink.valid else _diagnose_without_twin(
+                                         node, op, inputs, out, cot, hand, eps, atol, rtol)))
             continue
         try:
             if not use_symbolic:
@@ -239,7 +242,9 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                                      f"random direction d as {analytic:.6g}; finite differences of forward give "
                                      f"{finite:.6g} ({why})")
             results.append(NodeCheck(**base, status=PASS if ok else FAIL,
-                                     oracle="finite (local, directional)", abs_err=err, message=message))
+                                     oracle="finite (local, directional)", abs_err=err, message=message,
+                                     diagnosis=[] if ok else _diagnose_without_twin(node, op, inputs, out, cot, hand,
+                                                                                     eps, atol, rtol)))
             continue
         err, worst = 0.0, ""
         ok = True
@@ -272,6 +277,29 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
     return results
 
 
+MAX_LOCAL_REFERENCE = 4096  # elements: a node without a twin gets per-element finite differences up to this size
+
+
+def _diagnose_without_twin(node, op, inputs, out, cot, hand, eps, atol, rtol) -> list:
+    """A wrong node with no SymPy twin: its reference is central differences of its own forward, element by element.
+
+    Only small nodes (the cost is two forwards per element), and only on a FAIL."""
+    phi = _LocalFunction(op, inputs, node._attrs, cot)
+    if phi.z.size > MAX_LOCAL_REFERENCE:
+        return []
+    reference = np.empty(phi.z.size)
+    for j in range(phi.z.size):
+        step = np.zeros(phi.z.size)
+        step[j] = eps
+        reference[j] = (phi(phi.z + step) - phi(phi.z - step)) / (2 * eps)
+    for i, (h, ref) in enumerate(zip(hand, phi.split(reference))):
+        h = np.zeros(np.shape(inputs[i])) if h is None else np.asarray(h, dtype=np.float64)
+        ref = np.asarray(ref, dtype=np.float64)
+        if h.shape == ref.shape and np.any(np.abs(h - ref) > atol + rtol * np.abs(ref)):
+            return _diagnose_node(node, inputs, out, cot, (i, h, ref), atol, rtol)
+    return []
+
+
 def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
     """Why the node's backward is wrong for its first wrong input, from what the node saw."""
     i, hand, sym = first_wrong
@@ -282,6 +310,17 @@ def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
     twin = (lambda *xs: op.symbolic(*xs, **attrs)) if op.symbolic is not None and op.elementwise else None
     context = Context(name=names[i], kind=op.display, wrt=arrays[i], inputs=dict(zip(names, arrays)),
                       output=np.asarray(out, dtype=np.float64), cotangent=np.asarray(cot, dtype=np.float64),
-                      attrs=dict(attrs), twin=twin, atol=atol, rtol=rtol)
+                      attrs=dict(attrs), twin=twin, atol=atol, rtol=rtol,
+                      vjp=lambda dout: _input_vjp(op, inputs, attrs, out, dout, i))
+    complete_geometry(context)
     return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)
 
+
+
+def _input_vjp(op, inputs, attrs, out, cot, i):
+    """Input i's gradient from the node's backward for another upstream gradient (None if it cannot be had)."""
+    try:
+        grad = node_vjp(op, inputs, attrs, out, cot)[i]
+    except BackwardProblem:
+        return None
+    return None if grad is None else np.asarray(grad, dtype=np.float64)

@@ -27,6 +27,9 @@ from ..errors import PrecisionWarning
 from .adapters.reading import as_array
 from . import probe as probing
 from .diagnosis import Context, diagnose
+from .diagnosis.geometry import complete as complete_geometry
+from .diagnosis.graph import from_first_wrong_node
+from .diagnosis.settled import diagnose_settled
 from .diagnosis.samples import per_sample_gradients
 from .finite import Differences
 from .holes import HoleFinder
@@ -198,7 +201,8 @@ class _Check:
             if g.shape != spec.data.shape:
                 out.append(Problem(FAIL, f"{s.answer} returned {s.grad_name(spec.name)} of shape {g.shape}; "
                                          f"{spec.name} has shape {spec.data.shape}"))
-                if g.size == spec.data.size:  # compared anyway, so the diagnosis can name a transpose
+                if spec.data.size and (g.size % spec.data.size == 0 or g.ndim == spec.data.ndim):
+                    # compared anyway, so the diagnosis can name a transpose or a broadcast dimension kept
                     self.misshapen[k] = g
             else:
                 out.append(g)
@@ -251,8 +255,10 @@ class _Check:
                 self.settings["tolerance"] = probing.apply_strict(judged, finite)
             if s.root is not None:
                 settle_graph_kinks(judged, nodes, finite)
+                from_first_wrong_node(judged, nodes)
             elif finite is not None and finite.mode == "full" and not opt.per_example_dout:
                 settle_joint_kinks(judged, loss, arrays, yours, finite, base, tol, stream(opt.seed, DIRECTIONS))
+                diagnose_settled(results, self.contexts)
             if finite is not None and finite.mode == "directional" and any(r[4] == FAIL for r in finite.directional):
                 self.localize(loss, arrays, yours, base, compared, results, contexts)
             self.rediagnose_parameters(results)
@@ -307,11 +313,29 @@ class _Check:
                 and out.shape[s.batch_axis] == batch:
             per_sample = functools.partial(per_sample_gradients, lambda arrs: s.output(arrs), self.arrays, k, cot,
                                            s.batch_axis, self.tol.eps)
-        return Context(name=spec.name, kind=s.kind, wrt=spec.data, inputs={**s.constants, **dict(zip(s.names,
+        context = Context(name=spec.name, kind=s.kind, wrt=spec.data, inputs={**s.constants, **dict(zip(s.names,
                                                                                                      self.arrays))},
                        output=out, cotangent=cot, batch=batch, batch_axis=s.batch_axis, layout=s.layout,
                        per_sample=per_sample, attrs={"role": spec.role, **s.attrs}, float32=spec.float32,
-                       eps=self.tol.eps, atol=self.tol.atol, rtol=self.tol.rtol)
+                       eps=self.tol.eps, atol=self.tol.atol, rtol=self.tol.rtol,
+                       vjp=None if cot is None or s.graph else functools.partial(self.gradient_for, k))
+        # (a recorded graph's backward accumulates into its nodes: its ops get a vjp of their own in local.py)
+        return complete_geometry(context)
+
+    def gradient_for(self, k: int, cot: np.ndarray) -> np.ndarray | None:
+        """Input k's gradient from the user's backward for another upstream gradient (the diagnosis asks).
+
+        The inputs are put back afterwards, as after the first backward."""
+        saved = [a.copy() for a in self.arrays]
+        try:
+            raw = self.subject.gradients(np.array(cot, dtype=np.float64))
+        except (BackwardFailed, UserCodeError):
+            return None
+        finally:
+            for buffer, before in zip(self.arrays, saved):
+                np.copyto(buffer, before)
+        value = raw[k] if k < len(raw) else None
+        return None if value is None or isinstance(value, Problem) else np.asarray(value, dtype=np.float64)
 
     def judged(self, j, k, yours, finite, sym, mode, context) -> InputResult:
         spec = self.subject.inputs[k]

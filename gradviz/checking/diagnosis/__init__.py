@@ -15,10 +15,11 @@ import numpy as np
 from .context import Context
 from .finding import NO_PATTERN, Finding, as_finding
 from .registry import HYPOTHESES, hypothesis
+from .structure import how_wrong, where_wrong
 from .util import index_text
 # The families, in the order their findings are listed when several fit.
-from . import (numerics, factors, layout, images, activations, pooling, convolution,  # noqa: E402,F401
-               jacobian, rules, masks, signs, terms, samples)  # (importing a family registers its hypotheses)
+from . import (numerics, factors, layout, reductions, images, activations, pooling, convolution,  # noqa: E402,F401
+               jacobian, rules, chain, scatter, masks, signs, terms, samples)  # (importing registers them)
 from . import conventions  # noqa: E402,F401  (calling conventions that look like bugs)
 
 __all__ = ["Context", "Finding", "HYPOTHESES", "as_finding", "diagnose", "hypothesis", "NO_PATTERN"]
@@ -61,7 +62,8 @@ def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:
     order = np.argsort(-np.where(wrong, err, -1.0), axis=None)[: min(3, int(wrong.sum()))]
     places = ", ".join(f"{index_text(np.unravel_index(i, user.shape)) if user.ndim else '()'} "
                        f"(yours {user.flat[i]:.4g}, true {ref.flat[i]:.4g})" for i in order)
+    shape = f", {where_wrong(wrong, ctx)}: {how_wrong(user, ref, wrong)}" if user.ndim and wrong.any() else ""
     return Finding(f"no simple pattern: the largest errors are at {places}; "
-                   f"{int(wrong.sum())} of {user.size} elements are wrong",
+                   f"{int(wrong.sum())} of {user.size} elements are wrong{shape}",
                    cause=NO_PATTERN, evidence=f"none of the {len(HYPOTHESES)} known causes reproduces these numbers",
                    confidence=0.0)
