@@ -40,8 +40,8 @@ def where_wrong(wrong: np.ndarray, ctx: Context) -> str:
         if len(hit) < wrong.shape[axis] and (best is None or len(hit) / wrong.shape[axis] < best[0]):
             best = (len(hit) / wrong.shape[axis], axis, hit)
     window = _window_positions(wrong, ctx)
-    if window is not None and (best is None or best[0] > 0.5):
-        return window
+    if window is not None and (best is None or window[0] < best[0]):
+        return window[1]
     if best is None:
         return f"at {int(wrong.sum())} of {wrong.size} elements, spread over every {' and '.join(names)}"
     _, axis, hit = best
@@ -49,7 +49,8 @@ def where_wrong(wrong: np.ndarray, ctx: Context) -> str:
     return f"only in {names[axis]}{'s' if len(hit) > 1 else ''} {listed} (of {wrong.shape[axis]})"
 
 
-def _window_positions(wrong: np.ndarray, ctx: Context) -> str | None:
+def _window_positions(wrong: np.ndarray, ctx: Context) -> tuple[float, str] | None:
+    """(share of window positions involved, 'only at window position (1, 0) of each 2x2 window')."""
     if wrong.ndim != 4:
         return None
     stride = ctx.attrs.get("stride", ctx.attrs.get("kernel_size"))
@@ -63,7 +64,7 @@ def _window_positions(wrong: np.ndarray, ctx: Context) -> str | None:
     positions = sorted({(int(r) % sh, int(c) % sw) for r, c in zip(rows, cols)})
     if len(positions) >= sh * sw:
         return None
-    return "only at window position" + ("s " if len(positions) > 1 else " ") + ", ".join(
+    return len(positions) / (sh * sw), "only at window position" + ("s " if len(positions) > 1 else " ") + ", ".join(
         f"({r}, {c})" for r, c in positions) + f" of each {sh}x{sw} window"
 
 
