@@ -20,7 +20,7 @@ def axis_names(shape: tuple, ctx: Context) -> list[str]:
                                                                                       "column"]
     if len(shape) == 2:
         names = ["row", "column"]
-        if ctx.batch and shape[ctx.batch_axis % 2] == ctx.batch:
+        if ctx.batch and shape[ctx.batch_axis % 2] == ctx.batch and ctx.attrs.get("role") == "input":
             names[ctx.batch_axis % 2] = "sample"
         return names
     if len(shape) == 1:

@@ -113,13 +113,13 @@ def bias_counter_offset(ctx: Context) -> Finding | None:
     """t = 2, 3, ... (incremented twice, or before and after) or t = -1, 0, ...: a counter off by a whole step."""
     if ctx.kind not in ADAM:
         return None
-    for offset in (1, 2, -2):
+    for offset in (1, 2):
         if ctx.follows(Variant(offset=offset)):
             first = 1 + offset
             return _found(f"bias correction computed from a step counter that starts at {first} instead of 1",
-                           f"{_reproduced(ctx)} with t = {first}, {first + 1}, ...: the counter is incremented "
-                           f"{'more than once per step, or before the first step as well' if offset > 0 else 'late'}; "
-                           "the first update must use t = 1")
+                           f"{_reproduced(ctx)} with t = {first}, {first + 1}, ...: the counter starts at {offset} "
+                           "or is incremented once too often before the first correction; the first update must "
+                           "use t = 1")
     return None
 
 
