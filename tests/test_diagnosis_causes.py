@@ -294,3 +294,70 @@ def test_a_correct_optimizer_gets_no_cause_and_causes_that_tie_share_their_confi
     assert {f.cause for f in found} == {"lr_applied_twice", "different_hyperparameter"}
     assert all(f.confidence == 0.5 for f in found)
     assert all("reproduces it too" in f.evidence for f in found)
+
+
+# --- no correct op, layer or optimizer gets a finding -------------------------------------------------------------
+
+def _correct_layer_reports():
+    """Every correct layer, pair and gv.Function the diagnosis tests and course-code tests use, checked."""
+    import diagnosis_layers as layers
+
+    sys.path.insert(0, str(Path(__file__).parent / "course_code"))
+    import cs231n_layers
+    import dlfs_layers
+    import nhwc_conv
+    import nnfs_layers
+
+    r = rng(30)
+    x45, pos, images, w = r.normal(size=(4, 5)), r.uniform(0.5, 3.0, size=(3, 4)), r.normal(size=(2, 2, 4, 4)), \
+        r.normal(size=(3, 2, 3, 3))
+    yield gv.check_layer(layers.Tanh(), x45)
+    yield gv.check_layer(layers.Sigmoid(), x45)
+    yield gv.check_layer(layers.Log(), pos)
+    yield gv.check_layer(layers.Exp(), x45)
+    yield gv.check_layer(layers.ReLU(), x45)
+    yield gv.check_layer(layers.Abs(), x45)
+    yield gv.check_layer(layers.Softmax(), x45)
+    yield gv.check_layer(layers.MaxPool2x2(), images)
+    yield gv.check_layer(layers.Conv(w, r.normal(size=3), stride=2, pad=1), r.normal(size=(2, 2, 5, 5)),
+                         params=["w", "b"])
+    yield gv.check_layer(layers.LayerNorm(5), x45, params=["gamma", "beta"])
+    yield gv.check_layer(layers.Dense(5, 2), x45)
+    yield gv.check_loss(layers.SoftmaxCrossEntropy(), x45, np.array([0, 4, 1, 2]))
+    for cause, entries in CASES.items():
+        for run, *_ in entries.values():
+            yield run(None)
+    x, wt, b = r.normal(size=(4, 5)), r.normal(size=(5, 3)), r.normal(size=3)
+    yield gv.check_pair(cs231n_layers.affine_forward, cs231n_layers.affine_backward, x, wt, b)
+    yield gv.check_pair(cs231n_layers.batchnorm_forward, cs231n_layers.batchnorm_backward, r.normal(size=(6, 4)),
+                        r.normal(size=4), r.normal(size=4), {"mode": "train"})
+    yield gv.check_pair(cs231n_layers.conv_forward_naive, cs231n_layers.conv_backward_naive, images, w,
+                        r.normal(size=3), {"stride": 1, "pad": 1})
+    yield gv.check_pair(nhwc_conv.pool_forward, nhwc_conv.pool_backward, r.normal(size=(2, 4, 4, 2)), (2, 2),
+                        stride=(2, 2), mode="max")
+    yield gv.check_layer(nnfs_layers.Layer_Dense(5, 3), x45)
+    yield gv.check_layer(dlfs_layers.Affine(r.normal(size=(5, 3)), r.normal(size=3)), x45)
+    for op in (ops.tanh_function(), ops.sin_function(), ops.flatten_function()):
+        data = images if op.__name__ == "FlattenColumns" else x45
+        yield gv.check(lambda t: (op.apply(t) * 1.0).sum(), T("x", data))
+
+
+def test_no_correct_op_layer_or_optimizer_gets_a_finding():
+    reports = list(_correct_layer_reports())
+    assert len(reports) > 40
+    noisy = [(rep.subject, res.name, [str(d) for d in res.diagnosis]) for rep in reports for res in rep.results
+             if res.diagnosis] + [(rep.subject, n.where) for rep in reports for n in rep.nodes if n.diagnosis]
+    assert noisy == []
+    assert all(rep.ok for rep in reports), [rep.subject for rep in reports if not rep.ok]
+
+    from gradviz.checking.optimizers.conventions import Setup, detect
+    from gradviz.checking.optimizers.hyperparameters import resolve
+    from gradviz.checking.optimizers.hypotheses import Context as Drive, explain
+    from test_optimizers import CORRECT
+
+    for target, kind, _ in CORRECT + [(AdamOptimizer(), "adam", "")]:
+        report = gv.check_optimizer(target, kind=kind)
+        assert report.ok and all(not r.diagnosis for r in report.results), (target, str(report))
+        runs = detect(target).drive(target, Setup(0, 5, {}))
+        hp, origin = resolve(kind, {}, [s for run in runs for s in run.sources])
+        assert explain(Drive(kind, hp, runs, 1e-9, 1e-12, origin)) == [], target
