@@ -225,7 +225,7 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                        f"(tested: {kink.tested})")
             results.append(NodeCheck(**base, status=NONDIFF if kink.valid else FAIL, oracle=KINK_ORACLE,
                                      message=message,
-                                     diagnosis=[] if kink.valid else _diagnose_without_twin(
+                                     diagnosis=[] if kink.valid or _failed(results) else _diagnose_without_twin(
                                          node, op, inputs, out, cot, hand, eps, atol, rtol)))
             continue
         try:
@@ -243,8 +243,8 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                                      f"{finite:.6g} ({why})")
             results.append(NodeCheck(**base, status=PASS if ok else FAIL,
                                      oracle="finite (local, directional)", abs_err=err, message=message,
-                                     diagnosis=[] if ok else _diagnose_without_twin(node, op, inputs, out, cot, hand,
-                                                                                     eps, atol, rtol)))
+                                     diagnosis=[] if ok or _failed(results) else _diagnose_without_twin(
+                                         node, op, inputs, out, cot, hand, eps, atol, rtol)))
             continue
         err, worst = 0.0, ""
         ok = True
@@ -275,6 +275,11 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                                  diagnosis=[] if ok else _diagnose_node(node, inputs, out, cot, first_wrong,
                                                                          atol, rtol)))
     return results
+
+
+def _failed(results: list) -> bool:
+    """A node earlier in backward order already failed: only the first wrong node pays for a local reference."""
+    return any(r.status == FAIL for r in results)
 
 
 MAX_LOCAL_REFERENCE = 4096  # elements: a node without a twin gets per-element finite differences up to this size

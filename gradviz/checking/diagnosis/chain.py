@@ -20,7 +20,9 @@ def _scaled_response(ctx: Context, shape: tuple) -> np.ndarray | None:
     """Yours for 2 * dout, when the user's backward can be asked again."""
     if ctx.vjp is None or not isinstance(ctx.cotangent, np.ndarray):
         return None
-    again = ctx.vjp(2.0 * np.asarray(ctx.cotangent, dtype=np.float64))
+    if "doubled" not in ctx.memo:  # one more backward per gradient, however often it is diagnosed
+        ctx.memo["doubled"] = ctx.vjp(2.0 * np.asarray(ctx.cotangent, dtype=np.float64))
+    again = ctx.memo["doubled"]
     return None if again is None or np.shape(again) != shape else np.asarray(again, dtype=np.float64)
 
 

@@ -49,6 +49,7 @@ class Context:
     twin: Callable[..., Any] | None = None
     float32: bool = False
     vjp: Callable[[np.ndarray], np.ndarray | None] | None = None
+    memo: dict = field(default_factory=dict, repr=False)  # costly facts measured once per gradient (per-sample split)
     eps: float = 1e-6
     atol: float = 1e-5
     rtol: float = 1e-3
