@@ -370,3 +370,33 @@ def sin_function(bug=None):
             return (grad * np.cos(out if bug == "output_for_input" else x),)
 
     return Sin
+
+
+# --- a transposed non-square gradient -----------------------------------------------------------------------------
+
+class MatMul:
+    """dlfs style: self.dW kept on the layer."""
+
+    def __init__(self, W, bug=None):
+        self.W, self.bug = W, bug
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W
+
+    def backward(self, dout):
+        self.dW = dout.T @ self.x if self.bug == "transposed" else self.x.T @ dout
+        return dout @ self.W.T
+
+
+def matmul_function(bug=None):
+    class MatMulOp(gv.Function):
+        @staticmethod
+        def forward(x, w):
+            return x @ w
+
+        @staticmethod
+        def backward(grad, x, w, out):
+            return grad @ w.T, (grad.T @ x if bug == "transposed" else x.T @ grad)
+
+    return MatMulOp

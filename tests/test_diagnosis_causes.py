@@ -116,6 +116,11 @@ CASES = {
         "gv.Function": (lambda bug: gv.check(lambda t: ops.layer_norm_function(bug).apply(t), T("x", ROWS)), "x",
                         "dropped_variance_term"),
     },
+    "transposed": {  # not square: the wrong shape, compared anyway
+        "class": (lambda bug: gv.check_layer(ops.MatMul(rng(22).normal(size=(5, 3)), bug), X45), "W"),
+        "gv.Function": (lambda bug: gv.check(lambda a, b: ops.matmul_function(bug).apply(a, b), T("x", X45),
+                                             T("W", rng(22).normal(size=(5, 3)))), "W"),
+    },
     "output_for_input": {  # sqrt and sin: activations of the op table with no slip list of their own
         "class": (lambda bug: gv.check_layer(ops.Sqrt(bug), POSITIVE), "x"),
         "gv.Function": (lambda bug: gv.check(lambda t: ops.sin_function(bug).apply(t), T("x", ROWS)), "x"),
@@ -361,3 +366,33 @@ def test_no_correct_op_layer_or_optimizer_gets_a_finding():
         runs = detect(target).drive(target, Setup(0, 5, {}))
         hp, origin = resolve(kind, {}, [s for run in runs for s in run.sources])
         assert explain(Drive(kind, hp, runs, 1e-9, 1e-12, origin)) == [], target
+
+
+def test_a_regularization_term_in_the_loss_but_not_in_the_gradient():
+    """The reverse of the Dense test in test_diagnosis: 0.5 * lam * |W|^2 in the loss, lam * W missing in the gradient."""
+    r = rng(40)
+    X, y, W = r.normal(size=(6, 4)), r.normal(size=(6, 2)), r.normal(size=(4, 2))
+    lam = 0.3
+
+    def cost(W):  # a ridge regression cost, as a course writes it
+        return float(np.mean((X @ W - y) ** 2) + 0.5 * lam * np.sum(W ** 2))
+
+    def cost_grad(W):
+        return 2 * X.T @ (X @ W - y) / y.size  # + lam * W forgotten
+
+    [finding] = gv.check_grad_fn(cost, cost_grad, W).results[0].diagnosis
+    assert finding.cause == "regularization_mismatch" and "the loss has a regularization term" in finding
+    assert "add 0.3 * W" in finding
+
+    class Ridge(gv.Function):
+        @staticmethod
+        def forward(w):
+            return cost(w)
+
+        @staticmethod
+        def backward(grad, w, out):
+            return (grad * cost_grad(w),)
+
+    report = gv.check(lambda w: Ridge.apply(w), T("W", W))
+    assert [d.cause for d in report.results[0].diagnosis] == ["regularization_mismatch"]
+    assert not gv.check_grad_fn(cost, lambda w: cost_grad(w) + lam * w, W).results[0].diagnosis

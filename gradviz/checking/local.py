@@ -212,7 +212,10 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
         try:
             hand = node_vjp(op, inputs, node._attrs, out, cot)
         except BackwardProblem as problem:  # a user op's backward that crashes is a finding, not a crash
-            results.append(NodeCheck(**base, status=problem.status, oracle="", message=str(problem)))
+            misshapen = [] if problem.status != FAIL or _failed(results) else _diagnose_misshapen(
+                node, op, inputs, out, cot, eps, atol, rtol)
+            results.append(NodeCheck(**base, status=problem.status, oracle="", message=str(problem),
+                                     diagnosis=misshapen))
             continue
         try:
             kink = _kink_check(op, inputs, node._attrs, cot, hand, rng, eps, atol, rtol)
@@ -303,6 +306,35 @@ def _diagnose_without_twin(node, op, inputs, out, cot, hand, eps, atol, rtol) ->
         if h.shape == ref.shape and np.any(np.abs(h - ref) > atol + rtol * np.abs(ref)):
             return _diagnose_node(node, inputs, out, cot, (i, h, ref), atol, rtol)
     return []
+
+
+def _diagnose_misshapen(node, op, inputs, out, cot, eps, atol, rtol) -> list:
+    """A backward that returned a gradient of the wrong shape (a transpose, a kept broadcast axis): what it is."""
+    try:
+        raw = op.backward(cot, *inputs, out, **(node._attrs or {}))
+    except Exception:  # noqa: BLE001 - it raised: the node's message says so, nothing to diagnose
+        return []
+    raw = raw if isinstance(raw, (tuple, list)) else (raw,)
+    phi = _LocalFunction(op, inputs, node._attrs, cot)
+    for i, (grad, x) in enumerate(zip(raw, inputs)):
+        grad = None if grad is None else np.asarray(grad, dtype=np.float64)
+        if grad is None or grad.shape == np.shape(x) or np.size(x) > MAX_LOCAL_REFERENCE:
+            continue
+        reference = _local_reference(phi, eps, phi.shapes, i)
+        return _diagnose_node(node, inputs, out, cot, (i, grad, reference), atol, rtol)
+    return []
+
+
+def _local_reference(phi, eps: float, shapes, i: int) -> np.ndarray:
+    """Central differences of the node's sum(forward * cotangent) for input i alone."""
+    start = sum(int(np.prod(s)) for s in shapes[:i])
+    size = int(np.prod(shapes[i]))
+    reference = np.empty(size)
+    for j in range(size):
+        step = np.zeros(phi.z.size)
+        step[start + j] = eps
+        reference[j] = (phi(phi.z + step) - phi(phi.z - step)) / (2 * eps)
+    return reference.reshape(shapes[i])
 
 
 def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:

@@ -450,6 +450,7 @@ class _Check:
         what = f"{bad.where}: {bad.message}" if bad is not None else "a node whose backward could not be replayed"
         message = f"backpropagation stopped at {what}"
         results = [InputResult(i.name, tuple(i.data.shape), status, message=message) for i in s.inputs]
+        from_first_wrong_node(results, nodes)
         return Report(subject=s.name, results=results, settings=self.settings, nodes=nodes, root=s.root,
                       verdict=f"{status}: {message}.", warnings=self.warnings)
 
