@@ -255,12 +255,12 @@ class _Check:
                 self.settings["tolerance"] = probing.apply_strict(judged, finite)
             if s.root is not None:
                 settle_graph_kinks(judged, nodes, finite)
-                from_first_wrong_node(judged, nodes)
             elif finite is not None and finite.mode == "full" and not opt.per_example_dout:
                 settle_joint_kinks(judged, loss, arrays, yours, finite, base, tol, stream(opt.seed, DIRECTIONS))
                 diagnose_settled(results, self.contexts)
             if finite is not None and finite.mode == "directional" and any(r[4] == FAIL for r in finite.directional):
                 self.localize(loss, arrays, yours, base, compared, results, contexts)
+            from_first_wrong_node([results[k] for k in compared], nodes)
             self.rediagnose_parameters(results)
         report = self.assemble(out, entries, results, holes, nodes, formulas, finite, compared)
         if finite is not None and compared:
