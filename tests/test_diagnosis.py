@@ -388,6 +388,7 @@ def test_no_op_or_layer_of_the_self_test_gets_a_diagnosis():
     reports = [outcome.report for _, outcome in selftest.run() if outcome.report is not None]
     assert len(reports) > 50
     assert [r.subject for r in reports if any(res.diagnosis for res in r.results)] == []
+    assert [(r.subject, n.where) for r in reports for n in r.nodes if n.diagnosis] == []
 
 
 # --- gv.check: the first wrong node is diagnosed from what it saw -------------------------------
