@@ -400,3 +400,31 @@ def matmul_function(bug=None):
             return grad @ w.T, (grad.T @ x if bug == "transposed" else x.T @ grad)
 
     return MatMulOp
+
+
+class ScaleLayer:
+    """y = x * gamma with gamma a parameter (a per-feature gain)."""
+
+    def __init__(self, gamma, bug=None):
+        self.gamma, self.bug = gamma, bug
+
+    def forward(self, x):
+        self.x = x
+        return x * self.gamma
+
+    def backward(self, dout):
+        self.dgamma = (dout * self.x).sum(axis=0)
+        return dout * self.gamma * self.gamma if self.bug == "factor_array_extra" else dout * self.gamma
+
+
+def conv_function(bug=None, pad=1):
+    class Conv(gv.Function):
+        @staticmethod
+        def forward(x, w):
+            return conv_forward(x, w, {"stride": 1, "pad": pad})[0]
+
+        @staticmethod
+        def backward(grad, x, w, out):
+            return conv_backward(grad, (x, w, {"stride": 1, "pad": pad}), bug=bug)
+
+    return Conv

@@ -92,6 +92,8 @@ CASES = {
     "padding_kept": {
         "pair": (lambda bug: gv.check_pair(ops.conv_forward, P(ops.conv_backward, bug=bug), IMAGES[:, :2],
                                            rng(11).normal(size=(3, 2, 3, 3)), {"stride": 1, "pad": 1}), "x"),
+        "gv.Function": (lambda bug: gv.check(lambda a, b: ops.conv_function(bug).apply(a, b), T("x", IMAGES[:, :2]),
+                                             T("w", rng(11).normal(size=(3, 2, 3, 3)))), "x"),
     },
     "height_width_swapped": {
         "class": (lambda bug: gv.check_layer(ops.Flatten(bug), IMAGES), "x"),
@@ -107,6 +109,7 @@ CASES = {
                                              T("gamma", GAMMA)), "x"),
     },
     "factor_array_extra": {
+        "class": (lambda bug: gv.check_layer(ops.ScaleLayer(GAMMA.copy(), bug), ROWS, params=["gamma"]), "x"),
         "gv.Function": (lambda bug: gv.check(lambda a, g: ops.scale_function(bug).apply(a, g), T("x", ROWS),
                                              T("gamma", GAMMA)), "x"),
     },
