@@ -39,10 +39,15 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
     if not np.all(np.isfinite(user)):
         return [numerics.not_finite(user, reference, ctx)]
     found: list[Finding] = []
+    numbers = _digest(user), _digest(reference)
     for fn, any_shape in HYPOTHESES:
         if user.shape != reference.shape and not any_shape:
             continue
-        finding = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
+        key = (fn,) + numbers
+        if key in ctx.memo and getattr(fn, "memo", True):  # the same numbers diagnosed again (parameters re-judged)
+            finding = ctx.memo[key]
+        else:
+            finding = ctx.memo[key] = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
         if finding is not None and all(f.cause != finding.cause for f in found):
             found.append(finding)
     if not found:
@@ -67,3 +72,7 @@ def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:
                    f"{int(wrong.sum())} of {user.size} elements are wrong{shape}",
                    cause=NO_PATTERN, evidence=f"none of the {len(HYPOTHESES)} known causes reproduces these numbers",
                    confidence=0.0)
+
+
+def _digest(a: np.ndarray) -> tuple:
+    return a.shape, hash(a.tobytes())
