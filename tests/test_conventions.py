@@ -81,7 +81,7 @@ def test_pool_pair_with_kernel_shape_and_mode_passing_through():
                              mode=mode).ok
     bad = gv.check_pair(nhwc_conv_bug.pool_forward, nhwc_conv_bug.pool_backward, A_prev, (2, 2), stride=(2, 2),
                         mode="avg")
-    assert not bad.ok and "times a constant 4 everywhere" in bad.verdict  # the 2x2 window size is missing
+    assert not bad.ok and "a division by the number of elements per window (4) is missing" in bad.verdict
 
 
 def test_deeplearning_ai_per_example_dz_is_named_and_checkable_in_its_convention():

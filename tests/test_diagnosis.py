@@ -15,7 +15,7 @@ import pytest
 
 import gradviz as gv
 from gradviz.checking.diagnosis import NO_PATTERN, Context, Finding, diagnose
-from gradviz.checking.diagnosis.catalogue import CAUSES
+from gradviz.checking.diagnosis.catalogue import CAUSES, every_cause
 from oracles import wrong_tanh
 
 
@@ -388,6 +388,7 @@ def test_no_op_or_layer_of_the_self_test_gets_a_diagnosis():
     reports = [outcome.report for _, outcome in selftest.run() if outcome.report is not None]
     assert len(reports) > 50
     assert [r.subject for r in reports if any(res.diagnosis for res in r.results)] == []
+    assert [(r.subject, n.where) for r in reports for n in r.nodes if n.diagnosis] == []
 
 
 # --- gv.check: the first wrong node is diagnosed from what it saw -------------------------------
@@ -505,13 +506,17 @@ def test_gradviz_causes_lists_the_catalogue(tmp_path):
     assert done.returncode == 0
     for cause in ("extra_batch_division", "pool_wrong_element", "regularization_mismatch", "no_pattern"):
         assert cause in done.stdout
+    for cause in ("chain_rule_forgotten", "repeated_indices_lost", "bias_counter_offset", "two_slips"):
+        assert cause in done.stdout  # new gradient causes and the optimizer causes alike
+    assert "e.g. dW[idx] += dout  # where np.add.at(dW, idx, dout) belongs" in done.stdout
     listed = json.loads(gradviz_cli("causes", "--json", cwd=tmp_path).stdout)
-    assert set(listed) == set(CAUSES)
+    assert set(listed) == set(every_cause()) and set(CAUSES) < set(listed)
+    assert all(entry["example"] and entry["meaning"] for entry in listed.values())
 
 
 def test_the_docs_page_shows_every_cause():
     page = (Path(__file__).resolve().parent.parent / "docs" / "diagnosis.md").read_text()
-    missing = [cause for cause in CAUSES if f"`{cause}`" not in page]
+    missing = [cause for cause in every_cause() if f"`{cause}`" not in page]
     assert missing == []
 
 
@@ -522,10 +527,12 @@ def test_the_docs_page_runs_an_example_of_every_cause():
     page = pages.EXECUTED.get("diagnosis.md") or pages.run_page(Path(pages.DOCS) / "diagnosis.md")
     shown = [output.text() for output in page.outputs]
     everything = "\n".join(shown)
-    assert [c for c in CAUSES if not re.search(rf"\b{c}\b", everything)] == []
+    assert [c for c in every_cause() if not re.search(rf"\b{c}\b", everything)] == []
     planted = {"tanh, 1 - y": "one_minus_y", "tanh, 1 - x**2": "pre_activation", "no mask": "mask_forgotten",
                "corner": "pool_wrong_element", "no stride  x": "forgotten_stride", "crop       x": "crop_off_by_one",
-               "l2": "regularization_mismatch", "[0, 2, 4]": "samples_missing", "average": "pool_not_averaged"}
+               "l2": "regularization_mismatch", "[0, 2, 4]": "samples_missing", "average": "pool_not_averaged",
+               "embedding": "repeated_indices_lost", "variance": "n_minus_one", "pool ties": "pool_all_ties",
+               "t from 2": "bias_counter_offset", "t from 2, eps inside": "two_slips"}
     lines = everything.splitlines()
     for label, cause in planted.items():
         [line] = [ln for ln in lines if ln.startswith(label + " ")]

@@ -20,6 +20,7 @@ from ..errors import GradvizError
 from .streams import DIRECTIONS, stream
 from .report import ERROR, FAIL, NONDIFF, PASS, NodeCheck
 from .diagnosis import Context, diagnose
+from .diagnosis.geometry import complete as complete_geometry
 from .symbolic import SymbolicUnavailable, symbolic_vjp
 
 
@@ -211,7 +212,10 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
         try:
             hand = node_vjp(op, inputs, node._attrs, out, cot)
         except BackwardProblem as problem:  # a user op's backward that crashes is a finding, not a crash
-            results.append(NodeCheck(**base, status=problem.status, oracle="", message=str(problem)))
+            misshapen = [] if problem.status != FAIL or _failed(results) else _diagnose_misshapen(
+                node, op, inputs, out, cot, eps, atol, rtol)
+            results.append(NodeCheck(**base, status=problem.status, oracle="", message=str(problem),
+                                     diagnosis=misshapen))
             continue
         try:
             kink = _kink_check(op, inputs, node._attrs, cot, hand, rng, eps, atol, rtol)
@@ -223,7 +227,9 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                        f"{reason}; backward's result is not a valid subgradient: {kink.problem} "
                        f"(tested: {kink.tested})")
             results.append(NodeCheck(**base, status=NONDIFF if kink.valid else FAIL, oracle=KINK_ORACLE,
-                                     message=message))
+                                     message=message,
+                                     diagnosis=[] if kink.valid or _failed(results) else _diagnose_without_twin(
+                                         node, op, inputs, out, cot, hand, eps, atol, rtol)))
             continue
         try:
             if not use_symbolic:
@@ -239,7 +245,9 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                                      f"random direction d as {analytic:.6g}; finite differences of forward give "
                                      f"{finite:.6g} ({why})")
             results.append(NodeCheck(**base, status=PASS if ok else FAIL,
-                                     oracle="finite (local, directional)", abs_err=err, message=message))
+                                     oracle="finite (local, directional)", abs_err=err, message=message,
+                                     diagnosis=[] if ok or _failed(results) else _diagnose_without_twin(
+                                         node, op, inputs, out, cot, hand, eps, atol, rtol)))
             continue
         err, worst = 0.0, ""
         ok = True
@@ -272,6 +280,65 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
     return results
 
 
+def _failed(results: list) -> bool:
+    """A node earlier in backward order already failed: only the first wrong node pays for a local reference."""
+    return any(r.status == FAIL for r in results)
+
+
+MAX_LOCAL_REFERENCE = 4096  # elements: a node without a twin gets per-element finite differences up to this size
+
+
+def _diagnose_without_twin(node, op, inputs, out, cot, hand, eps, atol, rtol) -> list:
+    """A wrong node with no SymPy twin: its reference is central differences of its own forward, element by element.
+
+    Only small nodes (the cost is two forwards per element), and only on a FAIL."""
+    phi = _LocalFunction(op, inputs, node._attrs, cot)
+    if phi.z.size > MAX_LOCAL_REFERENCE:
+        return []
+    try:
+        reference = np.concatenate([_local_reference(phi, eps, phi.shapes, i).ravel() for i in range(len(inputs))])
+    except Exception:  # noqa: BLE001 - the user's forward raised off the point: no reference, no diagnosis
+        return []
+    for i, (h, ref) in enumerate(zip(hand, phi.split(reference))):
+        h = np.zeros(np.shape(inputs[i])) if h is None else np.asarray(h, dtype=np.float64)
+        ref = np.asarray(ref, dtype=np.float64)
+        if h.shape == ref.shape and np.any(np.abs(h - ref) > atol + rtol * np.abs(ref)):
+            return _diagnose_node(node, inputs, out, cot, (i, h, ref), atol, rtol)
+    return []
+
+
+def _diagnose_misshapen(node, op, inputs, out, cot, eps, atol, rtol) -> list:
+    """A backward that returned a gradient of the wrong shape (a transpose, a kept broadcast axis): what it is."""
+    try:
+        raw = op.backward(cot, *inputs, out, **(node._attrs or {}))
+    except Exception:  # noqa: BLE001 - it raised: the node's message says so, nothing to diagnose
+        return []
+    raw = raw if isinstance(raw, (tuple, list)) else (raw,)
+    phi = _LocalFunction(op, inputs, node._attrs, cot)
+    for i, (grad, x) in enumerate(zip(raw, inputs)):
+        grad = None if grad is None else np.asarray(grad, dtype=np.float64)
+        if grad is None or grad.shape == np.shape(x) or np.size(x) > MAX_LOCAL_REFERENCE:
+            continue
+        try:
+            reference = _local_reference(phi, eps, phi.shapes, i)
+        except Exception:  # noqa: BLE001 - the user's forward raised off the point: no reference, no diagnosis
+            return []
+        return _diagnose_node(node, inputs, out, cot, (i, grad, reference), atol, rtol)
+    return []
+
+
+def _local_reference(phi, eps: float, shapes, i: int) -> np.ndarray:
+    """Central differences of the node's sum(forward * cotangent) for input i alone."""
+    start = sum(int(np.prod(s)) for s in shapes[:i])
+    size = int(np.prod(shapes[i]))
+    reference = np.empty(size)
+    for j in range(size):
+        step = np.zeros(phi.z.size)
+        step[start + j] = eps
+        reference[j] = (phi(phi.z + step) - phi(phi.z - step)) / (2 * eps)
+    return reference.reshape(shapes[i])
+
+
 def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
     """Why the node's backward is wrong for its first wrong input, from what the node saw."""
     i, hand, sym = first_wrong
@@ -282,6 +349,17 @@ def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
     twin = (lambda *xs: op.symbolic(*xs, **attrs)) if op.symbolic is not None and op.elementwise else None
     context = Context(name=names[i], kind=op.display, wrt=arrays[i], inputs=dict(zip(names, arrays)),
                       output=np.asarray(out, dtype=np.float64), cotangent=np.asarray(cot, dtype=np.float64),
-                      attrs=dict(attrs), twin=twin, atol=atol, rtol=rtol)
+                      attrs=dict(attrs), twin=twin, atol=atol, rtol=rtol,
+                      vjp=lambda dout: _input_vjp(op, inputs, attrs, out, dout, i))
+    complete_geometry(context)
     return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)
 
+
+
+def _input_vjp(op, inputs, attrs, out, cot, i):
+    """Input i's gradient from the node's backward for another upstream gradient (None if it cannot be had)."""
+    try:
+        grad = node_vjp(op, inputs, attrs, out, cot)[i]
+    except BackwardProblem:
+        return None
+    return None if grad is None else np.asarray(grad, dtype=np.float64)

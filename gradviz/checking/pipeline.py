@@ -16,7 +16,6 @@ reaches every one of them.
 
 from __future__ import annotations
 
-import functools
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -27,8 +26,10 @@ from ..errors import PrecisionWarning
 from .adapters.reading import as_array
 from . import probe as probing
 from .diagnosis import Context, diagnose
-from .diagnosis.samples import per_sample_gradients
+from .diagnosis.graph import from_first_wrong_node
+from .diagnosis.settled import diagnose_settled
 from .finite import Differences
+from .contexts import context_for
 from .holes import HoleFinder
 from .local import check_nodes
 from .localize import localize_failures
@@ -171,7 +172,8 @@ class _Check:
             if g.shape != spec.data.shape:
                 out.append(Problem(FAIL, f"{s.answer} returned {s.grad_name(spec.name)} of shape {g.shape}; "
                                          f"{spec.name} has shape {spec.data.shape}"))
-                if g.size == spec.data.size:  # compared anyway, so the diagnosis can name a transpose
+                if spec.data.size and (g.size % spec.data.size == 0 or g.ndim == spec.data.ndim):
+                    # compared anyway, so the diagnosis can name a transpose or a broadcast dimension kept
                     self.misshapen[k] = g
             else:
                 out.append(g)
@@ -226,6 +228,7 @@ class _Check:
                 settle_graph_kinks(judged, nodes, finite)
             elif finite is not None and finite.mode == "full" and not opt.per_example_dout:
                 settle_joint_kinks(judged, loss, arrays, yours, finite, base, tol, stream(opt.seed, DIRECTIONS))
+                diagnose_settled(results, self.contexts)
             if finite is not None and finite.mode == "directional":
                 if s.root is None and any(r[4] != PASS for r in finite.directional):
                     settle_directional_kinks(judged, loss, arrays, yours, finite, base, tol,
@@ -235,6 +238,7 @@ class _Check:
                             r.status = FAIL if r.status == NONDIFF else r.status
                 if any(r[4] == FAIL for r in finite.directional):
                     self.localize(loss, arrays, yours, base, compared, results, contexts)
+            from_first_wrong_node([results[k] for k in compared], nodes)
             self.rediagnose_parameters(results)
         report = self.assemble(out, entries, results, holes, nodes, formulas, finite, compared)
         if finite is not None and compared:
@@ -282,18 +286,7 @@ class _Check:
 
     def context(self, k: int, out: np.ndarray, cot, batch: int | None) -> Context:
         """What the diagnosis knows about input k: the same fields whatever the entry point."""
-        s = self.subject
-        spec = s.inputs[k]
-        per_sample = None
-        if spec.role == PARAMETER and cot is not None and batch and out.ndim > s.batch_axis \
-                and out.shape[s.batch_axis] == batch:
-            per_sample = functools.partial(per_sample_gradients, lambda arrs: s.output(arrs), self.arrays, k, cot,
-                                           s.batch_axis, self.tol.eps)
-        return Context(name=spec.name, kind=s.kind, wrt=spec.data, inputs={**s.constants, **dict(zip(s.names,
-                                                                                                     self.arrays))},
-                       output=out, cotangent=cot, batch=batch, batch_axis=s.batch_axis, layout=s.layout,
-                       per_sample=per_sample, attrs={"role": spec.role, **s.attrs}, float32=spec.float32,
-                       eps=self.tol.eps, atol=self.tol.atol, rtol=self.tol.rtol)
+        return context_for(self.subject, self.arrays, k, out, cot, batch, self.tol)
 
     def judged(self, j, k, yours, finite, sym, mode, context) -> InputResult:
         spec = self.subject.inputs[k]
@@ -387,6 +380,7 @@ class _Check:
         what = f"{bad.where}: {bad.message}" if bad is not None else "a node whose backward could not be replayed"
         message = f"backpropagation stopped at {what}"
         results = [InputResult(i.name, tuple(i.data.shape), status, message=message) for i in s.inputs]
+        from_first_wrong_node(results, nodes)
         return Report(subject=s.name, results=results, settings=self.settings, nodes=nodes, root=s.root,
                       verdict=f"{status}: {message}.", warnings=self.warnings)
 

@@ -7,23 +7,25 @@ import json
 
 
 def add_command(sub) -> None:
-    causes = sub.add_parser("causes", help="list every cause of a wrong gradient gradviz can name")
+    causes = sub.add_parser("causes", help="list every cause of a wrong gradient or optimizer gradviz can name")
     causes.add_argument("--json", action="store_true", help="print the table as JSON")
     causes.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checking.diagnosis.catalogue import CAUSES
+    from ..checking.diagnosis.catalogue import every_cause
 
+    table = every_cause()
     if args.json:
-        print(json.dumps({cause: {"family": family, "meaning": meaning}
-                          for cause, (family, meaning) in CAUSES.items()}, indent=2))
+        print(json.dumps({cause: {"family": family, "meaning": meaning, "example": example}
+                          for cause, (family, meaning, example) in table.items()}, indent=2))
         return 0
-    width = max(map(len, CAUSES))
+    width = max(map(len, table))
     family = None
-    for cause, (group, meaning) in CAUSES.items():
+    for cause, (group, meaning, example) in table.items():
         if group != family:
             print(("\n" if family else "") + f"{group}:")
             family = group
         print(f"  {cause:<{width}}  {meaning}")
+        print(f"  {'':<{width}}    e.g. {example}")
     return 0

@@ -15,10 +15,11 @@ import numpy as np
 from .context import Context
 from .finding import NO_PATTERN, Finding, as_finding
 from .registry import HYPOTHESES, hypothesis
+from .structure import how_wrong, where_wrong
 from .util import index_text
 # The families, in the order their findings are listed when several fit.
-from . import (numerics, factors, layout, images, activations, pooling, convolution,  # noqa: E402,F401
-               jacobian, rules, masks, signs, terms, samples)  # (importing a family registers its hypotheses)
+from . import (numerics, factors, layout, reductions, images, activations, pooling, convolution,  # noqa: E402,F401
+               jacobian, rules, chain, scatter, masks, signs, terms, samples)  # (importing registers them)
 from . import conventions  # noqa: E402,F401  (calling conventions that look like bugs)
 
 __all__ = ["Context", "Finding", "HYPOTHESES", "as_finding", "diagnose", "hypothesis", "NO_PATTERN"]
@@ -38,10 +39,15 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
     if not np.all(np.isfinite(user)):
         return [numerics.not_finite(user, reference, ctx)]
     found: list[Finding] = []
+    numbers = _digest(user), _digest(reference)
     for fn, any_shape in HYPOTHESES:
         if user.shape != reference.shape and not any_shape:
             continue
-        finding = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
+        key = (fn,) + numbers
+        if key in ctx.memo and getattr(fn, "memo", True):  # the same numbers diagnosed again (parameters re-judged)
+            finding = ctx.memo[key]
+        else:
+            finding = ctx.memo[key] = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
         if finding is not None and all(f.cause != finding.cause for f in found):
             found.append(finding)
     if not found:
@@ -61,7 +67,12 @@ def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:
     order = np.argsort(-np.where(wrong, err, -1.0), axis=None)[: min(3, int(wrong.sum()))]
     places = ", ".join(f"{index_text(np.unravel_index(i, user.shape)) if user.ndim else '()'} "
                        f"(yours {user.flat[i]:.4g}, true {ref.flat[i]:.4g})" for i in order)
+    shape = f", {where_wrong(wrong, ctx)}: {how_wrong(user, ref, wrong)}" if user.ndim and wrong.any() else ""
     return Finding(f"no simple pattern: the largest errors are at {places}; "
-                   f"{int(wrong.sum())} of {user.size} elements are wrong",
+                   f"{int(wrong.sum())} of {user.size} elements are wrong{shape}",
                    cause=NO_PATTERN, evidence=f"none of the {len(HYPOTHESES)} known causes reproduces these numbers",
                    confidence=0.0)
+
+
+def _digest(a: np.ndarray) -> tuple:
+    return a.shape, hash(a.tobytes())

@@ -29,6 +29,8 @@ class Context:
     twin:      for an elementwise op, its SymPy twin as a function of one symbol per input (in the
                order of `inputs`): lets the product and quotient rules be replayed term by term
     float32:   whether the user's data arrived as float32
+    vjp:       this gradient as the user's backward gives it for another upstream gradient (dout -> grad);
+               lets a hypothesis test how backward responds to dout (the chain rule) directly
     """
 
     name: str = ""
@@ -46,6 +48,8 @@ class Context:
     per_sample: Callable[[], np.ndarray | None] | None = None
     twin: Callable[..., Any] | None = None
     float32: bool = False
+    vjp: Callable[[np.ndarray], np.ndarray | None] | None = None
+    memo: dict = field(default_factory=dict, repr=False)  # costly facts measured once per gradient (per-sample split)
     eps: float = 1e-6
     atol: float = 1e-5
     rtol: float = 1e-3

@@ -36,3 +36,6 @@ def per_example_dout(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding
         f"(dZ holds per-example gradients; 1/m, m = {m} examples, is applied in the parameter gradients only); "
         "check it in that convention with per_example_dout=True (--per-example-dout)",
         cause="per_example_dout", evidence=f"yours / true = {ratio:.6g} = 1/{m}", confidence=0.97)
+
+
+per_example_dout.memo = False  # reads what the other gradients' verdicts say: never answered from an earlier call

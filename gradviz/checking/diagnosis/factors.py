@@ -53,6 +53,15 @@ def named_factors(ctx: Context, shape: tuple) -> list[tuple[float, str, str]]:
              f"it is 1/{count} of the true gradient: backward divides by the number of elements per {what} "
              f"({count}) once too often"),
         ]
+    for n in _axis_lengths(ctx, shape):
+        factors += [
+            (n / (n - 1), "n_minus_one",
+             f"it is {n}/{n - 1} of the true gradient: N - 1 is used where N = {n} belongs (an unbiased variance, "
+             "or a mean over N - 1 elements, where the forward divides by N)"),
+            ((n - 1) / n, "n_minus_one",
+             f"it is {n - 1}/{n} of the true gradient: N = {n} is used where N - 1 belongs (the forward divides by "
+             f"N - 1, e.g. an unbiased variance, and backward by N)"),
+        ]
     factors += [
         (-1.0, "sign_flip", "the sign is flipped (a minus sign missing or extra)"),
         (2.0, "factor_2", "it is twice the true gradient (a factor 2 counted twice, or a 1/2 forgotten in the loss)"),
@@ -80,6 +89,46 @@ def _element_counts(ctx: Context, shape: tuple) -> list[tuple[int, str]]:
         if h * w > 1 and n > 1:
             counts.append((int(h * w), "channel of one image (height x width)"))
     return counts
+
+
+def _axis_lengths(ctx: Context, shape: tuple) -> list[int]:
+    """The lengths a mean or a variance may divide by: the axes of the gradient, its input and output."""
+    lengths = set(int(n) for n in shape)
+    for a in (ctx.wrt, ctx.output):
+        if isinstance(a, np.ndarray):
+            lengths |= set(int(n) for n in a.shape)
+    return sorted(n for n in lengths if n >= 3)
+
+
+@hypothesis
+def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """yours * A == true (a factor A missing, e.g. gamma) or yours == true * A (A multiplied in once too often)."""
+    size = scale(ref)
+    mask = nonzero(ref, size)
+    if np.count_nonzero(mask) < 3:
+        return None
+    with np.errstate(all="ignore"):
+        ratio = np.where(mask, user / np.where(mask, ref, 1.0), np.nan).reshape(-1)
+    probe = np.argsort(-np.abs(ref).reshape(-1))[:8]  # a few large elements rule most arrays out, cheaply
+    for name, a in ctx.arrays().items():
+        if name == "dout" or a.ndim > user.ndim or np.ptp(a) <= 1e-9 * scale(a):
+            continue  # dout: the chain-rule hypothesis; a constant array: the constant-factor one
+        try:
+            a = np.broadcast_to(a, user.shape)
+        except ValueError:
+            continue
+        flat = a.reshape(-1)[probe]
+        with np.errstate(all="ignore"):
+            if not (np.allclose(ratio[probe] * flat, 1.0, rtol=1e-2) or np.allclose(ratio[probe], flat, rtol=1e-2)):
+                continue
+            for candidate, missing in ((ref / a, True), (ref * a, False)):
+                if np.all(np.isfinite(candidate)) and ctx.close(user, candidate) and not ctx.close(candidate, ref):
+                    sentence = (f"a factor {name} is missing: yours * {name} is the true gradient" if missing else
+                                f"it is multiplied by {name} once too often: yours / {name} is the true gradient")
+                    return Finding(sentence, cause="factor_array_missing" if missing else "factor_array_extra",
+                                   confidence=0.9, evidence=f"{'yours * ' + name if missing else 'yours / ' + name} "
+                                                            "equals the true gradient on every element")
+    return None
 
 
 @hypothesis

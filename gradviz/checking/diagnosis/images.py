@@ -43,3 +43,25 @@ def border_only(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | No
                    "is sliced off in backward (e.g. [pad:-pad] with pad = 0 gives an empty slice)",
                    cause="border", evidence=f"{int(wrong.sum())} wrong elements, all on the outer ring",
                    confidence=0.75)  # a location, not a recomputed slip: any reproduced cause outranks it
+
+
+@hypothesis(any_shape=True)
+def padding_kept(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """The gradient of the padded input handed back: larger by 2 * pad, its centre is right."""
+    if user.ndim != 4 or ref.ndim != 4 or user.shape == ref.shape:
+        return None
+    h_axis, w_axis = spatial_axes(ctx)
+    extra_h, extra_w = user.shape[h_axis] - ref.shape[h_axis], user.shape[w_axis] - ref.shape[w_axis]
+    others = [a for a in range(4) if a not in (h_axis, w_axis)]
+    if any(user.shape[a] != ref.shape[a] for a in others) or extra_h < 0 or extra_w < 0 or extra_h % 2 or extra_w % 2:
+        return None
+    ph, pw = extra_h // 2, extra_w // 2
+    centre = [slice(None)] * 4
+    centre[h_axis] = slice(ph, ph + ref.shape[h_axis])
+    centre[w_axis] = slice(pw, pw + ref.shape[w_axis])
+    if not ctx.close(user[tuple(centre)], ref):
+        return None
+    return Finding(f"the padding is kept: yours has shape {user.shape}, the padded input's, where the input has "
+                   f"{ref.shape}; crop {ph} row(s) and {pw} column(s) off each side ([..., {ph}:-{ph}, {pw}:-{pw}] "
+                   "for NCHW)", cause="padding_kept", confidence=0.95,
+                   evidence=f"the centre of yours (without the {ph}, {pw} padding) equals the true gradient")

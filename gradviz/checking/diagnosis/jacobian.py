@@ -63,9 +63,16 @@ def normalization_diagonal_only(user: np.ndarray, ref: np.ndarray, ctx: Context)
                       "through mean and var", gh / std),
                      ("only the diagonal of the Jacobian is kept: dx = dout * gamma / std * (1 - 1/N - xhat**2/N) "
                       "drops the coupling between elements", gh / std * (1 - 1 / n - xhat ** 2 / n))]
-            for sentence, candidate in slips:
+            mean_g = gh.mean(axis=axis, keepdims=True)
+            mean_gx = (gh * xhat).mean(axis=axis, keepdims=True)
+            dropped = [("the term through the mean is dropped: dx = (g - xhat * mean(g * xhat)) / std lacks the "
+                        "- mean(g) term (d mean / dx)", (gh - xhat * mean_gx) / std),
+                       ("the term through the variance is dropped: dx = (g - mean(g)) / std lacks the "
+                        "- xhat * mean(g * xhat) term (d var / dx)", (gh - mean_g) / std)]
+            for sentence, candidate in slips + dropped:
                 if ctx.close(user, candidate) and not ctx.close(candidate, ref):
-                    return Finding(f"{kind} backward: {sentence}", cause="jacobian_diagonal_only", confidence=0.9,
+                    cause = "dropped_rule_term" if "dropped:" in sentence else "jacobian_diagonal_only"
+                    return Finding(f"{kind} backward: {sentence}", cause=cause, confidence=0.9,
                                    evidence=f"the output is {kind} of the input (over axis {axis % x.ndim}, N={n}); "
                                             "that formula reproduces yours on every element")
             return None

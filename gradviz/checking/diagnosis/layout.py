@@ -66,11 +66,35 @@ def reshaped(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
                        f"{_shape(ref.shape)}; reshape it (and check nothing needs a transpose)",
                        cause="reshaped", evidence="yours.reshape(true shape) equals the true gradient",
                        confidence=0.9)
-    if ref.ndim >= 2 and ref.shape[-1] != ref.shape[-2] and user.shape == ref.shape:
-        transposed_ref = np.swapaxes(ref, -1, -2)
-        if ctx.close(user, transposed_ref.reshape(ref.shape)):
-            return Finding("it is the true gradient transposed and then reshaped back: .reshape() was used "
-                           "where .T (a transpose) was needed",
-                           cause="reshape_for_transpose",
-                           evidence="yours equals true.T.reshape(true.shape)", confidence=0.9)
+    if user.shape == ref.shape and 2 <= ref.ndim <= 5:
+        return _reshape_for_transpose(user, ref, ctx)
+    return None
+
+
+def _reshape_for_transpose(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """Yours is the true gradient with two axes exchanged by a reshape (memory order kept), not a transpose.
+
+    Both directions are tried: the data transposed then reshaped back, and reshaped to the exchanged shape
+    then transposed. Exchanging an image's height and width is named as such.
+    """
+    spatial = (1, 2) if ctx.layout == "NHWC" else (2, 3)
+    for a, b in ((i, j) for i in range(ref.ndim) for j in range(i + 1, ref.ndim)):
+        if ref.shape[a] == ref.shape[b]:
+            continue  # exchanging equal lengths is a plain transpose, named elsewhere
+        order = list(range(ref.ndim))
+        order[a], order[b] = b, a
+        swapped_shape = tuple(ref.shape[i] for i in order)
+        for candidate, how in ((np.transpose(ref, order).reshape(ref.shape), "transposed, then reshaped back"),
+                               (np.transpose(ref.reshape(swapped_shape), order), "reshaped to the swapped shape")):
+            if not ctx.close(user, candidate) or ctx.close(candidate, ref):
+                continue
+            if ref.ndim == 4 and (a, b) == spatial:
+                return Finding("height and width are swapped in a reshape: the image's rows and columns were "
+                               "exchanged with .reshape(..., W, H) where a transpose of the axes (or the "
+                               "(..., H, W) shape) belongs", cause="height_width_swapped", confidence=0.9,
+                               evidence=f"the true gradient {how} with axes {a} and {b} exchanged reproduces yours")
+            return Finding(f"it is the true gradient with axes {a} and {b} exchanged by .reshape() where a transpose "
+                           "was needed (the numbers keep their memory order)", cause="reshape_for_transpose",
+                           confidence=0.9, evidence=f"the true gradient {how} with axes {a} and {b} exchanged "
+                                                    "reproduces yours")
     return None

@@ -18,11 +18,12 @@ from .registry import hypothesis
 
 
 def _geometries(ctx: Context):
+    """The declared window and stride first, then the usual ones (a setting read from a name may mislead)."""
     kernel = ctx.attrs.get("kernel_size", ctx.attrs.get("kernel"))
-    kernels = [pair(kernel, "kernel_size")] if kernel is not None else [(2, 2), (3, 3)]
-    for k in kernels:
-        stride = ctx.attrs.get("stride")
-        strides = [pair(stride, "stride")] if stride is not None else [k, (1, 1), (2, 2)]
+    declared = [pair(kernel, "kernel_size")] if kernel is not None else []
+    stride = ctx.attrs.get("stride")
+    for k in dict.fromkeys(declared + [(2, 2), (3, 3)]):
+        strides = ([pair(stride, "stride")] if stride is not None else []) + [k, (1, 1), (2, 2)]
         for s in dict.fromkeys(strides):
             yield k, s
 
@@ -68,9 +69,19 @@ def _max_route(g, x, k, s):
     return max_pool_backward(g, x, max_pool_forward(x, k, s), k, s)[0]
 
 
+def _all_ties(g, x, k, s):
+    """The max-pool gradient sent whole to every element equal to its window's maximum."""
+    y = max_pool_forward(x, k, s)
+    dx = np.zeros(x.shape)
+    for i, j, rows, cols in offsets(k, g.shape[2:], s):
+        dx[:, :, rows, cols] += g * (x[:, :, rows, cols] == y)
+    return dx
+
+
 def _candidates(kind, g, x, k, s):
     n = k[0] * k[1]
     if kind == "max":
+        yield "pool_all_ties", "the max-pool gradient goes to every tied maximum of a window; send it to one of them only (the first, as the forward's argmax does)", _all_ties(g, x, k, s)
         yield "pool_every_element", "the max-pool gradient is sent to every element of its window, not only to the max", _every(g, x, k, s)
         yield "pool_averaged", "the max-pool gradient is averaged over its window (avg-pool backward) instead of sent to the max", _every(g, x, k, s) / n
         yield "pool_wrong_element", "the max-pool gradient goes to the minimum of each window, not the maximum", _max_route(g, -x, k, s)

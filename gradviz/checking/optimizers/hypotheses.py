@@ -14,7 +14,7 @@ import numpy as np
 
 from ..diagnosis.finding import Finding
 from .driving import Run
-from .rules import REFERENCE, Variant, trajectory
+from .rules import KINDS, REFERENCE, Variant, trajectory
 
 ADAM = ("adam", "adamw")
 SECOND_MOMENT = ("rmsprop", "adam", "adamw")
@@ -106,6 +106,20 @@ def bias_counter_from_zero(ctx: Context) -> Finding | None:
         return _found("bias correction computed from a step counter that starts at 0",
                        f"{_reproduced(ctx)} with t = 0, 1, 2, ...: at the first step 1 - beta1**0 = 0, "
                        "a division by zero; count t from 1 (increment it before correcting)")
+    return None
+
+
+def bias_counter_offset(ctx: Context) -> Finding | None:
+    """t = 2, 3, ... (incremented twice, or before and after) or t = -1, 0, ...: a counter off by a whole step."""
+    if ctx.kind not in ADAM:
+        return None
+    for offset in (1, 2):
+        if ctx.follows(Variant(offset=offset)):
+            first = 1 + offset
+            return _found(f"bias correction computed from a step counter that starts at {first} instead of 1",
+                           f"{_reproduced(ctx)} with t = {first}, {first + 1}, ...: the counter starts at {offset} "
+                           "or is incremented once too often before the first correction; the first update must "
+                           "use t = 1")
     return None
 
 
@@ -257,18 +271,88 @@ def different_hyperparameter(ctx: Context) -> Finding | None:
 
 
 HYPOTHESES: list[Callable[[Context], Finding | None]] = [
-    update_on_a_copy, bias_correction_missing, bias_counter_from_zero, bias_power_fixed, bias_from_epoch,
+    update_on_a_copy, bias_correction_missing, bias_counter_from_zero, bias_counter_offset, bias_power_fixed,
+    bias_from_epoch,
     bias_one_moment, eps_inside_root, eps_before_correction, gradient_not_squared, momentum_convention, step_sign_flipped,
     lr_applied_twice, weight_decay_mode, state_shared, different_hyperparameter,
 ]
 
 
+# One-field departures from the rule, combined two at a time when no single cause fits:
+# cause -> (the kinds it applies to, the Variant's fields, what the code does).
+SLIPS: dict[str, tuple[tuple, dict, str]] = {
+    "bias_correction_missing": (ADAM, {"bias": "none"}, "no bias correction"),
+    "bias_counter_from_zero": (ADAM, {"counter": "step-1"}, "a step counter from 0"),
+    "bias_counter_offset": (ADAM, {"offset": 1}, "a step counter from 2"),
+    "bias_power_fixed": (ADAM, {"counter": "one"}, "beta**1 in the correction at every step"),
+    "bias_one_moment": (ADAM, {"bias": "m"}, "only m bias-corrected"),
+    "eps_inside_root": (SECOND_MOMENT, {"eps": "inside"}, "eps inside the square root"),
+    "eps_before_correction": (ADAM, {"eps": "before"}, "eps added before the bias correction"),
+    "gradient_not_squared": (SECOND_MOMENT, {"square": "abs"}, "|g| in place of g*g"),
+    "step_sign_flipped": (KINDS, {"sign": -1}, "the step's sign flipped"),
+    "lr_applied_twice": (KINDS, {"lr_power": 2}, "lr applied twice"),
+    "momentum_convention": (MOMENTUM, {"dampening": True}, "momentum as an average"),
+    "weight_decay_mode": (("adamw",), {"decay": "coupled"}, "weight decay coupled"),
+}
+
+
+def two_slips(ctx: Context) -> Finding | None:
+    """Two of the known slips at once: every pair of compatible departures is replayed."""
+    names = [c for c, (kinds, _, _) in SLIPS.items() if ctx.kind in kinds]
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            a, b = SLIPS[first][1], SLIPS[second][1]
+            if set(a) & set(b):
+                continue  # two values of one field cannot both hold
+            if ctx.follows(Variant(**a, **b)):
+                return _found(f"two slips at once: {SLIPS[first][2]} ({first}) and {SLIPS[second][2]} ({second})",
+                              f"{_reproduced(ctx)} with both departures from the rule; neither alone does")
+    return None
+
+
+# What `gradviz causes` lists for optimizers: cause -> (meaning, a one-line example).
+CAUSES: dict[str, tuple[str, str]] = {
+    "update_on_a_copy": ("the update is applied to a copy: the parameters never change", "p = p - lr * g"),
+    "bias_correction_missing": ("m and v used without dividing by 1 - beta**t", "p -= lr * m / (np.sqrt(v) + eps)"),
+    "bias_counter_from_zero": ("the bias correction's step counter starts at 0", "m_hat = m / (1 - b1**t); t += 1"),
+    "bias_counter_offset": ("the step counter starts at 2 (or another wrong step)", "t += 1 ... t += 1  # twice"),
+    "bias_power_fixed": ("m / (1 - beta1) at every step instead of m / (1 - beta1**t)", "m_hat = m / (1 - b1)"),
+    "bias_from_epoch": ("the bias correction's t is the epoch, not the update count", "m_hat = m / (1 - b1**epoch)"),
+    "bias_one_moment": ("only one of m and v bias-corrected", "p -= lr * m_hat / (np.sqrt(v) + eps)"),
+    "eps_inside_root": ("sqrt(v + eps) where the rule has sqrt(v) + eps", "p -= lr * g / np.sqrt(s + eps)"),
+    "eps_before_correction": ("eps added before the bias correction", "p -= lr_t * m / (np.sqrt(v) + eps)"),
+    "gradient_not_squared": ("the second moment averages g or |g|, not g*g", "v = b2 * v + (1 - b2) * abs(g)"),
+    "momentum_convention": ("momentum's sign, lr or averaging mixed between conventions", "v = mu*v - lr*g; p -= v"),
+    "step_sign_flipped": ("the parameters move up the gradient", "p += lr * g"),
+    "lr_applied_twice": ("the learning rate is applied twice", "p -= lr * (lr * g)"),
+    "weight_decay_mode": ("weight decay coupled, decoupled or not applied against the rule", "g = g + wd * p  # AdamW"),
+    "state_shared": ("one optimizer state (or step counter) shared between parameters", "self.v = mu*self.v + g"),
+    "different_hyperparameter": ("the rule is right, one hyperparameter differs", "eps = 1e-7  # Keras's"),
+    "two_slips": ("two known slips at once (pairs searched when no single cause fits)",
+                  "t = 2 and eps inside the root"),
+}
+
+
 def explain(ctx: Context) -> list[Finding]:
-    """Every cause whose variant reproduces the user's trajectory, each named after its hypothesis."""
+    """Every cause whose variant reproduces the user's trajectory, each named after its hypothesis.
+
+    A trajectory the reference rule itself reproduces gets no cause. Several causes that all
+    reproduce it are listed together at a shared, lower confidence (the drive cannot tell them
+    apart); when no single cause does, pairs of known slips are searched.
+    """
+    if ctx.follows():
+        return []
     found = []
-    for hypothesis in HYPOTHESES:
+    for hypothesis in HYPOTHESES + [two_slips]:
+        if hypothesis is two_slips and found:
+            break
         finding = hypothesis(ctx)
         if finding is not None:
             finding.cause = hypothesis.__name__
             found.append(finding)
+    if len(found) > 1:
+        for finding in found:
+            others = ", ".join(f.cause for f in found if f is not finding)
+            finding.confidence = 1.0 / len(found)
+            finding.evidence += f"; {others} reproduce{'s' if len(found) == 2 else ''} it too (the drive cannot tell them apart)"
     return found

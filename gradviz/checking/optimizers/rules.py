@@ -52,6 +52,7 @@ class Variant:
     classic: bool = False  # momentum in the classic form, v = mu*v - lr*g; p += v (same trajectory at a fixed lr)
     shared_state: str = ""  # one state for "all" parameters, or for parameters of one name "across layers"
     per_parameter_counter: bool = False  # the step counter advances once per parameter
+    offset: int = 0  # added to the step counter t (a counter that starts at 2 is offset 1)
 
 
 REFERENCE = Variant()
@@ -131,6 +132,7 @@ def trajectory(kind: str, hp: Mapping[str, float], start: Mapping[str, np.ndarra
                 t = counters[step - 1]
             elif variant.counter == "one":
                 t = 1
+            t += variant.offset
             key = {"": name, "all": "", "across layers": name.rsplit(".", 1)[-1]}[variant.shared_state]
             state = states.setdefault(key, {})
             params[name] = _step(kind, params[name], np.asarray(grads[name], dtype=np.float64), state, t, hp,

@@ -1,0 +1,69 @@
+"""The chain rule forgotten: backward ignores the upstream gradient, or multiplies by it only in part.
+
+A vector-Jacobian product is linear in dout. gradviz can test that directly: it calls the
+user's backward again with dout doubled (`ctx.vjp`). A gradient that does not change, or
+whose change is not the whole of it, names the part that ignores dout. Without a second
+call (the context has no vjp), the elementwise form is checked: yours * dout == true.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .context import Context
+from .finding import Finding
+from .registry import hypothesis
+from .util import cotangent_like, nonzero, scale
+
+
+def _scaled_response(ctx: Context, shape: tuple) -> np.ndarray | None:
+    """Yours for 2 * dout, when the user's backward can be asked again."""
+    if ctx.vjp is None or not isinstance(ctx.cotangent, np.ndarray):
+        return None
+    if "doubled" not in ctx.memo:  # one more backward per gradient, however often it is diagnosed
+        ctx.memo["doubled"] = ctx.vjp(2.0 * np.asarray(ctx.cotangent, dtype=np.float64))
+    again = ctx.memo["doubled"]
+    return None if again is None or np.shape(again) != shape else np.asarray(again, dtype=np.float64)
+
+
+@hypothesis
+def chain_rule_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    if not np.any(nonzero(ref, scale(ref))):
+        return None
+    doubled = _scaled_response(ctx, user.shape)
+    if doubled is not None:
+        constant = 2.0 * user - doubled  # the part of yours that does not scale with dout
+        if not np.any(nonzero(constant, scale(user, ref))) or ctx.close(constant, np.zeros_like(constant)):
+            return None  # linear in dout: the chain rule is applied (whatever else is wrong)
+        if _proportional(constant, ctx.wrt):
+            return None  # lam * W added in backward: the regularization hypothesis names that
+        if ctx.close(doubled, user):
+            return Finding("the upstream gradient is ignored: backward returns the same gradient when dout is "
+                           "doubled, so the chain rule's dout * (local derivative) is missing its dout",
+                           cause="chain_rule_forgotten", confidence=0.95,
+                           evidence="called again with 2 * dout, backward returned exactly the same numbers")
+        linear = user - constant
+        if ctx.close(linear, ref):
+            return Finding("one term of backward ignores the upstream gradient: it does not scale with dout; "
+                           "multiply that term by dout too (the chain rule)", cause="chain_rule_forgotten",
+                           confidence=0.9, evidence="called again with 2 * dout, the part of yours that scales "
+                                                    "with dout is exactly the true gradient")
+        return Finding("backward does not scale with the upstream gradient (the chain rule is applied only in "
+                       "part), and the part that scales is wrong too", cause="chain_rule_forgotten",
+                       confidence=0.7, evidence="called again with 2 * dout, yours did not double")
+    g = cotangent_like(ctx, user.shape)
+    if g is None or ctx.close(user * g, user):
+        return None
+    if ctx.close(user * g, ref):
+        return Finding("the upstream gradient is ignored: yours * dout is the true gradient, so backward returns "
+                       "the local derivative without multiplying by dout (the chain rule)",
+                       cause="chain_rule_forgotten", confidence=0.9,
+                       evidence="yours * dout equals the true gradient on every element")
+    return None
+
+
+def _proportional(a: np.ndarray, b) -> bool:
+    if not isinstance(b, np.ndarray) or b.shape != a.shape or not np.any(b):
+        return False
+    c = float(np.sum(a * b) / np.sum(b * b))
+    return bool(np.allclose(a, c * b, rtol=1e-6, atol=1e-9 * scale(a)))

@@ -1,0 +1,69 @@
+"""Reductions: a gradient summed over the wrong axis, or a broadcast dimension never summed away.
+
+A bias-like gradient is the upstream gradient summed over the axes the forward broadcast along.
+Both slips are recomputed from the arrays: every way of summing dout (or of summing yours down
+to the parameter's shape) is tried, and a finding is given only when one reproduces yours.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+from .context import Context
+from .finding import Finding
+from .registry import hypothesis
+
+
+def _axis_sets(ndim: int):
+    for r in range(1, ndim + 1):
+        yield from combinations(range(ndim), r)
+
+
+def _axes_text(axes: tuple) -> str:
+    return f"axis {axes[0]}" if len(axes) == 1 else "axes " + ", ".join(map(str, axes))
+
+
+def _sum_matching(total: np.ndarray, target: np.ndarray, ctx: Context) -> tuple | None:
+    """The axes of `total` whose sum holds target's numbers (in target's shape)."""
+    for axes in _axis_sets(total.ndim):
+        summed = total.sum(axis=axes)
+        if summed.size == target.size and ctx.close(summed.reshape(target.shape), target):
+            return axes
+    return None
+
+
+@hypothesis
+def wrong_reduction_axis(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """db = dout.sum(axis=1) where dout.sum(axis=0) belongs (it has the right size when dout is square)."""
+    g = ctx.cotangent
+    if not isinstance(g, np.ndarray) or g.ndim < 2 or g.size == ref.size:
+        return None
+    right = _sum_matching(g, ref, ctx)
+    if right is None:
+        return None
+    for axes in _axis_sets(g.ndim):
+        summed = g.sum(axis=axes)
+        if axes != right and summed.size == user.size and ctx.close(summed.reshape(user.shape), user) \
+                and not ctx.close(summed.reshape(ref.shape), ref):
+            return Finding(f"it is dout summed over {_axes_text(axes)} where the sum belongs over {_axes_text(right)} "
+                           "(the axis the forward broadcast along)", cause="wrong_reduction_axis", confidence=0.95,
+                           evidence=f"dout.sum({_axes_text(axes)}) reproduces yours; dout.sum({_axes_text(right)}) "
+                                    "is the true gradient")
+    return None
+
+
+@hypothesis(any_shape=True)
+def broadcast_kept(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """A gradient of the broadcast shape (batch, D) handed back for a (D,) parameter: the sum is missing."""
+    if user.size <= ref.size or user.size % max(ref.size, 1) or user.ndim < 1:
+        return None
+    axes = _sum_matching(user, ref, ctx)
+    if axes is None:
+        return None
+    name = ctx.name or "the parameter"
+    return Finding(f"it keeps the broadcast dimension: shape {user.shape} where {name} has shape {ref.shape}; "
+                   f"sum it over {_axes_text(axes)} (the forward broadcast {name} along it)",
+                   cause="broadcast_kept", confidence=0.95,
+                   evidence=f"yours summed over {_axes_text(axes)} equals the true gradient")

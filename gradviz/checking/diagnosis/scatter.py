@@ -1,0 +1,54 @@
+"""A scatter-add that loses repeated indices: `dW[idx] += dout` where `np.add.at(dW, idx, dout)` belongs.
+
+numpy's buffered `a[idx] += b` writes each repeated index once (the last value wins), so an
+embedding or a gather whose backward is written that way drops the other occurrences. The
+integer index array is found among the op's arguments; the buffered update is recomputed and
+compared with yours.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .context import Context
+from .finding import Finding
+from .registry import hypothesis
+
+
+def _index_arrays(ctx: Context, rows: int):
+    """Integer arrays among the arguments that index the gradient's first axis and repeat a value."""
+    for name, value in ctx.inputs.items():
+        if isinstance(value, (list, tuple)):
+            value = np.asarray(value)
+        if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf" or value.size < 2:
+            continue
+        if value.dtype.kind == "f":  # a graph holds every argument as floats: indices are whole numbers
+            if not np.all(np.isfinite(value)) or np.any(value != np.round(value)):
+                continue
+            value = value.astype(np.int64)
+        if value.min() < -rows or value.max() >= rows:
+            continue
+        if len(np.unique(value % rows)) < value.size:
+            yield name, value
+
+
+@hypothesis
+def repeated_indices_lost(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    g = ctx.cotangent
+    if not isinstance(g, np.ndarray) or user.ndim < 1:
+        return None
+    for name, idx in _index_arrays(ctx, user.shape[0]):
+        if g.shape != idx.shape + user.shape[1:]:
+            continue
+        buffered = np.zeros(user.shape)
+        buffered[idx] += g  # the user's slip, replayed: one write per distinct index
+        name = name if name.isidentifier() else "idx"  # an unlabelled graph constant ("input 1")
+        if ctx.close(user, buffered) and not ctx.close(buffered, ref):
+            repeats = int(idx.size - len(np.unique(idx)))
+            grad = f"d{ctx.name}" if ctx.name else "the gradient"
+            return Finding(f"repeated indices are lost: {grad}[{name}] += dout keeps one of each repeated index "
+                           f"in {name} ({repeats} repeat{'s' if repeats != 1 else ''} dropped); accumulate them with "
+                           f"np.add.at({grad}, {name}, dout)", cause="repeated_indices_lost", confidence=0.95,
+                           evidence=f"the buffered update zeros[{name}] += dout reproduces yours; np.add.at gives the "
+                                    "true gradient")
+    return None
