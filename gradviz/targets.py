@@ -93,7 +93,7 @@ def load_module(path_text: str):
     """Import a user's file from any working directory (its folder is on sys.path while it loads)."""
     path = Path(path_text).expanduser()
     if not path.is_file():
-        raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)")
+        raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)", kind="missing_file")
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
     if module_name in sys.modules:
         return sys.modules[module_name], path
@@ -106,12 +106,13 @@ def load_module(path_text: str):
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         del sys.modules[module_name]
-        raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}") from None
+        raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}", kind="syntax") from None
     except Exception as exc:
         del sys.modules[module_name]
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
         where = f"{path}:{frames[-1].lineno}" if frames else str(path)
-        raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}") from None
+        raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}",
+                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
@@ -131,7 +132,8 @@ def load(target: str) -> tuple[Any, str, Path]:
     module, path = load_module(path_text)
     if not hasattr(module, name):
         available = _defined(module)
-        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else ""))
+        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else ""),
+                           kind="missing_name")
     return getattr(module, name), name, path
 
 
@@ -237,7 +239,7 @@ def resolve(target: str) -> tuple[Any, Any, str, Path]:
     if obj is None:
         available = _defined(module)
         raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
-                           + f" (and no pair {name}_forward/{name}_backward)")
+                           + f" (and no pair {name}_forward/{name}_backward)", kind="missing_name")
     return obj, None, name, path
 
 

@@ -113,7 +113,7 @@ def _run(build: Callable[[], Reading], name: str, shapes: list, options: Options
         rows = shapes or [(name, ())]  # never an empty report: it would read as a pass
         results = [InputResult(n, s, exc.status, message=str(exc)) for n, s in rows]
         return Report(subject=name, results=results, settings=options.settings(options.mode),
-                      verdict=f"{exc.status}: {exc}.")
+                      verdict=f"{exc.status}: {exc}.", stopped_by=exc.cause)
     return check_subject(reading, options)
 
 

@@ -34,6 +34,8 @@ def add_command(sub) -> None:
     p.add_argument("--output-limit", type=float, metavar="MB", help="printed output per submission (default: the spec's)")
     p.add_argument("--shard", metavar="I/N", help="grade only every N-th submission, starting at the I-th")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--no-sandbox", action="store_true", help="run submissions without bubblewrap isolation "
+                   "(only for code you trust; every row says so)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(handler=run)
 
@@ -56,7 +58,7 @@ def run(args) -> int:
             raise GradvizError("which spec? add --spec grading.toml (see `gradviz grade --help`)")
         results = grade(args.folders[0], args.spec, args.out, jobs=args.jobs, timeout=args.timeout,
                         memory_mb=args.memory, output_mb=args.output_limit, shard=args.shard, resume=args.resume,
-                        progress=ProgressBar(sys.stderr))
+                        progress=ProgressBar(sys.stderr), no_sandbox=args.no_sandbox)
         verb = "graded"
     full = sum(r.score == r.max_score for r in results)
     print(f"{verb} {len(results)} submissions in {time.perf_counter() - start:.1f} s: {full} with full marks, "

@@ -1,0 +1,189 @@
+"""The trusted half of grading one submission: start its sandboxed worker, check every target here.
+
+This runs in a process of the grader's (forked from its warm fork server), never in the
+student's. For each check it asks the worker to read the target, wraps the Subject the worker
+describes in a RemoteSubject, and runs the one pipeline on it: finite differences, judging,
+diagnosis and points are computed here from the numbers the worker returns. A worker that
+answers late, malformed, oversized or not at all makes the row ERROR (or TIMEOUT) with the reason.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..checking import pipeline
+from ..checking.pipeline import Options
+from ..checking.report import ERROR
+from ..checking.tolerance import Tolerance
+from . import sandbox, wire
+from .given import confirm_given
+from .hygiene import clip
+from .outcome import error_outcome, report_outcome
+from .remote import Channel, RemoteSubject
+from .results import TIMEOUT
+from .spec import parse_check_args
+
+WORKER = ("import sys; sys.path.insert(0, {path!r}); from gradviz.grade.worker import main; main()")
+STARTUP = 60.0  # seconds a worker may take to start its interpreter and import gradviz, before the time limit
+
+
+def ready() -> None:
+    """Nothing: starting it proves the fork server has finished its imports."""
+
+
+def run(conn, job: dict) -> None:
+    """The process body for one submission (the job dict is built by runner._Pool._start)."""
+    os.setsid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if hasattr(libc, "prctl"):
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: nothing outlives the grader
+    judge = Judge(job)
+    try:
+        conn.send({"kind": "isolation", "held": judge.start()})
+        for target, checks in job["targets"]:
+            for label, argv in checks:
+                outcome = judge.check(label, argv)
+                conn.send({"kind": "check", "target": target, "check": label, **outcome})
+                if judge.stopped:
+                    conn.send({"kind": "stopped", **judge.stopped})
+                    return
+        conn.send({"kind": "done"})
+    finally:
+        judge.stop()
+        conn.close()
+
+
+class Judge:
+    def __init__(self, job: dict):
+        self.job = job
+        self.deadline = time.monotonic() + job["timeout"]
+        self.stopped: dict | None = None
+        self.process: subprocess.Popen | None = None
+        self.refused: dict | None = None
+
+    # -- the worker --------------------------------------------------------------------------
+    def start(self) -> dict:
+        job = self.job
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        output = os.open(job["output"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        python = [sys.executable, "-I", "-u", "-c", WORKER.format(path=sandbox.PACKAGE if job["sandboxed"]
+                                                            else str(sandbox.package_folder().parent)),
+                  str(to_worker_r), str(from_worker_w)]
+        if job["sandboxed"]:
+            argv = sandbox.command(python, Path(job["source"]), [Path(p) for p in job["support"]], job["home_mb"])
+            source, home, support = sandbox.SOURCE, sandbox.HOME, [f"{sandbox.SUPPORT}/{Path(p).name}"
+                                                                   for p in job["support"]]
+            env = None
+        else:
+            argv, source, home, support = python, job["source"], job["home"], job["support"]
+            env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "LANG")}, "HOME": job["home"],
+                   "TMPDIR": job["home"], "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
+                                        pass_fds=(to_worker_r, from_worker_w), env=env, cwd=job["home"],
+                                        start_new_session=True)
+        for fd in (to_worker_r, from_worker_w, output):
+            os.close(fd)
+        # the interpreter and gradviz start before the student's clock does (under load that is seconds)
+        self.channel = Channel(to_worker_w, from_worker_r, time.monotonic() + STARTUP + job["timeout"])
+        held = sandbox.describe(job["home_mb"]) if job["sandboxed"] else {"isolation": sandbox.NOT_ISOLATED}
+        try:
+            self.channel.send({"kind": "job", "source": source, "home": home, "name": job["name"],
+                               "support": support, "memory_mb": job["memory_mb"], "output_mb": job["output_mb"],
+                               "timeout": job["timeout"], "max_files": job["max_files"], "max_mb": job["max_mb"]})
+            ready, _ = self.channel.receive()
+        except wire.WireError as exc:
+            self._stop_for(exc)
+            return held
+        self.deadline = self.channel.deadline = time.monotonic() + job["timeout"]
+        held.update({k: clip(str(v), 200) for k, v in (ready.get("held") or {}).items()
+                     if k in ("memory", "output")})
+        if ready.get("refused"):
+            self.refused = {"cause": "too_large", "message": clip(str(ready["refused"]), 400)}
+        self.notes = [clip(str(n), 300) for n in (ready.get("notes") or [])][:20]
+        return held
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.kill()
+        self.process.wait()
+
+    # -- one check -----------------------------------------------------------------------------
+    def check(self, label: str, argv: list[str]) -> dict:
+        outcome = self._check(label, argv)
+        limit = {"memory": f" (ran out of memory: the limit is {self.job['memory_mb']:g} MB)",
+                 "output_limit": f" (printed or wrote more than the {self.job['output_mb']:g} MB output limit)"}
+        if outcome.get("cause") in limit:  # a grading limit stopped the code: say which, in the student's words
+            outcome["verdict"] = f"{outcome['verdict']}{limit[outcome['cause']]}"
+            for problem in outcome["problems"]:
+                problem["message"] = f"{problem['message']}{limit[outcome['cause']]}"
+        return outcome
+
+    def _check(self, label: str, argv: list[str]) -> dict:
+        if self.stopped:
+            return error_outcome(self.stopped["message"], self.stopped["cause"])
+        if self.refused:
+            return error_outcome(self.refused["message"], self.refused["cause"])
+        args = parse_check_args(label, argv)
+        options = Options(Tolerance.of(args.eps, args.atol, args.rtol, args.strict), mode=args.mode,
+                          methods=("finite",), seed=args.seed, per_example_dout=args.per_example_dout)
+        try:
+            self.channel.send({"op": "check", "label": label, "argv": list(argv)})
+            message, arrays = self.channel.receive()
+            if message.get("kind") == "unread":
+                cause = str(message.get("cause", "raised"))[:40]
+                return error_outcome(clip(str(message.get("message", "")), 2000), cause)
+            if message.get("kind") != "subject":
+                raise wire.WireError("the worker answered a check with something that is not a check")
+            subject = RemoteSubject(self.channel, message, arrays)
+            confirm_given(subject, args)
+            report = pipeline.run(subject, options)
+            while True:  # the reading ends; a second Subject in one target is not judged
+                message, _ = self.channel.receive()
+                if message.get("kind") != "subject":
+                    break
+                self.channel.send({"op": "end"})
+        except wire.WireError as exc:
+            return self._stop_for(exc)
+        if message.get("kind") != "checked":
+            return self._stop_for(wire.WireError("the worker did not finish the check as it should"))
+        return report_outcome(report, subject.causes)
+
+    def _stop_for(self, exc: wire.WireError) -> dict:
+        """The worker can no longer be trusted to answer: this check and the rest stop, with the reason."""
+        cause, message = exc.kind, str(exc)
+        if cause == "timeout":
+            message = f"did not finish within the {self.job['timeout']:g} s time limit (an endless loop?)"
+        elif cause == "closed":
+            cause, message = self._exit_reason()
+        self.stopped = {"cause": cause, "message": message, "timed_out": cause == "timeout"}
+        self.stop()
+        status = TIMEOUT if cause == "timeout" else ERROR
+        return {**error_outcome(message, cause), "status": status}
+
+    def _exit_reason(self) -> tuple[str, str]:
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "closed", "the code closed the grader's channel"
+        if code > 128:  # bwrap reports a signal as 128 + its number
+            code = -(code - 128)
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            if name == "SIGKILL":
+                return "killed", "the process was killed (usually: it ran out of memory)"
+            if name == "SIGXCPU":
+                return "timeout", f"stopped after using more than {self.job['timeout']:g} s of CPU time"
+            return "killed", f"the process was killed by {name}"
+        return "exited", f"the process exited early with code {code} (os._exit, sys.exit, or a crash in native code)"
