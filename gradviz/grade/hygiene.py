@@ -15,7 +15,7 @@ CONTROL = {c for c in range(32) if c not in (9, 10)} | {127} | set(range(0x80, 0
 _CONTROL_TABLE = {c: None for c in CONTROL}
 _CONTROL_TABLE.update({0x202A + k: None for k in range(5)})  # bidirectional overrides (Trojan Source)
 _CONTROL_TABLE.update({0x2066 + k: None for k in range(4)})
-MARKDOWN_SPECIAL = "\\`*_{}[]()#+-.!|<>~&=:"
+MARKDOWN_SPECIAL = "\\`*_[]()!|<>~&:."  # inline markup, HTML, entities, tables, and the ':' and '.' of autolinks
 SPREADSHEET_FORMULA = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
@@ -56,7 +56,7 @@ def fenced(text: str, limit: int = 4000) -> str:
 def for_csv(text: str, limit: int = 300) -> str:
     """A spreadsheet cell that is never read as a formula (OWASP's CSV injection rule: a leading quote)."""
     cell = one_line(text, limit)
-    return "'" + cell if cell.startswith(SPREADSHEET_FORMULA) else cell
+    return "'" + cell if cell.lstrip().startswith(SPREADSHEET_FORMULA) else cell  # (" =1" is a formula to some)
 
 
 def for_terminal(text: str, limit: int = 300) -> str:

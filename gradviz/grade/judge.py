@@ -45,7 +45,8 @@ def run(conn, job: dict) -> None:
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG: nothing outlives the grader
     judge = Judge(job)
     try:
-        conn.send({"kind": "isolation", "held": judge.start()})
+        held = judge.start()
+        conn.send({"kind": "isolation", "held": held, "notes": judge.notes})
         for target, checks in job["targets"]:
             for label, argv in checks:
                 outcome = judge.check(label, argv)
@@ -66,6 +67,7 @@ class Judge:
         self.stopped: dict | None = None
         self.process: subprocess.Popen | None = None
         self.refused: dict | None = None
+        self.notes: list[str] = []  # what the copy left out (links that point outside the submission)
 
     # -- the worker --------------------------------------------------------------------------
     def start(self) -> dict:
@@ -102,8 +104,8 @@ class Judge:
             self._stop_for(exc)
             return held
         self.deadline = self.channel.deadline = time.monotonic() + job["timeout"]
-        held.update({k: clip(str(v), 200) for k, v in (ready.get("held") or {}).items()
-                     if k in ("memory", "output")})
+        held.update({"memory": f"{job['memory_mb']:g} MB beyond the interpreter's own",  # the grader's words,
+                     "output": f"{job['output_mb']:g} MB"})  # not the worker's: it set them before the code ran
         if ready.get("refused"):
             self.refused = {"cause": "too_large", "message": clip(str(ready["refused"]), 400)}
         self.notes = [clip(str(n), 300) for n in (ready.get("notes") or [])][:20]

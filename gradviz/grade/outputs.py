@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import __version__
 from ..checking.report import FAIL, PASS
 from .feedback import write_feedback
+from .hygiene import for_csv
 from .mistakes import cause_of, common_mistakes
 from .results import SubmissionResult
 from .summary import write_summary
@@ -43,7 +44,7 @@ def write_gradebook(path: Path, header: dict, results: list[SubmissionResult]) -
         writer.writerow(["student", *names, "score", "out of", "status"])
         for r in results:
             points = {t.target: t.points for t in r.targets}
-            writer.writerow([r.student, *(_points(points.get(n, 0.0)) for n in names), _points(r.score),
+            writer.writerow([for_csv(r.student), *(_points(points.get(n, 0.0)) for n in names), _points(r.score),
                              _points(r.max_score), r.status])
     return path
 

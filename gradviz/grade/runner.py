@@ -196,6 +196,7 @@ class _Pool:
             notes.append(f"it printed more than the {self.limits.output_mb:g} MB output limit; the rest was cut off")
         shutil.rmtree(r.sandbox, ignore_errors=True)
         isolation = next((m["held"] for m in r.messages if m.get("kind") == "isolation"), {})
+        notes += next((m.get("notes", []) for m in r.messages if m.get("kind") == "isolation"), [])
         stopped = next((m for m in r.messages if m.get("kind") == "stopped"), None)
         if stopped is not None:
             stop, timed_out, cause = stopped["message"], stopped["timed_out"], stopped["cause"]
