@@ -20,8 +20,11 @@ from pathlib import Path
 from ..checking import pipeline
 from ..checking.pipeline import Options
 from ..checking.report import ERROR
+from ..checking.subject import UserCodeError
 from ..checking.tolerance import Tolerance
+from ..errors import GradvizError
 from . import sandbox, wire
+from .forward import compare_forward, reference_subject
 from .given import confirm_given
 from .hygiene import clip
 from .outcome import error_outcome, report_outcome
@@ -47,9 +50,9 @@ def run(conn, job: dict) -> None:
     try:
         held = judge.start()
         conn.send({"kind": "isolation", "held": held, "notes": judge.notes})
-        for target, checks in job["targets"]:
+        for target, checks, reference in job["targets"]:
             for label, argv in checks:
-                outcome = judge.check(label, argv)
+                outcome = judge.check(label, argv, reference)
                 conn.send({"kind": "check", "target": target, "check": label, **outcome})
                 if judge.stopped:
                     conn.send({"kind": "stopped", **judge.stopped})
@@ -122,8 +125,9 @@ class Judge:
         self.process.wait()
 
     # -- one check -----------------------------------------------------------------------------
-    def check(self, label: str, argv: list[str]) -> dict:
-        outcome = self._check(label, argv)
+    def check(self, label: str, argv: list[str], reference: str | None = None) -> dict:
+        """The outcome of one check: the gradients judged here, or with `reference` the forward compared."""
+        outcome = self._check(label, argv, reference)
         limit = {"memory": f" (ran out of memory: the limit is {self.job['memory_mb']:g} MB)",
                  "output_limit": f" (printed or wrote more than the {self.job['output_mb']:g} MB output limit)"}
         if outcome.get("cause") in limit:  # a grading limit stopped the code: say which, in the student's words
@@ -132,7 +136,7 @@ class Judge:
                 problem["message"] = f"{problem['message']}{limit[outcome['cause']]}"
         return outcome
 
-    def _check(self, label: str, argv: list[str]) -> dict:
+    def _check(self, label: str, argv: list[str], reference: str | None) -> dict:
         if self.stopped:
             return error_outcome(self.stopped["message"], self.stopped["cause"])
         if self.refused:
@@ -150,7 +154,10 @@ class Judge:
                 raise wire.WireError("the worker answered a check with something that is not a check")
             subject = RemoteSubject(self.channel, message, arrays)
             confirm_given(subject, args)
-            report = pipeline.run(subject, options)
+            if reference is None:
+                report = pipeline.run(subject, options)
+            else:
+                outcome = self._forward(subject, reference, argv, label, args.seed)
             while True:  # the reading ends; a second Subject in one target is not judged
                 message, _ = self.channel.receive()
                 if message.get("kind") != "subject":
@@ -160,7 +167,20 @@ class Judge:
             return self._stop_for(exc)
         if message.get("kind") != "checked":
             return self._stop_for(wire.WireError("the worker did not finish the check as it should"))
-        return report_outcome(report, subject.causes)
+        return report_outcome(report, subject.causes) if reference is None else outcome
+
+    def _forward(self, subject: RemoteSubject, reference: str, argv: list[str], label: str, seed: int) -> dict:
+        """The student's forward against the teacher's (read here, in the grader); the worker's undo runs after."""
+        try:
+            theirs = reference_subject(reference, argv, label)
+        except (GradvizError, UserCodeError) as exc:
+            subject.finish()
+            return error_outcome(f"the teacher's reference could not be run: {exc}", "reference")
+        try:
+            return compare_forward(subject, theirs, seed)
+        finally:
+            theirs.finish()
+            subject.finish()
 
     def _stop_for(self, exc: wire.WireError) -> dict:
         """The worker can no longer be trusted to answer: this check and the rest stop, with the reason."""

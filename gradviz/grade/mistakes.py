@@ -60,6 +60,9 @@ STOPPED = {
     "raised": "its code raises an exception",
     "failed": "its code fails as a whole",
     "grader": "the grader's own process for it stopped",
+    "forward_differs": "the forward differs from the expected output",
+    "forward_unmatched": "its arrays do not match the reference's, so the forwards could not be compared",
+    "reference": "the teacher's reference could not be run",
 }
 
 

@@ -108,7 +108,8 @@ def grade_folder(folder: Path, spec: Spec, out: Path, *, jobs: int | None = None
     todo = [p for p in paths if p.name not in done]
     sandbox.require(not limits.sandboxed)
     if limits.sandboxed:
-        sandbox.check_hidden([spec.path.parent, folder, out])
+        sandbox.check_hidden([spec.path.parent, folder, out, *(Path(t.reference.rpartition(":")[0]).parent
+                                                              for t in spec.targets if t.reference)])
     pool = _Pool(spec, limits, jobs=jobs or os.cpu_count() or 1)
     failing = sum(r.status != PASS for r in done.values())
     if progress:
@@ -169,7 +170,8 @@ class _Pool:
                "output": str(box / "output.txt"), "sandboxed": self.limits.sandboxed,
                "timeout": self.limits.timeout, "memory_mb": self.limits.memory_mb, "output_mb": self.limits.output_mb,
                "max_files": self.limits.max_files, "max_mb": self.limits.max_mb,
-               "targets": [(t.name, [(c.label, list(c.argv)) for c in t.checks]) for t in self.spec.targets]}
+               "targets": [(t.name, [(c.label, list(c.argv)) for c in t.checks], t.reference)
+                           for t in self.spec.targets]}
         from . import judge
 
         receiver, sender = self.context.Pipe(duplex=False)
@@ -273,6 +275,7 @@ def _one_line(outcome: dict) -> str:
     for problem in outcome.get("problems", []):
         # What went wrong in the student's own names first (a shape, a crash), then what it resembles.
         parts = [problem["message"], problem["diagnosis"][0]["message"] if problem["diagnosis"] else ""]
+        parts = parts[:1] if parts[0] == parts[1] else parts
         if any(parts):
             return f"{problem['input']}: " + ": ".join(p for p in parts if p)
     return outcome.get("verdict") or outcome["status"]

@@ -40,7 +40,7 @@ else:  # pragma: no cover - Python 3.10
 
 from ..errors import GradvizError
 
-TARGET_KEYS = {"name", "check", "points", "variant"}
+TARGET_KEYS = {"name", "check", "points", "variant", "reference", "forward-points"}
 OUTPUT_FLAGS = {"json", "markdown", "render", "quiet", "verbose", "debug", "q", "v"}
 ASSIGNMENT_KEYS = {"title", "timeout", "memory", "output", "files"}
 DEFAULTS = {"timeout": 30.0, "memory": 1024.0, "output": 1.0}
@@ -60,6 +60,7 @@ class Target:
     name: str
     points: float
     checks: tuple[Check, ...]
+    reference: str | None = None  # "ABSOLUTE/solution.py:NAME": this target compares forward values with it
 
     @property
     def file(self) -> str:
@@ -111,7 +112,7 @@ def load_spec(path: str | Path) -> Spec:
     raw_targets = data.get("target")
     if not raw_targets or not isinstance(raw_targets, list):
         raise GradvizError(f"{where}: no targets; add at least one [[target]] with name, check and points")
-    targets = [_target(where, k, raw) for k, raw in enumerate(raw_targets, 1)]
+    targets = [t for k, raw in enumerate(raw_targets, 1) for t in _target(path, k, raw)]
     names = [t.name for t in targets]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -140,7 +141,9 @@ def _support_file(spec_path: Path, name: str) -> Path:
     return file
 
 
-def _target(where: str, number: int, raw: Any) -> Target:
+def _target(spec_path: Path, number: int, raw: Any) -> list[Target]:
+    """A [[target]]: its gradient check, and with `reference` a forward comparison of its own (and points)."""
+    where = spec_path.name
     if not isinstance(raw, dict):
         raise GradvizError(f"{where}: target {number} must be a table")
     name = raw.get("name")
@@ -171,7 +174,22 @@ def _target(where: str, number: int, raw: Any) -> Target:
             if isinstance(flags.get(key), dict) and isinstance(variant.get(key), dict):
                 merged[key] = {**flags[key], **variant[key]}
         checks.append(Check(vname, _argv(f"{label}, {vname}", check, merged), hidden=True))
-    return Target(name=name.strip(), points=float(points), checks=tuple(checks))
+    gradients = Target(name=name.strip(), points=float(points), checks=tuple(checks))
+    if "reference" not in raw:
+        return [gradients]
+    reference = raw["reference"]
+    file, _, obj = str(reference).rpartition(":")
+    if not isinstance(reference, str) or not file.endswith(".py") or not obj:
+        raise GradvizError(f"{label}: reference names the teacher's code as FILE.py:NAME, e.g. "
+                           f"reference = \"solution.py:Dense\"; got {reference!r}")
+    solution = (spec_path.parent / file).resolve()
+    if not solution.is_file():
+        raise GradvizError(f"{label}: reference = {reference!r}: there is no {file} next to the spec")
+    forward_points = raw.get("forward-points", 1)
+    if isinstance(forward_points, bool) or not isinstance(forward_points, (int, float)) or forward_points < 0:
+        raise GradvizError(f"{label}: forward-points must be a number >= 0, got {forward_points!r}")
+    return [gradients, Target(name=f"{name.strip()} forward", points=float(forward_points), checks=tuple(checks),
+                              reference=f"{solution}:{obj}")]
 
 
 def _argv(label: str, check: str, flags: dict) -> tuple[str, ...]:
