@@ -122,7 +122,7 @@ def graded(tmp_path_factory):
     out = root / "results"
     with (out / "gradebook.csv").open() as handle:
         rows = {r["student"]: r for r in csv.DictReader(handle)}
-    doc = json.loads((out / "results.json").read_text())
+    doc = json.loads((out / "gradviz-results.json").read_text())
     return {**paths, "out": out, "rows": rows, "before": before, "stdout": done.stdout, "listener": listener,
             "json": {s["student"]: s for s in doc["submissions"]}, "doc": doc}
 
@@ -313,7 +313,7 @@ def test_resume_completes_an_interrupted_run(tmp_path):
         rows = {r["student"]: (r["Dense"], r["Sigmoid"], r["status"]) for r in csv.DictReader(handle)}
     # the submission in flight when the grader died may be what killed it: ERROR, never run again
     assert rows == {s: ("0", "0", "ERROR") if s in in_flight else EXPECTED[s] for s in QUICK}
-    reason = json.loads((out / "results.json").read_text())["submissions"]
+    reason = json.loads((out / "gradviz-results.json").read_text())["submissions"]
     assert any("grader stopped while this submission was running" in t["reason"]
                for r in reason if r["student"] in in_flight for t in r["targets"])
 

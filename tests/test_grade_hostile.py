@@ -112,7 +112,7 @@ def _rows(out: Path) -> dict[str, dict]:
 
 
 def _reasons(out: Path) -> dict[str, dict[str, str]]:
-    doc = json.loads((out / "results.json").read_text())
+    doc = json.loads((out / "gradviz-results.json").read_text())
     return {s["student"]: {t["target"]: t["reason"] for t in s["targets"]} for s in doc["submissions"]}
 
 
@@ -278,7 +278,7 @@ def test_without_bwrap_grading_refuses_unless_no_sandbox(tmp_path):
                            str(tmp_path / "out2"), "--no-sandbox"], capture_output=True, text=True, env=env,
                           timeout=300)
     assert done.returncode == 0, done.stderr
-    doc = json.loads((tmp_path / "out2" / "results.json").read_text())
+    doc = json.loads((tmp_path / "out2" / "gradviz-results.json").read_text())
     assert all(any("NOT isolated" in n for n in s["notes"]) for s in doc["submissions"])
     assert all(s["isolation"]["isolation"].startswith("NOT isolated") for s in doc["submissions"])
 

@@ -99,7 +99,7 @@ def test_a_hostile_submission_cannot_inject_into_any_output(tmp_path):
     printed = page.split("## What your code printed", 1)[1]
     assert printed.count("```") >= 2 and "&lt;" not in printed  # fenced, not escaped: the student sees their text
     assert len(page) < 100_000
-    doc = {s["student"]: s for s in json.loads((out / "results.json").read_text())["submissions"]}
+    doc = {s["student"]: s for s in json.loads((out / "gradviz-results.json").read_text())["submissions"]}
     assert doc[evil]["targets"][0]["status"] == "ERROR" and len(doc[evil]["targets"][0]["reason"]) < 5000
     assert doc["sid"]["score"] == 0 and "1024.0 MB of files; the limit is 50 MB" in doc["sid"]["targets"][0]["reason"]
     assert doc["sid"]["seconds"] < 60  # refused before anything was read

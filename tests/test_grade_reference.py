@@ -98,7 +98,7 @@ def graded(tmp_path_factory):
         (root / "subs" / name).mkdir(parents=True)
         (root / "subs" / name / "layers.py").write_text(layers)
     grade(root / "subs", spec, root / "out", jobs=2)
-    doc = json.loads((root / "out" / "results.json").read_text())
+    doc = json.loads((root / "out" / "gradviz-results.json").read_text())
     return {s["student"]: {t["target"]: t for t in s["targets"]} for s in doc["submissions"]}, root
 
 

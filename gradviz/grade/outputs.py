@@ -25,7 +25,7 @@ def write_all(out: Path, header: dict, results: list[SubmissionResult]) -> dict[
     out = Path(out)
     results = sorted(results, key=lambda r: r.student)
     paths = {"gradebook": write_gradebook(out / "gradebook.csv", header, results),
-             "json": write_json(out / "results.json", header, results),
+             "json": write_json(out / "gradviz-results.json", header, results),
              "junit": write_junit(out / "junit.xml", header, results),
              "feedback": write_feedback(out / "feedback", header, results)}
     paths["summary"] = write_summary(out / "summary.html", header, results, common_mistakes(results))

@@ -80,11 +80,14 @@ class Limits:
 
 def grade_folder(folder: Path, spec: Spec, out: Path, *, jobs: int | None = None, limits: Limits | None = None,
                  shard: tuple[int, int] | None = None, resume: bool = False,
-                 progress: Progress | None = None) -> list[SubmissionResult]:
-    """Grade every submission in `folder` (or this shard's part), journaling into `out`; return all results."""
+                 progress: Progress | None = None, single: bool = False) -> list[SubmissionResult]:
+    """Grade every submission in `folder` (or this shard's part; or `folder` itself when `single`),
+    journaling into `out`; return all results."""
     folder, out = Path(folder).resolve(), Path(out).resolve()
     limits = limits or Limits(spec.timeout, spec.memory_mb, spec.output_mb)
-    paths = in_shard(submissions(folder, out), shard)
+    if single and not folder.is_dir():
+        raise GradvizError(f"no such folder: {folder} (give the folder that holds the submission's files)")
+    paths = [folder] if single else in_shard(submissions(folder, out), shard)
     journal = Journal(out)
     header = {"spec": str(spec.path), "spec_digest": spec.digest, "title": spec.title,
               "targets": [{"name": t.name, "points": t.points} for t in spec.targets],
