@@ -18,12 +18,14 @@ import json
 import sys
 import textwrap
 import traceback
+import types
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from . import expr as expr_mod
+from . import notebooks
 from . import spec as spec_mod
 from .checking.core import check
 from .checking.report import Report
@@ -35,7 +37,12 @@ from .value import Value
 
 
 def is_file_target(target: str) -> bool:
-    return ".py:" in target or target.endswith(".py")
+    return _names_a_file(target) or target.endswith((".py", ".ipynb"))
+
+
+def _names_a_file(text: str) -> bool:
+    """FILE:NAME with a Python file or a Jupyter notebook."""
+    return ".py:" in text or ".ipynb:" in text
 
 
 def parse_at(text: str | None) -> dict[str, float]:
@@ -97,13 +104,17 @@ def load_module(path_text: str):
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
     if module_name in sys.modules:
         return sys.modules[module_name], path
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
+    notebook = path.suffix == notebooks.SUFFIX
+    spec = None if notebook else importlib.util.spec_from_file_location(module_name, path)
+    module = types.ModuleType(module_name) if notebook else importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        notebooks.run_notebook(path, module) if notebook else spec.loader.exec_module(module)
+    except GradvizError:
+        del sys.modules[module_name]
+        raise
     except SyntaxError as exc:
         del sys.modules[module_name]
         raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}", kind="syntax") from None
@@ -126,7 +137,7 @@ def _defined(module) -> list[str]:
 
 def load(target: str) -> tuple[Any, str, Path]:
     """Import path/file.py and return (object NAME, NAME, path)."""
-    path_text, _, name = target.rpartition(":") if ".py:" in target else (target, "", "")
+    path_text, _, name = target.rpartition(":") if _names_a_file(target) else (target, "", "")
     if not name:
         raise GradvizError(f"which object in {path_text}? give path/to/file.py:NAME")
     module, path = load_module(path_text)
@@ -190,7 +201,7 @@ def split_target(target: str) -> list[tuple[str, str]]:
     path = None
     for piece in target.split(","):
         piece = piece.strip()
-        if ".py:" in piece:
+        if _names_a_file(piece):
             path, _, name = piece.rpartition(":")
         elif path is None:
             raise GradvizError(f"{target!r}: give path/to/file.py:NAME (or FILE:FORWARD,BACKWARD)")
@@ -257,16 +268,23 @@ def _half_of_a_pair(module, name: str) -> tuple[str, str, str] | None:
     return None
 
 
-def check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
-                      options: dict, init: dict[str, str] | None = None, forward: str | None = None,
-                      backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
-                      per_example_dout: bool = False, params: list[str] | None = None) -> Report:
+def check_file_target(target: str, **flags: Any) -> Report:
     """Turn a CLI file target and its flags into a Report: the one entry point for every convention.
 
     FILE:NAME (a graph-building function, a loss returning (loss, grad), a
     layer or loss class, a ctx Function), FILE:FWD,BWD and FILE:STEM (a pair,
-    or a function and its gradient), and A.py:FWD,B.py:BWD.
+    or a function and its gradient), and A.py:FWD,B.py:BWD; FILE may be a notebook (hw2.ipynb:NAME).
     """
+    report = _check_file_target(target, **flags)
+    skipped = [n for path, _ in split_target(target) for n in notebooks.notes_of(Path(path))]
+    report.notes[:0] = list(dict.fromkeys(skipped))
+    return report
+
+
+def _check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
+                       options: dict, init: dict[str, str] | None = None, forward: str | None = None,
+                       backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
+                       per_example_dout: bool = False, params: list[str] | None = None) -> Report:
     first, second, label, path = resolve(target)
     bridge = _torch_bridge(first) if second is None else None
     if bridge is not None:

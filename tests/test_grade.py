@@ -157,6 +157,14 @@ def test_every_submission_gets_its_row(graded):
     assert "graded 15 submissions" in graded["stdout"]
 
 
+def test_the_gradebook_has_a_one_line_comment_for_the_lms(graded):
+    rows = graded["rows"]
+    assert rows["alice"]["comment"] == "all targets pass"
+    assert rows["bob"]["comment"].startswith("Dense: W: it is twice the true gradient")
+    assert all("\n" not in r["comment"] and len(r["comment"]) <= 310 for r in rows.values())
+    assert "Dense: " in rows["jon"]["comment"] and "syntax error" in rows["jon"]["comment"]
+
+
 def _target(graded, student, name):
     return next(t for t in graded["json"][student]["targets"] if t["target"] == name)
 

@@ -66,7 +66,6 @@ def run(conn, job: dict) -> None:
 class Judge:
     def __init__(self, job: dict):
         self.job = job
-        self.deadline = time.monotonic() + job["timeout"]
         self.stopped: dict | None = None
         self.process: subprocess.Popen | None = None
         self.refused: dict | None = None
@@ -96,7 +95,7 @@ class Judge:
         for fd in (to_worker_r, from_worker_w, output):
             os.close(fd)
         # the interpreter and gradviz start before the student's clock does (under load that is seconds)
-        self.channel = Channel(to_worker_w, from_worker_r, time.monotonic() + STARTUP + job["timeout"])
+        self.channel = Channel(to_worker_w, from_worker_r, STARTUP + job["timeout"])
         held = sandbox.describe(job["home_mb"]) if job["sandboxed"] else {"isolation": sandbox.NOT_ISOLATED}
         try:
             self.channel.send({"kind": "job", "source": source, "home": home, "name": job["name"],
@@ -106,7 +105,7 @@ class Judge:
         except wire.WireError as exc:
             self._stop_for(exc)
             return held
-        self.deadline = self.channel.deadline = time.monotonic() + job["timeout"]
+        self.channel.budget = job["timeout"]  # the student's clock: only while their code runs
         held.update({"memory": f"{job['memory_mb']:g} MB beyond the interpreter's own",  # the grader's words,
                      "output": f"{job['output_mb']:g} MB"})  # not the worker's: it set them before the code ran
         if ready.get("refused"):

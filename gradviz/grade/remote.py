@@ -10,6 +10,7 @@ counts, statuses (a worker can report its own code as failing, never as passing)
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -24,10 +25,14 @@ BAD_STATUSES = {ERROR, FAIL}  # the only statuses a worker may give its own code
 
 
 class Channel:
-    """Requests to one worker and its answers, each within the submission's deadline."""
+    """Requests to one worker and its answers, within the submission's time budget.
 
-    def __init__(self, to_worker: int, from_worker: int, deadline: float, limits: wire.Limits = wire.Limits()):
-        self.to_worker, self.reader, self.deadline = to_worker, wire.Reader(from_worker, limits), deadline
+    The budget is spent only while the grader waits for the worker: the time the grader itself
+    takes to judge (finite differences, diagnosis) is not the student's.
+    """
+
+    def __init__(self, to_worker: int, from_worker: int, budget: float, limits: wire.Limits = wire.Limits()):
+        self.to_worker, self.reader, self.budget = to_worker, wire.Reader(from_worker, limits), budget
         self.broken: wire.WireError | None = None
         self.round_trips = 0
 
@@ -48,11 +53,14 @@ class Channel:
     def receive(self) -> tuple[dict, list[np.ndarray]]:
         if self.broken:
             raise self.broken
+        start = time.monotonic()
         try:
-            answer = self.reader.receive(self.deadline)
+            answer = self.reader.receive(start + self.budget)
         except wire.WireError as exc:
             self.broken = exc
             raise
+        finally:
+            self.budget -= time.monotonic() - start
         self.round_trips += 1
         return answer
 

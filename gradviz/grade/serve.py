@@ -17,6 +17,7 @@ import numpy as np
 from ..checking.adapters.reading import as_array
 from ..checking.report import Report
 from ..checking.subject import BackwardFailed, Problem, Subject, UserCodeError
+from ..notebooks import loaded_notes
 from . import wire
 
 TEXT = 2000  # characters of any one string a worker sends (notes, messages)
@@ -102,7 +103,7 @@ def describe(subject: Subject) -> dict:
             "batch_axis": int(subject.batch_axis), "layout": subject.layout, "op_kind": subject.kind,
             "inputs": [{"name": _text(i.name), "role": i.role, "float32": bool(i.float32)} for i in subject.inputs],
             "grad_names": {_text(i.name): _text(subject.grad_name(i.name)) for i in subject.inputs},
-            "notes": [_text(n) for n in subject.notes][:ITEMS], "warnings": [_text(w) for w in subject.warnings][:ITEMS],
+            "notes": [_text(n) for n in [*loaded_notes(), *subject.notes]][:ITEMS], "warnings": [_text(w) for w in subject.warnings][:ITEMS],
             "constants": plain(subject.constants), "attrs": plain(subject.attrs)}
 
 

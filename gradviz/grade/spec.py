@@ -151,7 +151,7 @@ def _target(spec_path: Path, number: int, raw: Any) -> list[Target]:
         raise GradvizError(f"{where}: target {number} needs a name (the gradebook column), e.g. name = \"Dense\"")
     label = f"{where}: target {name!r}"
     check = raw.get("check")
-    if not isinstance(check, str) or ".py" not in check:
+    if not isinstance(check, str) or (".py" not in check and ".ipynb" not in check):
         raise GradvizError(f"{label}: check must name code in the submission, e.g. check = \"layers.py:Dense\"; "
                            f"got {check!r}")
     if Path(check.split(":", 1)[0]).is_absolute() or ".." in Path(check.split(":", 1)[0]).parts:
@@ -179,7 +179,7 @@ def _target(spec_path: Path, number: int, raw: Any) -> list[Target]:
         return [gradients]
     reference = raw["reference"]
     file, _, obj = str(reference).rpartition(":")
-    if not isinstance(reference, str) or not file.endswith(".py") or not obj:
+    if not isinstance(reference, str) or not file.endswith((".py", ".ipynb")) or not obj:
         raise GradvizError(f"{label}: reference names the teacher's code as FILE.py:NAME, e.g. "
                            f"reference = \"solution.py:Dense\"; got {reference!r}")
     solution = (spec_path.parent / file).resolve()
