@@ -1,15 +1,17 @@
-"""Copy a submission into the folder its code runs in: counted and measured before a byte is copied.
+"""A submission's files, read by the grader and written into the worker's folder: measured before anything is read.
 
-The submission's files are listed first (without following any link) and refused as a whole when
-they are too many or too large: a file's size is its apparent size, so a 1 GiB sparse file counts
-as 1 GiB and is never read. A link is copied as a link when it points inside the submission and
-left out (and said) when it points anywhere else; no link is ever followed while copying.
+The grader (trusted) lists the submission without following any link and refuses it as a whole
+when it holds too many or too large files: a file's size is its apparent size, so a 1 GiB sparse
+file counts as 1 GiB and is never read. A link is kept as a link when it points inside the
+submission and left out (and said) when it points anywhere else. The files travel to the worker
+in its job message; the worker writes them into its own writable folder. The worker never sees the
+original folder, so nothing it does can reach it.
 """
 
 from __future__ import annotations
 
+import base64
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -20,54 +22,86 @@ class TooLarge(GradvizError):
     kind = "too_large"
 
 
-def inventory(source: Path) -> tuple[list[Path], list[Path], list[Path]]:
-    """(folders, files, links) under source, relative to it, without following links."""
-    folders, files, links = [], [], []
+def collect(source: Path, support: list[Path], max_files: int, max_mb: float) -> tuple[list[dict], list[str]]:
+    """(entries, notes): the submission's folders, files and inner links, then the support files."""
+    entries, notes, count, size = [], [], 0, 0
     for top, dirs, names in os.walk(source, followlinks=False):
         here = Path(top).relative_to(source)
-        for name in list(dirs):
-            (links if os.path.islink(os.path.join(top, name)) else folders).append(here / name)
-        for name in names:
-            path = os.path.join(top, name)
-            if os.path.islink(path):
-                links.append(here / name)
-            elif stat.S_ISREG(os.lstat(path).st_mode):
-                files.append(here / name)
-    return folders, files, links
-
-
-def copy_submission(source: Path, home: Path, name: str, support: list[Path], max_files: int,
-                    max_mb: float) -> tuple[Path, list[str]]:
-    """Copy `source` to home/name with its limits; returns the copy and notes for the student."""
-    folders, files, links = inventory(source)
-    if len(files) + len(links) > max_files:
-        raise TooLarge(f"the submission has {len(files) + len(links)} files; the limit is {max_files}")
-    size = sum(os.lstat(source / f).st_size for f in files)
-    if size > max_mb * 1024 * 1024:
-        raise TooLarge(f"the submission holds {size / 1024 / 1024:.1f} MB of files; the limit is {max_mb:g} MB")
-    copy = home / name
-    copy.mkdir(parents=True, exist_ok=True)
-    for folder in folders:
-        (copy / folder).mkdir(parents=True, exist_ok=True)
-    for file in files:
-        shutil.copyfile(source / file, copy / file, follow_symlinks=False)
-    notes = []
-    for link in links:
-        target = os.readlink(source / link)
-        inside = os.path.normpath(os.path.join(os.path.dirname(str(link)), target))
-        if os.path.isabs(target) or inside == ".." or inside.startswith("../"):
-            notes.append(f"the link {link} -> {target} points outside the submission; it was not copied")
-            continue
-        os.symlink(target, copy / link)
+        for name in sorted(dirs) + sorted(names):
+            path, rel = Path(top) / name, here / name
+            info = os.lstat(path)
+            count += 1
+            if count > max_files:
+                raise TooLarge(f"the submission has more than {max_files} files; the limit is {max_files}")
+            if stat.S_ISLNK(info.st_mode):
+                target = os.readlink(path)
+                inside = os.path.normpath(os.path.join(os.path.dirname(str(rel)), target))
+                if os.path.isabs(target) or inside == ".." or inside.startswith("../"):
+                    notes.append(f"the link {rel} -> {target} points outside the submission; it was not copied")
+                else:
+                    entries.append({"path": str(rel), "kind": "link", "target": target})
+            elif stat.S_ISDIR(info.st_mode):
+                entries.append({"path": str(rel), "kind": "dir"})
+            elif stat.S_ISREG(info.st_mode):
+                size += info.st_size
+                if size > max_mb * 1024 * 1024:
+                    raise TooLarge(f"the submission holds {_measure(source) / 1024 / 1024:.1f} MB of files; the limit "
+                                   f"is {max_mb:g} MB")
+                entries.append({"path": str(rel), "kind": "file", "size": info.st_size})
     for item in support:
-        destination = copy / item.name
-        if destination.exists() or destination.is_symlink():
-            if destination.is_dir() and not destination.is_symlink():
-                shutil.rmtree(destination)
-            else:
-                destination.unlink()
-        if item.is_dir():
-            shutil.copytree(item, destination, symlinks=True)
-        else:
-            shutil.copyfile(item, destination)
-    return copy, notes
+        entries += _support(item)
+    for entry in entries:
+        if entry["kind"] == "file":
+            data = (Path(entry.pop("from")) if "from" in entry else source / entry["path"]).read_bytes()
+            entry["data"] = base64.b64encode(data).decode("ascii")
+    return entries, notes
+
+
+def _measure(source: Path) -> int:
+    """Apparent bytes of every regular file under source (links not followed, nothing read)."""
+    total = 0
+    for top, _, names in os.walk(source, followlinks=False):
+        for name in names:
+            info = os.lstat(os.path.join(top, name))
+            total += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    return total
+
+
+def _support(item: Path) -> list[dict]:
+    """The spec's support files (the teacher's: trusted), replacing any file of the same name."""
+    if item.is_dir():
+        out = [{"path": item.name, "kind": "dir", "replace": True}]
+        for path in sorted(item.rglob("*")):
+            rel = Path(item.name) / path.relative_to(item)
+            out.append({"path": str(rel), "kind": "dir"} if path.is_dir() else
+                       {"path": str(rel), "kind": "file", "from": str(path)})
+        return out
+    return [{"path": item.name, "kind": "file", "from": str(item), "replace": True}]
+
+
+def materialize(entries: list[dict], copy: Path) -> Path:
+    """The worker's side: write the entries under `copy` (paths are checked to stay inside it)."""
+    copy.mkdir(parents=True, exist_ok=True)
+    root = os.path.realpath(copy)
+    for entry in entries:
+        rel = os.path.normpath(str(entry.get("path", "")))
+        if rel.startswith(("..", "/")) or rel == ".":
+            continue
+        target = copy / rel
+        if entry.get("replace") and (target.is_symlink() or target.exists()):
+            target.unlink() if not target.is_dir() or target.is_symlink() else _remove_tree(target)
+        if not os.path.realpath(target.parent).startswith(root):
+            continue
+        if entry["kind"] == "dir":
+            target.mkdir(parents=True, exist_ok=True)
+        elif entry["kind"] == "link":
+            os.symlink(str(entry["target"]), target)
+        elif entry["kind"] == "file":
+            target.write_bytes(base64.b64decode(entry["data"]))
+    return copy
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder)

@@ -10,8 +10,10 @@ answers late, malformed, oversized or not at all makes the row ERROR (or TIMEOUT
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,7 +25,7 @@ from ..checking.report import ERROR
 from ..checking.subject import UserCodeError
 from ..checking.tolerance import Tolerance
 from ..errors import GradvizError
-from . import sandbox, wire
+from . import copying, sandbox, wire, zygote
 from .forward import compare_forward, reference_subject
 from .given import confirm_given
 from .hygiene import clip
@@ -68,52 +70,77 @@ class Judge:
         self.job = job
         self.stopped: dict | None = None
         self.process: subprocess.Popen | None = None
+        self.reporter: socket.socket | None = None  # a zygote's worker: its exit status arrives here
         self.refused: dict | None = None
         self.notes: list[str] = []  # what the copy left out (links that point outside the submission)
 
     # -- the worker --------------------------------------------------------------------------
     def start(self) -> dict:
+        """Read the submission's files here, start its worker, send it the job; returns what isolation held."""
         job = self.job
+        held = sandbox.describe(job["home_mb"]) if job["sandboxed"] else {"isolation": sandbox.NOT_ISOLATED}
+        held.update({"memory": f"{job['memory_mb']:g} MB beyond the interpreter's own",  # the grader's words,
+                     "output": f"{job['output_mb']:g} MB"})  # not the worker's: it sets them before the code runs
+        try:
+            files, self.notes = copying.collect(Path(job["source"]), [Path(p) for p in job["support"]],
+                                                job["max_files"], job["max_mb"])
+        except copying.TooLarge as exc:
+            self.refused = {"cause": "too_large", "message": str(exc)}
+            return held
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         output = os.open(job["output"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        home = sandbox.HOME if job["sandboxed"] else job["home"]
+        if not (job.get("zygote") and self._from_zygote(to_worker_r, from_worker_w, output)):
+            self._cold_start(to_worker_r, from_worker_w, output)
+        for fd in (to_worker_r, from_worker_w, output):
+            os.close(fd)
+        # a cold interpreter imports gradviz before the student's clock starts (under load that is seconds)
+        self.channel = Channel(to_worker_w, from_worker_r, STARTUP + job["timeout"])
+        try:
+            self.channel.send({"kind": "job", "home": home, "name": job["name"], "files": files,
+                               "memory_mb": job["memory_mb"], "output_mb": job["output_mb"],
+                               "timeout": job["timeout"]})
+            self.channel.receive()
+        except wire.WireError as exc:
+            self._stop_for(exc)
+            return held
+        self.channel.budget = job["timeout"]  # the student's clock: only while their code runs
+        return held
+
+    def _from_zygote(self, to_worker_r: int, from_worker_w: int, output: int) -> bool:
+        """A warm worker forked by the slot's zygote (zygote.py); False when the zygote cannot (it died)."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        request = json.dumps({"home": sandbox.HOME, "home_mb": self.job["home_mb"]}).encode()
+        try:
+            socket.send_fds(self.job["zygote"], [request], [to_worker_r, from_worker_w, output, theirs.fileno()])
+        except OSError:
+            mine.close()
+            return False
+        finally:
+            theirs.close()
+        self.reporter = mine
+        return True
+
+    def _cold_start(self, to_worker_r: int, from_worker_w: int, output: int) -> None:
+        job = self.job
         python = [sys.executable, "-I", "-u", "-c", WORKER.format(path=sandbox.PACKAGE if job["sandboxed"]
                                                             else str(sandbox.package_folder().parent)),
                   str(to_worker_r), str(from_worker_w)]
         if job["sandboxed"]:
-            argv = sandbox.command(python, Path(job["source"]), [Path(p) for p in job["support"]], job["home_mb"])
-            source, home, support = sandbox.SOURCE, sandbox.HOME, [f"{sandbox.SUPPORT}/{Path(p).name}"
-                                                                   for p in job["support"]]
-            env = None
+            argv, env = sandbox.command(python, job["home_mb"]), None
         else:
-            argv, source, home, support = python, job["source"], job["home"], job["support"]
+            argv = python
             env = {**{k: v for k, v in os.environ.items() if k in ("PATH", "LANG")}, "HOME": job["home"],
                    "TMPDIR": job["home"], "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output,
                                         pass_fds=(to_worker_r, from_worker_w), env=env, cwd=job["home"],
                                         start_new_session=True)
-        for fd in (to_worker_r, from_worker_w, output):
-            os.close(fd)
-        # the interpreter and gradviz start before the student's clock does (under load that is seconds)
-        self.channel = Channel(to_worker_w, from_worker_r, STARTUP + job["timeout"])
-        held = sandbox.describe(job["home_mb"]) if job["sandboxed"] else {"isolation": sandbox.NOT_ISOLATED}
-        try:
-            self.channel.send({"kind": "job", "source": source, "home": home, "name": job["name"],
-                               "support": support, "memory_mb": job["memory_mb"], "output_mb": job["output_mb"],
-                               "timeout": job["timeout"], "max_files": job["max_files"], "max_mb": job["max_mb"]})
-            ready, _ = self.channel.receive()
-        except wire.WireError as exc:
-            self._stop_for(exc)
-            return held
-        self.channel.budget = job["timeout"]  # the student's clock: only while their code runs
-        held.update({"memory": f"{job['memory_mb']:g} MB beyond the interpreter's own",  # the grader's words,
-                     "output": f"{job['output_mb']:g} MB"})  # not the worker's: it set them before the code ran
-        if ready.get("refused"):
-            self.refused = {"cause": "too_large", "message": clip(str(ready["refused"]), 400)}
-        self.notes = [clip(str(n), 300) for n in (ready.get("notes") or [])][:20]
-        return held
 
     def stop(self) -> None:
+        if self.reporter is not None:
+            self.reporter.close()  # the zygote kills the worker when this closes
+            self.reporter = None
         if self.process is None:
             return
         try:
@@ -193,11 +220,25 @@ class Judge:
         status = TIMEOUT if cause == "timeout" else ERROR
         return {**error_outcome(message, cause), "status": status}
 
-    def _exit_reason(self) -> tuple[str, str]:
+    def _exit_code(self) -> int | None:
+        if self.reporter is not None:
+            self.reporter.settimeout(2)
+            try:
+                text = self.reporter.recv(64).decode("ascii", "replace")
+            except OSError:
+                return None
+            return int(text) if text.lstrip("-").isdigit() else None
         try:
-            code = self.process.wait(timeout=2)
+            return self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
+            return None
+
+    def _exit_reason(self) -> tuple[str, str]:
+        code = self._exit_code()
+        if code is None:
             return "closed", "the code closed the grader's channel"
+        if code == zygote.SETUP_FAILED:
+            return "grader", "the sandbox of this submission could not be set up"
         if code > 128:  # bwrap reports a signal as 128 + its number
             code = -(code - 128)
         if code < 0:

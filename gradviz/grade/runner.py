@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -134,13 +136,39 @@ class _Running:
     conn: object
     started: float
     deadline: float
+    slot: int | None = None  # the zygote it uses
     messages: list = field(default_factory=list)
+
+
+class _Zygote:
+    """One job slot's warm sandbox (zygote.py), and the control socket the judges ask it on."""
+
+    def __init__(self, home_mb: float):
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        python = [sys.executable, "-I", "-u", "-c", f"import sys; sys.path.insert(0, {sandbox.PACKAGE!r}); "
+                  "from gradviz.grade.zygote import main; main(int(sys.argv[1]))", str(theirs.fileno())]
+        self.process = subprocess.Popen(sandbox.command(python, home_mb, zygote=True), pass_fds=(theirs.fileno(),),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+
+    def close(self) -> None:
+        self.control.close()  # the zygote exits when its control socket closes
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
 
 
 class _Pool:
     def __init__(self, spec: Spec, limits: Limits, *, jobs: int):
         self.spec, self.limits, self.jobs = spec, limits, max(1, jobs)
         self.context = _context()
+        self.home_mb = limits.max_mb + limits.output_mb + 16
+        # one warm sandbox per job slot (zygote.py): a submission costs a fork, not an interpreter's start
+        self.zygotes = [_Zygote(self.home_mb) for _ in range(self.jobs)] if limits.sandboxed else []
+        self.free = list(range(len(self.zygotes)))
 
     def run(self, todo: list[Path], started=lambda student: None):
         """Yield each submission's result as it finishes."""
@@ -164,12 +192,16 @@ class _Pool:
             for r in running:  # interrupted: leave nothing behind
                 _kill(r.process)
                 shutil.rmtree(r.sandbox, ignore_errors=True)
+            for z in self.zygotes:
+                z.close()
 
     def _start(self, path: Path) -> _Running:
         box = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-")).resolve()
         (box / "home").mkdir()
+        slot = self.free.pop() if self.free else None
         job = {"name": path.name, "source": str(path.resolve()), "support": [str(p) for p in self.spec.files],
-               "home": str(box / "home"), "home_mb": self.limits.max_mb + self.limits.output_mb + 16,
+               "home": str(box / "home"), "home_mb": self.home_mb,
+               "zygote": None if slot is None else self.zygotes[slot].control,
                "output": str(box / "output.txt"), "sandboxed": self.limits.sandboxed,
                "timeout": self.limits.timeout, "memory_mb": self.limits.memory_mb, "output_mb": self.limits.output_mb,
                "max_files": self.limits.max_files, "max_mb": self.limits.max_mb,
@@ -185,12 +217,14 @@ class _Pool:
             process.start()
         sender.close()
         # the judge stops the worker at the time limit itself; this is the backstop if the judge hangs
-        return _Running(path.name, box, process, receiver, started, started + self.limits.timeout + JUDGE_SLACK)
+        return _Running(path.name, box, process, receiver, started, started + self.limits.timeout + JUDGE_SLACK, slot)
 
     def _finish(self, r: _Running, timed_out: bool) -> SubmissionResult:
         if timed_out:
             _kill(r.process)
         r.process.join()
+        if r.slot is not None:
+            self.free.append(r.slot)
         _receive(r)
         notes = [] if self.limits.sandboxed else [sandbox.NOT_ISOLATED]
         _kill_group(r.process.pid)

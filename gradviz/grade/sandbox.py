@@ -5,8 +5,8 @@ Each submission's worker is started by `bwrap` (Debian's `bubblewrap`) with:
   no capabilities, no further user namespaces, `--die-with-parent`, `--new-session`;
 - a root file system holding only /usr (the system's libraries), the Python runtime and the
   packages the worker imports (read-only), a fresh /proc of its own PID namespace, a minimal /dev,
-  its own submission folder read-only at /submission, the spec's support files read-only,
-  and a size-limited tmpfs at /home/student where the worker copies the submission and runs it.
+  and a size-limited tmpfs at /home/student where the worker writes the submission's files (the
+  grader reads them and sends them in the worker's job: the original folder is never in the sandbox).
 
 Nothing else of the host is there: not the spec or the reference, not the other submissions, not
 the journal or the results, not the grader's /proc. When the worker's sandbox ends (its PID 1
@@ -30,8 +30,6 @@ from pathlib import Path
 from ..errors import GradvizError
 
 HOME = "/home/student"  # the writable tmpfs inside the sandbox
-SOURCE = "/submission"  # the submission folder, read-only
-SUPPORT = "/support"  # the spec's support files, read-only
 PACKAGE = "/opt/gradviz"  # gradviz itself (its parent folder goes on sys.path)
 UID = 65534
 INSTALL = ("bubblewrap is needed to grade untrusted code: install it with `sudo apt-get install bubblewrap` "
@@ -103,9 +101,20 @@ def check_hidden(hidden: list[Path]) -> None:
                                    "runtime); move the spec, the submissions and the results elsewhere")
 
 
-def command(python: list[str], source: Path, support: list[Path], home_mb: float) -> list[str]:
-    """The bwrap command line that runs `python` (the worker) confined, as described above."""
-    argv = [bwrap(), *namespace_flags(), "--clearenv", "--setenv", "HOME", HOME, "--setenv", "TMPDIR", HOME,
+def command(python: list[str], home_mb: float, *, zygote: bool = False) -> list[str]:
+    """The bwrap command line that runs `python` (the worker) confined, as described above.
+
+    With `zygote`, the sandbox keeps root and its capabilities inside its own user namespace: its
+    process forks each submission's worker, which makes its own namespaces and drops to uid 65534
+    with no capabilities before any student code (zygote.py).
+    """
+    flags = namespace_flags()
+    if zygote:
+        flags = [f for f in flags if f not in ("--disable-userns",)]
+        at = flags.index("--uid")
+        flags[at:at + 4] = ["--uid", "0", "--gid", "0"]
+        flags[flags.index("--cap-drop"):flags.index("--cap-drop") + 2] = ["--cap-add", "ALL"]
+    argv = [bwrap(), *flags, "--clearenv", "--setenv", "HOME", HOME, "--setenv", "TMPDIR", HOME,
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
             "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
             "--setenv", "MKL_NUM_THREADS", "1",
@@ -119,10 +128,8 @@ def command(python: list[str], source: Path, support: list[Path], home_mb: float
     for root in runtime_roots():
         argv += ["--ro-bind", str(root), str(root)]
     argv += ["--ro-bind", str(package_folder()), f"{PACKAGE}/gradviz", "--proc", "/proc", "--dev", "/dev",
-             "--size", str(int(home_mb * 1024 * 1024)), "--tmpfs", HOME, "--ro-bind", str(source), SOURCE]
-    for item in support:
-        argv += ["--ro-bind", str(item), f"{SUPPORT}/{item.name}"]
-    argv += ["--remount-ro", "/", "--chdir", HOME, *python]
+             "--size", str(int(home_mb * 1024 * 1024)), "--tmpfs", HOME]
+    argv += ["--remount-ro", "/", "--chdir", "/", *python]
     return argv
 
 

@@ -25,22 +25,21 @@ from .spec import parse_check_args
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    reader, out_fd = wire.Reader(int(argv[0])), int(argv[1])
-    os.set_inheritable(reader.fd, False)
+    serve_fds(int(argv[0]), int(argv[1]))
+
+
+def serve_fds(in_fd: int, out_fd: int) -> None:
+    """The worker's life: its job (limits, files), then checks until the grader says goodbye."""
+    reader = wire.Reader(in_fd, wire.Limits(header_bytes=1 << 30))  # the job carries the submission's files
+    os.set_inheritable(in_fd, False)
     os.set_inheritable(out_fd, False)
     job, _ = reader.receive()
     held = sandbox.limit_self(job["memory_mb"], job["output_mb"], job["timeout"])
-    server = Server(reader, out_fd)
-    try:
-        copy, notes = copying.copy_submission(Path(job["source"]), Path(job["home"]), job["name"],
-                                              [Path(p) for p in job["support"]], job["max_files"], job["max_mb"])
-    except (GradvizError, OSError) as exc:
-        server.send({"kind": "ready", "held": held, "refused": _text(str(exc)),
-                     "cause": getattr(exc, "kind", None) or "copy_failed"})
-        return
+    copy = copying.materialize(job.pop("files"), Path(job["home"]) / job["name"])
     os.chdir(copy)
     sys.path.insert(0, str(copy))
-    server.send({"kind": "ready", "held": held, "notes": notes})
+    server = Server(reader, out_fd)
+    server.send({"kind": "ready", "held": held})
     while True:
         request, _ = reader.receive()
         op = request.get("op")
