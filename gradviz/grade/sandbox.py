@@ -1,6 +1,8 @@
-"""Where a submission's code runs: a bubblewrap sandbox of its own, or (when the teacher says so) nowhere safe.
+"""Where a submission's code runs: a bubblewrap sandbox, or (when the teacher says so) nowhere safe.
 
-Each submission's worker is started by `bwrap` (Debian's `bubblewrap`) with:
+Workers are forked by a warm zygote in one sandbox per job slot (zygote.py: each worker then makes
+namespaces of its own and drops to uid 65534); where the zygote cannot serve, a worker is started
+cold by `bwrap` (Debian's `bubblewrap`) with:
 - its own user, PID, mount, network, IPC, UTS and cgroup namespaces, uid/gid 65534 inside,
   no capabilities, no further user namespaces, `--die-with-parent`, `--new-session`;
 - a root file system holding only /usr (the system's libraries), the Python runtime and the
