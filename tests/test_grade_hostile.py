@@ -208,6 +208,12 @@ def _spy(targets: dict[str, Path], grader_pid: int) -> str:
                 except OSError as _exc:
                     print("DENIED kill", _pid, _exc.strerror)
         print("pids I can see:", sorted(int(p) for p in _os.listdir("/proc") if p.isdigit()))
+        print("uid", _os.getuid(), [l for l in open("/proc/self/status") if l.startswith("CapEff")][0].strip())
+        import ctypes as _ctypes
+        _libc = _ctypes.CDLL(None, use_errno=True)
+        print("new user namespace:", "made" if _libc.unshare(0x10000000) == 0 else "refused")
+        print("remount /usr:", "done" if _libc.mount(None, b"/usr", None, _ctypes.c_ulong(32 | 4096), None) == 0
+              else "refused")
     '''
 
 
@@ -232,6 +238,8 @@ def test_no_submission_reaches_the_teacher_the_class_or_the_grader(tmp_path):
     assert "\nREAD " not in printed  # not by its path, not through any /proc/<pid>/root
     assert "WROTE" not in printed and "tampered" not in printed
     assert "DENIED read spec" in printed and "DENIED read answer key" in printed
+    assert "uid 65534 CapEff:\t0000000000000000" in printed  # unprivileged, no capabilities
+    assert "new user namespace: refused" in printed and "remount /usr: refused" in printed
     pids = [line for line in printed.splitlines() if line.startswith("pids I can see")]
     assert pids and all(len(eval(line.split(":", 1)[1])) <= 4 for line in pids)  # its own namespace only
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p in before}
