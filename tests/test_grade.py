@@ -335,6 +335,7 @@ def test_resume_completes_an_interrupted_run(tmp_path):
     ("[assignment]\ntitle = 'x'\n", "no targets"),
     ("[[target]]\nname = 'D'\ncheck = 'a.py:f'\njson = true\n", "'json' is an output flag"),
     ("[[target]\n", "is not valid TOML"),
+    ("[[target]]\nname = 'A'\ncheck = 'optim.py:adam'\noptimizer = 'adam'\n", "optimizer targets cannot be graded yet"),
 ])
 def test_a_bad_spec_is_one_clear_error(tmp_path, text, words):
     spec = tmp_path / "grading.toml"

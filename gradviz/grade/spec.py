@@ -195,6 +195,9 @@ def _target(spec_path: Path, number: int, raw: Any) -> list[Target]:
 def _argv(label: str, check: str, flags: dict) -> tuple[str, ...]:
     """The `gradviz check` arguments for a target: each key a flag, validated by the CLI's own parser."""
     argv = [check]
+    if "optimizer" in flags:  # its check compares update rules inside one process: nothing to serve remotely yet
+        raise GradvizError(f"{label}: optimizer targets cannot be graded yet (their check would run inside the "
+                           "student's process); check them with `gradviz check FILE:NAME --optimizer`")
     for key, value in flags.items():
         if key in OUTPUT_FLAGS:
             raise GradvizError(f"{label}: {key!r} is an output flag of gradviz check; "
