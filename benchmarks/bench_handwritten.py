@@ -93,6 +93,66 @@ def measure(name: str, make, x) -> dict:
             "buggy: calls": rows[True][0], "buggy: x one pass": round(rows[True][1], 1), "mode": rows[False][2]}
 
 
+def cs231n_numeric_gradient(f, x, df, h=1e-5):
+    """The CS231n assignments' eval_numerical_gradient_array, written out: 2 forwards per element."""
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        old = x[ix]
+        x[ix] = old + h
+        pos = f(x).copy()
+        x[ix] = old - h
+        neg = f(x).copy()
+        x[ix] = old
+        grad[ix] = np.sum((pos - neg) * df) / (2 * h)
+        it.iternext()
+    return grad
+
+
+def affine_forward(x, w, b):
+    return x @ w + b, (x, w)
+
+
+def affine_backward(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout, dout.sum(axis=0)
+
+
+def full_mode_against_cs231n(quick: bool) -> None:
+    """Per evaluation, gradviz's full mode against the CS231n loop over the same affine layer.
+
+    The marginal cost is measured (two sizes, the difference in time over the difference in
+    evaluations), so the check's fixed work (the report, the verdict) does not blur the cost of calling
+    the user's code, which is what the target is about.
+    """
+    rng = np.random.default_rng(3)
+    repeat = 3 if quick else 7
+
+    def timed(n_in):
+        x, w, b = rng.normal(size=(4, n_in)), rng.normal(size=(n_in, 10)), rng.normal(size=10)
+        dout = rng.normal(size=(4, 10))
+        loop, ours = [], []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            cs231n_numeric_gradient(lambda v: affine_forward(v, w, b)[0], x, dout)
+            cs231n_numeric_gradient(lambda v: affine_forward(x, v, b)[0], w, dout)
+            cs231n_numeric_gradient(lambda v: affine_forward(x, w, v)[0], b, dout)
+            loop.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            report = gv.check_pair(affine_forward, affine_backward, x, w, b, check_mode="full")
+            ours.append(time.perf_counter() - start)
+            assert report.ok
+        return 2 * (x.size + w.size + b.size), float(np.median(loop)), float(np.median(ours))
+
+    small, big = timed(10), timed(40)
+    evaluations = big[0] - small[0]
+    per_loop, per_ours = (big[1] - small[1]) / evaluations, (big[2] - small[2]) / evaluations
+    print(f"full mode, affine (4, n) -> 10, n = 10 and 40: marginal cost per evaluation: CS231n loop "
+          f"{per_loop * 1e6:.1f} us, gradviz check_pair {per_ours * 1e6:.1f} us, ratio {per_ours / per_loop:.2f}x "
+          "(target <= 1x)")
+
+
 def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -110,6 +170,7 @@ def main(argv=None) -> list:
     for r in results:
         print("  ".join(str(r[h]) for h in header))
     print("target: <= 300 calls for the 784x256 Dense, correct or buggy")
+    full_mode_against_cs231n(args.quick)
     return []
 
 

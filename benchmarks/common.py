@@ -36,6 +36,38 @@ def median_seconds(fn: Callable[[], object], repeat: int = 5, warmup: int = 1, m
     return statistics.median(times)
 
 
+def interleaved_seconds(fns: dict[str, Callable[[], object]], rounds: int = 7, warmup: int = 1,
+                        min_sample: float = 0.05, clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+    """Seconds per call of each function, measured in turns: round r times every function once.
+
+    Taking turns means every contender sees the same machine load (on a shared
+    machine, load changes within seconds), so their ratio is what the machine
+    did rather than when each one happened to run. Each turn lasts at least
+    `min_sample` seconds (fast functions are called several times per turn).
+    The result is each contender's fastest turn: other processes only ever add
+    time, so the fastest turn is the one they disturbed least (medians of turns
+    moved by 30% between runs on a loaded two-core machine; minimums by a few %).
+    With clock=time.process_time, single-threaded contenders are timed in CPU
+    seconds, which leave out the time spent waiting for a core.
+    """
+    numbers = {}
+    for name, fn in fns.items():
+        for _ in range(warmup):
+            fn()
+        start = clock()
+        fn()
+        numbers[name] = max(1, int(min_sample / max(clock() - start, 1e-9)))
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            number = numbers[name]
+            start = clock()
+            for _ in range(number):
+                fn()
+            samples[name].append((clock() - start) / number)
+    return {name: min(times) for name, times in samples.items()}
+
+
 @dataclass
 class Row:
     case: str
@@ -70,6 +102,26 @@ def print_table(rows: list[Row]) -> None:
 def write_json(rows: list[Row], path: str) -> None:
     data = [dict(asdict(r), speedup=r.speedup) for r in rows]
     Path(path).write_text(json.dumps(data, indent=2))
+
+
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def in_child(module: str, function: str, *args: object) -> object:
+    """benchmarks/<module>.py's function(*args), run in a fresh process on one thread; its JSON result.
+
+    For the array engine against numpy and PyTorch: numpy's BLAS and torch both
+    on one thread (a threaded BLAS on a shared two-core machine measured the
+    other users, not the code), and torch imported where it cannot slow down the
+    garbage collections of the scalar benchmarks in this process.
+    """
+    import os
+    import subprocess
+
+    code = f"import json, {module}; print(json.dumps({module}.{function}(*{args!r})))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=str(Path(__file__).resolve().parent), env={**os.environ, **ONE_THREAD})
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def have(module: str) -> bool:

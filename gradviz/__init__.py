@@ -17,7 +17,8 @@ from .errors import GradvizError, GradvizTypeError, NumericWarning, PrecisionWar
 from .function import Function
 from .graph import scope, to_networkx, topological_order
 from .rendering import animate_backward, draw, render
-from .tensor import Tensor, concatenate, stack, where
+from .functional import concatenate, stack, where
+from .tensor import Tensor
 from .value import Value
 
 __version__ = "0.1.0"

@@ -8,8 +8,13 @@ Grammar (nothing else is accepted; no eval, no sympify of user text):
     power  := atom ('**' unary)?             (right-associative, binds tighter than unary minus on its left)
     atom   := NUMBER | NAME | FUNC '(' expr (',' expr)* ')' | '(' expr ')'
 
-FUNC is one of tanh exp log sigmoid relu abs sqrt sin cos (one argument) and
-max min (two). NAME `pi` and `e` are the constants. Errors say what is wrong and point at it with a caret.
+FUNC is an elementwise op of the op table that the scalar engine runs, called
+by the name graphs draw it with: exp log sqrt tanh sigmoid relu abs sin cos
+(one argument), max min (two: maximum, minimum), clip(x, lo, hi) (number
+bounds), and any op added to the table later. Arithmetic ops are the
+operators. An op the scalar engine cannot run (matmul, conv2d...) has no place
+in a scalar expression. NAME `pi` and `e` are the constants. Errors say what
+is wrong and point at it with a caret.
 """
 
 from __future__ import annotations
@@ -20,12 +25,28 @@ from dataclasses import dataclass
 from typing import Union
 
 from .errors import GradvizError
+from .ops import builtin_ops
+from .ops.kinds import attribute_names
+from .ops.registry import OpDef
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 60
-UNARY = ("tanh", "exp", "log", "sigmoid", "relu", "abs", "sqrt", "sin", "cos")
-BINARY = ("max", "min")
-FUNCTIONS = UNARY + BINARY
+# Table ops an expression writes with an operator rather than by name: op name -> an expression recording it.
+OPERATOR_OPS = {"add": "x + y", "sub": "x - y", "mul": "x * y", "div": "x / y", "pow": "x ** y",
+                "powc": "x ** 2", "neg": "-x"}
+
+
+def _call_name(op: OpDef) -> str:
+    """What an expression calls an op: the name its graph node shows (max for maximum), else its table name."""
+    return op.symbol if op.symbol and op.symbol.isidentifier() else op.name
+
+
+# name -> op: every elementwise op the scalar engine runs, except those written as operators
+FUNCTION_OPS: dict[str, OpDef] = {_call_name(op): op for op in builtin_ops()
+                                  if op.scalar and op.elementwise and op.name not in OPERATOR_OPS}
+FUNCTIONS = tuple(FUNCTION_OPS)
+UNARY = tuple(name for name, op in FUNCTION_OPS.items() if op.arity == 1 and not attribute_names(op))
+BINARY = tuple(name for name, op in FUNCTION_OPS.items() if op.arity == 2 and not attribute_names(op))
 CONSTANTS = {"pi": math.pi, "e": math.e}  # names that are numbers, not variables
 
 
@@ -189,10 +210,15 @@ class _Parser:
             self.take()
             args.append(self.expr())
         self.take(")")
-        wanted = 2 if func in BINARY else 1
+        op = FUNCTION_OPS[func]
+        attributes = attribute_names(op)
+        wanted = op.arity + len(attributes)
         if len(args) != wanted:
             raise ExpressionError(self.text, pos, f"{func} takes {wanted} argument{'s' if wanted > 1 else ''}, "
                                                   f"got {len(args)}")
+        if attributes and not all(_constant(a) is not None for a in args[op.arity:]):
+            raise ExpressionError(self.text, pos, f"{func}'s {', '.join(attributes)} must be numbers, "
+                                                  f"e.g. {func}(x, {', '.join(['-1', '1'][:len(attributes)])})")
         return Call(func, tuple(args))
 
 
@@ -249,9 +275,26 @@ def evaluate(node: Node, env: dict):
             results.append(_binary(n.op, _as_value(left), right))
         else:
             args = [results.pop() for _ in n.args][::-1]
-            first = _as_value(args[0])
-            results.append(getattr(first, {"max": "maximum", "min": "minimum"}.get(n.func, n.func))(*args[1:]))
+            results.append(_call(FUNCTION_OPS[n.func], args))
     return _as_value(results[0])  # "3" alone is a graph too: one constant node
+
+
+def _constant(node: Node) -> float | None:
+    """The number a node spells (2, -0.5), or None when it holds a name."""
+    if isinstance(node, Num):
+        return node.value
+    if isinstance(node, Neg):
+        inner = _constant(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _call(op: OpDef, args: list):
+    """Record `op` on its inputs, numbers becoming constants; the rest of the arguments are its attributes."""
+    from . import functional
+
+    inputs = [_as_value(a) for a in args[:op.arity]]
+    return getattr(functional, op.name)(*inputs, *[float(a) for a in args[op.arity:]])
 
 
 def _as_value(x):

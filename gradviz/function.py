@@ -19,11 +19,12 @@ import itertools
 import numpy as np
 
 from . import tensor as tensor_mod
-from .errors import GradvizError, GradvizTypeError, ShapeError
+from .errors import GradvizError, GradvizTypeError
+from .ops.grads import normalize_grads  # noqa: F401  (gradviz.function.normalize_grads, as before)
 from .ops.registry import OpDef, register
 from .tensor import Tensor
 from .value import Value, _to_float
-from .value import _record as _record_value
+from .value import record as _record_value
 
 _serial = itertools.count()
 
@@ -96,18 +97,3 @@ def _const_value(x: object) -> Value:
     v = Value(x, requires_grad=False)
     return v
 
-
-def normalize_grads(op: OpDef, grads, n_inputs: int) -> tuple:
-    """Check a user backward's return value: one gradient (or None) per input."""
-    if n_inputs == 1 and not isinstance(grads, (tuple, list)):
-        grads = (grads,)
-    if not isinstance(grads, (tuple, list)):
-        raise GradvizTypeError(
-            f"{op.display}.backward must return a tuple with one gradient per input, got {type(grads).__name__}"
-        )
-    if len(grads) != n_inputs:
-        raise ShapeError(
-            f"{op.display}.backward returned {len(grads)} gradients for {n_inputs} inputs; "
-            "return one per input (None for an input that gets no gradient)"
-        )
-    return tuple(grads)

@@ -23,9 +23,15 @@ class Optimizer:
         if not lr > 0:
             raise GradvizError(f"the learning rate must be positive, got {lr}")
         self.lr = float(lr)
+        # A scalar network has thousands of Value parameters: they get loops of their own,
+        # without a type test or method call per number (the parameters are fixed here, as in PyTorch).
+        self._scalars = [p for p in self.params if type(p) is Value]
+        self._others = [p for p in self.params if type(p) is not Value]
 
     def zero_grad(self) -> None:
-        for p in self.params:
+        for p in self._scalars:
+            p.grad = 0.0  # what Value.zero_grad does
+        for p in self._others:
             p.zero_grad()
 
     @staticmethod
@@ -34,7 +40,11 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """p -= lr * v, with v = momentum * v + grad (PyTorch's form; plain SGD when momentum = 0)."""
+    """p -= lr * v, with v = momentum * v + grad (PyTorch's form; plain SGD when momentum = 0).
+
+    Tensor parameters and velocities are updated in place, as PyTorch does: a
+    training step then allocates no parameter-sized array but the one `lr * v`.
+    """
 
     def __init__(self, params: Iterable, lr: float, momentum: float = 0.0):
         super().__init__(params, lr)
@@ -42,13 +52,31 @@ class SGD(Optimizer):
         self.velocity = [None] * len(self.params)
 
     def step(self) -> None:
+        lr, momentum = self.lr, self.momentum
+        if not momentum:  # plain SGD: the loop a course writes by hand, nothing more
+            for p in self._scalars:
+                p.data = p.data - lr * p.grad
+            for p in self._others:
+                p.data -= lr * self._grad(p)
+            return
         for k, p in enumerate(self.params):
+            if type(p) is Value:
+                g = p.grad
+                if momentum:
+                    v = self.velocity[k]
+                    g = self.velocity[k] = g if v is None else momentum * v + g
+                p.data = p.data - lr * g
+                continue
             g = self._grad(p)
-            if self.momentum:
-                v = g if self.velocity[k] is None else self.momentum * self.velocity[k] + g
-                self.velocity[k] = v
+            if momentum:
+                v = self.velocity[k]
+                if v is None:
+                    v = self.velocity[k] = np.array(g, dtype=np.float64)  # its own array: updated in place
+                else:
+                    v *= momentum
+                    v += g
                 g = v
-            p.data = p.data - self.lr * g
+            p.data -= lr * g
 
 
 class Adam(Optimizer):

@@ -6,10 +6,15 @@
     zeros(3)  ones(2, 2)  eye(3)
     [1, 0, 2]  [[1.0, 2.0]]   a list literal (integers stay integers: class labels)
     "max"  'same'  True  None  a string or constant, passed as is
-    identity  relu  tanh  sigmoid   an activation passed as a function
+    identity  relu  tanh  sigmoid  (exp, sin, ...)   an activation passed as a function
 
 The text is parsed with `ast` and only the forms above are accepted; a name
 or a call outside this list is an error naming the input and the forms.
+
+The activations are the op table's elementwise functions of one input (tanh,
+sigmoid, relu, exp, ...), each its table forward on numpy arrays, plus
+`identity`: an op added to the table is an activation here too, unless
+NOT_ACTIVATIONS says why not.
 """
 
 from __future__ import annotations
@@ -20,28 +25,34 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import GradvizError
+from .ops import builtin_ops
+from .ops.kinds import is_unary_function
+from .ops.registry import OpDef
 
 MAX_LENGTH = 500
 MAX_ELEMENTS = 10_000_000
+# Elementwise functions of the table that are not activations, and why.
+NOT_ACTIVATIONS = {"neg": "negation is arithmetic: a layer is never given it as its activation"}
 
 
 def identity(z):
     return z
 
 
-def relu(z):
-    return np.maximum(z, 0.0)
+def _activation(op: OpDef) -> Callable:
+    """The op's own forward on float64 arrays, as the plain function a user's layer calls: activation(Z)."""
+
+    def activation(z):
+        return op.forward(np.asarray(z, dtype=np.float64))
+
+    activation.__name__ = activation.__qualname__ = op.name
+    activation.__doc__ = f"{op.name}, elementwise (gradviz's op table forward), for --input NAME={op.name}."
+    return activation
 
 
-def tanh(z):
-    return np.tanh(z)
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-ACTIVATIONS: dict[str, Callable] = {"identity": identity, "relu": relu, "tanh": tanh, "sigmoid": sigmoid}
+ACTIVATIONS: dict[str, Callable] = {"identity": identity, **{
+    op.name: _activation(op) for op in builtin_ops() if is_unary_function(op) and op.name not in NOT_ACTIVATIONS}}
+relu, tanh, sigmoid = ACTIVATIONS["relu"], ACTIVATIONS["tanh"], ACTIVATIONS["sigmoid"]  # spec.relu etc., as before
 CALLS = ("randn", "rand", "randint", "zeros", "ones", "eye")
 FORMS = ("a number (2.5), a shape (4,5), randn(4,5), rand(3), randint(10, size=5), zeros(3), ones(2, 2), "
          "eye(3), a list [1, 0, 2], a quoted string, or one of " + ", ".join(ACTIVATIONS))

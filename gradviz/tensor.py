@@ -15,10 +15,11 @@ from typing import Sequence
 import numpy as np
 
 from . import graph
-from .errors import GradvizError, GradvizTypeError, ShapeError, describe
+from .errors import GradvizTypeError, ShapeError, describe
 from .ops import elementwise as ew
 from .ops import linalg, reduce, shape as shape_ops
 from .ops.registry import OpDef
+from .tensor_backward import _backpropagate, unbroadcast  # noqa: F401 - unbroadcast is re-exported
 
 _new = object.__new__
 _next_id = graph.next_id
@@ -61,7 +62,7 @@ def _record(data, op: OpDef, parents: tuple, attrs: dict | None = None) -> "Tens
     """Create the output node of an op (the hot path: no validation)."""
     t = _new(Tensor)
     t.data = data if type(data) is np.ndarray else np.asarray(data, dtype=np.float64)
-    t._grad = None
+    t._grad = t._spare = t._saved = None
     t._op = op
     t._parents = parents
     t._attrs = attrs
@@ -82,8 +83,11 @@ def apply(op: OpDef, parents: Sequence["Tensor"], attrs: dict | None = None) -> 
 
     numpy's shape errors become a ShapeError that names the op and every shape.
     """
+    saved = None
     try:
-        if attrs:
+        if op.forward_saving is not None:
+            out, saved = op.forward_saving(*[p.data for p in parents], **(attrs or {}))
+        elif attrs:
             out = op.forward(*[p.data for p in parents], **attrs)
         elif len(parents) == 2:
             out = op.forward(parents[0].data, parents[1].data)
@@ -94,20 +98,9 @@ def apply(op: OpDef, parents: Sequence["Tensor"], attrs: dict | None = None) -> 
     except (ValueError, IndexError) as exc:
         shapes = " and ".join(str(p.shape) for p in parents)
         raise ShapeError(f"{op.display}: shapes {shapes} do not fit together ({exc})") from None
-    return _record(out, op, tuple(parents), attrs or None)
-
-
-def _call_backward(op: OpDef, grad, node) -> tuple:
-    """op.backward(grad, *input data, out, **attrs), without generic unpacking for 1-2 inputs."""
-    parents = node._parents
-    attrs = node._attrs
-    if attrs is None:
-        if len(parents) == 2:
-            return op.backward(grad, parents[0].data, parents[1].data, node.data)
-        if len(parents) == 1:
-            return op.backward(grad, parents[0].data, node.data)
-        return op.backward(grad, *[p.data for p in parents], node.data)
-    return op.backward(grad, *[p.data for p in parents], node.data, **attrs)
+    node = _record(out, op, tuple(parents), attrs or None)
+    node._saved = saved
+    return node
 
 
 def _const(x: object) -> "Tensor":
@@ -121,33 +114,19 @@ def _const(x: object) -> "Tensor":
     return Tensor(x, requires_grad=False)
 
 
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum a gradient over the axes that broadcasting added or stretched, back to `shape`."""
-    grad = np.asarray(grad, dtype=np.float64)
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra < 0:
-        raise ShapeError(f"a gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    if grad.shape != shape:
-        raise ShapeError(f"a gradient of shape {grad.shape} cannot belong to an input of shape {shape}")
-    return grad
-
-
 class Tensor:
     """An array in a recorded graph: float64 ``data``, ``grad`` of the same shape, label and scope."""
 
-    __slots__ = ("data", "_grad", "_op", "_parents", "_attrs", "label", "scope", "id", "requires_grad", "__weakref__")
+    # _grad: the gradient (None: none yet). _spare: the array of a gradient that
+    # zero_grad() forgot, kept for the next backward pass to fill in place.
+    # _saved: what the op's forward kept for its backward (OpDef.forward_saving).
+    __slots__ = ("data", "_grad", "_spare", "_saved", "_op", "_parents", "_attrs", "label", "scope", "id",
+                 "requires_grad", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` defer to Tensor.__rmul__
 
     def __init__(self, data: object, label: str | None = None, requires_grad: bool = True):
         self.data = np.array(as_array(data), copy=True)
-        self._grad = None
+        self._grad = self._spare = self._saved = None
         self._op = None
         self._parents = ()
         self._attrs = None
@@ -342,7 +321,11 @@ class Tensor:
         return seed
 
     def zero_grad(self) -> None:
-        self._grad = None
+        """Forget the gradient. Its array is kept, and the next backward pass writes into it
+        (when nothing else holds it) instead of freeing one array and allocating another."""
+        if self._grad is not None:
+            self._spare = self._grad
+            self._grad = None
 
     def __repr__(self) -> str:
         name = f", label={self.label!r}" if self.label else ""
@@ -350,64 +333,7 @@ class Tensor:
         return f"Tensor({body}{name})"
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray) -> None:
-    order = graph.topological_order(root)
-    # Computed from zero, then added to the leaves' earlier gradients once,
-    # so two calls give exactly twice the gradient (PyTorch's semantics).
-    earlier = []
-    for node in order:
-        if node._op is None and node._grad is not None:
-            earlier.append((node, node._grad))
-        node._grad = None
-    root._grad = np.array(seed) if root._op is None else seed  # a leaf owns its gradient
-    for node in reversed(order):
-        op = node._op
-        grad = node._grad
-        if op is None or grad is None or not node.requires_grad:
-            continue
-        grads = _call_backward(op, grad, node)
-        parents = node._parents
-        if not op.builtin:
-            from .function import normalize_grads
-
-            grads = normalize_grads(op, grads, len(parents))
-        for parent, g in zip(parents, grads):
-            if g is not None and parent.requires_grad:
-                shape = parent.data.shape
-                if type(g) is not np.ndarray or g.shape != shape:
-                    g = unbroadcast(g, shape)
-                if parent._grad is None:
-                    parent._grad = np.array(g, dtype=np.float64) if parent._op is None else g
-                else:
-                    parent._grad = parent._grad + g
-    for node, grad in earlier:
-        node._grad = grad + node._grad if node._grad is not None else grad
-
-
-
 def _axis(axis):
     if axis is None or isinstance(axis, int):
         return axis
     return tuple(int(a) for a in axis)
-
-
-def concatenate(tensors: Sequence[object], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis; gradients are split back to each one."""
-    parts = [_const(t) for t in tensors]
-    if not parts:
-        raise GradvizError("concatenate needs at least one tensor")
-    return apply(shape_ops.CONCATENATE, parts, {"axis": int(axis)})
-
-
-def stack(tensors: Sequence[object], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis; gradients are split back to each one."""
-    parts = [_const(t) for t in tensors]
-    if not parts:
-        raise GradvizError("stack needs at least one tensor")
-    return apply(shape_ops.STACK, parts, {"axis": int(axis)})
-
-
-def where(condition: object, a: object, b: object) -> Tensor:
-    """Elementwise choice: a where condition holds, else b. The condition is not differentiated."""
-    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition).astype(bool)
-    return apply(shape_ops.WHERE, (_const(a), _const(b)), {"condition": cond})

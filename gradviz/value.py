@@ -8,28 +8,28 @@
 
 from __future__ import annotations
 
-import numbers
-import warnings
-
 import numpy as np
 
 from . import graph
-from .errors import GradvizTypeError, NumericWarning, describe
 from .ops import elementwise as ew
 from .ops.registry import OpDef
+from .value_backward import _MANY, _backpropagate, _to_float
 
 _new = object.__new__
 _next_id = graph.next_id
 _scopes = graph._scope_stack
+_ADD, _SUB, _MUL = ew.ADD, ew.SUB, ew.MUL
 
 
-def _record(data: float, op: OpDef, parents: tuple, attrs: dict | None = None) -> "Value":
+
+def _record(data: float, op: OpDef, a: "Value", b: object = None, attrs: dict | None = None) -> "Value":
     """Create the output node of an op (the hot path: no validation)."""
     v = _new(Value)
     v.data = data
     v.grad = 0.0
     v._op = op
-    v._parents = parents
+    v._a = a
+    v._b = b
     v._attrs = attrs
     v.label = None
     v.scope = _scopes[-1]
@@ -38,95 +38,161 @@ def _record(data: float, op: OpDef, parents: tuple, attrs: dict | None = None) -
     return v
 
 
-def _to_float(x: object, what: str = "Value") -> float:
-    if type(x).__name__ == "Tensor":
-        raise GradvizTypeError(
-            f"{what}: cannot combine a Value with a Tensor; use one engine per graph "
-            "(gv.Tensor for arrays, gv.Value for scalars)"
-        )
-    if isinstance(x, (bool, numbers.Real)) or (isinstance(x, np.ndarray) and x.size == 1 and x.dtype.kind in "fiub"):
-        return float(x)
-    if isinstance(x, np.ndarray):
-        raise GradvizTypeError(
-            f"{what} holds one number, got an array of shape {x.shape}; use gv.Tensor for arrays"
-        )
-    raise GradvizTypeError(
-        f"{what} needs a real number, got {describe(x)}; convert it first, e.g. float(...)"
-    )
+def record(data: float, op: OpDef, parents: tuple) -> "Value":
+    """The output node of a user op (gv.Function) with any number of parents."""
+    return _record(data, op, tuple(parents), _MANY)
 
 
-def _const(x: object) -> "Value":
+class Constant:
+    """A plain number that met a Value in an expression (`w * 2.0`): a leaf that takes no gradient.
+
+    Constants are as common as the ops that use them (every input of a scalar
+    network's first layer is one), so they are a lighter node than a Value:
+    only what differs between constants (data, scope, id) is stored; the rest
+    is what every constant has (no op, no parents, no gradient) and is read
+    from the class. Readers of the graph see the same attributes as on a Value.
+    """
+
+    __slots__ = ("data", "scope", "id", "__weakref__")
+    grad = 0.0
+    requires_grad = False
+    label = None
+    _op = None
+    _a = _b = _attrs = None
+    _parents = ()
+
+    def item(self) -> float:
+        return self.data
+
+    def __float__(self) -> float:
+        return self.data
+
+    def __repr__(self) -> str:
+        return f"Constant({self.data:.6g})"
+
+
+def _const(x: object) -> "Value | Constant":
     """Wrap a plain number that meets a Value in an expression (a constant leaf)."""
-    if isinstance(x, Value):
-        return x
-    if type(x) is not float:
-        x = _to_float(x, "a number combined with a Value")
-    v = _record(x, None, ())
-    v.requires_grad = False
-    return v
+    kind = type(x)
+    if kind is not float:
+        if kind is int or kind is np.float64:  # a course's inputs, a numpy array's elements
+            x = float(x)
+        elif isinstance(x, (Value, Constant)):
+            return x
+        else:
+            x = _to_float(x, "a number combined with a Value")
+    c = _new(Constant)
+    c.data = x
+    c.scope = _scopes[-1]
+    c.id = _next_id()
+    return c
 
 
 class Value:
     """A scalar in a recorded graph: ``data`` (float), ``grad`` (float), label and scope."""
 
-    __slots__ = ("data", "grad", "_op", "_parents", "_attrs", "label", "scope", "id", "requires_grad", "__weakref__")
+    __slots__ = ("data", "grad", "_op", "_a", "_b", "_attrs", "label", "scope", "id", "requires_grad",
+                 "__weakref__")
 
     def __init__(self, data: float, label: str | None = None, requires_grad: bool = True):
         self.data = _to_float(data)
         self.grad = 0.0
         self._op = None
-        self._parents = ()
+        self._a = self._b = None
         self._attrs = None
         self.label = label
         self.scope = _scopes[-1]
         self.id = _next_id()
         self.requires_grad = requires_grad
 
+    @property
+    def _parents(self) -> tuple:
+        """The op's inputs in argument order (`a - b`: (a, b)); () for a leaf."""
+        a, b = self._a, self._b
+        if b is None:
+            return () if a is None else (a,)
+        return a if b is _MANY else (a, b)
+
     # -- arithmetic ------------------------------------------------------------
+    # +, - and * are what scalar networks are made of: their nodes are built
+    # here without a call to _record (the call is a fifth of a node's cost).
     def __add__(self, other):
-        other = other if type(other) is Value else _const(other)
-        return _record(self.data + other.data, ew.ADD, (self, other))
+        if type(other) is not Value:
+            other = _const(other)
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out._op = _ADD
+        out._a = self
+        out._b = other
+        out._attrs = out.label = None
+        out.scope = _scopes[-1]
+        out.id = _next_id()
+        out.requires_grad = True
+        return out
 
     def __radd__(self, other):
         other = _const(other)
-        return _record(other.data + self.data, ew.ADD, (other, self))
+        return _record(other.data + self.data, _ADD, other, self)
 
     def __sub__(self, other):
-        other = other if type(other) is Value else _const(other)
-        return _record(self.data - other.data, ew.SUB, (self, other))
+        if type(other) is not Value:
+            other = _const(other)
+        out = _new(Value)
+        out.data = self.data - other.data
+        out.grad = 0.0
+        out._op = _SUB
+        out._a = self
+        out._b = other
+        out._attrs = out.label = None
+        out.scope = _scopes[-1]
+        out.id = _next_id()
+        out.requires_grad = True
+        return out
 
     def __rsub__(self, other):
         other = _const(other)
-        return _record(other.data - self.data, ew.SUB, (other, self))
+        return _record(other.data - self.data, _SUB, other, self)
 
     def __mul__(self, other):
-        other = other if type(other) is Value else _const(other)
-        return _record(self.data * other.data, ew.MUL, (self, other))
+        if type(other) is not Value:
+            other = _const(other)
+        out = _new(Value)
+        out.data = self.data * other.data
+        out.grad = 0.0
+        out._op = _MUL
+        out._a = self
+        out._b = other
+        out._attrs = out.label = None
+        out.scope = _scopes[-1]
+        out.id = _next_id()
+        out.requires_grad = True
+        return out
 
     def __rmul__(self, other):
         other = _const(other)
-        return _record(other.data * self.data, ew.MUL, (other, self))
+        return _record(other.data * self.data, _MUL, other, self)
 
     def __truediv__(self, other):
         other = other if type(other) is Value else _const(other)
-        return _record(_divide(self.data, other.data), ew.DIV, (self, other))
+        return _record(_divide(self.data, other.data), ew.DIV, self, other)
 
     def __rtruediv__(self, other):
         other = _const(other)
-        return _record(_divide(other.data, self.data), ew.DIV, (other, self))
+        return _record(_divide(other.data, self.data), ew.DIV, other, self)
 
     def __pow__(self, other):
-        if isinstance(other, Value):
-            return _record(ew.POW.forward(self.data, other.data), ew.POW, (self, other))
-        exponent = _to_float(other, "the exponent of a Value")
-        return _record(ew.POWC.forward(self.data, exponent), ew.POWC, (self,), {"exponent": exponent})
+        if isinstance(other, (Value, Constant)):  # a node (a Constant is a node that takes no gradient)
+            return _record(ew.POW.forward(self.data, other.data), ew.POW, self, other)
+        exponent = float(other) if type(other) in (int, float) else _to_float(other, "the exponent of a Value")
+        return _record(ew.POWC.forward(self.data, exponent), ew.POWC, self, None, {"exponent": exponent})
 
     def __rpow__(self, other):
         other = _const(other)
-        return _record(ew.POW.forward(other.data, self.data), ew.POW, (other, self))
+        return _record(ew.POW.forward(other.data, self.data), ew.POW, other, self)
 
     def __neg__(self):
-        return _record(-self.data, ew.NEG, (self,))
+        return _record(-self.data, ew.NEG, self)
 
     def __pos__(self):
         return self
@@ -136,43 +202,43 @@ class Value:
 
     # -- functions -------------------------------------------------------------
     def exp(self) -> "Value":
-        return _record(ew.EXP.forward(self.data), ew.EXP, (self,))
+        return _record(ew.EXP.forward(self.data), ew.EXP, self)
 
     def log(self) -> "Value":
-        return _record(ew.LOG.forward(self.data), ew.LOG, (self,))
+        return _record(ew.LOG.forward(self.data), ew.LOG, self)
 
     def sqrt(self) -> "Value":
-        return _record(ew.SQRT.forward(self.data), ew.SQRT, (self,))
+        return _record(ew.SQRT.forward(self.data), ew.SQRT, self)
 
     def tanh(self) -> "Value":
-        return _record(ew.TANH.forward(self.data), ew.TANH, (self,))
+        return _record(ew.TANH.forward(self.data), ew.TANH, self)
 
     def sigmoid(self) -> "Value":
-        return _record(ew.SIGMOID.forward(self.data), ew.SIGMOID, (self,))
+        return _record(ew.SIGMOID.forward(self.data), ew.SIGMOID, self)
 
     def relu(self) -> "Value":
-        return _record(ew.RELU.forward(self.data), ew.RELU, (self,))
+        return _record(ew.RELU.forward(self.data), ew.RELU, self)
 
     def abs(self) -> "Value":
-        return _record(ew.ABS.forward(self.data), ew.ABS, (self,))
+        return _record(ew.ABS.forward(self.data), ew.ABS, self)
 
     def sin(self) -> "Value":
-        return _record(ew.SIN.forward(self.data), ew.SIN, (self,))
+        return _record(ew.SIN.forward(self.data), ew.SIN, self)
 
     def cos(self) -> "Value":
-        return _record(ew.COS.forward(self.data), ew.COS, (self,))
+        return _record(ew.COS.forward(self.data), ew.COS, self)
 
     def maximum(self, other) -> "Value":
         other = other if type(other) is Value else _const(other)
-        return _record(ew.MAXIMUM.forward(self.data, other.data), ew.MAXIMUM, (self, other))
+        return _record(ew.MAXIMUM.forward(self.data, other.data), ew.MAXIMUM, self, other)
 
     def minimum(self, other) -> "Value":
         other = other if type(other) is Value else _const(other)
-        return _record(ew.MINIMUM.forward(self.data, other.data), ew.MINIMUM, (self, other))
+        return _record(ew.MINIMUM.forward(self.data, other.data), ew.MINIMUM, self, other)
 
     def clip(self, lo: float, hi: float) -> "Value":
         lo, hi = float(lo), float(hi)
-        return _record(ew.CLIP.forward(self.data, lo, hi), ew.CLIP, (self,), {"lo": lo, "hi": hi})
+        return _record(ew.CLIP.forward(self.data, lo, hi), ew.CLIP, self, None, {"lo": lo, "hi": hi})
 
     # -- autograd --------------------------------------------------------------
     def backward(self) -> None:
@@ -201,78 +267,8 @@ class Value:
         return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g})"
 
 
-def _backpropagate(root: Value) -> None:
-    order = graph.topological_order(root)
-    # This call's gradient is computed from zero everywhere, then added to
-    # what the leaves held before, once: so two calls give exactly twice.
-    earlier = []
-    for node in order:
-        if node._op is None and node.grad != 0.0:
-            earlier.append((node, node.grad))
-        node.grad = 0.0
-    root.grad = 1.0
-    for node in reversed(order):
-        op = node._op
-        if op is None:
-            continue
-        parents = node._parents
-        if op.builtin:  # the hot path: one or two float inputs, one float gradient each
-            if len(parents) == 2:
-                a, b = parents
-                try:
-                    ga, gb = op.backward(node.grad, a.data, b.data, node.data)
-                except ZeroDivisionError:
-                    ga, gb = _ieee_backward(op, node)
-                if a.requires_grad:
-                    a.grad += ga
-                if b.requires_grad:
-                    b.grad += gb
-            else:
-                a = parents[0]
-                try:
-                    if node._attrs is None:
-                        (ga,) = op.backward(node.grad, a.data, node.data)
-                    else:
-                        (ga,) = op.backward(node.grad, a.data, node.data, **node._attrs)
-                except ZeroDivisionError:
-                    (ga,) = _ieee_backward(op, node)
-                if a.requires_grad:
-                    a.grad += ga
-            continue
-        grads = op.backward(node.grad, *[p.data for p in parents], node.data)
-        for parent, g in zip(parents, _checked_user_grads(op, grads, len(parents))):
-            if g is not None and parent.requires_grad:
-                parent.grad += g
-    for node, grad in earlier:
-        node.grad = grad + node.grad
-
-
-def _ieee_backward(op: OpDef, node: "Value") -> tuple:
-    """A built-in backward that divided by zero in Python floats, redone in IEEE float64 like Tensor.
-
-    Python raises ZeroDivisionError where numpy and PyTorch give inf (the
-    gradient of sqrt or log at 0): the scalar engine follows IEEE and warns.
-    """
-    args = [np.float64(p.data) for p in node._parents]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grads = op.backward(np.float64(node.grad), *args, np.float64(node.data), **(node._attrs or {}))
-    grads = tuple(float(g) for g in grads)
-    inputs = ", ".join(f"{p.data:g}" for p in node._parents)
-    warnings.warn(f"the gradient of {op.display}({inputs}) divides by zero; it is {', '.join(map(str, grads))} "
-                  "(IEEE float semantics, as in numpy and PyTorch)", NumericWarning, stacklevel=4)
-    return grads
-
-
 def _divide(a: float, b: float) -> float:
     try:
         return a / b
     except ZeroDivisionError:
         return ew.DIV.forward(np.float64(a), np.float64(b)).item()
-
-
-def _checked_user_grads(op: OpDef, grads, n_inputs: int) -> tuple:
-    """Validate what a user op's backward returned, as a clear error if it is wrong."""
-    from .function import normalize_grads
-
-    return tuple(None if g is None else _to_float(g, f"the gradient from {op.name}.backward")
-                 for g in normalize_grads(op, grads, n_inputs))

@@ -125,3 +125,44 @@ def test_functional_elementwise_accepts_numbers_and_rejects_text():
     assert F.exp(gv.Tensor([0.0, 1.0])).shape == (2,)
     with pytest.raises(gv.GradvizTypeError, match="log\\(\\) needs a Value, Tensor or number, got str 'abc'"):
         F.log("abc")
+
+
+def test_max_pool_backward_uses_the_positions_its_forward_found():
+    # Change the input between forward and backward: a backward that searched again
+    # would send the gradient to the new maximum, one that reuses the forward's finds
+    # sends it where the output came from.
+    x = gv.Tensor(np.array([[[[1.0, 5.0], [2.0, 0.0]]]]))
+    out = F.max_pool2d(x, 2)
+    x.data[0, 0, 0, 1], x.data[0, 0, 1, 1] = 0.0, 5.0  # the output's value now sits elsewhere
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad[0, 0], [[0, 1], [0, 0]])
+
+
+@pytest.mark.parametrize("kernel,stride", [(3, 1), (2, 1), ((2, 3), (1, 2))])
+def test_max_pool_with_overlapping_windows_adds_up_each_windows_gradient(kernel, stride):
+    x = rng.normal(size=(2, 2, 6, 7))
+    k = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    s = stride if isinstance(stride, tuple) else (stride, stride)
+    tx = gv.Tensor(x)
+    out = F.max_pool2d(tx, kernel, stride)
+    g = rng.normal(size=out.shape)
+    out.backward(g)
+    expected = np.zeros_like(x)
+    for index in np.ndindex(out.shape):
+        n, c, i, j = index
+        window = x[n, c, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]
+        p, q = np.unravel_index(np.argmax(window), window.shape)
+        expected[n, c, i * s[0] + p, j * s[1] + q] += g[index]
+    np.testing.assert_allclose(tx.grad, expected, rtol=1e-15, atol=0)
+
+
+def test_conv2d_backward_reuses_the_windows_of_its_forward():
+    x = gv.Tensor(rng.normal(size=(1, 1, 4, 4)), requires_grad=False)
+    w = gv.Tensor(rng.normal(size=(1, 1, 3, 3)))
+    before = x.data.copy()
+    out = F.conv2d(x, w)
+    x.data[...] = 0.0  # a backward that rebuilt the windows from x would now give zeros
+    out.sum().backward()
+    # d(sum of outputs)/d w[p, q] = the sum of the 2x2 block of x that w[p, q] meets
+    np.testing.assert_allclose(w.grad[0, 0], [[before[0, 0, p:p + 2, q:q + 2].sum() for q in range(3)]
+                                              for p in range(3)])

@@ -155,3 +155,19 @@ def test_version_and_help_from_the_command_line():
     assert version.returncode == 0 and version.stdout.strip() == f"gradviz {gv.__version__}"
     helptext = subprocess.run([sys.executable, "-m", "gradviz", "--help"], capture_output=True, text=True)
     assert helptext.returncode == 0 and "gradients" in helptext.stdout
+
+
+@pytest.mark.slow
+def test_a_million_node_chain_builds_and_backprops_without_recursion():
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200)  # no traversal may recurse, at any depth
+    try:
+        x = gv.Value(0.5, label="x")
+        y = x
+        for _ in range(500_000):
+            y = y * 1.0000001  # a product node and a constant node per step: 1,000,001 nodes
+        y.backward()
+    finally:
+        sys.setrecursionlimit(limit)
+    assert x.grad == pytest.approx(1.0000001 ** 500_000, rel=1e-9)
+    assert y.grad == 1.0

@@ -175,3 +175,31 @@ def test_optimizer_bad_input():
         gv.optim.Adam([gv.Value(1.0)], lr=0)
     with pytest.raises(gv.GradvizError, match="Values or Tensors"):
         gv.optim.SGD([np.ones(2)], lr=0.1)
+
+
+def test_a_renamed_module_records_in_its_new_scope():
+    layer = gv.nn.Layer(2, 2, seed=0)
+    first = layer([1.0, 2.0])
+    layer.neurons[1].name = "second"
+    layer.name = "hidden"
+    again = layer([1.0, 2.0])
+    assert (first[0].scope, first[1].scope) == ("layer.neuron0", "layer.neuron1")
+    assert (again[0].scope, again[1].scope) == ("hidden.neuron0", "hidden.second")
+    with gv.scope("outer"):
+        inside = layer([1.0, 2.0])
+    assert inside[1].scope == "outer.hidden.second"
+
+
+def test_a_layer_still_calls_a_neuron_that_brings_its_own_forward():
+    class Doubled(gv.nn.Neuron):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    layer = gv.nn.Layer(2, 2, seed=0)
+    plain = layer([0.3, -0.2])
+    layer.neurons[0] = Doubled(2, seed=1)
+    layer.neurons[0].w, layer.neurons[0].b = layer.neurons[1].w, layer.neurons[1].b
+    out = layer([0.3, -0.2])
+    assert out[0].data == pytest.approx(2 * plain[1].data)
+    with pytest.raises(ValueError, match="expects 2 inputs, got 3"):
+        layer([1.0, 2.0, 3.0])

@@ -92,6 +92,20 @@ def slightly_off_pair():
     return square_forward, square_backward
 
 
+class CtxSquare:
+    """minitorch's ctx-style Function template, with the same 2e-5 slip."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, d_out):
+        (x,) = ctx.saved_values
+        return 2 * x * (1 + 2e-5) * d_out
+
+
 def test_strict_catches_a_tiny_error_on_every_entry_point():
     x = rng.normal(size=(4,)) + 2.0
     fwd, bwd = slightly_off_pair()
@@ -112,6 +126,8 @@ def test_strict_catches_a_tiny_error_on_every_entry_point():
                                                        lambda v: 2 * v * (1 + 2e-5), x, **kw),
         "gv.check": lambda **kw: gv.check(lambda t: Square.apply(t), gv.Tensor(x, label="x"),
                                           methods=("finite",), **kw),
+        "check_loss": lambda **kw: gv.check_loss(lambda v: (float(np.sum(v ** 2)), 2 * v * (1 + 2e-5)), x, **kw),
+        "check_function": lambda **kw: gv.check_function(CtxSquare, x, **kw),
     }
     for name, run in checks.items():
         assert run().ok, name
@@ -417,3 +433,58 @@ def test_sympy_has_a_time_budget_per_node_and_finite_differences_still_judge():
     assert time.process_time() - start < 60  # without the budget: minutes (width^4)
     assert report.ok and "finite differences" in report.verdict
     assert any("CPU budget" in w and "SymPy" in w for w in report.warnings), report.warnings
+
+
+class CourseReLU:
+    """ReLU as cs231n writes it: the mask cached in forward."""
+
+    def __init__(self, at_zero=None):
+        self.at_zero = at_zero
+
+    def forward(self, x):
+        self.x = x
+        return np.maximum(0, x)
+
+    def backward(self, dout):
+        mask = (self.x > 0).astype(float)
+        if self.at_zero is not None:
+            mask[self.x == 0] = self.at_zero
+        return dout * mask
+
+
+def relu_input_with_zeros(seed):
+    r = np.random.default_rng(seed)
+    x = r.normal(size=(50, 50))  # 2500 elements: auto mode checks along random directions
+    x.flat[r.choice(x.size, size=12, replace=False)] = 0.0  # the output of an earlier ReLU has exact zeros
+    return x
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_correct_hand_written_relu_at_exact_zeros_is_never_failed_in_directional_mode(seed):
+    for at_zero in (None, 1.0, 0.5):  # 0, 1 and anything between are valid subgradients at 0
+        report = gv.check_layer(CourseReLU(at_zero), relu_input_with_zeros(seed), seed=seed)
+        assert report.settings["mode"] == "directional" and report.ok, (at_zero, report.verdict)
+
+
+def test_a_hand_written_relu_wrong_at_its_kinks_fails_as_a_kink():
+    report = gv.check_layer(CourseReLU(at_zero=3.0), relu_input_with_zeros(7))  # 3 is outside [0, 1]
+    assert not report.ok and report.status == "FAIL"
+    assert "kink" in [getattr(d, "cause", "") for d in report.results[0].diagnosis]
+
+
+class LastRowSkipped:
+    def forward(self, x):
+        self.x = x
+        return np.tanh(x)
+
+    def backward(self, dout):
+        grad = dout * (1 - np.tanh(self.x) ** 2)
+        grad[-1] = 0.0  # the last sample's gradient is lost
+        return grad
+
+
+def test_a_sparse_error_in_a_large_input_is_found_by_bisection():
+    report = gv.check_layer(LastRowSkipped(), rng.normal(size=(50, 50)))
+    assert not report.ok
+    wrong = [row.index for row in report.results[0].rows if row.status == "FAIL"]
+    assert wrong and all(index[0] == 49 for index in wrong)  # every element named is in the last row

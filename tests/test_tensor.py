@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import gradviz as gv
+from gradviz import tensor_backward
 
 from oracles import central_gradient
 
@@ -162,3 +163,89 @@ def test_mixing_values_and_tensors_is_one_clear_error():
         t + v
     with pytest.raises(gv.GradvizTypeError, match="cannot combine a Value with a Tensor"):
         v * t
+
+
+# --- gradients only where needed, leaf gradients in place (issue 27) -------------------------
+
+def test_matmul_backward_skips_the_gradient_of_an_input_that_takes_none():
+    import tracemalloc
+
+    x = gv.Tensor(rng.normal(size=(1000, 2000)), requires_grad=False)  # a data batch: 16 MB
+    w = gv.Tensor(rng.normal(size=(2000, 2)))
+    out = (x @ w).sum()
+    tracemalloc.start()
+    try:
+        out.backward()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2_000_000  # the gradient of x alone would be 16 MB
+    np.testing.assert_allclose(w.grad, x.data.T @ np.ones((1000, 2)))
+    assert not x.grad.any()
+
+
+def test_the_op_table_matmul_returns_none_for_an_input_it_was_told_to_skip():
+    from gradviz.ops.linalg import MATMUL
+
+    a, b, g = rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))
+    full = MATMUL.backward(g, a, b, a @ b)
+    skipped = MATMUL.backward(g, a, b, a @ b, needs=(False, True))
+    assert skipped[0] is None
+    np.testing.assert_array_equal(skipped[1], full[1])
+
+
+def test_zero_grad_keeps_the_gradient_array_and_backward_fills_it():
+    import weakref
+
+    # 64 x 64 = 4096 elements: arrays this large are written in place (smaller ones are cheaper to replace)
+    assert tensor_backward.IN_PLACE_MIN <= 64 * 64
+    x = gv.Tensor(rng.normal(size=(5, 64)), requires_grad=False)
+    w, b = gv.Tensor(rng.normal(size=(64, 64)) / 8), gv.Tensor(rng.normal(size=64))
+    ((x @ w + b).tanh()).sum().backward()
+    w_first = weakref.ref(w.grad)  # no strong reference: the array may be reused
+    expected_w, expected_b = w.grad.copy(), b.grad.copy()
+    w.zero_grad()
+    b.zero_grad()
+    assert not w.grad.any()
+    ((x @ w + b).tanh()).sum().backward()
+    assert w.grad is w_first()  # the same array, neither freed nor reallocated
+    np.testing.assert_array_equal(w.grad, expected_w)
+    np.testing.assert_array_equal(b.grad, expected_b)
+
+
+def test_a_leaf_gradient_accumulates_in_place_and_stays_exactly_twice():
+    import weakref
+
+    w = gv.Tensor(rng.normal(size=(64, 64)))
+    x = gv.Tensor(rng.normal(size=(4, 64)), requires_grad=False)
+    y = ((x @ w) * (x @ w)).sum()  # w receives two contributions per pass
+    y.backward()
+    first = w.grad.copy()
+    array = weakref.ref(w.grad)
+    y.backward()
+    assert w.grad is array()
+    np.testing.assert_array_equal(w.grad, 2 * first)
+
+
+def test_a_gradient_array_someone_kept_is_never_written_behind_their_back():
+    w = gv.Tensor(rng.normal(size=(64, 64)))
+    x = gv.Tensor(rng.normal(size=(4, 64)), requires_grad=False)
+    (x @ w).sum().backward()
+    kept = w.grad
+    snapshot = kept.copy()
+    (x @ w).sum().backward()  # accumulates: but not into the array the caller holds
+    np.testing.assert_array_equal(kept, snapshot)
+    w.zero_grad()
+    (x @ w * 3.0).sum().backward()
+    np.testing.assert_array_equal(kept, snapshot)
+    assert w.grad is not kept
+    np.testing.assert_allclose(w.grad, 3 * snapshot)
+
+
+def test_a_gradient_set_from_outside_is_not_written_in_place():
+    w = gv.Tensor(np.ones(4096))
+    mine = np.full(4096, 5.0)
+    w.grad = mine
+    (w * 2.0).sum().backward()
+    np.testing.assert_array_equal(mine, 5.0)
+    np.testing.assert_array_equal(w.grad, 7.0)

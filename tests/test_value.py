@@ -117,3 +117,61 @@ def test_value_of_something_that_is_not_a_number_is_a_clear_error(bad):
 def test_combining_a_value_with_text_names_the_problem():
     with pytest.raises(gv.GradvizTypeError, match="str 'x'"):
         gv.Value(1.0) * "x"
+
+
+# --- the engine at the floor (issue 27) --------------------------------------------------------
+
+def test_a_plain_number_becomes_a_constant_leaf_that_takes_no_gradient():
+    a = gv.Value(1.5, label="a")
+    out = a * 2 + 0.5
+    out.backward()
+    two = out._parents[0]._parents[1]
+    assert (two.data, two.grad, two.requires_grad, two._op, two._parents, two.label) == (2.0, 0.0, False, None, (),
+                                                                                          None)
+    assert a.id < two.id < out._parents[0].id  # recorded in order, like every node
+    assert a.grad == 2.0
+    assert [n.id for n in gv.topological_order(out)] == sorted(n.id for n in gv.topological_order(out))
+
+
+def test_a_backward_that_fails_half_way_leaves_the_graph_as_good_as_before():
+    class Flaky(gv.Function):
+        fail = True
+
+        @staticmethod
+        def forward(x):
+            return 2 * x
+
+        @staticmethod
+        def backward(grad, x, out):
+            if Flaky.fail:
+                raise RuntimeError("not this time")
+            return (2 * grad,)
+
+    a = gv.Value(0.5)
+    h = a * a
+    out = Flaky.apply(h + a) * h
+    with pytest.raises(RuntimeError, match="not this time"):
+        out.backward()
+    Flaky.fail = False
+    out.backward()  # every node is reached again: none is taken for already visited
+    h_val = 0.25
+    assert a.grad == pytest.approx(2 * (2 * 0.5 + 1) * h_val + 2 * (h_val + 0.5) * 2 * 0.5)
+
+
+def test_an_interior_node_given_no_gradient_by_a_user_op_is_reached_next_time():
+    class FirstOnly(gv.Function):
+        @staticmethod
+        def forward(x, y):
+            return x
+
+        @staticmethod
+        def backward(grad, x, y, out):
+            return grad, None
+
+    a, b = gv.Value(1.0), gv.Value(2.0)
+    y = b * 3.0
+    out = FirstOnly.apply(a, y)
+    out.backward()
+    assert (a.grad, b.grad, y.grad) == (1.0, 0.0, 0.0)
+    (y * 1.0).backward()  # y must be backpropagated through, not skipped as already seen
+    assert b.grad == 3.0

@@ -9,12 +9,9 @@ in a notebook, on a docs page and in an e-mail.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
+from .status import ReportView
 from .text import fmt_index, fmt_number, settings_line
-
-if TYPE_CHECKING:
-    from .report import Report
 
 # background, text colour: dark text on a light fill, readable in print too
 BADGE_COLORS = {
@@ -42,7 +39,7 @@ def _head(*names: str) -> str:
     return f"<tr>{cells}</tr>"
 
 
-def format_html(report: Report) -> str:
+def format_html(report: ReportView) -> str:
     """The verdict, the worst elements and one line per input, as one self-contained <div>."""
     esc = html.escape
     parts = [f'<div class="gv-report" style="font-family:sans-serif;font-size:13px">',
@@ -51,7 +48,7 @@ def format_html(report: Report) -> str:
     if report.verdict:
         parts.append(f"<p>{esc(report.verdict)}</p>")
     table = ['<table style="border-collapse:collapse">',
-             _head("input", "index", "autograd", "finite", "symbolic", "abs err", "rel err", "status")]
+             _head("input", "index", *report.columns, "abs err", "rel err", "status")]
     for row in report.worst():
         table.append("<tr>" + _cell(row.input) + _cell(fmt_index(row.index))
                      + "".join(_cell(fmt_number(v), "right") for v in (row.autograd, row.finite, row.symbolic))

@@ -18,34 +18,31 @@ from __future__ import annotations
 
 import functools
 import warnings
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from ..errors import PrecisionWarning
 from .adapters.reading import as_array
 from . import probe as probing
+from . import served
 from .diagnosis import Context, diagnose
 from .diagnosis.samples import per_sample_gradients
 from .finite import Differences
 from .holes import HoleFinder
 from .local import check_nodes
-from .localize import locate, wrong_inputs
+from .localize import localize_failures
+from .numeric_notes import folding_numeric_warnings
 from .report import ERROR, FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report
 from .sentences import black_box_verdict, graph_verdict
-from .settle import settle_graph_kinks, settle_joint_kinks
+from .settle import settle_directional_kinks, settle_graph_kinks, settle_joint_kinks
 from .streams import COTANGENT, DIRECTIONS, stream
 from .subject import INPUT, PARAMETER, BackwardFailed, Problem, Subject, UserCodeError
 from .sweep import Sweep
 from .symbolic import evaluated_once
 from .tolerance import EPS, Tolerance
 from .verdict import judge
-
-MAX_NUMERIC_WARNINGS = 5  # distinct numeric warnings listed in a report
-
 
 @dataclass(frozen=True)
 class Options:
@@ -62,58 +59,11 @@ class Options:
         return {**self.tolerance.settings(), "mode": mode, "methods": tuple(self.methods), "seed": self.seed}
 
 
-def folding_numeric_warnings(run: Callable[..., Report]) -> Callable[..., Report]:
-    """Numeric warnings raised while a check probes the function (overflow, log(0), division by zero)
-    become lines of the report's warnings instead of being printed with gradviz's source lines."""
-
-    @functools.wraps(run)
-    def checked(*args: Any, **kwargs: Any) -> Report:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            report = run(*args, **kwargs)
-        numeric = []
-        for w in caught:
-            if issubclass(w.category, RuntimeWarning):
-                text = f"numeric: {w.message}"
-                if text not in numeric:
-                    numeric.append(text)
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        report.warnings.extend(numeric[:MAX_NUMERIC_WARNINGS])
-        if len(numeric) > MAX_NUMERIC_WARNINGS:
-            report.warnings.append(f"numeric: {len(numeric) - MAX_NUMERIC_WARNINGS} more numeric warnings")
-        return report
-
-    return checked
-
-
-_served: ContextVar[Callable[[Subject, Options], Report] | None] = ContextVar("gradviz_served", default=None)
-
-
-@contextmanager
-def served_by(serve: Callable[[Subject, Options], Report]):
-    """Hand every Subject built inside the block to `serve` instead of checking it here.
-
-    A grader's untrusted worker reads the student's code exactly as `gradviz check` does and
-    serves the Subject's evaluations to the grader, which runs this pipeline on its side.
-    """
-    token = _served.set(serve)
-    try:
-        yield
-    finally:
-        _served.reset(token)
-
-
-def run(subject: Subject, options: Options) -> Report:
-    """Check a Subject; the user's side effects are undone whatever happens."""
-    serve = _served.get()
-    if serve is not None:
-        return serve(subject, options)
-    return _checked(subject, options)
-
-
 @folding_numeric_warnings
-def _checked(subject: Subject, options: Options) -> Report:
+def run(subject: Subject, options: Options) -> Report:
+    """Check a Subject (or, in a grader's worker, hand it to the grader: served.py); side effects are undone."""
+    if served.current() is not None:
+        return served.current()(subject, options)
     check = _Check(subject, options)
     try:
         report = check.run()
@@ -140,6 +90,7 @@ class _Check:
         self.warnings: list[str] = list(subject.warnings)
         self.settings = options.settings(options.mode)
         self.contexts: dict[int, Context] = {}
+        self.located: list[str] = []  # how a failing directional check was localized, for the report's notes
 
     # -- the stages ------------------------------------------------------------------
     def run(self) -> Report:
@@ -198,13 +149,12 @@ class _Check:
                 self.warnings.append(f"{s.answer} changed {spec.name} in place, which gradviz did not account for; "
                                      "it was restored")
                 np.copyto(spec.data, saved)
-        if not s.deterministic_checked:
-            again = np.array(s.output([a.copy() for a in self.arrays]), dtype=np.float64)
-            if again.shape != out.shape or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
-                raise UserCodeError(f"{s.name}: its forward gives different outputs for the same inputs (randomness "
-                                    "without a fixed seed, or state carried between calls), so finite differences of "
-                                    "it mean nothing; make it repeatable (e.g. a seed in its settings) and check "
-                                    "again", ERROR)
+        again = np.array(s.output([a.copy() for a in self.arrays]), dtype=np.float64)
+        if again.shape != out.shape or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
+            raise UserCodeError(f"{s.name}: its forward gives different outputs for the same inputs (randomness "
+                                "without a fixed seed, or state carried between calls), so finite differences of "
+                                "it mean nothing; make it repeatable (e.g. a seed in its settings) and check "
+                                "again", ERROR)
         return out, cot, self.entries(raw)
 
     def entries(self, raw: list) -> list:
@@ -249,8 +199,8 @@ class _Check:
                      for k in compared]
             if "finite" in opt.methods:
                 scaled = [g / sc for g, sc in zip(yours, scale)]
-                finite = probing.probe(loss, arrays, scaled, base, mode, tol, opt.directions,
-                                       stream(opt.seed, DIRECTIONS))
+                finite = self.finite = probing.probe(loss, arrays, scaled, base, mode, tol, opt.directions,
+                                                     stream(opt.seed, DIRECTIONS))
                 if finite.per_element is not None and any(sc != 1.0 for sc in scale):
                     finite.per_element = [_scaled(d, sc) for d, sc in zip(finite.per_element, scale)]
                 curved = probing.curvature_warning(loss, arrays, tol, base, stream(opt.seed, DIRECTIONS))
@@ -279,8 +229,15 @@ class _Check:
                 settle_graph_kinks(judged, nodes, finite)
             elif finite is not None and finite.mode == "full" and not opt.per_example_dout:
                 settle_joint_kinks(judged, loss, arrays, yours, finite, base, tol, stream(opt.seed, DIRECTIONS))
-            if finite is not None and finite.mode == "directional" and any(r[4] == FAIL for r in finite.directional):
-                self.localize(loss, arrays, yours, base, compared, results, contexts)
+            if finite is not None and finite.mode == "directional":
+                if s.root is None and any(r[4] != PASS for r in finite.directional):
+                    settle_directional_kinks(judged, loss, arrays, yours, finite, base, tol,
+                                             stream(opt.seed, DIRECTIONS))
+                    if any(r[4] == FAIL for r in finite.directional):
+                        for r in judged:
+                            r.status = FAIL if r.status == NONDIFF else r.status
+                if any(r[4] == FAIL for r in finite.directional):
+                    self.localize(loss, arrays, yours, base, compared, results, contexts)
             self.rediagnose_parameters(results)
         report = self.assemble(out, entries, results, holes, nodes, formulas, finite, compared)
         if finite is not None and compared:
@@ -297,9 +254,11 @@ class _Check:
         """sum(forward(arrays) * R): the scalar whose gradient is the VJP with R (the output itself for a loss)."""
         output = self.subject.output
 
-        def loss(arrays: list) -> float:
+        def loss(arrays: list) -> float:  # on the hot path of full mode: no temporaries beyond the dot product
             out = np.asarray(output(arrays), dtype=np.float64)
-            return float(np.sum(out)) if cot is None else float(np.sum(out * cot))
+            if cot is None:
+                return float(out.sum())
+            return float(np.vdot(out, cot)) if out.shape == cot.shape else float((out * cot).sum())
 
         return loss
 
@@ -357,35 +316,14 @@ class _Check:
 
     def localize(self, loss, arrays, yours, base, compared, results, contexts) -> None:
         """A failing directional check names the wrong input(s) and their worst (sampled) elements."""
-        rng = stream(self.options.seed, DIRECTIONS)
-        wrong = set(wrong_inputs(loss, arrays, yours, base, self.tol, rng))
-        for j, k in enumerate(compared):
-            r = results[k]
-            if j not in wrong:
-                if r.status == FAIL and r.symbolic is None:
-                    r.status, r.message = PASS, ("checked alone along random directions of its own after the joint "
-                                                 "check failed: this one agrees")
-                continue
-            found = locate(loss, arrays, j, base, self.tol, rng)
-            results[k] = self.relocated(r, yours[j], found, contexts[j])
-
-    def relocated(self, r: InputResult, yours: np.ndarray, found, context: Context) -> InputResult:
-        if found.elements is None:
-            judged = judge(r.name, yours, found.differences, r.symbolic, self.tol.atol, self.tol.rtol, context=context)
-            judged.message = "re-checked at every element after the random directions disagreed"
-            return judged if judged.status != PASS else _keep_failed(r, judged)
-        sample = yours.reshape(-1)[found.elements]
-        small = Context(name=r.name, batch=context.batch, atol=self.tol.atol, rtol=self.tol.rtol,
-                        attrs=dict(context.attrs))
-        judged = judge(r.name, sample, found.differences, None, self.tol.atol, self.tol.rtol, context=small)
-        indices = [tuple(int(i) for i in np.unravel_index(e, yours.shape)) for e in found.elements]
-        rows = judged.rows
-        for row, index in zip(rows, indices):
-            row.index = index
-        judged.row_source, judged.shape, judged.sampled = rows, tuple(yours.shape), True
-        judged.message = (f"re-checked at {len(indices)} randomly sampled elements of {yours.size} after the random "
-                          "directions disagreed")
-        return judged if judged.status != PASS else _keep_failed(r, judged)
+        finite = self.finite
+        failing = next((d for d, row in zip(finite.directions, finite.directional) if row[4] == FAIL), None)
+        located = localize_failures(loss, arrays, yours, base, [results[k] for k in compared], contexts, self.tol,
+                                    stream(self.options.seed, DIRECTIONS), failing)
+        for k, (result, note) in zip(compared, located):
+            results[k] = result
+            if note:
+                self.located.append(note)
 
     def rediagnose_parameters(self, results: dict[int, InputResult]) -> None:
         """Parameter gradients wrong while the input gradient is right: diagnose again, knowing that."""
@@ -421,7 +359,7 @@ class _Check:
                                         diagnosis=[holes.missing[k]]))
         report = Report(subject=s.name, results=rows, settings=self.settings, nodes=nodes, warnings=self.warnings,
                         formulas_=formulas, root=s.root)
-        report.notes = list(s.notes) + holes.notes(rows)
+        report.notes = list(s.notes) + holes.notes(rows) + self.located
         if s.graph:
             report.verdict = graph_verdict(report, finite)
         else:
@@ -454,13 +392,6 @@ class _Check:
         results = [InputResult(i.name, tuple(i.data.shape), status, message=message) for i in s.inputs]
         return Report(subject=s.name, results=results, settings=self.settings, nodes=nodes, root=s.root,
                       verdict=f"{status}: {message}.", warnings=self.warnings)
-
-
-def _keep_failed(before: InputResult, after: InputResult) -> InputResult:
-    """Elements re-checked one by one all agree although the direction failed: keep the joint FAIL, say both."""
-    before.message = (f"the random directions disagree but the {len(after.status_list())} re-checked elements agree: "
-                      "the error is spread thinly or sits outside the sample")
-    return before
 
 
 def _scaled(d: Differences, factor: float) -> Differences:

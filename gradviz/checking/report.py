@@ -16,12 +16,9 @@ import numpy as np
 
 from . import html, text
 from .diagnosis.finding import as_finding
+from .status import ERROR, FAIL, NONDIFF, PASS, SHOULD_BE_ZERO, SKIPPED, worst_status  # noqa: F401
+from .status import RANK as _RANK
 from .text import fmt_index, fmt_number
-
-PASS, FAIL, NONDIFF, SKIPPED, ERROR = "PASS", "FAIL", "NONDIFF", "SKIPPED", "ERROR"
-SHOULD_BE_ZERO = "should be 0 here"  # the note on a wrong element whose true gradient is 0
-# ERROR: the user's code raised, so nothing could be compared; it outranks a wrong gradient.
-_RANK = {ERROR: 4, FAIL: 3, NONDIFF: 1, PASS: 0, SKIPPED: 0}
 
 
 # Checking never imports rendering (rendering draws reports, so that would be a cycle):
@@ -32,15 +29,6 @@ _DRAWER: dict = {"draw": None}
 def register_drawer(draw) -> None:
     """Called by gradviz.rendering: `draw(root, report=..., **options)` backs Report.draw()."""
     _DRAWER["draw"] = draw
-
-
-def worst_status(statuses) -> str:
-    statuses = list(statuses)
-    if not statuses:
-        return SKIPPED
-    if all(s == SKIPPED for s in statuses):
-        return SKIPPED
-    return max(statuses, key=lambda s: _RANK[s])
 
 
 @dataclass
@@ -271,6 +259,7 @@ class Report:
             "node_failures": [n.to_dict() for n in self.nodes if n.status == FAIL],
             "warnings": list(self.warnings),
             "notes": list(self.notes),
+            "columns": dict(zip(("autograd", "finite", "symbolic"), self.columns)),  # what each row key holds
         }
 
     def _settings_line(self) -> str:

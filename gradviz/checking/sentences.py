@@ -103,6 +103,8 @@ def black_box_verdict(results: list[InputResult], answer: str, finite_result: Fi
     if not bad:
         nondiff = sum(r.status_list().count(NONDIFF) for r in results)
         extra = f" ({nondiff} elements at kinks or ties, each a valid subgradient)" if nondiff else ""
+        if not nondiff and any(r.status == NONDIFF for r in results):
+            extra = " (some directions crossed kinks or ties, where yours is a valid subgradient)"
         if finite_result is not None and finite_result.mode == "directional":
             n = sum(len(r.status_list()) for r in results)
             return (f"PASS: {answer} agrees with finite differences along {len(finite_result.directional)} random "
@@ -114,8 +116,8 @@ def black_box_verdict(results: list[InputResult], answer: str, finite_result: Fi
         return f"{head}: {bad[0].message}."
     grouped: dict[str, list[str]] = {}
     for r in bad:
-        why = ": ".join(str(part) for part in (r.message, r.diagnosis[0] if r.diagnosis else "") if part) \
-            or f"max rel err {r.max_rel_err:.3g}"
+        first = str(r.diagnosis[0]) if r.diagnosis else ""
+        why = ": ".join(part for part in dict.fromkeys((r.message, first)) if part) or f"max rel err {r.max_rel_err:.3g}"
         grouped.setdefault(why, []).append(r.name)
     parts = [f"{', '.join(names)}: {why}" for why, names in grouped.items()]
     return f"{head}: " + "; ".join(parts) + "."

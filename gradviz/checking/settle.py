@@ -14,9 +14,12 @@ import numpy as np
 from . import finite as fd
 from .diagnosis import Finding
 from .local import KINK_ORACLE
+from .localize import culprits, kinks_explain
 from .probe import FiniteResult
 from .report import ERROR, FAIL, NONDIFF, InputResult
 from .tolerance import Tolerance
+
+MAX_SETTLED_DIRECTIONS = 3  # failing directions bisected before the failure is left to stand
 
 
 def settle_graph_kinks(results: list[InputResult], nodes: list, finite_result: FiniteResult | None) -> None:
@@ -85,3 +88,37 @@ def settle_joint_kinks(results: list[InputResult], loss, arrays: list[np.ndarray
                    "tie/kink: not a valid subgradient jointly")
             r.diagnosis = [Finding(f, cause="kink", evidence="joint subgradient test over the kinked elements",
                                    confidence=0.9) for f in failures]
+
+
+def settle_directional_kinks(results: list[InputResult], loss, arrays: list[np.ndarray], yours: list[np.ndarray],
+                             finite_result: FiniteResult, base: float, tol: Tolerance, rng: np.random.Generator,
+                             ) -> None:
+    """Without a graph, in directional mode: a disagreeing direction that only crossed valid kinks is no failure.
+
+    Mixed-sign upstream gradients can hide a kink from a direction's one-sided
+    slopes; bisection singles out the coordinates behind the disagreement, and
+    if every one is a kink where yours is a valid subgradient, the direction
+    is NONDIFF. A smooth coordinate that disagrees keeps the FAIL.
+    """
+    rows = finite_result.directional
+    suspects = [k for k, row in enumerate(rows) if row[4] in (FAIL, NONDIFF)]  # NONDIFF: crossed a kink, unjudged
+    explained = []
+    for k in suspects[:MAX_SETTLED_DIRECTIONS]:
+        valid = kinks_explain(loss, arrays, yours, base, culprits(loss, arrays, yours, finite_result.directions[k], tol),
+                              tol, rng)
+        if valid is False:
+            rows[k] = rows[k][:4] + (FAIL,)
+            return
+        if valid is None and rows[k][4] == FAIL:
+            return  # the disagreement is spread over many coordinates: no sparse kink explains it
+        explained.append(k)
+    failing = [k for k in suspects if rows[k][4] == FAIL]
+    if not failing:
+        return
+    for k in failing:
+        rows[k] = rows[k][:4] + (NONDIFF,)
+    for r in results:
+        if r.status == FAIL and not np.any(np.asarray(r.statuses) == FAIL):
+            r.status = NONDIFF
+            r.message = (f"{len(failing)} random direction(s) crossed kinks (singled out by bisection), where yours "
+                         "is a valid subgradient")

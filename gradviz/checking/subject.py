@@ -71,7 +71,6 @@ class Subject:
     layout: str | None = None
     root: Any = None  # the recorded graph (enables SymPy and the per-node checks)
     kind: str | None = None  # the op or layer kind, when known (diagnosis)
-    deterministic_checked: bool = False  # the subject confirmed its own forward is repeatable
 
     def __init__(self) -> None:
         self.notes: list[str] = []

@@ -21,10 +21,9 @@ import math
 import os
 import re
 import shutil
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
-if TYPE_CHECKING:  # report.py imports this module; only type checkers need the reverse
-    from .report import Report
+from .status import ReportView
 
 DEFAULT_WIDTH = 80
 MIN_NAME = 10  # the input column never shrinks below this
@@ -56,7 +55,7 @@ def paint(status: str, color: bool) -> str:
     return f"\033[{code}m{status}\033[0m" if color and code else status
 
 
-def format_report(report: Report, width: int | None = None, color: bool = False) -> str:
+def format_report(report: ReportView, width: int | None = None, color: bool = False) -> str:
     """The whole report as text, its tables at most `width` columns wide, one section after another."""
     width = max(40, width or terminal_width())
     lines = header_lines(report, color)
@@ -69,7 +68,7 @@ def format_report(report: Report, width: int | None = None, color: bool = False)
     return "\n".join(lines)
 
 
-def one_line(report: Report) -> str:
+def one_line(report: ReportView) -> str:
     """repr(report): the subject, the status and which inputs are wrong, on one line."""
     bad = [r.name for r in report.results if r.status in ("FAIL", "ERROR")]
     worst = max((r.max_rel_err for r in report.results), default=0.0)
@@ -81,7 +80,7 @@ def one_line(report: Report) -> str:
     return f"<Report {report.subject!r}: {report.status}; {'; '.join(parts)}>"
 
 
-def settings_line(report: Report) -> str:
+def settings_line(report: ReportView) -> str:
     s = report.settings
     if "summary" in s:  # a check whose settings are not finite-difference tolerances states them itself
         return s["summary"]
@@ -90,7 +89,7 @@ def settings_line(report: Report) -> str:
     return line + (f"; {s['tolerance']}" if s.get("strict") else "")  # strict mode states its measured tolerance
 
 
-def header_lines(report: Report, color: bool = False) -> list[str]:
+def header_lines(report: ReportView, color: bool = False) -> list[str]:
     head = f"gradviz check of {report.subject}: {report.status}  ({settings_line(report)})"
     lines = [head]
     if color:
@@ -103,7 +102,7 @@ def header_lines(report: Report, color: bool = False) -> list[str]:
 # -- the worst-elements table -------------------------------------------------------
 
 
-def table_lines(report: Report, width: int = DEFAULT_WIDTH, color: bool = False) -> list[str]:
+def table_lines(report: ReportView, width: int = DEFAULT_WIDTH, color: bool = False) -> list[str]:
     """The worst elements; in directional mode, the directional derivatives instead of rows without a finite value."""
     rows = [r for r in report.worst() if not _unjudged(r)]
     directions = list(getattr(report, "directional", None) or [])
@@ -120,7 +119,7 @@ def _unjudged(row) -> bool:
     return row.status == "SKIPPED" and row.symbolic is None and (row.finite is None or math.isnan(row.finite))
 
 
-def _element_table(report: Report, rows: list, width: int, color: bool) -> list[str]:
+def _element_table(report: ReportView, rows: list, width: int, color: bool) -> list[str]:
     """The rows at 6 significant digits, or fewer when that is what it takes to fit `width`."""
     for digits in (6, 4, 3):
         lines = _element_grid(report, rows, width, color, digits)
@@ -129,7 +128,7 @@ def _element_table(report: Report, rows: list, width: int, color: bool) -> list[
     return lines
 
 
-def _element_grid(report: Report, rows: list, width: int, color: bool, digits: int) -> list[str]:
+def _element_grid(report: ReportView, rows: list, width: int, color: bool, digits: int) -> list[str]:
     names = list(report.columns)
     values = [[fmt_number(r.autograd, digits), fmt_number(r.finite, digits), fmt_number(r.symbolic, digits)]
               for r in rows]
@@ -191,7 +190,7 @@ def _grid(header: list[str], body: list[list[str]], statuses: list[str], notes: 
 # -- the inputs ---------------------------------------------------------------------
 
 
-def input_lines(report: Report, color: bool = False) -> list[str]:
+def input_lines(report: ReportView, color: bool = False) -> list[str]:
     """One line per input; past ALL_INPUTS_UP_TO inputs, the passing ones a line per scope, capped."""
     results = list(report.results)
     if len(results) <= ALL_INPUTS_UP_TO:
@@ -264,7 +263,7 @@ def _counts(statuses) -> str:
     return ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
 
 
-def footer_lines(report: Report) -> list[str]:
+def footer_lines(report: ReportView) -> list[str]:
     lines = []
     bad = report.first_bad_node
     if bad is not None:

@@ -1,4 +1,4 @@
-"""The `gradviz grade` subcommand (registered by gradviz/cli.py with add_command)."""
+"""The `gradviz grade` subcommand (registered by gradviz.cli.commands with add_command)."""
 
 from __future__ import annotations
 

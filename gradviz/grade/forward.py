@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import cli
-from ..checking import pipeline
+from ..cli.check_command import file_target_report
+from ..checking import served
 from ..checking.report import ERROR, FAIL, PASS, Report
 from ..checking.subject import Subject, UserCodeError
 from ..errors import GradvizError
@@ -35,8 +35,8 @@ def reference_subject(reference: str, argv: list[str], label: str) -> Subject:
         captured.append(subject)
         return Report(subject=subject.name, results=[], settings=options.settings(options.mode))
 
-    with pipeline.served_by(capture):
-        cli.file_target_report(args)
+    with served.served_by(capture):
+        file_target_report(args)
     if not captured:
         raise GradvizError(f"the reference {reference} could not be read with this target's settings")
     return captured[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import cli
+from ..cli.check_command import inputs_of
 from ..checking.subject import Subject
 from ..targets import Given, parse_shape
 from . import wire
@@ -17,7 +17,7 @@ from . import wire
 
 def expected_arrays(args) -> tuple[dict[str, np.ndarray], tuple[int, ...] | None]:
     """The float arrays the flags give by name, and the --input-shape (None without it)."""
-    given = Given.from_flags(args.args_json, cli._inputs(args), {}, args.seed)
+    given = Given.from_flags(args.args_json, inputs_of(args), {}, args.seed)
     arrays = {n: np.asarray(v, dtype=np.float64) for n, v in given.inputs.items()
               if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim > 0}
     shape = parse_shape(args.input_shape, "--input-shape") if args.input_shape else None

@@ -38,6 +38,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from ..cli.flags import check_parser
 from ..errors import GradvizError
 
 TARGET_KEYS = {"name", "check", "points", "variant", "reference", "forward-points"}
@@ -227,12 +228,10 @@ def _text(value: Any) -> str:
 
 def parse_check_args(label: str, argv: list[str] | tuple[str, ...]):
     """Parse arguments exactly as `gradviz check` does; a bad one is a GradvizError naming the target."""
-    from .. import cli
-
     errors = io.StringIO()
     try:
         with contextlib.redirect_stderr(errors):
-            return cli.build_parser().parse_args(["check", *argv])
+            return check_parser().parse_args(list(argv))
     except SystemExit:
         message = errors.getvalue().strip().splitlines()
         reason = message[-1].split("error:", 1)[-1].strip() if message else "invalid arguments"

@@ -15,8 +15,8 @@ import os
 import sys
 from pathlib import Path
 
-from .. import cli
-from ..checking import pipeline
+from ..checking import served
+from ..cli.check_command import file_target_report
 from ..errors import GradvizError
 from . import copying, sandbox, wire
 from .serve import Server, _text
@@ -57,8 +57,8 @@ def check(server: Server, label: str, argv: list[str]) -> None:
     cause, message = None, ""
     try:
         args = parse_check_args(label, argv)
-        with pipeline.served_by(server.serve):
-            report = cli.file_target_report(args)
+        with served.served_by(server.serve):
+            report = file_target_report(args)
     except GradvizError as exc:
         cause, message = getattr(exc, "kind", None) or "unreadable", str(exc)
     except MemoryError:

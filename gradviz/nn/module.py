@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import GradvizError, ShapeError
-from ..graph import current_scope, scope
+from ..graph import _scope_stack, current_scope, scope
 from ..tensor import Tensor
 from ..value import Value
 
@@ -27,6 +27,11 @@ def make_rng(seed: int | None = None, rng: np.random.Generator | None = None) ->
     if rng is not None:
         return rng
     return np.random.default_rng(seed)
+
+
+# How many times a module was renamed: a parent that caches its children's scope
+# paths (Layer) compares this number instead of asking every child on every call.
+_renames = [0]
 
 
 class Module:
@@ -43,10 +48,36 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args: Any) -> Any:
-        with scope(self.name):
+        """forward(*args), with everything it records in this module's scope (as ``with gv.scope(name)``).
+
+        No context manager per call: a scalar network calls a module per neuron,
+        and entering a generator-based context cost a fifth of a neuron's forward
+        pass. The scope path is pushed and popped directly, and cached per
+        enclosing scope (the cache is dropped when the module is renamed).
+        """
+        stack = _scope_stack
+        outer = stack[-1]
+        try:
+            path = self._call_scopes[outer]
+        except (AttributeError, KeyError):
+            path = self._remember_scope(outer)
+        stack.append(path)
+        try:
             return self.forward(*args)
+        finally:
+            del stack[-1]
+
+    def _remember_scope(self, outer: str) -> str:
+        """The scope path of a call inside scope `outer`, remembered for the next call."""
+        with scope(self.name) as path:  # the one place scope names are validated and joined
+            pass
+        self.__dict__.setdefault("_call_scopes", {})[outer] = path
+        return path
 
     def __setattr__(self, attr: str, value: Any) -> None:
+        if attr == "name":
+            self.__dict__.pop("_call_scopes", None)
+            _renames[0] += 1  # scope paths cached by a parent (Layer) are stale now
         if isinstance(value, Module) and not attr.startswith("_") and value.name == type(value).name:
             value.name = attr  # an unnamed child is named after its attribute, as torch does
         object.__setattr__(self, attr, value)

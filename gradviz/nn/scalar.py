@@ -11,10 +11,14 @@ from typing import Sequence
 
 import numpy as np
 
+from ..graph import _scope_stack
 from ..value import Value
-from .module import Module, make_rng
+from .module import Module, _renames, make_rng
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
+
+
+_ACTIVATE = {"tanh": Value.tanh, "relu": Value.relu, "sigmoid": Value.sigmoid, "linear": None}
 
 
 def _check_act(act: str) -> str:
@@ -37,10 +41,12 @@ class Neuron(Module):
         self.b = Value(float(rng.uniform(-1, 1)), label="b")
 
     def forward(self, x: Sequence) -> Value:
-        if len(x) != len(self.w):
-            raise ValueError(f"{self.name} expects {len(self.w)} inputs, got {len(x)}")
-        total = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-        return total if self.act == "linear" else getattr(total, self.act)()
+        w = self.w
+        if len(x) != len(w):
+            raise ValueError(f"{self.name} expects {len(w)} inputs, got {len(x)}")
+        total = sum((wi * xi for wi, xi in zip(w, x)), self.b)
+        act = _ACTIVATE[self.act]
+        return total if act is None else act(total)
 
 
 class Layer(Module):
@@ -55,8 +61,44 @@ class Layer(Module):
         self.neurons = [Neuron(nin, act, rng=rng, name=f"neuron{j}") for j in range(nout)]
 
     def forward(self, x: Sequence) -> list[Value] | Value:
-        out = [n(x) for n in self.neurons]
+        # Each neuron records in its own scope, exactly as calling it would do
+        # (Module.__call__), but without a call or a lookup per neuron: a neuron
+        # of a course network is a dozen nodes, and those were a tenth of their
+        # cost. A neuron replaced by a subclass with its own forward is still called.
+        stack = _scope_stack
+        neurons = self.neurons
+        key = (stack[-1], _renames[0], len(neurons))
+        cache = self._neuron_paths
+        if cache[0] != key:
+            cache = self._neuron_paths = (key, self._neuron_scopes(key[0]))
+        out = []
+        for n, path in zip(neurons, cache[1]):
+            stack.append(path)
+            try:
+                if type(n) is Neuron:  # Neuron.forward, inline
+                    w = n.w
+                    if len(x) != len(w):
+                        raise ValueError(f"{n.name} expects {len(w)} inputs, got {len(x)}")
+                    total = sum((wi * xi for wi, xi in zip(w, x)), n.b)
+                    act = _ACTIVATE[n.act]
+                    out.append(total if act is None else act(total))
+                else:
+                    out.append(n.forward(x))
+            finally:
+                stack.pop()
         return out[0] if len(out) == 1 else out
+
+    _neuron_paths: tuple = ((), ())  # (when, the neurons' scope paths then), see forward
+
+    def _neuron_scopes(self, outer: str) -> list[str]:
+        """Each neuron's scope path when this layer runs inside scope `outer` (as calling it would record)."""
+        paths = []
+        for n in self.neurons:
+            try:
+                paths.append(n._call_scopes[outer])
+            except (AttributeError, KeyError):
+                paths.append(n._remember_scope(outer))
+        return paths
 
 
 class MLP(Module):
@@ -74,7 +116,6 @@ class MLP(Module):
                        for k in range(len(sizes))]
 
     def forward(self, x: Sequence) -> list[Value] | Value:
-        x = [v if isinstance(v, Value) else float(v) for v in x]
         for layer in self.layers:
             x = layer(x)
             x = x if isinstance(x, list) else [x]

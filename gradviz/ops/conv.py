@@ -44,10 +44,14 @@ def offsets(kernel: tuple[int, int], out_hw: tuple[int, int], stride: tuple[int,
 
 
 def _pad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """x with zero borders (a fresh array; np.pad does the same through a much longer path)."""
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    return xp
 
 
 def unpad(x: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
@@ -75,7 +79,8 @@ def _out_hw(x_shape, kernel, stride, padding) -> tuple[int, int]:
             (x_shape[3] + 2 * padding[1] - kernel[1]) // stride[1] + 1)
 
 
-def conv2d_forward(x, w, *b, stride=(1, 1), padding=(0, 0)):
+def conv2d_forward_saving(x, w, *b, stride=(1, 1), padding=(0, 0)):
+    """The convolution, and its im2col windows: the backward needs them again for the weight gradient."""
     kernel = w.shape[2:]
     out_hw = _out_hw(x.shape, kernel, stride, padding)
     n, pixels = x.shape[0], out_hw[0] * out_hw[1]
@@ -83,25 +88,36 @@ def conv2d_forward(x, w, *b, stride=(1, 1), padding=(0, 0)):
     out = np.matmul(w.reshape(w.shape[0], -1), cols)  # (N, C_out, OH*OW)
     if b:
         out += b[0][:, None]
-    return out.reshape((n, w.shape[0]) + out_hw)
+    return out.reshape((n, w.shape[0]) + out_hw), {"cols": cols}
 
 
-def conv2d_backward(g, x, w, *b_and_out, stride=(1, 1), padding=(0, 0)):
+def conv2d_forward(x, w, *b, stride=(1, 1), padding=(0, 0)):
+    return conv2d_forward_saving(x, w, *b, stride=stride, padding=padding)[0]
+
+
+def conv2d_backward(g, x, w, *b_and_out, stride=(1, 1), padding=(0, 0), needs=(True, True, True), cols=None):
+    """Gradients of the input (col2im), the weight and the bias; None for any whose `needs` flag is False
+    (a network's first convolution reads the data batch, whose gradient nobody wants). `cols` are the
+    forward's im2col windows when it kept them; without them they are built again."""
     kernel = w.shape[2:]
     out_hw = g.shape[2:]
     n, pixels = x.shape[0], out_hw[0] * out_hw[1]
-    xp = _pad(x, padding)
-    cols = _im2col(xp, kernel, out_hw, stride).reshape(n, -1, pixels)  # (N, C*kh*kw, P)
     g3 = np.ascontiguousarray(g).reshape(n, w.shape[0], pixels)  # (N, C_out, P)
-    dw = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
-    dcols = np.matmul(w.reshape(w.shape[0], -1).T, g3).reshape((n, x.shape[1]) + tuple(kernel) + tuple(out_hw))
-    # col2im: each kernel offset adds its block of window gradients back into the image.
-    dxp = np.zeros(xp.shape)
-    for i, j, rows, cols_ in offsets(kernel, out_hw, stride):
-        dxp[:, :, rows, cols_] += dcols[:, :, i, j]
-    grads = (unpad(dxp, padding), dw)
+    dx = dw = None
+    if needs[1]:
+        if cols is None:
+            cols = _im2col(_pad(x, padding), kernel, out_hw, stride).reshape(n, -1, pixels)  # (N, C*kh*kw, P)
+        dw = np.matmul(g3, cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
+    if needs[0]:
+        dcols = np.matmul(w.reshape(w.shape[0], -1).T, g3).reshape((n, x.shape[1]) + tuple(kernel) + tuple(out_hw))
+        # col2im: each kernel offset adds its block of window gradients back into the image.
+        dxp = np.zeros((n, x.shape[1], x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]))
+        for i, j, rows, cols_ in offsets(kernel, out_hw, stride):
+            dxp[:, :, rows, cols_] += dcols[:, :, i, j]
+        dx = unpad(dxp, padding)
+    grads = (dx, dw)
     if len(b_and_out) == 2:  # a bias was given
-        grads += (g.sum(axis=(0, 2, 3)),)
+        grads += (g.sum(axis=(0, 2, 3)) if needs[2] else None,)
     return grads
 
 
@@ -145,6 +161,7 @@ def _conv_cases(rng):
 
 CONV2D = register(OpDef(
     "conv2d", arity=None, symbol="conv2d",
-    forward=conv2d_forward, backward=conv2d_backward, symbolic=conv2d_symbolic,
+    forward=conv2d_forward, backward=conv2d_backward, symbolic=conv2d_symbolic, skips=True,
+    forward_saving=conv2d_forward_saving,
     cases=_conv_cases,
 ))

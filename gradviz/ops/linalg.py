@@ -7,15 +7,20 @@ import numpy as np
 from .registry import Case, OpDef, register
 
 
-def _matmul_backward(g, a, b, out):
+def _matmul_backward(g, a, b, out, needs=(True, True), into=(None, None)):
     """Gradients of a @ b. A 1-D operand is treated as a row (a) or column (b), as @ does.
 
     Batch dimensions may broadcast; the engine sums each gradient back to its input's shape.
+    A gradient whose `needs` flag is False is not computed (None): for `x @ W` on a data
+    batch that is a third of a training step's arithmetic. For 2-D operands a gradient
+    is written into the array `into` gives for it, if any (OpDef.fills).
     """
+    need_a, need_b = needs
     if a.ndim == 2 and b.ndim == 2:
-        return g @ b.T, a.T @ g
+        return (np.matmul(g, b.T, out=into[0]) if need_a else None), \
+               (np.matmul(a.T, g, out=into[1]) if need_b else None)
     if a.ndim == 1 and b.ndim == 1:
-        return g * b, g * a
+        return (g * b if need_a else None), (g * a if need_b else None)
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = np.asarray(g, dtype=np.float64)
@@ -23,14 +28,17 @@ def _matmul_backward(g, a, b, out):
         g2 = np.expand_dims(g2, -2)
     if b.ndim == 1:
         g2 = np.expand_dims(g2, -1)
-    ga = g2 @ np.swapaxes(b2, -1, -2)
-    gb = np.swapaxes(a2, -1, -2) @ g2
-    if a.ndim == 1:
-        ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
-        ga = ga.reshape(-1, a.shape[0]).sum(axis=0)
-    if b.ndim == 1:
-        gb = gb.reshape(gb.shape[:-1])
-        gb = gb.reshape(-1, b.shape[0]).sum(axis=0)
+    ga = gb = None
+    if need_a:
+        ga = g2 @ np.swapaxes(b2, -1, -2)
+        if a.ndim == 1:
+            ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+            ga = ga.reshape(-1, a.shape[0]).sum(axis=0)
+    if need_b:
+        gb = np.swapaxes(a2, -1, -2) @ g2
+        if b.ndim == 1:
+            gb = gb.reshape(gb.shape[:-1])
+            gb = gb.reshape(-1, b.shape[0]).sum(axis=0)
     return ga, gb
 
 
@@ -43,7 +51,7 @@ def _matmul_symbolic(a, b):
 MATMUL = register(OpDef(
     "matmul", arity=2, symbol="@",
     forward=lambda a, b: a @ b,
-    backward=_matmul_backward,
+    backward=_matmul_backward, skips=True, fills=True,
     symbolic=_matmul_symbolic,
     cases=lambda rng: [
         Case((rng.normal(size=(2, 3)), rng.normal(size=(3, 4)))),
@@ -60,11 +68,14 @@ def _linear_forward(x, w, *b):
     return out + b[0] if b else out
 
 
-def _linear_backward(g, x, w, *b_and_out):
-    """Gradients of x @ w.T + b, with any leading batch axes of x summed into w and b."""
+def _linear_backward(g, x, w, *b_and_out, needs=(True, True, True)):
+    """Gradients of x @ w.T + b, with any leading batch axes of x summed into w and b (None where not needed)."""
     g2 = np.reshape(g, (-1, w.shape[0]))
-    grads = (g @ w, g2.T @ np.reshape(x, (-1, w.shape[1])))
-    return grads + (g2.sum(axis=0),) if len(b_and_out) == 2 else grads
+    grads = (g @ w if needs[0] else None,
+             g2.T @ np.reshape(x, (-1, w.shape[1])) if needs[1] else None)
+    if len(b_and_out) == 2:
+        grads += (g2.sum(axis=0) if needs[2] else None,)
+    return grads
 
 
 def _linear_symbolic(x, w, *b):
@@ -75,7 +86,7 @@ def _linear_symbolic(x, w, *b):
 LINEAR = register(OpDef(
     "linear", arity=None, symbol="linear",  # torch.nn.functional.linear: x @ w.T + b, w of shape (out, in)
     forward=_linear_forward,
-    backward=_linear_backward,
+    backward=_linear_backward, skips=True,
     symbolic=_linear_symbolic,
     cases=lambda rng: [
         Case((rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2))),

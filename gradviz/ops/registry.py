@@ -13,6 +13,8 @@ Calling conventions (the same for built-ins and user ops)::
     backward(grad, *inputs, out, **attrs) -> tuple, one gradient per input
                                              (None where an input gets none);
                                              `out` is passed positionally, after the inputs
+                                             (see `skips`, `fills` and `forward_saving` for
+                                             the optional extras an op may accept)
     symbolic(*inputs, **attrs) -> SymPy expression(s) built from the inputs
 
 Inputs are floats or float64 arrays. An ``elementwise`` op's twin is written
@@ -57,6 +59,23 @@ class OpDef:
     kinks: Callable[..., Any] | None = None
     kink_reason: str = ""
     builtin: bool = True
+    # A backward that can skip the gradients nobody needs (the data batch's, in
+    # `x @ W`) declares skips=True: it then accepts `needs=`, one bool per input,
+    # and returns None for an input whose flag is False. The array engine passes
+    # `needs` only when some input takes no gradient; checkers never pass it.
+    skips: bool = False
+    # A backward that can write a gradient straight into a given array declares
+    # fills=True: it accepts `into=`, one float64 array of the input's shape (or
+    # None) per input, and returns that very array for an input whose gradient it
+    # wrote there. The array engine hands it the gradient arrays zero_grad() kept,
+    # so a parameter's gradient is neither copied nor reallocated at each step.
+    fills: bool = False
+    # A forward that also returns what its backward can reuse instead of redoing
+    # (max pooling's winning positions): forward_saving(*inputs, **attrs) ->
+    # (out, {keyword: value}); the array engine keeps the dict with the node and
+    # passes it to backward as extra keywords. `forward` stays the plain face that
+    # checkers call, and backward works without the extras too.
+    forward_saving: Callable[..., tuple] | None = None
 
     @property
     def display(self) -> str:

@@ -22,7 +22,8 @@ from ..errors import GradvizError
 from ..graph import topological_order
 from . import labels as L
 from .backends import render_source
-from .dot import draw, node_name, op_text
+from .dot import draw
+from .names import node_name, op_text
 from .svg import inline_svg
 
 MAX_FRAMES = 200

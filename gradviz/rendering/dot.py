@@ -5,96 +5,32 @@ records { label | data | grad } with an op node between an op's inputs and
 its output. Tensors get an HTML table of their values (small) or statistics
 (large). Node names come from the node's position in the graph, never from
 id(), so the same program gives byte-identical DOT text.
+
+The pieces live beside this module: styles (colours, fonts), names (DOT ids,
+node names), collapse (folding big graphs), formulas (edge derivatives),
+overlay (a Report's verdict on each node) and drawing (the Digraph subclass).
 """
 
 from __future__ import annotations
 
 import textwrap
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Sequence
 
-import graphviz
 import numpy as np
 
-from ..checking.diagnosis.finding import NO_PATTERN
+from ..checking.status import ERROR
 from ..graph import topological_order
 from . import labels as L
-from .backends import render_source
-from .svg import inline_svg
+from .collapse import AUTO_COLLAPSE, Plan, groups, plan_collapse
+from .drawing import Drawing
+from .formulas import local_formula
+from .names import group_id, hash_stable, node_name, op_id, op_text, value_id  # noqa: F401  (re-exported)
+from .overlay import Overlay
+from .styles import (CHANGED_COLOR, COLUMN_PT, FONT, FONT_SIZE, LEGEND_STATUSES, ROLE_COLORS, SMALL_FONT_SIZE,
+                     STATUS_COLORS)
 
-ROLE_COLORS = {
-    "input": "#dae8fc",
-    "parameter": "#fff2cc",
-    "constant": "#eeeeee",
-    "intermediate": "#ffffff",
-    "output": "#d5e8d4",
-}
-STATUS_COLORS = {"PASS": "#b7e1a1", "FAIL": "#f4a6a6", "NONDIFF": "#ffd591", "SKIPPED": "#d9d9d9"}
-AUTO_COLLAPSE = 150  # drawn nodes above which the graph folds itself
-FONT = "Helvetica"
-FONT_SIZE = 11
-SMALL_FONT_SIZE = 10  # the smallest text in any drawing: still >= 10 CSS px when shrunk to 75 %
-CHANGED_COLOR = "#e07b00"
-COLUMN_PT = 600  # about a docs column or a notebook cell: wider left-to-right layouts turn top-to-bottom  # the gradients the current backward step just changed
-
-
-class Drawing(graphviz.Digraph):
-    """A graphviz.Digraph that renders with gradviz's backends (no system Graphviz needed).
-
-    It displays inline in Jupyter like any Digraph; `.source` is the DOT text.
-    """
-
-    def pipe(self, format: str | None = None, *args, encoding: str | None = None, **kwargs):  # noqa: A002
-        data = render_source(self.source, format or self.format or "svg", kwargs.get("renderer"))
-        return data.decode(encoding) if encoding else data
-
-    def render(self, filename=None, directory=None, view: bool = False, cleanup: bool = False,  # noqa: A002
-               format: str | None = None, renderer: str | None = None, outfile=None, **_: Any) -> str:
-        """Write the DOT file and the picture beside it, as graphviz's render() does, with gradviz's renderers.
-
-        (graphviz's own render() needs a system `dot`; this one also works with
-        the embedded renderer.) Returns the picture's path.
-        """
-        if outfile is not None:
-            picture = Path(outfile)
-            fmt = format or picture.suffix.lstrip(".") or "svg"
-            source_path = picture.with_suffix(".gv")
-        else:
-            fmt = format or self.format or "svg"
-            source_path = Path(directory or self.directory or ".") / (filename or self.filename)
-            picture = source_path.with_name(f"{source_path.name}.{fmt}")
-        picture.parent.mkdir(parents=True, exist_ok=True)
-        picture.write_bytes(render_source(self.source, fmt, renderer))
-        if not cleanup:
-            source_path.write_text(self.source, encoding="utf-8")
-        if view:
-            graphviz.view(str(picture))
-        return str(picture)
-
-    def view(self, filename=None, directory=None, cleanup: bool = False, **kwargs: Any) -> str:  # noqa: D102
-        return self.render(filename, directory, view=True, cleanup=cleanup, **kwargs)
-
-    def svg(self) -> str:
-        """Inline SVG markup that shrinks to fit its container (a notebook cell, a docs column)."""
-        return inline_svg(self.pipe("svg", encoding="utf-8"))
-
-    def _repr_svg_(self) -> str:
-        return self.svg()
-
-    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict:
-        return {"image/svg+xml": self.svg()}
-
-
-@dataclass
-class _Plan:
-    """Which nodes are drawn, which are folded into summary nodes, and why."""
-
-    order: list
-    index: dict  # id(node) -> position in `order`
-    group: dict = field(default_factory=dict)  # position -> summary key, for folded nodes
-    notes: list = field(default_factory=list)
+__all__ = ["Drawing", "ROLE_COLORS", "STATUS_COLORS", "draw", "hash_stable", "local_formula", "node_name", "op_text", "role"]
 
 
 def role(node: Any, root: Any) -> str:
@@ -127,12 +63,12 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
     node and `changed` marks value nodes (the current step of an animation).
     """
     order = topological_order(root)
-    plan = _Plan(order, {id(n): i for i, n in enumerate(order)})
-    _plan_collapse(plan, collapse, max_nodes)
+    plan = Plan(order, {id(n): i for i, n in enumerate(order)})
+    plan_collapse(plan, collapse, max_nodes)
     if warn_no_grad and len(order) > 1 and not any(np.any(np.asarray(n.grad) != 0) for n in order):
         warnings.warn("drawing a graph whose gradients are all zero: call backward() first to see them",
                       UserWarning, stacklevel=2)
-    overlay = _Overlay(report, root, order)
+    overlay = Overlay(report, root, order)
     g = Drawing(name="gradviz", format="svg")
     rankdir = _choose_rankdir(plan, precision) if rankdir == "auto" else rankdir
     g.attr(rankdir=rankdir, fontname=FONT, nodesep="0.2", ranksep="0.3")
@@ -162,16 +98,16 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
             if node is highlight:
                 attrs.update(penwidth="3", color="#1f5fbf", style="filled", fillcolor="#cfe0ff")
             clusters.add(node.scope, (name, attrs))
-    for key, members in _groups(plan).items():
+    for key, members in groups(plan).items():
         clusters.add(key.rsplit(".", 1)[0] if "." in key else "", _group_node(key, members))
     clusters.emit(g)
     _edges(g, plan, show_formulas, grad_scale, precision)
     if legend:
-        _legend(g, roles_used, report is not None, bottom=rankdir in ("TB", "BT"))
+        _legend(g, roles_used, report, bottom=rankdir in ("TB", "BT"))
     return g
 
 
-def _choose_rankdir(plan: _Plan, precision: int) -> str:
+def _choose_rankdir(plan: Plan, precision: int) -> str:
     """LR, the way courses draw graphs, when it fits a page column; else the narrower of LR and TB.
 
     Each drawn unit (a value node, an op node, a folded scope) gets a rank, its
@@ -215,83 +151,7 @@ def _estimated_width(node: Any, i: int, precision: int) -> float:
     return 6.5 * max(len(node.label or "#0000"), precision + 10) + 16.0
 
 
-# --- collapsing ---------------------------------------------------------------------
-
-
-def _plan_collapse(plan: _Plan, collapse, max_nodes: int) -> None:
-    if collapse is False:
-        return
-    if isinstance(collapse, bool) or collapse is None:
-        if _drawn_count(plan.order, {}) <= max_nodes:
-            return
-        depth = max((len(n.scope.split(".")) for n in plan.order if n.scope), default=0)
-        for level in range(depth - 1, -1, -1):
-            groups = _fold(plan.order, level)
-            if _drawn_count(plan.order, groups) <= max_nodes:
-                plan.group = groups
-                plan.notes.append(f"auto-collapsed: {len(plan.order)} nodes, scopes deeper than level {level} "
-                                  f"folded (draw(..., collapse=False) draws everything)")
-                return
-        # Scopes alone are not enough: keep the nodes closest to the output.
-        keep = max_nodes // 2
-        plan.group = {i: "earlier nodes" for i in range(len(plan.order) - keep)}
-        plan.notes.append(f"auto-collapsed: showing the last {keep} of {len(plan.order)} nodes "
-                          "(draw(..., collapse=False) draws everything)")
-        return
-    plan.group = _fold(plan.order, int(collapse))
-
-
-def _fold(order: list, level: int) -> dict:
-    groups = {}
-    for i, node in enumerate(order):
-        parts = node.scope.split(".") if node.scope else []
-        if len(parts) > level:
-            groups[i] = ".".join(parts[: level + 1])
-    return groups
-
-
-def _drawn_count(order: list, groups: dict) -> int:
-    singles = sum(2 if n._op is not None else 1 for i, n in enumerate(order) if i not in groups)
-    return singles + len(set(groups.values()))
-
-
-def _groups(plan: _Plan) -> dict:
-    out: dict[str, list] = {}
-    for i, key in sorted(plan.group.items()):
-        out.setdefault(key, []).append(plan.order[i])
-    return out
-
-
 # --- nodes ----------------------------------------------------------------------------
-
-
-def _value_id(i: int) -> str:
-    return f"v{i}"
-
-
-def _op_id(i: int) -> str:
-    return f"o{i}"
-
-
-def _group_id(key: str) -> str:
-    return "g_" + "".join(ch if ch.isalnum() else "_" for ch in key) + f"_{abs(hash_stable(key)) % 10**8}"
-
-
-def hash_stable(text: str) -> int:
-    """A hash that is the same in every process (Python's str hash is randomized)."""
-    value = 0
-    for ch in text:
-        value = (value * 131 + ord(ch)) % (2**61 - 1)
-    return value
-
-
-def node_name(node: Any, i: int) -> str:
-    """What the picture calls a node: its label, `const`, or `#i` (its place in recording order)."""
-    if node.label:
-        return node.label
-    if node._op is None and not node.requires_grad:
-        return "const"
-    return f"#{i}"
 
 
 def _value_node(node, i, r, show, precision, overlay, vertical) -> tuple[str, dict]:
@@ -310,10 +170,10 @@ def _value_node(node, i, r, show, precision, overlay, vertical) -> tuple[str, di
         fields += [L.record_text(line) for line in overlay.lines_of(node, i, precision)]
         # Fields stack vertically either way: a narrow node keeps the whole graph narrow.
         attrs.update(shape="record", label=" | ".join(fields) if vertical else "{ " + " | ".join(fields) + " }")
-        return _value_id(i), attrs
+        return value_id(i), attrs
     attrs.update(shape="plaintext", label=_tensor_label(node, i, data, show, precision, overlay, fill))
     attrs.pop("style")
-    return _value_id(i), attrs
+    return value_id(i), attrs
 
 
 def _tensor_label(node, i, data, show, precision, overlay, fill) -> str:
@@ -341,13 +201,6 @@ def _tensor_label(node, i, data, show, precision, overlay, fill) -> str:
     return '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">' + "".join(rows) + "</TABLE>>"
 
 
-def op_text(node: Any) -> str:
-    op = node._op
-    if op.name == "powc":
-        return f"**{L.number(node._attrs['exponent'], 3).rstrip('0').rstrip('.')}"
-    return op.display
-
-
 def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
     attrs = {"shape": "ellipse", "label": L.record_text(op_text(node)), "fontsize": str(SMALL_FONT_SIZE),
              "height": "0.3", "margin": "0.04,0.02"}
@@ -355,7 +208,11 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
     if status:
         attrs.update(style="filled", fillcolor=STATUS_COLORS[status])
     marks = [f"step {rank + 1}"] if rank is not None else []
-    if overlay.first_bad_index == i:
+    if overlay.first_bad_index == i and status == ERROR:  # the rule did not run: say so, and what it raised
+        attrs.update(penwidth="3", color="#c00000")
+        marks.append("backward raised")
+        attrs["tooltip"] = overlay.message_of(i)
+    elif overlay.first_bad_index == i:
         attrs.update(penwidth="3", color="#c00000")
         marks.append("first wrong rule")
         why = overlay.diagnosis_of(i)
@@ -364,36 +221,36 @@ def _op_node(node, i, overlay, rank) -> tuple[str, dict]:
             attrs["tooltip"] = why + (f" ({why.evidence})" if getattr(why, "evidence", "") else "")
     if marks:
         attrs["xlabel"] = " ".join(marks)
-    return _op_id(i), attrs
+    return op_id(i), attrs
 
 
 def _group_node(key: str, members: list) -> tuple[str, dict]:
     ops = sum(1 for n in members if n._op is not None)
     # The scope's last name only: the enclosing cluster already says where it is. Short lines keep it narrow.
     text = f"{key.rsplit('.', 1)[-1]}\n{len(members)} nodes, {ops} ops\n(collapsed)"
-    return _group_id(key), {"shape": "box3d", "style": "filled", "fillcolor": "#f3f3f3",
+    return group_id(key), {"shape": "box3d", "style": "filled", "fillcolor": "#f3f3f3",
                             "label": L.record_text(text)}
 
 
 # --- edges ----------------------------------------------------------------------------
 
 
-def _edges(g: Drawing, plan: _Plan, show_formulas: bool, grad_scale, precision: int) -> None:
+def _edges(g: Drawing, plan: Plan, show_formulas: bool, grad_scale, precision: int) -> None:
     seen = set()
     for i, node in enumerate(plan.order):
         if node._op is None:
             continue
         target_group = plan.group.get(i)
-        target = _group_id(target_group) if target_group else _op_id(i)
+        target = group_id(target_group) if target_group else op_id(i)
         if not target_group:
-            g.edge(_op_id(i), _value_id(i))
+            g.edge(op_id(i), value_id(i))
         counts: dict[int, int] = {}
         for parent in node._parents:
             j = plan.index[id(parent)]
             counts[j] = counts.get(j, 0) + 1
         for position, (j, count) in enumerate(counts.items()):
             source_group = plan.group.get(j)
-            source = _group_id(source_group) if source_group else _value_id(j)
+            source = group_id(source_group) if source_group else value_id(j)
             if source_group and source_group == target_group:
                 continue
             if (source, target) in seen:
@@ -414,65 +271,6 @@ def _edges(g: Drawing, plan: _Plan, show_formulas: bool, grad_scale, precision: 
 
 def _grad_scale(order) -> float:
     return max((float(np.max(np.abs(n.grad))) for n in order if np.size(n.grad)), default=0.0) or 1.0
-
-
-_formula_cache: dict = {}
-
-
-def local_formula(node: Any, position: int, index: dict, precision: int = 4) -> str | None:
-    """d(op)/d(input `position`) from the op's SymPy twin, written in the inputs' drawn names.
-
-    Each input is called what its node is called in the picture: its label
-    (`d/dw1: x1`), or `#i` for an unlabelled node (`d/d(#4): 1`); a constant
-    appears as its value. An input used twice is one symbol, so the edge's
-    formula is the derivative along that edge (`x*x` gives `d/dx: 2*x`).
-    Not simplified on purpose: the raw derivative of tanh is 1 - tanh(x)^2,
-    the form a course writes; simplify() would turn it into cosh(x)^(-2).
-    """
-    op = node._op
-    if op.symbolic is None or not op.elementwise:
-        return None
-    names: dict[int, str] = {}  # id(parent) -> the name it is drawn with, or its value for a constant
-    for parent in node._parents:
-        if id(parent) in names:
-            continue
-        if parent._op is None and not parent.requires_grad and not parent.label:
-            names[id(parent)] = L.number(parent.data, precision)
-            continue
-        name = node_name(parent, index[id(parent)])
-        names[id(parent)] = name if name not in names.values() else f"{name}'"
-    key = (op.name, position, tuple(names[id(p)] for p in node._parents), repr(sorted((node._attrs or {}).items())))
-    if key not in _formula_cache:
-        _formula_cache[key] = _derivative_text(node, position, names)
-    return _formula_cache[key]
-
-
-def _derivative_text(node: Any, position: int, names: dict) -> str | None:
-    import sympy
-
-    symbols = {}
-    for parent in node._parents:
-        text = names[id(parent)]
-        symbols[id(parent)] = sympy.Symbol(text, real=True)  # a constant is a "symbol" spelled as its value
-    target = node._parents[position]
-    if not target.requires_grad:
-        return None
-    try:
-        expression = node._op.symbolic(*[symbols[id(p)] for p in node._parents], **(node._attrs or {}))
-        derivative = sympy.diff(expression, symbols[id(target)])
-    except Exception:
-        return None
-    name = names[id(target)]
-    shown = f"({name})" if name.startswith("#") else name
-    return f"d/d{shown}: " + _tidy(str(derivative))
-
-
-def _tidy(text: str) -> str:
-    """SymPy's text as a course writes it: ^ for powers, 3.0 as 3."""
-    import re
-
-    text = text.replace("**", "^")
-    return re.sub(r"(?<![\w.])(\d+)\.0(?![\d])", r"\1", text)
 
 
 # --- clusters and legend --------------------------------------------------------------
@@ -501,14 +299,15 @@ class _ClusterTree:
                 child.emit(sub, full)
 
 
-def _legend(g: Drawing, roles_used: set, with_status: bool, bottom: bool) -> None:
+def _legend(g: Drawing, roles_used: set, report: Any, bottom: bool) -> None:
     """What the fills mean: node roles, or with a report, what each status colour is a verdict on.
 
     Top to bottom, the legend sits on the last rank, beside the output, where a graph is narrowest.
     """
-    if with_status:
-        cells = "".join(f'<TD BGCOLOR="{c}">{s.lower()}</TD>' for s, c in STATUS_COLORS.items())
-        rows = (f'<TR><TD COLSPAN="{len(STATUS_COLORS)}">box: is its gradient right? '
+    if report is not None:
+        statuses = LEGEND_STATUSES + ((ERROR,) if report.status == ERROR else ())
+        cells = "".join(f'<TD BGCOLOR="{STATUS_COLORS[s]}">{s.lower()}</TD>' for s in statuses)
+        rows = (f'<TR><TD COLSPAN="{len(statuses)}">box: is its gradient right? '
                 f"oval: is its backward rule right?</TD></TR><TR>{cells}</TR>")
     else:
         items = [(r, ROLE_COLORS[r]) for r in ROLE_COLORS if r in roles_used]
@@ -523,76 +322,3 @@ def _legend(g: Drawing, roles_used: set, with_status: bool, bottom: bool) -> Non
     with g.subgraph(name="legend_rank") as last:
         last.attr(rank="sink")
         last.node("legend", **attrs)
-
-
-# --- the check overlay ------------------------------------------------------------------
-
-
-class _Overlay:
-    """What a gv.check Report says about each drawn node."""
-
-    def __init__(self, report, root, order):
-        self.report = report
-        self.notes: list[str] = []
-        self.by_index: dict[int, Any] = {}
-        self.first_bad_index: int | None = None
-        self.inputs = {}
-        self.gradient_status: dict[int, str] = {}
-        if report is None:
-            return
-        same_graph = report.root is root or (report.root is not None
-                                             and len(topological_order(report.root)) == len(order))
-        if same_graph:
-            self.by_index = {n.node_id: n for n in report.nodes}
-            bad = report.first_bad_node
-            self.first_bad_index = bad.node_id if bad else None
-            if self.by_index:
-                self.gradient_status = self._gradients_from_rules(order)
-        self.inputs = {r.name: r for r in report.results}
-        self.notes.append(f"check: {report.status}")
-
-    def _gradients_from_rules(self, order) -> dict[int, str]:
-        """An intermediate gradient is wrong exactly when a rule between it and the output is wrong."""
-        index = {id(n): i for i, n in enumerate(order)}
-        wrong = {len(order) - 1: False}  # the output's gradient is the seed 1
-        for i in range(len(order) - 1, -1, -1):
-            node = order[i]
-            if node._op is None:
-                continue
-            passed_on = wrong.get(i, False) or self.node_status(i) == "FAIL"
-            for parent in node._parents:
-                j = index[id(parent)]
-                wrong[j] = wrong.get(j, False) or passed_on
-        return {i: "FAIL" if bad else "PASS" for i, bad in wrong.items() if order[i]._op is not None}
-
-    def diagnosis_of(self, i: int):
-        """The most likely named cause of node i's wrong rule (none when no cause fits)."""
-        check = self.by_index.get(i)
-        named = [d for d in getattr(check, "diagnosis", []) if getattr(d, "cause", "") != NO_PATTERN]
-        return named[0] if named else None
-
-    def node_status(self, i: int) -> str | None:
-        check = self.by_index.get(i)
-        return check.status if check else None
-
-    def status_of(self, node, i) -> str | None:
-        if self.report is None:
-            return None
-        if node._op is None:  # a leaf's gradient was measured against the oracles
-            result = self.inputs.get(node.label) if node.label else None
-            return result.status if result else None
-        return self.gradient_status.get(i)
-
-    def lines_of(self, node, i, precision) -> list[str]:
-        if self.report is None or node._op is not None or not node.label or node.label not in self.inputs:
-            return []
-        result = self.inputs[node.label]
-        if len(result.rows) == 1:
-            row = result.rows[0]
-            parts = [f"autograd {L.number(row.autograd, precision)}"]
-            if row.finite is not None:
-                parts.append(f"finite {L.number(row.finite, precision)}")
-            if row.symbolic is not None:
-                parts.append(f"symbolic {L.number(row.symbolic, precision)}")
-            return parts + [result.status]
-        return [f"{result.status}: max abs err {result.max_abs_err:.2g}"]

@@ -6,6 +6,12 @@ every float tensor already replaced by its gradviz node. It returns a
 recomputes nothing) or, for a composite such as a loss, the node gradviz's front
 end builds. It raises ``Unmapped`` when this call needs something gradviz's op
 does not do: then the call records as an opaque op, checked by finite differences.
+
+The op table is the source of the rules: every elementwise op gets one under
+its table name (torch.tanh, torch.maximum...) and its in-place twin (tanh_),
+plus torch's other spellings from ALIASES; the other ops have rules written
+out below. MAPPED says which table ops some rule records; an op of the table
+that none does is in NOT_MAPPED with the reason.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import functional as F
+from ..ops import builtin_ops, conv, linalg, loss, pool, reduce, shape
 from ..ops import elementwise as ew
-from ..ops import conv, linalg, loss, pool, reduce, shape
+from ..ops.kinds import attribute_names
 from ..ops.registry import OpDef
 from ..tensor import Tensor
 
@@ -37,16 +44,21 @@ class Direct:
 
 
 RULES: dict[str, Callable[..., Any]] = {}
+MAPPED: dict[str, set[str]] = {}  # table op name -> the torch names whose rule records it
+NOT_MAPPED: dict[str, str] = {}  # table op name -> why no torch call records it (none today)
 # Calls that only change dtype, device or memory layout: the output is the same node.
 IDENTITY = {"float", "double", "to", "contiguous", "clone", "cpu", "cuda", "type_as", "requires_grad_"}
 # detach() and .data have no rule on purpose: they record as opaque nodes whose backward gives no
 # gradient, so a check names them when the stopped gradient is what makes the result wrong.
 
 
-def rule(*names: str):
+def rule(*names: str, ops: tuple = ()):
+    """Register a rule under torch's `names`; `ops` are the table ops it records."""
     def add(fn):
         for name in names:
             RULES[name] = fn
+        for op in ops:
+            MAPPED.setdefault(op.name, set()).update(names)
         return fn
     return add
 
@@ -59,18 +71,6 @@ def _binary(op: OpDef, swap: bool = False):
     return apply
 
 
-for _names, _op, _swap in ((("add", "__add__", "__radd__", "add_", "__iadd__"), ew.ADD, False),
-                           (("sub", "__sub__", "sub_", "__isub__", "subtract"), ew.SUB, False),
-                           (("__rsub__", "rsub"), ew.SUB, True),
-                           (("mul", "__mul__", "__rmul__", "mul_", "__imul__", "multiply"), ew.MUL, False),
-                           (("div", "__truediv__", "div_", "__itruediv__", "true_divide", "divide"), ew.DIV, False),
-                           (("__rtruediv__",), ew.DIV, True),
-                           (("maximum",), ew.MAXIMUM, False), (("minimum",), ew.MINIMUM, False),
-                           (("matmul", "__matmul__", "mm", "bmm"), linalg.MATMUL, False),
-                           (("__rmatmul__",), linalg.MATMUL, True)):
-    rule(*_names)(_binary(_op, _swap))
-
-
 def _unary(op: OpDef):
     def apply(out, x, *rest, **kwargs):
         if rest or any(v for k, v in kwargs.items() if k != "inplace"):
@@ -79,25 +79,46 @@ def _unary(op: OpDef):
     return apply
 
 
-for _name, _op in (("exp", ew.EXP), ("log", ew.LOG), ("sqrt", ew.SQRT), ("tanh", ew.TANH), ("sigmoid", ew.SIGMOID),
-                   ("relu", ew.RELU), ("abs", ew.ABS), ("sin", ew.SIN), ("cos", ew.COS), ("neg", ew.NEG)):
-    rule(_name, f"{_name}_")(_unary(_op))
-rule("__neg__", "negative")(_unary(ew.NEG))
+# torch's other spellings of table ops: op name -> ((names, the inputs come swapped), ...)
+ALIASES: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {
+    "add": ((("__add__", "__radd__", "__iadd__"), False),),
+    "sub": ((("__sub__", "__isub__", "subtract"), False), (("__rsub__", "rsub"), True)),
+    "mul": ((("__mul__", "__rmul__", "__imul__", "multiply"), False),),
+    "div": ((("__truediv__", "__itruediv__", "true_divide", "divide"), False), (("__rtruediv__",), True)),
+    "neg": ((("__neg__", "negative"), False),),
+    "matmul": ((("__matmul__", "mm", "bmm"), False), (("__rmatmul__",), True)),
+}
+# Table ops whose torch calls take arguments the generic rules do not read: their rules are written out below.
+WRITTEN_OUT = {"pow", "powc", "clip"}
 
 
-@rule("pow", "__pow__")
+def _derive_from_the_table() -> None:
+    """A rule for every elementwise op of the table (and matmul) under its name, its in-place twin and ALIASES."""
+    for op in builtin_ops():
+        if op.name in WRITTEN_OUT or not (op.elementwise or op.name == "matmul") or attribute_names(op):
+            continue
+        make = _unary if op.arity == 1 else _binary
+        rule(op.name, f"{op.name}_", ops=(op,))(make(op))
+        for names, swap in ALIASES.get(op.name, ()):
+            rule(*names, ops=(op,))(_binary(op, swap) if op.arity == 2 else make(op))
+
+
+_derive_from_the_table()
+
+
+@rule("pow", "__pow__", ops=(ew.POW, ew.POWC))
 def _pow(out, a, b):
     if isinstance(b, numbers.Real) and not isinstance(b, bool):
         return Direct(ew.POWC, (a,), {"exponent": float(b)})
     return Direct(ew.POW, (a, b))
 
 
-@rule("__rpow__")
+@rule("__rpow__", ops=(ew.POW,))
 def _rpow(out, a, b):
     return Direct(ew.POW, (b, a))
 
 
-@rule("clamp", "clip")
+@rule("clamp", "clip", ops=(ew.CLIP,))
 def _clamp(out, x, min=None, max=None):  # noqa: A002 - torch's names
     return Direct(ew.CLIP, (x,), {"lo": -np.inf if min is None else float(min),
                                   "hi": np.inf if max is None else float(max)})
@@ -107,22 +128,22 @@ def _axis(dim):
     return tuple(int(d) for d in dim) if isinstance(dim, (list, tuple)) else dim
 
 
-@rule("sum")
+@rule("sum", ops=(reduce.SUM,))
 def _sum(out, x, dim=None, keepdim=False, dtype=None):
     return Direct(reduce.SUM, (x,), {"axis": _axis(dim), "keepdims": bool(keepdim)})
 
 
-@rule("mean")
+@rule("mean", ops=(reduce.MEAN,))
 def _mean(out, x, dim=None, keepdim=False, dtype=None):
     return Direct(reduce.MEAN, (x,), {"axis": _axis(dim), "keepdims": bool(keepdim)})
 
 
-@rule("max", "amax")  # max over a dim returns (values, indices): that records as opaque
+@rule("max", "amax", ops=(reduce.MAX,))  # max over a dim returns (values, indices): that records as opaque
 def _max(out, x, dim=None, keepdim=False):
     return Direct(reduce.MAX, (x,), {"axis": _axis(dim), "keepdims": bool(keepdim)})
 
 
-@rule("reshape", "view", "flatten", "squeeze", "unsqueeze", "view_as", "reshape_as")
+@rule("reshape", "view", "flatten", "squeeze", "unsqueeze", "view_as", "reshape_as", ops=(shape.RESHAPE,))
 def _reshape(out, x, *args, **kwargs):
     return Direct(shape.RESHAPE, (x,), {"shape": tuple(out.shape)})
 
@@ -132,26 +153,26 @@ def _swap_last(ndim: int) -> tuple:
     return tuple(range(ndim - 2)) + (ndim - 1, ndim - 2)
 
 
-@rule("t", "T", "mT")
+@rule("t", "T", "mT", ops=(shape.TRANSPOSE,))
 def _t(out, x):
     return x if x.ndim < 2 else Direct(shape.TRANSPOSE, (x,), {"axes": _swap_last(x.ndim)})
 
 
-@rule("transpose", "swapaxes")
+@rule("transpose", "swapaxes", ops=(shape.TRANSPOSE,))
 def _transpose(out, x, dim0, dim1):
     axes = list(range(x.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return Direct(shape.TRANSPOSE, (x,), {"axes": tuple(axes)})
 
 
-@rule("permute")
+@rule("permute", ops=(shape.TRANSPOSE,))
 def _permute(out, x, *dims):
     if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
         dims = tuple(dims[0])
     return Direct(shape.TRANSPOSE, (x,), {"axes": tuple(d % x.ndim for d in dims)})
 
 
-@rule("__getitem__")
+@rule("__getitem__", ops=(shape.GETITEM,))
 def _getitem(out, x, index):
     parts = index if isinstance(index, tuple) else (index,)
     if not all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts):
@@ -159,12 +180,12 @@ def _getitem(out, x, index):
     return Direct(shape.GETITEM, (x,), {"index": parts})
 
 
-@rule("linear")
+@rule("linear", ops=(linalg.LINEAR,))
 def _linear(out, x, weight, bias=None):
     return Direct(linalg.LINEAR, (x, weight) if bias is None else (x, weight, bias))
 
 
-@rule("conv2d")
+@rule("conv2d", ops=(conv.CONV2D,))
 def _conv2d(out, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if groups != 1 or conv.pair(dilation, "dilation") != (1, 1) or isinstance(padding, str):
         raise Unmapped("groups, dilation or string padding")
@@ -177,7 +198,7 @@ def _pool(kernel_size, stride) -> dict:
     return {"kernel": kernel, "stride": conv.pair(stride, "stride") if stride else kernel}
 
 
-@rule("max_pool2d")
+@rule("max_pool2d", ops=(pool.MAX_POOL2D,))
 def _max_pool2d(out, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     if conv.pair(padding, "padding") != (0, 0) or conv.pair(dilation, "dilation") != (1, 1) or ceil_mode \
             or return_indices:
@@ -185,7 +206,7 @@ def _max_pool2d(out, x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     return Direct(pool.MAX_POOL2D, (x,), _pool(kernel_size, stride))
 
 
-@rule("avg_pool2d")
+@rule("avg_pool2d", ops=(pool.AVG_POOL2D,))
 def _avg_pool2d(out, x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                 divisor_override=None):
     if conv.pair(padding, "padding") != (0, 0) or ceil_mode or divisor_override is not None:
@@ -193,14 +214,31 @@ def _avg_pool2d(out, x, kernel_size, stride=None, padding=0, ceil_mode=False, co
     return Direct(pool.AVG_POOL2D, (x,), _pool(kernel_size, stride))
 
 
-@rule("softmax")
+@rule("softmax", ops=(loss.SOFTMAX,))
 def _softmax(out, x, dim=None, _stacklevel=3, dtype=None):
     return Direct(loss.SOFTMAX, (x,), {"axis": -1 if dim is None else int(dim)})
 
 
-@rule("log_softmax")
+@rule("log_softmax", ops=(loss.LOG_SOFTMAX,))
 def _log_softmax(out, x, dim=None, _stacklevel=3, dtype=None):
     return Direct(loss.LOG_SOFTMAX, (x,), {"axis": -1 if dim is None else int(dim)})
+
+
+@rule("cat", "concatenate", "concat", ops=(shape.CONCATENATE,))
+def _cat(out, tensors, dim=0, axis=None):
+    return Direct(shape.CONCATENATE, tuple(tensors), {"axis": int(dim if axis is None else axis)})
+
+
+@rule("stack", ops=(shape.STACK,))
+def _stack(out, tensors, dim=0):
+    return Direct(shape.STACK, tuple(tensors), {"axis": int(dim)})
+
+
+@rule("where", ops=(shape.WHERE,))
+def _where(out, condition, input=None, other=None):  # noqa: A002 - torch's names
+    if input is None or other is None or not isinstance(condition, np.ndarray):
+        raise Unmapped("where(condition) alone gives indices; a float condition is not a mask")
+    return Direct(shape.WHERE, (input, other), {"condition": condition.astype(bool)})
 
 
 # --- losses: composites, built by gradviz's front end ------------------------------------------

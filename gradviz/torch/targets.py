@@ -1,6 +1,6 @@
 """The command line's torch targets: `gradviz check file.py:MyFunction` and `file.py:fn`, and `gradviz render`.
 
-gradviz/targets.py asks this module first, and only when the user's file has
+gradviz.targets asks this module first, and only when the user's file has
 imported torch. Inputs come from --input exactly as for other file targets
 (a number, or a shape for a seeded random array), as float64 torch tensors.
 """
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..checking.report import Report
+from ..targets.inputs import function_inputs as target_inputs  # the CLI's own reading of --input
 from ..tensor import Tensor
 from .checker import check
 from .tracer import function_inputs, record
@@ -46,9 +47,7 @@ def _signature_of(obj: Any):
 
 
 def inputs(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str], seed: int) -> list:
-    from ..targets import function_inputs  # the CLI's own reading of --input, shared with every target
-
-    values = function_inputs(_signature_of(obj), name, module_inputs, overrides, seed)
+    values = target_inputs(_signature_of(obj), name, module_inputs, overrides, seed)
     return [torch.from_numpy(np.array(v.data, dtype=np.float64)) if isinstance(v, Tensor)
             else torch.tensor(float(v.data), dtype=torch.float64) for v in values]
 

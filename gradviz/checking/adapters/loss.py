@@ -20,7 +20,7 @@ from ...errors import GradvizError
 from .pair import differentiable
 from ..names import match
 from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, positional_names,
-                      strip_grad_prefix, user_name)
+                      user_name)
 
 PREDICTION_NAMES = ("y_pred", "y_hat", "yhat", "pred", "preds", "predictions", "prediction", "output", "outputs",
                     "logits", "scores", "AL", "A", "a", "x", "X", "z", "Z", "w", "W", "theta")

@@ -16,8 +16,9 @@ import numpy as np
 
 from ...errors import GradvizError
 from ..names import match
+from ..names import strip as strip_grad_prefix
 from .reading import (Problem, Reading, UserCodeError, accepts, as_array, call, float64_copy, is_float_array,
-                      positional_names, returned_names, strip_grad_prefix, user_name)
+                      positional_names, returned_names, user_name)
 
 OUTPUT_NAMES = ("out", "output", "Z", "A", "y", "outputs")
 
@@ -58,11 +59,14 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
                            f"{', '.join(bound.arguments)}); pass arrays, or name one with wrt=")
     arrays = {n: float64_copy(n, bound.arguments[n], warns) for n in names}
 
+    slots = _slots(forward, args, split_settings(forward, kwargs), names)
+
     def call_forward(current):
-        bound_now = inspect.signature(forward).bind(*args, **split_settings(forward, kwargs))
-        for n in names:
-            bound_now.arguments[n] = current[n]
-        return call(fname, forward, *bound_now.args, timeout=timeout, **bound_now.kwargs), bound_now
+        call_args, call_kwargs = list(slots.args), dict(slots.kwargs)
+        for n, (where, key) in slots.places.items():
+            (call_args if where == "args" else call_kwargs)[key] = current[n]
+        returned = call(fname, forward, *call_args, timeout=timeout, **call_kwargs)
+        return returned, _Bound(slots.names, call_args, call_kwargs)
 
     probe, _ = call_forward({n: a.copy() for n, a in arrays.items()})
     cached = isinstance(probe, tuple) and len(probe) == 2
@@ -108,6 +112,41 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
                    arrays=arrays, forward=run_forward, vjp=vjp, backward_name=bname, grad_names=grad_names,
                    inputs=(names[0],), batch_axis=batch_axis, layout=layout, notes=notes, warnings=warns,
                    constants={n: v for n, v in bound.arguments.items() if n not in arrays})
+
+
+class _Slots:
+    """Where each differentiated argument sits in the forward's call, worked out once (binding a signature on
+    every one of a full check's evaluations cost more than the user's forward)."""
+
+    def __init__(self, names: dict[str, Any], args: list, kwargs: dict, places: dict[str, tuple[str, Any]]):
+        self.names, self.args, self.kwargs, self.places = names, args, kwargs, places
+
+
+class _Bound:
+    """The arguments one call received, by parameter name (what `bound.arguments` gave)."""
+
+    def __init__(self, names: dict[str, Any], args: list, kwargs: dict):
+        self.arguments = {n: (args[k] if where == "args" else kwargs[k]) for n, (where, k) in names.items()}
+
+
+def _slots(forward: Callable, args: tuple, settings: dict, names: list[str]) -> _Slots:
+    """Bind once with a marker per argument, and remember where each marker landed."""
+    signature = inspect.signature(forward)
+    bound = signature.bind(*args, **settings)
+    variadic = {p.name for p in signature.parameters.values() if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    markers = {n: object() for n in bound.arguments if n not in variadic}
+    marked = signature.bind(*args, **settings)
+    for n, m in markers.items():
+        marked.arguments[n] = m
+    marked_args, marked_kwargs = list(marked.args), dict(marked.kwargs)
+    located: dict[str, tuple[str, Any]] = {}
+    for n, m in markers.items():
+        hit = next((("args", k) for k, v in enumerate(marked_args) if v is m), None) or next(
+            (("kwargs", k) for k, v in marked_kwargs.items() if v is m), None)
+        if hit is not None:
+            located[n] = hit
+    call_args, call_kwargs = list(bound.args), dict(bound.kwargs)
+    return _Slots(located, call_args, call_kwargs, {n: located[n] for n in names if n in located})
 
 
 def _route(backward: Callable, forward_args: list[str], settings: dict, cached: bool, cache_style: bool) -> dict:

@@ -25,7 +25,6 @@ from typing import Any, Callable
 import numpy as np
 
 from ...errors import GradvizError, PrecisionWarning
-from ..names import strip as strip_grad_prefix  # noqa: F401 - the one vocabulary, re-exported
 from ..subject import Problem, UserCodeError  # noqa: F401 - re-exported for the adapters
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

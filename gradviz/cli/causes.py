@@ -13,7 +13,7 @@ def add_command(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .checking.diagnosis.catalogue import CAUSES
+    from ..checking.diagnosis.catalogue import CAUSES
 
     if args.json:
         print(json.dumps({cause: {"family": family, "meaning": meaning}

@@ -1,0 +1,153 @@
+"""Loading a file target: importing the user's file and finding the object(s) FILE:NAME names.
+
+A file is imported from any working directory (its folder goes on sys.path
+while it loads). FILE:NAME, FILE:FORWARD,BACKWARD, A.py:FWD,B.py:BWD and
+FILE:STEM (a pair found by its spelling) all resolve here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import traceback
+import types
+from pathlib import Path
+from typing import Any
+
+from .. import notebooks
+from ..errors import GradvizError
+
+
+def is_file_target(target: str) -> bool:
+    return names_a_file(target) or target.endswith((".py", ".ipynb"))
+
+
+def names_a_file(text: str) -> bool:
+    """FILE:NAME with a Python file or a Jupyter notebook."""
+    return ".py:" in text or ".ipynb:" in text
+
+
+def load_module(path_text: str):
+    """Import a user's file from any working directory (its folder is on sys.path while it loads)."""
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)", kind="missing_file")
+    module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
+    if module_name in sys.modules:
+        return sys.modules[module_name], path
+    notebook = path.suffix == notebooks.SUFFIX
+    spec = None if notebook else importlib.util.spec_from_file_location(module_name, path)
+    module = types.ModuleType(module_name) if notebook else importlib.util.module_from_spec(spec)
+    folder = str(path.resolve().parent)
+    sys.path.insert(0, folder)
+    sys.modules[module_name] = module
+    try:
+        notebooks.run_notebook(path, module) if notebook else spec.loader.exec_module(module)
+    except GradvizError:
+        del sys.modules[module_name]
+        raise
+    except SyntaxError as exc:
+        del sys.modules[module_name]
+        raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}", kind="syntax") from None
+    except Exception as exc:
+        del sys.modules[module_name]
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}",
+                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
+    finally:
+        if sys.path and sys.path[0] == folder:
+            sys.path.pop(0)
+    return module, path
+
+
+def defined_names(module) -> list[str]:
+    return [n for n, v in vars(module).items() if not n.startswith("_") and
+            (inspect.isfunction(v) or inspect.isclass(v)) and getattr(v, "__module__", "") == module.__name__]
+
+
+def load(target: str) -> tuple[Any, str, Path]:
+    """Import path/file.py and return (object NAME, NAME, path)."""
+    path_text, _, name = target.rpartition(":") if names_a_file(target) else (target, "", "")
+    if not name:
+        raise GradvizError(f"which object in {path_text}? give path/to/file.py:NAME")
+    module, path = load_module(path_text)
+    if not hasattr(module, name):
+        available = defined_names(module)
+        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else ""),
+                           kind="missing_name")
+    return getattr(module, name), name, path
+
+
+def split_target(target: str) -> list[tuple[str, str]]:
+    """"f.py:fwd,bwd" and "a.py:fwd,b.py:bwd" -> [(path, name), ...]; a name without a file uses the previous file."""
+    parts: list[tuple[str, str]] = []
+    path = None
+    for piece in target.split(","):
+        piece = piece.strip()
+        if names_a_file(piece):
+            path, _, name = piece.rpartition(":")
+        elif path is None:
+            raise GradvizError(f"{target!r}: give path/to/file.py:NAME (or FILE:FORWARD,BACKWARD)")
+        else:
+            name = piece
+        if not name.isidentifier():
+            raise GradvizError(f"{target!r}: {name!r} is not a name; write FILE:NAME or FILE:FORWARD,BACKWARD")
+        parts.append((path, name))
+    if len(parts) > 2:
+        raise GradvizError(f"{target!r} names {len(parts)} objects; give one (FILE:NAME) or two (FILE:FORWARD,BACKWARD)")
+    return parts
+
+
+# FILE:STEM finds a pair by these spellings; FILE:NAME of a function also finds NAME's gradient function.
+PAIR_SPELLINGS = (("{}_forward", "{}_backward"), ("forward_{}", "backward_{}"), ("{}_fwd", "{}_bwd"),
+                  ("{}_forward_naive", "{}_backward_naive"))
+GRADIENT_SPELLINGS = ("{}_backward", "{}_prime", "{}_grad", "{}_gradient", "{}_derivative", "d_{}", "grad_{}")
+
+
+def resolve(target: str) -> tuple[Any, Any, str, Path]:
+    """The object(s) a target names: (first, second or None, label, path of the first)."""
+    parts = split_target(target)
+    if len(parts) == 2:
+        (p1, n1), (p2, n2) = parts
+        first, _, path = load(f"{p1}:{n1}")
+        second, _, _ = load(f"{p2}:{n2}")
+        return first, second, f"{n1},{n2}", path
+    path_text, name = parts[0]
+    module, path = load_module(path_text)
+    obj = getattr(module, name, None)
+    candidates = [(f.format(name), b.format(name)) for f, b in PAIR_SPELLINGS]
+    if obj is None or not (inspect.isclass(obj) or not callable(obj)):
+        candidates += [(name, g.format(name)) for g in GRADIENT_SPELLINGS] if obj is not None else []
+    found = [(f, b) for f, b in candidates if callable(getattr(module, f, None)) and callable(getattr(module, b, None))]
+    if len(found) > 1:
+        raise GradvizError(f"{path}:{name} is ambiguous: it could be {found[0][0]},{found[0][1]} or "
+                           f"{found[1][0]},{found[1][1]}; name both: {path}:FORWARD,BACKWARD")
+    if found:
+        f, b = found[0]
+        return getattr(module, f), getattr(module, b), f"{f},{b}", path
+    half = _half_of_a_pair(module, name) if inspect.isfunction(obj) else None
+    if half:
+        stem, fwd, bwd = half
+        raise GradvizError(f"{path}:{name} is one half of the pair {fwd}/{bwd}: check the two together, "
+                           f"{path}:{fwd},{bwd} (or {path}:{stem})")
+    if obj is None:
+        available = defined_names(module)
+        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
+                           + f" (and no pair {name}_forward/{name}_backward)", kind="missing_name")
+    return obj, None, name, path
+
+
+def _half_of_a_pair(module, name: str) -> tuple[str, str, str] | None:
+    """affine_forward (or affine_backward) named alone while the module defines its partner: (stem, fwd, bwd)."""
+    for spellings in PAIR_SPELLINGS:
+        for spelling in spellings:
+            prefix, _, suffix = spelling.partition("{}")
+            stem = name[len(prefix):len(name) - len(suffix)]
+            if not (stem and name == spelling.format(stem)):
+                continue
+            fwd, bwd = (s.format(stem) for s in spellings)
+            if callable(getattr(module, fwd, None)) and callable(getattr(module, bwd, None)):
+                return stem, fwd, bwd
+    return None

@@ -1,0 +1,228 @@
+"""Running a file target's check: the one entry point for every convention, and `render`'s graph.
+
+FILE:NAME (a graph-building function, a loss returning (loss, grad), a layer
+or loss class, a ctx Function, a gv.Function), FILE:FWD,BWD and FILE:STEM (a
+pair, or a function and its gradient), and A.py:FWD,B.py:BWD each become one
+call of gradviz's checkers. Torch code is handed to gv.torch's targets.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import notebooks
+from ..checking.core import check
+from ..checking.report import Report
+from ..checking.streams import INPUTS, stream
+from ..errors import GradvizError
+from ..function import Function
+from ..tensor import Tensor
+from ..value import Value
+from .inputs import Given, function_inputs, user_op_inputs
+from .loading import is_file_target, load, resolve, split_target
+from .parsing import expression_function, parse_shape
+
+
+def check_file_target(target: str, **flags: Any) -> Report:
+    """Turn a CLI file target and its flags into a Report: the one entry point for every convention.
+
+    FILE:NAME (a graph-building function, a loss returning (loss, grad), a
+    layer or loss class, a ctx Function), FILE:FWD,BWD and FILE:STEM (a pair,
+    or a function and its gradient), and A.py:FWD,B.py:BWD; FILE may be a notebook (hw2.ipynb:NAME).
+    """
+    report = _check_file_target(target, **flags)
+    skipped = [n for path, _ in split_target(target) for n in notebooks.notes_of(Path(path))]
+    report.notes[:0] = list(dict.fromkeys(skipped))
+    return report
+
+
+def _check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
+                       options: dict, init: dict[str, str] | None = None, forward: str | None = None,
+                       backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
+                       per_example_dout: bool = False, params: list[str] | None = None) -> Report:
+    first, second, label, path = resolve(target)
+    bridge = torch_bridge(first) if second is None else None
+    if bridge is not None:
+        return bridge.check_target(first, label, module_inputs_of(first), inputs, options)
+    seed = options.get("seed", 0)
+    given = Given.from_flags(args_json, inputs, init or {}, seed)
+    check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed", "mode", "strict")}
+    layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
+    if second is not None:
+        return check_two_functions(given, first, second, wrt, check_options, layout)
+    if _is_user_op(first):
+        op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
+        return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
+    if inspect.isclass(first):
+        return check_class(given, first, label, input_shape, forward, backward, wrt, check_options,
+                           {**layout, "params": params})
+    if not callable(first):
+        raise GradvizError(f"{label} in {path} is not a function or a class")
+    if given.inputs and not _all_numbers(given):
+        return check_numpy_function(given, first, label, path, wrt, check_options)
+    values = function_inputs(first, label, module_inputs_of(first), inputs, seed)
+    if not _builds_graph(first, values):
+        if given.inputs:  # plain numbers for numpy code: read them as SPECs (3 is a vector of 3)
+            return check_numpy_function(given, first, label, path, wrt, check_options)
+        raise GradvizError(
+            f"{path}:{label} does not build a gradviz graph from gradviz Values: to check numpy code give its "
+            f"gradient too (FILE:{label},{label}_prime, or a pair FILE:FORWARD,BACKWARD), or return (loss, gradient) "
+            f"from {label} and pass its inputs with --input NAME=SPEC")
+    return check(first, *values, name=label, **options)
+
+
+def torch_bridge(obj: Any):
+    """gv.torch's targets module when `obj` is torch code (asked first); torch is never imported otherwise."""
+    if sys.modules.get("torch") is None:  # the user's file did not import torch
+        return None
+    from ..torch import targets as torch_targets
+
+    return torch_targets if torch_targets.handles(obj) else None
+
+
+def module_inputs_of(obj: Any) -> dict | None:
+    found = getattr(sys.modules.get(getattr(obj, "__module__", None) or ""), "gradviz_inputs", None)
+    return found if isinstance(found, dict) else None
+
+
+def _is_user_op(obj: Any) -> bool:
+    return inspect.isclass(obj) and issubclass(obj, Function)
+
+
+def _all_numbers(given: "Given") -> bool:
+    """Inputs that are all plain numbers may be a graph-building function's Values (--input w=1.5)."""
+    return len(given.raw_numbers) == len(given.inputs)
+
+
+def _builds_graph(fn: Callable, values: list) -> bool:
+    """A numpy function given where a graph-building one is expected does not return a Value or Tensor."""
+    try:
+        return isinstance(fn(*values), (Value, Tensor))
+    except Exception:
+        return False
+
+
+def check_two_functions(given: Given, first, second, wrt, options, layout) -> Report:
+    from ..checking import handwritten as hw
+
+    fname = getattr(first, "__name__", "forward")
+    args, extra = given.arguments(first, fname)
+    if _same_arguments(first, second):
+        if extra:
+            raise GradvizError(f"--args gives {', '.join(extra)}, which {fname} does not take")
+        return hw.check_grad_fn(first, second, *args, wrt=wrt, **options)
+    pair_options = {k: v for k, v in options.items() if k != "mode"}  # `mode` may be the user's own setting
+    return hw.check_pair(first, second, *args, wrt=wrt, check_mode=options.get("mode"), **layout, **pair_options,
+                         **extra)
+
+
+def check_numpy_function(given: Given, fn, name, path, wrt, options) -> Report:
+    from ..checking import handwritten as hw
+
+    args, extra = given.arguments(fn, name)
+    if extra:
+        raise GradvizError(f"--args gives {', '.join(extra)}, which {name} does not take")
+    return hw.check_loss(fn, *args, wrt=wrt, **options)
+
+
+def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, options, layout) -> Report:
+    from ..checking import handwritten as hw
+    from ..checking.adapters.ctx import is_ctx_function
+    from ..checking.adapters.layer import pick_methods
+
+    if is_ctx_function(cls):
+        args, _ = given.arguments(cls.forward, f"{name}.forward", skip_first=1)
+        return hw.check_function(cls, *args, **options)
+    instance = given.construct(cls, name)
+    value_fn = getattr(instance, forward or "", None) or next(
+        (getattr(instance, m) for m in ("compute", "forward", "forward_pass", "calculate") if
+         callable(getattr(instance, m, None))), None)
+    if value_fn is None:  # fprop/bprop, __call__/gradient...: the layer adapter's detection, or its error
+        value_fn = getattr(instance, pick_methods(instance, forward, backward)[0])
+    required = [p for p in inspect.signature(value_fn).parameters.values() if p.default is inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    is_loss = callable(getattr(instance, "compute", None)) or len(required) >= 2
+    if is_loss:
+        if given.inputs:
+            args, _ = given.arguments(value_fn, f"{name}.{value_fn.__name__}")
+        elif input_shape:
+            rng = stream(options.get("seed", 0), INPUTS)
+            shape = parse_shape(input_shape, "--input-shape")
+            args = [rng.uniform(0.1, 0.9, size=shape), rng.uniform(0.1, 0.9, size=shape)]
+        else:
+            raise GradvizError(f"{name} is checked as a loss: give its inputs with --input "
+                               f"{required[0].name}=SPEC --input {required[1].name}=SPEC (or --input-shape)")
+        return hw.check_loss(instance, *args, compute=forward, backward=backward, wrt=wrt, **options)
+    if given.inputs:
+        args, _ = given.arguments(value_fn, f"{name}.{value_fn.__name__}")
+        x = args[0]
+    elif input_shape:
+        x = stream(options.get("seed", 0), INPUTS).normal(size=parse_shape(input_shape, "--input-shape"))
+    else:
+        first = required[0].name if required else "x"
+        raise GradvizError(f"{name} is checked as a layer: give its input with --input {first}=SPEC "
+                           "(e.g. 4,3) or --input-shape, e.g. 2,3,8,8")
+    return hw.check_layer(instance, x, forward=forward, backward=backward, **layout, **options)
+
+
+def _same_arguments(f: Callable, g: Callable) -> bool:
+    """mse(y_true, y_pred) / mse_prime(y_true, y_pred): a function and its gradient, not a forward/backward pair."""
+    try:
+        fp = [p for p in inspect.signature(f).parameters if p != "self"]
+        gp = [p for p in inspect.signature(g).parameters if p != "self"]
+    except (TypeError, ValueError):
+        return False
+    return bool(fp) and gp[:len(fp)] == fp
+
+
+def check_optimizer_target(target: str, kind: str, *, args_json: str | None, steps: int, seed: int) -> Report:
+    """`gradviz check optim.py:adam --optimizer adam --args '{"learning_rate": 0.01}'`."""
+    from ..checking.optimizers import check_optimizer
+
+    if not is_file_target(target):
+        raise GradvizError("--optimizer checks an optimizer in a file: give path/to/optim.py:NAME")
+    obj, _, _ = load(target)
+    try:
+        hyperparameters = json.loads(args_json) if args_json else {}
+    except json.JSONDecodeError as exc:
+        raise GradvizError(f"--args is not valid JSON: {exc.msg} (at character {exc.pos + 1})") from None
+    if not isinstance(hyperparameters, dict):
+        raise GradvizError('--args for an optimizer is a JSON object of hyperparameters, e.g. {"lr": 0.01}')
+    return check_optimizer(obj, kind, steps, seed=seed, **hyperparameters)
+
+
+def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: int):
+    """The recorded (and backpropagated) graph of an expression or a file function, for `render`."""
+    if is_file_target(target):
+        obj, name, _ = load(target)
+        bridge = torch_bridge(obj)
+        if bridge is not None:
+            root = bridge.graph_target(obj, name, module_inputs_of(obj), inputs, seed)
+            root.backward(np.ones(root.shape))  # custom Functions backpropagate with their own backward
+            return root
+        if _is_user_op(obj):
+            root = obj.apply(*user_op_inputs(obj, name, inputs, None, seed))
+        elif not callable(obj) or inspect.isclass(obj):
+            raise GradvizError(f"{name} must be a function that builds a gradviz graph, or a gv.Function, "
+                               "to be rendered")
+        else:
+            module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)
+            values = function_inputs(obj, name, module_inputs if isinstance(module_inputs, dict) else None,
+                                     inputs, seed)
+            root = obj(*values)
+    else:
+        build, values = expression_function(target, at, seed)
+        root = build(*values)
+    if not isinstance(root, (Value, Tensor)):
+        raise GradvizError("the target must build a gradviz Value or Tensor")
+    if np.size(root.data) == 1:
+        root.backward()
+    else:
+        root.backward(np.ones(np.shape(root.data)))
+    return root
