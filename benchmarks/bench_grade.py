@@ -5,8 +5,9 @@
 Issue 19's target: 200 synthetic submissions x 4 targets graded in under 2 minutes on a
 2-core machine. The reference is what tutorial 7 used to do: one `gradviz check` process
 per target per submission (timed on a sample and scaled, since it is the slow way). The
-per-submission overhead is the median time from a submission's fork to its last result minus
-the time the same checks take in one plain process with no isolation.
+per-submission overhead is the median time from a submission's start to its last result minus
+the time the same checks take in one plain process with no isolation. The isolation is on: each
+worker is sandboxed (bubblewrap, a warm zygote per slot) and every verdict is computed in the grader.
 """
 
 from __future__ import annotations

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 
 class GradvizError(Exception):
-    """Bad input or an impossible request, explained in one readable message."""
+    """Bad input or an impossible request, explained in one readable message.
+
+    `kind` names the reason for programs that group errors (a grader's "syntax", "missing_module",
+    "missing_name"), set where the error is detected so nobody parses the sentence.
+    """
+
+    kind: str | None = None
+
+    def __init__(self, *args: object, kind: str | None = None):
+        super().__init__(*args)
+        if kind is not None:
+            self.kind = kind
 
 
 class GradvizTypeError(GradvizError, TypeError):

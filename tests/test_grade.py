@@ -34,6 +34,7 @@ from gradviz.grade import grade, load_spec, merge  # noqa: E402
 from gradviz.grade.progress import progress_line  # noqa: E402
 
 QUICK = ["alice", "bob", "dan", "jon", "nia"]  # no limit is hit: fast to grade again and again
+TIMEOUT = 8  # seconds per submission in the graded class (the student's code; the sandbox starts before the clock)
 
 
 def gradviz(*args, cwd=None, check=True) -> subprocess.CompletedProcess:
@@ -78,7 +79,7 @@ def build_class(root: Path, port: int) -> dict[str, Path]:
         klass.write_planted(subs / kind, kind)
     precious = root / "precious.txt"
     precious.write_text("the teacher's notes")
-    spec = klass.write_spec(course / "grading.toml", timeout=3)
+    spec = klass.write_spec(course / "grading.toml", timeout=TIMEOUT)
     victims = [precious, subs / "alice" / "layers.py", spec]
     klass.write_submission(subs / "kim", klass.with_prelude(f'''
         import os
@@ -102,12 +103,11 @@ def build_class(root: Path, port: int) -> dict[str, Path]:
             print("network: blocked -", _exc.strerror)
     '''))
     klass.write_submission(subs / "max", klass.with_prelude('''
-        import os, time
-        _child = os.fork()
-        if _child == 0:
-            time.sleep(600)
-            os._exit(0)
-        print("forked", _child)
+        import os
+        if os.fork() == 0:
+            os.setsid()  # detached: a new session, so that it would outlive its parent's process group
+            os.execv("/bin/sleep", ["sleep", "4242.25"])
+        print("forked a detached sleep")
     '''))
     return {"root": root, "course": course, "subs": subs, "spec": spec, "precious": precious}
 
@@ -122,7 +122,7 @@ def graded(tmp_path_factory):
     out = root / "results"
     with (out / "gradebook.csv").open() as handle:
         rows = {r["student"]: r for r in csv.DictReader(handle)}
-    doc = json.loads((out / "results.json").read_text())
+    doc = json.loads((out / "gradviz-results.json").read_text())
     return {**paths, "out": out, "rows": rows, "before": before, "stdout": done.stdout, "listener": listener,
             "json": {s["student"]: s for s in doc["submissions"]}, "doc": doc}
 
@@ -157,6 +157,14 @@ def test_every_submission_gets_its_row(graded):
     assert "graded 15 submissions" in graded["stdout"]
 
 
+def test_the_gradebook_has_a_one_line_comment_for_the_lms(graded):
+    rows = graded["rows"]
+    assert rows["alice"]["comment"] == "all targets pass"
+    assert rows["bob"]["comment"].startswith("Dense: W: it is twice the true gradient")
+    assert all("\n" not in r["comment"] and len(r["comment"]) <= 310 for r in rows.values())
+    assert "Dense: " in rows["jon"]["comment"] and "syntax error" in rows["jon"]["comment"]
+
+
 def _target(graded, student, name):
     return next(t for t in graded["json"][student]["targets"] if t["target"] == name)
 
@@ -166,7 +174,7 @@ def _target(graded, student, name):
     ("cara", "Dense", "backward divides by the batch size (4) once too often"),
     ("dan", "Dense", "a batch of 7: "),
     ("nia", "Sigmoid", "w: it is the true gradient times a constant"),
-    ("eve", "Dense", "did not finish within the 3 s time limit"),
+    ("eve", "Dense", f"did not finish within the {TIMEOUT} s time limit"),
     ("eve", "Sigmoid", "not checked"),
     ("fay", "Dense", "ran out of memory: the limit is 100 MB"),
     ("gus", "Dense", "exited early with code 3"),
@@ -184,7 +192,7 @@ def test_timeouts_and_errors_have_their_own_status(graded):
     assert _target(graded, "eve", "Sigmoid")["status"] == "TIMEOUT"
     assert _target(graded, "gus", "Dense")["status"] == "ERROR"
     assert _target(graded, "fay", "Dense")["status"] == "ERROR" and _target(graded, "hal", "Dense")["status"] == "ERROR"
-    assert graded["json"]["eve"]["seconds"] < 3 + 2  # killed at its deadline, not left running
+    assert graded["json"]["eve"]["seconds"] < TIMEOUT + 30  # killed at its deadline (+ the sandbox's start)
 
 
 def test_nothing_outside_the_copies_changed(graded):
@@ -195,19 +203,21 @@ def test_nothing_outside_the_copies_changed(graded):
 
 
 def test_the_network_is_unreachable(graded):
-    assert graded["json"]["lea"]["isolation"]["network"].startswith("disabled")
+    assert graded["json"]["lea"]["isolation"]["network"].startswith("none")
     assert "network: blocked" in (graded["out"] / "feedback" / "lea.md").read_text()
     assert graded["listener"].accepted == 0
 
 
 def test_processes_a_submission_forks_are_killed(graded):
-    assert any("left processes running" in n for n in graded["json"]["max"]["notes"])
-    feedback = (graded["out"] / "feedback" / "max.md").read_text()
-    pids = [int(line.split()[1]) for line in feedback.splitlines() if line.startswith("forked ")]
-    assert pids
-    for pid in pids:
-        status = Path(f"/proc/{pid}/status")
-        assert not status.exists() or "State:\tZ" in status.read_text(), f"process {pid} is still running"
+    assert "forked a detached sleep" in (graded["out"] / "feedback" / "max.md").read_text()
+    assert not [p for p in Path("/proc").glob("[0-9]*/cmdline") if b"4242.25" in _read(p)], "the sleep outlived it"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def test_huge_output_is_capped(graded):
@@ -221,8 +231,7 @@ def test_feedback_explains_each_failing_target(graded):
     assert "**Score: 2 / 5**" in bob
     assert "`W`: it is twice the true gradient" in bob and "## Dense" in bob and "## Sigmoid" not in bob
     nia = (feedback / "nia.md").read_text()
-    assert "![the verdict drawn on your graph](nia/Sigmoid.svg)" in nia
-    assert (feedback / "nia" / "Sigmoid.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert "## Sigmoid" in nia and "times a constant" in nia
     dan = (feedback / "dan.md").read_text()
     assert "a batch of 7 (hidden)" in dan and "7,3" not in dan  # the hidden inputs are not revealed
     assert "## Dense" not in (feedback / "alice.md").read_text()
@@ -278,6 +287,11 @@ def test_shards_merge_to_the_same_gradebook(tmp_path):
         merge([tmp_path / "shard-1"], tmp_path / "half")
 
 
+def _records(journal: Path, kind: str) -> list[str]:
+    return [json.loads(line)["student"] for line in journal.read_text().splitlines()
+            if line.endswith("}") and json.loads(line).get("kind") == kind]
+
+
 def test_resume_completes_an_interrupted_run(tmp_path):
     subs, spec = _quick_class(tmp_path)
     out = tmp_path / "out"
@@ -286,25 +300,30 @@ def test_resume_completes_an_interrupted_run(tmp_path):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     orphans = f"{tempfile.gettempdir()}/gradviz-grade-{run.pid}-*"  # its copies of submissions in flight
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not journal.exists() or len(journal.read_text().splitlines()) < 3
-                                           or not glob.glob(orphans)):
+    while time.monotonic() < deadline and (not journal.exists() or len(_records(journal, "submission")) < 2
+                                           or len(_records(journal, "started")) < 3 or not glob.glob(orphans)):
         time.sleep(0.02)
     run.send_signal(signal.SIGKILL)  # the harshest interruption: no chance to clean up
     run.wait()
     assert glob.glob(orphans)
     lines = journal.read_text().splitlines()
-    graded_before = [json.loads(line)["student"] for line in lines[1:]]
-    assert 2 <= len(graded_before) < len(QUICK)
+    graded_before = _records(journal, "submission")
+    in_flight = sorted(set(_records(journal, "started")) - set(graded_before))
+    assert 2 <= len(graded_before) < len(QUICK) and len(in_flight) == 1
     with pytest.raises(GradvizError, match="add --resume to continue it"):
         grade(subs, spec, out)
     assert cli.main(["grade", str(subs), "--spec", str(spec), "--out", str(out), "--resume"]) == 0
     assert glob.glob(orphans) == []  # the killed run's copy in flight is cleaned up by the next run
     after = journal.read_text().splitlines()
     assert after[:len(lines)] == lines  # what was graded stays, and is not graded again
-    assert sorted(json.loads(line)["student"] for line in after[1:]) == sorted(QUICK)
+    assert sorted(_records(journal, "submission")) == sorted(QUICK)
     with (out / "gradebook.csv").open() as handle:
-        rows = {r["student"]: (r["Dense"], r["Sigmoid"]) for r in csv.DictReader(handle)}
-    assert rows == {s: EXPECTED[s][:2] for s in QUICK}
+        rows = {r["student"]: (r["Dense"], r["Sigmoid"], r["status"]) for r in csv.DictReader(handle)}
+    # the submission in flight when the grader died may be what killed it: ERROR, never run again
+    assert rows == {s: ("0", "0", "ERROR") if s in in_flight else EXPECTED[s] for s in QUICK}
+    reason = json.loads((out / "gradviz-results.json").read_text())["submissions"]
+    assert any("grader stopped while this submission was running" in t["reason"]
+               for r in reason if r["student"] in in_flight for t in r["targets"])
 
 
 @pytest.mark.parametrize("text, words", [
@@ -316,6 +335,7 @@ def test_resume_completes_an_interrupted_run(tmp_path):
     ("[assignment]\ntitle = 'x'\n", "no targets"),
     ("[[target]]\nname = 'D'\ncheck = 'a.py:f'\njson = true\n", "'json' is an output flag"),
     ("[[target]\n", "is not valid TOML"),
+    ("[[target]]\nname = 'A'\ncheck = 'optim.py:adam'\noptimizer = 'adam'\n", "optimizer targets cannot be graded yet"),
 ])
 def test_a_bad_spec_is_one_clear_error(tmp_path, text, words):
     spec = tmp_path / "grading.toml"

@@ -71,7 +71,9 @@ class HandwrittenSubject(Subject):
                 swapped.append((buffer, buffer.copy()))
                 np.copyto(buffer, value)
         try:
-            return self.reading.forward(buffers)
+            out = self.reading.forward(buffers)
+            # a copy: a forward that returns its input (an identity layer) returns the buffer restored below
+            return out.copy() if isinstance(out, np.ndarray) and swapped else out
         finally:
             for buffer, old in swapped:
                 np.copyto(buffer, old)
@@ -113,7 +115,7 @@ def _run(build: Callable[[], Reading], name: str, shapes: list, options: Options
         rows = shapes or [(name, ())]  # never an empty report: it would read as a pass
         results = [InputResult(n, s, exc.status, message=str(exc)) for n, s in rows]
         return Report(subject=name, results=results, settings=options.settings(options.mode),
-                      verdict=f"{exc.status}: {exc}.")
+                      verdict=f"{exc.status}: {exc}.", stopped_by=exc.cause)
     return check_subject(reading, options)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import PrecisionWarning
 from .adapters.reading import as_array
 from . import probe as probing
+from . import served
 from .diagnosis import Context, diagnose
 from .diagnosis.graph import from_first_wrong_node
 from .diagnosis.settled import diagnose_settled
@@ -61,7 +62,9 @@ class Options:
 
 @folding_numeric_warnings
 def run(subject: Subject, options: Options) -> Report:
-    """Check a Subject; the user's side effects are undone whatever happens."""
+    """Check a Subject (or, in a grader's worker, hand it to the grader: served.py); side effects are undone."""
+    if served.current() is not None:
+        return served.current()(subject, options)
     check = _Check(subject, options)
     try:
         report = check.run()

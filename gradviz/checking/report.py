@@ -196,6 +196,7 @@ class Report:
     directional: list = field(default_factory=list)
     columns: tuple = ("autograd", "finite", "symbolic")  # what the three value columns hold (an optimizer
     # check shows "yours", "reference")
+    stopped_by: str | None = None  # a typed cause when the user's code stopped the check before any comparison
 
     @property
     def ok(self) -> bool:

@@ -21,9 +21,10 @@ INPUT, PARAMETER = "input", "parameter"
 class UserCodeError(Exception):
     """The user's code raised or did something that stops the check; `status` says how bad."""
 
-    def __init__(self, message: str, status: str = "FAIL"):
+    def __init__(self, message: str, status: str = "FAIL", cause: str | None = None):
         super().__init__(message)
         self.status = status
+        self.cause = cause  # what stopped the code, typed where detected ("memory"), for programs that group
 
 
 class BackwardFailed(Exception):

@@ -3,9 +3,10 @@
     from gradviz.grade import grade, merge
     results = grade("submissions/", "grading.toml", "results/", jobs=2)
 
-Each submission runs in a confined process of its own (sandbox.py), every target is checked
-by the same entry point as `gradviz check` (worker.py), each submission is journaled as it
-finishes (results.py), and the outputs are written from the journal (outputs.py).
+Each submission's code runs in a bubblewrap sandbox of its own (sandbox.py) in a worker that only
+evaluates it (worker.py, serve.py); every verdict is computed on the grader's side (judge.py,
+remote.py) from the plain numbers the worker returns (wire.py). Each submission is journaled as it
+starts and as it finishes (results.py), and the outputs are written from the journal (outputs.py).
 """
 
 from __future__ import annotations
@@ -25,22 +26,31 @@ __all__ = ["TIMEOUT", "Limits", "Spec", "SubmissionResult", "TargetResult", "gra
 def grade(submissions: str | Path, spec: str | Path | Spec, out: str | Path, *, jobs: int | None = None,
           timeout: float | None = None, memory_mb: float | None = None, output_mb: float | None = None,
           shard: str | tuple[int, int] | None = None, resume: bool = False,
-          progress: Progress | None = None) -> list[SubmissionResult]:
+          progress: Progress | None = None, no_sandbox: bool = False,
+          gradescope: bool = False) -> list[SubmissionResult]:
     """Grade every submission folder in `submissions`; write the gradebook, JSON, JUnit, feedback and summary.
 
     `timeout` (s), `memory_mb` and `output_mb` override the spec's [assignment] limits; `shard`
     ("i/n") grades every n-th submission only; `resume` continues an interrupted run in `out`.
+    Each submission runs in a bubblewrap sandbox; `no_sandbox=True` runs it unconfined (trusted code only).
+    `gradescope=True`: `submissions` is one submission's folder (Gradescope's /autograder/submission), and
+    `out`/results.json is written in Gradescope's format.
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     for flag, value in (("--timeout", timeout), ("--memory", memory_mb), ("--output-limit", output_mb)):
         if value is not None and not value > 0:
             raise GradvizError(f"{flag} must be a positive number, got {value:g}")
-    limits = Limits(timeout or spec.timeout, memory_mb or spec.memory_mb, output_mb or spec.output_mb)
+    limits = Limits(timeout or spec.timeout, memory_mb or spec.memory_mb, output_mb or spec.output_mb,
+                    sandboxed=not no_sandbox)
     shard = parse_shard(shard) if isinstance(shard, str) else shard
     results = grade_folder(Path(submissions), spec, Path(out), jobs=jobs, limits=limits, shard=shard,
-                           resume=resume, progress=progress)
+                           resume=resume, progress=progress, single=gradescope)
     header, _ = Journal(Path(out)).read()
     write_all(Path(out), header, results)
+    if gradescope:
+        from .gradescope import write_gradescope
+
+        write_gradescope(Path(out) / "results.json", header, results)
     return results
 
 

@@ -11,9 +11,11 @@ EXAMPLES = """examples:
   gradviz grade submissions/ --spec grading.toml --out results/ --resume       continue an interrupted run
   gradviz grade submissions/ --spec grading.toml --out shard-2 --shard 2/4     one job of a CI matrix
   gradviz grade merge shard-1 shard-2 shard-3 shard-4 --out results/
+  gradviz grade autograder grading.toml -o autograder.zip                      Gradescope's autograder zip
+  gradviz grade --gradescope /autograder/submission --spec grading.toml --out /autograder/results
 
 Each student's files are in a folder of their own: submissions/alice/layers.py, ...
-Writes gradebook.csv, results.json, junit.xml, feedback/STUDENT.md and summary.html into --out.
+Writes gradebook.csv, gradviz-results.json, junit.xml, feedback/STUDENT.md and summary.html into --out.
 Exit code 0 when every submission was graded (whatever the grades), 2 for bad usage or a bad spec.
 """
 
@@ -34,6 +36,13 @@ def add_command(sub) -> None:
     p.add_argument("--output-limit", type=float, metavar="MB", help="printed output per submission (default: the spec's)")
     p.add_argument("--shard", metavar="I/N", help="grade only every N-th submission, starting at the I-th")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    p.add_argument("--no-sandbox", action="store_true", help="run submissions without bubblewrap isolation "
+                   "(only for code you trust; every row says so)")
+    p.add_argument("--gradescope", action="store_true", help="grade one submission folder and write Gradescope's "
+                   "results.json into --out")
+    p.add_argument("-o", "--output", metavar="ZIP", help="with `autograder SPEC`: the zip to write")
+    p.add_argument("--wheel", metavar="WHL", help="with `autograder SPEC`: gradviz's wheel to bundle "
+                   "(default: built from this gradviz's source tree)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.set_defaults(handler=run)
 
@@ -46,6 +55,8 @@ def run(args) -> int:
     start = time.perf_counter()
     if args.jobs is not None and args.jobs < 1:
         raise GradvizError(f"-j takes a number of parallel jobs >= 1, got {args.jobs}")
+    if args.folders[0] == "autograder":
+        return _autograder(args)
     if args.folders[0] == "merge":
         results = merge(args.folders[1:], args.out)
         verb = "merged"
@@ -56,10 +67,22 @@ def run(args) -> int:
             raise GradvizError("which spec? add --spec grading.toml (see `gradviz grade --help`)")
         results = grade(args.folders[0], args.spec, args.out, jobs=args.jobs, timeout=args.timeout,
                         memory_mb=args.memory, output_mb=args.output_limit, shard=args.shard, resume=args.resume,
-                        progress=ProgressBar(sys.stderr))
+                        progress=ProgressBar(sys.stderr), no_sandbox=args.no_sandbox, gradescope=args.gradescope)
         verb = "graded"
     full = sum(r.score == r.max_score for r in results)
     print(f"{verb} {len(results)} submissions in {time.perf_counter() - start:.1f} s: {full} with full marks, "
           f"{len(results) - full} not")
-    print(f"wrote {args.out}/gradebook.csv, results.json, junit.xml, feedback/, summary.html")
+    print(f"wrote {args.out}/gradebook.csv, gradviz-results.json, junit.xml, feedback/, summary.html")
+    return 0
+
+
+def _autograder(args) -> int:
+    from ..errors import GradvizError
+    from .gradescope import build_autograder
+
+    if len(args.folders) != 2 or not args.output:
+        raise GradvizError("write it as: gradviz grade autograder grading.toml -o autograder.zip")
+    path = build_autograder(args.folders[1], args.output, wheel=args.wheel, no_sandbox=args.no_sandbox)
+    print(f"wrote {path}: upload it as the assignment's autograder on Gradescope (setup.sh, run_autograder, "
+          "the spec and gradviz's wheel)")
     return 0

@@ -1,7 +1,8 @@
 """One Markdown page per student: the score, and for each target that did not pass, why, in words.
 
-A failing target shows its diagnosis, the report of the visible check, and the verdict drawn on
-the checked graph when the code built one. A hidden variant is named but its report is not
+A failing target shows its diagnosis and the report of the visible check. Everything that came
+from the submission is escaped for Markdown or fenced (hygiene.py): a student's message cannot
+add links, images, HTML or formatting to the page. A hidden variant is named but its report is not
 shown: the student learns that their code only works on the visible inputs, not what the hidden
 ones are.
 """
@@ -12,6 +13,7 @@ import re
 from pathlib import Path
 
 from ..checking.report import PASS
+from .hygiene import fenced, for_markdown, one_line
 from .results import SubmissionResult, TargetResult
 
 MARKS = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "ERROR": "💥 ERROR", "TIMEOUT": "⏱️ TIMEOUT"}
@@ -32,43 +34,45 @@ def write_feedback(folder: Path, header: dict, results: list[SubmissionResult]) 
 
 
 def feedback_page(header: dict, r: SubmissionResult, drawings: Path) -> str:
-    lines = [f"# {header['title']}: feedback for {r.student}", "",
+    """Every string that came from the submission (its name, messages, output) is escaped or fenced."""
+    lines = [f"# {_md(header['title'])}: feedback for {_md(r.student)}", "",
              f"**Score: {r.score:g} / {r.max_score:g}**", "",
              "| target | points | result |", "|---|---|---|"]
     for t in r.targets:
         why = f": {_md(t.reason)}" if t.reason else ""
-        lines.append(f"| {t.target} | {t.points:g} / {t.max_points:g} | {MARKS.get(t.status, t.status)}{why} |")
+        lines.append(f"| {_md(t.target)} | {t.points:g} / {t.max_points:g} | {MARKS.get(t.status, t.status)}{why} |")
     for t in r.targets:
         if t.status != PASS:
             lines += ["", *_target_section(t, drawings)]
     for note in r.notes:
-        lines += ["", f"> note: {note}"]
+        lines += ["", f"> note: {_md(note)}"]
     if r.output:
         cut = " (cut off)" if r.output_bytes > len(r.output.encode()) else ""
-        lines += ["", f"## What your code printed{cut}", "", "```text", r.output.rstrip("\n"), "```"]
+        lines += ["", f"## What your code printed{cut}", "", fenced(r.output.rstrip("\n"))]
     return "\n".join(lines) + "\n"
 
 
 def _target_section(t: TargetResult, drawings: Path) -> list[str]:
-    lines = [f"## {t.target}: {MARKS.get(t.status, t.status)}", ""]
+    lines = [f"## {_md(t.target)}: {MARKS.get(t.status, t.status)}", ""]
     for check in t.checks:
         if check["ok"]:
             continue
-        where = "the visible check" if check["check"] == "visible" else f"{check['check']} (hidden)"
-        said = [f"- `{problem['input']}`: {_md(sentence)}" for problem in check["problems"]
+        where = "the visible check" if check["check"] == "visible" else f"{_md(check['check'])} (hidden)"
+        said = [f"- {code(problem['input'])}: {_md(sentence)}" for problem in check["problems"]
                 for sentence in [d["message"] for d in problem["diagnosis"]] or [problem["message"]] * bool(problem["message"])]
         lines += [f"**In {where}:**", "", *said] if said else [f"**In {where}:** {_md(check['verdict'] or check['status'])}"]
         lines.append("")
         if check["check"] == "visible" and check["markdown"] and check["problems"]:  # a table says more than one line
-            lines += ["<details><summary>the full report</summary>", "", check["markdown"].rstrip("\n"), "",
-                      "</details>", ""]
-        if check["check"] == "visible" and check["svg"]:
-            drawings.mkdir(parents=True, exist_ok=True)
-            picture = drawings / f"{safe_name(t.target)}.svg"
-            picture.write_text(check["svg"])
-            lines += [f"![the verdict drawn on your graph]({drawings.name}/{picture.name})", ""]
+            lines += ["<details><summary>the full report</summary>", "", fenced(check["markdown"].rstrip("\n"), 20000),
+                      "", "</details>", ""]
     return lines
 
 
+def code(text: str) -> str:
+    """A name as inline code when it cannot break out of the code span, else as escaped text."""
+    line = one_line(text, 120)
+    return f"`{line}`" if "`" not in line else for_markdown(line)
+
+
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return for_markdown(text)

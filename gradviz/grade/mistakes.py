@@ -8,7 +8,6 @@ check but fails a hidden variant is its own group: the sign of a hard-coded shap
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from ..checking.diagnosis.finding import NO_PATTERN
@@ -40,6 +39,33 @@ def _classify(result: TargetResult) -> tuple[str, str]:
     return key, sentence
 
 
+# What stopped the code, by the typed cause set where it was detected (judge.py, worker.py, targets.py).
+STOPPED = {
+    "syntax": "a syntax error: the file does not load",
+    "missing_module": "imports a module that is not installed",
+    "import_raised": "the file raises while it is imported",
+    "missing_file": "a file the target names is missing",
+    "missing_name": "does not define what the target names",
+    "unreadable": "gradviz could not read the code the target names",
+    "memory": "runs out of memory",
+    "output_limit": "prints more than the output limit",
+    "exited": "ends the process early (os._exit or sys.exit)",
+    "killed": "its process was killed",
+    "timeout": "does not finish within the time limit (an endless loop?)",
+    "too_large": "the submission has too many or too large files",
+    "protocol": "the worker broke the grading protocol (a forged or malformed answer)",
+    "oversized": "the worker sent an answer larger than the limits",
+    "closed": "the code closed the grader's channel",
+    "interrupted": "the grader stopped while it ran",
+    "raised": "its code raises an exception",
+    "failed": "its code fails as a whole",
+    "grader": "the grader's own process for it stopped",
+    "forward_differs": "the forward differs from the expected output",
+    "forward_unmatched": "its arrays do not match the reference's, so the forwards could not be compared",
+    "reference": "the teacher's reference could not be run",
+}
+
+
 def _cause(outcome: dict) -> tuple[str, str]:
     if outcome["status"] == FAIL:
         for problem in outcome["problems"]:
@@ -51,41 +77,15 @@ def _cause(outcome: dict) -> tuple[str, str]:
                     return f"{where}:{finding['cause']}", f"{where}: {finding['message']}"
                 return f"{where}:{finding['message']}", f"{where}: {finding['message']}"
         for problem in outcome["problems"]:
-            if problem["message"]:
-                kind = f"{problem['input']}: {_error_kind(problem['message'])}"
-                return kind, kind
+            if problem["message"]:  # a gradient that could not be compared (None, a wrong shape): by input
+                return f"{problem['input']}:uncompared", f"{problem['input']} could not be compared: {problem['message']}"
         if outcome["problems"]:
             wrong = ", ".join(p["input"] for p in outcome["problems"])
             return f"{wrong}:{NO_PATTERN}", f"{wrong} wrong, in no pattern gradviz recognises"
     if outcome["status"] == TIMEOUT:
-        return TIMEOUT, "does not finish within the time limit (an endless loop?)"
-    kind = _error_kind(outcome["verdict"])
-    return kind, kind
-
-
-_KINDS = [
-    (r"syntax error in", lambda m: "a syntax error: the file does not load"),
-    (r"No module named '([\w.]+)'", lambda m: f"imports {m.group(1)}, which is not installed"),
-    (r"ran out of memory|killed \(usually: it ran out of memory\)", lambda m: "runs out of memory"),
-    (r"output limit", lambda m: "prints more than the output limit"),
-    (r"exited early|sys\.exit", lambda m: "ends the process early (os._exit or sys.exit)"),
-    (r"no such file: (\S+)", lambda m: f"the file {m.group(1)} is missing"),
-    (r"has no '(\w+)'", lambda m: f"does not define {m.group(1)}"),
-    (r"did not finish within", lambda m: "does not finish within the time limit (an endless loop?)"),
-    (r"returned None", lambda m: "backward returns None (a missing return statement?)"),
-    (r"([\w.]+) \(gradient of (\w+)\) returned shape (\(.*?\)), expected (\(.*?\))",
-     lambda m: f"{m.group(1)} returns the gradient of {m.group(2)} with shape {m.group(3)} instead of {m.group(4)}"),
-    (r"shape", lambda m: "returns a gradient of the wrong shape"),
-    (r"raised (\w+)", lambda m: f"its code raises {m.group(1)}"),
-]
-
-
-def _error_kind(message: str) -> str:
-    for pattern, words in _KINDS:
-        match = re.search(pattern, message)
-        if match:
-            return words(match)
-    return message.split("\n", 1)[0][:120]
+        return "timeout", STOPPED["timeout"]
+    cause = outcome.get("cause") or "raised"
+    return cause, STOPPED.get(cause, STOPPED["raised"])
 
 
 def common_mistakes(results: list[SubmissionResult]) -> list[Mistake]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import __version__
 from ..checking.report import FAIL, PASS
 from .feedback import write_feedback
+from .hygiene import for_csv
 from .mistakes import cause_of, common_mistakes
 from .results import SubmissionResult
 from .summary import write_summary
@@ -24,7 +25,7 @@ def write_all(out: Path, header: dict, results: list[SubmissionResult]) -> dict[
     out = Path(out)
     results = sorted(results, key=lambda r: r.student)
     paths = {"gradebook": write_gradebook(out / "gradebook.csv", header, results),
-             "json": write_json(out / "results.json", header, results),
+             "json": write_json(out / "gradviz-results.json", header, results),
              "junit": write_junit(out / "junit.xml", header, results),
              "feedback": write_feedback(out / "feedback", header, results)}
     paths["summary"] = write_summary(out / "summary.html", header, results, common_mistakes(results))
@@ -36,16 +37,29 @@ def _points(x: float) -> str:
 
 
 def write_gradebook(path: Path, header: dict, results: list[SubmissionResult]) -> Path:
-    """One row per student: points per target, total, out of, and the worst status."""
+    """One row per student: points per target, total, out of, the worst status, and a one-line comment.
+
+    The columns import into an LMS gradebook (Canvas, Moodle, Blackboard take a CSV with a student
+    column, score columns and a comment); every cell that came from a submission is neutralised.
+    """
     names = [t["name"] for t in header["targets"]]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", *names, "score", "out of", "status"])
+        writer.writerow(["student", *names, "score", "out of", "status", "comment"])
         for r in results:
             points = {t.target: t.points for t in r.targets}
-            writer.writerow([r.student, *(_points(points.get(n, 0.0)) for n in names), _points(r.score),
-                             _points(r.max_score), r.status])
+            writer.writerow([for_csv(r.student), *(_points(points.get(n, 0.0)) for n in names), _points(r.score),
+                             _points(r.max_score), r.status, for_csv(comment(r), COMMENT)])
     return path
+
+
+COMMENT = 300  # characters: what fits an LMS gradebook's comment field
+
+
+def comment(r: SubmissionResult) -> str:
+    """The diagnosis in one line, for the gradebook's comment column (an LMS shows it to the student)."""
+    wrong = [f"{t.target}: {t.reason}" for t in r.targets if t.status != PASS]
+    return "; ".join(wrong) if wrong else "all targets pass"
 
 
 def write_json(path: Path, header: dict, results: list[SubmissionResult]) -> Path:

@@ -117,6 +117,31 @@ class Journal:
         with self.path.open("r+b") as handle:
             handle.truncate(self._good_bytes)
 
+    def started(self, student: str) -> None:
+        """Record that a submission is about to run, before it runs (see interrupted)."""
+        self._write({"kind": "started", "student": student})
+
+    def interrupted(self) -> list[str]:
+        """Submissions started but never finished: they were running when the grader stopped."""
+        started, finished = [], set()
+        with self.path.open("rb") as handle:
+            for raw in handle:
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    break
+                if line.get("kind") == "started":
+                    started.append(line["student"])
+                elif line.get("kind") == "submission":
+                    finished.add(line["student"])
+        return [s for s in dict.fromkeys(started) if s not in finished]
+
+    def _write(self, record: dict) -> None:
+        with self.path.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
     def append(self, result: SubmissionResult) -> None:
         with self.path.open("a") as handle:
             handle.write(json.dumps(result.to_dict()) + "\n")

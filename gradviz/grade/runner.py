@@ -13,6 +13,8 @@ import multiprocessing
 import os
 import shutil
 import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,9 +28,11 @@ from ..checking.report import ERROR, PASS
 from ..errors import GradvizError
 from .progress import Progress
 from .results import TIMEOUT, Journal, SubmissionResult, TargetResult, target_status
+from . import sandbox
 from .spec import Spec
 
 OUTPUT_EXCERPT = 4000
+JUDGE_SLACK = 90.0  # seconds the grader's own side (the worker's start, the checks) may take past the time limit
 SANDBOX_PREFIX = "gradviz-grade-"  # + the grader's pid: a sandbox whose grader is gone is an orphan
 
 
@@ -71,15 +75,21 @@ class Limits:
     timeout: float
     memory_mb: float
     output_mb: float
+    sandboxed: bool = True  # False only with --no-sandbox
+    max_files: int = 2000  # files in one submission, counted before anything is copied
+    max_mb: float = 50.0  # megabytes of files in one submission (apparent sizes: sparse files count in full)
 
 
 def grade_folder(folder: Path, spec: Spec, out: Path, *, jobs: int | None = None, limits: Limits | None = None,
                  shard: tuple[int, int] | None = None, resume: bool = False,
-                 progress: Progress | None = None) -> list[SubmissionResult]:
-    """Grade every submission in `folder` (or this shard's part), journaling into `out`; return all results."""
+                 progress: Progress | None = None, single: bool = False) -> list[SubmissionResult]:
+    """Grade every submission in `folder` (or this shard's part; or `folder` itself when `single`),
+    journaling into `out`; return all results."""
     folder, out = Path(folder).resolve(), Path(out).resolve()
     limits = limits or Limits(spec.timeout, spec.memory_mb, spec.output_mb)
-    paths = in_shard(submissions(folder, out), shard)
+    if single and not folder.is_dir():
+        raise GradvizError(f"no such folder: {folder} (give the folder that holds the submission's files)")
+    paths = [folder] if single else in_shard(submissions(folder, out), shard)
     journal = Journal(out)
     header = {"spec": str(spec.path), "spec_digest": spec.digest, "title": spec.title,
               "targets": [{"name": t.name, "points": t.points} for t in spec.targets],
@@ -95,36 +105,27 @@ def grade_folder(folder: Path, spec: Spec, out: Path, *, jobs: int | None = None
                                f"{old.get('shard') or 'all'}); --resume continues only the same run")
         journal.truncate_partial()
         done = {r.student: r for r in previous}
+        for student in journal.interrupted():  # it was running when the grader stopped: never run it again
+            done[student] = interrupted_result(spec, student)
+            journal.append(done[student])
     else:
         journal.start(header)
     todo = [p for p in paths if p.name not in done]
-    pool = _Pool(spec, limits, hide=_hidden(spec, folder, out), jobs=jobs or os.cpu_count() or 1)
+    sandbox.require(not limits.sandboxed)
+    if limits.sandboxed:
+        sandbox.check_hidden([spec.path.parent, folder, out, *(Path(t.reference.rpartition(":")[0]).parent
+                                                              for t in spec.targets if t.reference)])
+    pool = _Pool(spec, limits, jobs=jobs or os.cpu_count() or 1)
     failing = sum(r.status != PASS for r in done.values())
     if progress:
         progress(len(done), failing, len(paths))
-    for result in pool.run(todo):
+    for result in pool.run(todo, journal.started):
         journal.append(result)
         done[result.student] = result
         failing += result.status != PASS
         if progress:
             progress(len(done), failing, len(paths))
     return [done[p.name] for p in paths]
-
-
-def _hidden(spec: Spec, folder: Path, out: Path) -> list[str]:
-    """What a submission must not see: the spec's folder (or just the spec), the other submissions, the results."""
-    import numpy
-    import sympy
-
-    needed = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir())]
-    needed += [Path(m.__file__).resolve().parents[1] for m in (numpy, sympy)] + [Path(__file__).resolve().parents[1]]
-
-    def safe(path: Path) -> bool:  # hiding a folder that holds Python, gradviz or the copies would break the run
-        return not any(p == path or path in p.parents for p in needed)
-
-    hide = [spec.path.parent if safe(spec.path.parent) else spec.path]
-    hide += [p for p in (folder, out) if safe(p) and p not in hide]
-    return [str(p) for p in hide]
 
 
 @dataclass
@@ -135,22 +136,50 @@ class _Running:
     conn: object
     started: float
     deadline: float
+    slot: int | None = None  # the zygote it uses
     messages: list = field(default_factory=list)
 
 
-class _Pool:
-    def __init__(self, spec: Spec, limits: Limits, *, hide: list[str], jobs: int):
-        self.spec, self.limits, self.hide, self.jobs = spec, limits, hide, max(1, jobs)
-        self.context = _context()
+class _Zygote:
+    """One job slot's warm sandbox (zygote.py), and the control socket the judges ask it on."""
 
-    def run(self, todo: list[Path]):
+    def __init__(self, home_mb: float):
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        python = [sys.executable, "-I", "-u", "-c", f"import sys; sys.path.insert(0, {sandbox.PACKAGE!r}); "
+                  "from gradviz.grade.zygote import main; main(int(sys.argv[1]))", str(theirs.fileno())]
+        self.process = subprocess.Popen(sandbox.command(python, home_mb, zygote=True), pass_fds=(theirs.fileno(),),
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        theirs.close()
+
+    def close(self) -> None:
+        self.control.close()  # the zygote exits when its control socket closes
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+
+
+class _Pool:
+    def __init__(self, spec: Spec, limits: Limits, *, jobs: int):
+        self.spec, self.limits, self.jobs = spec, limits, max(1, jobs)
+        self.context = _context()
+        self.home_mb = limits.max_mb + limits.output_mb + 16
+        # one warm sandbox per job slot (zygote.py): a submission costs a fork, not an interpreter's start
+        self.zygotes = [_Zygote(self.home_mb) for _ in range(self.jobs)] if limits.sandboxed else []
+        self.free = list(range(len(self.zygotes)))
+
+    def run(self, todo: list[Path], started=lambda student: None):
         """Yield each submission's result as it finishes."""
         remove_orphan_sandboxes()
         pending, running = deque(todo), []
         try:
             while pending or running:
                 while pending and len(running) < self.jobs:
-                    running.append(self._start(pending.popleft()))
+                    path = pending.popleft()
+                    started(path.name)  # journaled first: a submission that stops the grader is not run again
+                    running.append(self._start(path))
                 soonest = min(r.deadline for r in running) - time.monotonic()
                 wait([r.conn for r in running] + [r.process.sentinel for r in running], max(0.0, soonest))
                 for r in list(running):
@@ -163,38 +192,42 @@ class _Pool:
             for r in running:  # interrupted: leave nothing behind
                 _kill(r.process)
                 shutil.rmtree(r.sandbox, ignore_errors=True)
+            for z in self.zygotes:
+                z.close()
 
     def _start(self, path: Path) -> _Running:
         box = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-")).resolve()
-        copy = box / path.name
-        shutil.copytree(path, copy, symlinks=True)
-        for extra in self.spec.files:
-            (shutil.copytree(extra, copy / extra.name, dirs_exist_ok=True) if extra.is_dir()
-             else shutil.copy2(extra, copy / extra.name))
-        (box / "tmp").mkdir()
-        job = {"sandbox": str(box), "copy": str(copy), "tmp": str(box / "tmp"), "output": str(box / "output.txt"),
-               "timeout": self.limits.timeout, "memory_mb": self.limits.memory_mb,
-               "output_mb": self.limits.output_mb, "hide": self.hide,
-               "targets": [(t.name, [(c.label, list(c.argv)) for c in t.checks]) for t in self.spec.targets]}
-        from . import worker
+        (box / "home").mkdir()
+        slot = self.free.pop() if self.free else None
+        job = {"name": path.name, "source": str(path.resolve()), "support": [str(p) for p in self.spec.files],
+               "home": str(box / "home"), "home_mb": self.home_mb,
+               "zygote": None if slot is None else self.zygotes[slot].control,
+               "output": str(box / "output.txt"), "sandboxed": self.limits.sandboxed,
+               "timeout": self.limits.timeout, "memory_mb": self.limits.memory_mb, "output_mb": self.limits.output_mb,
+               "max_files": self.limits.max_files, "max_mb": self.limits.max_mb,
+               "targets": [(t.name, [(c.label, list(c.argv)) for c in t.checks], t.reference)
+                           for t in self.spec.targets]}
+        from . import judge
 
         receiver, sender = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=worker.run, args=(sender, job), name=f"gradviz grade {path.name}",
+        process = self.context.Process(target=judge.run, args=(sender, job), name=f"gradviz grade {path.name}",
                                        daemon=True)
         started = time.monotonic()
         with _caller_not_rerun():
             process.start()
         sender.close()
-        return _Running(path.name, box, process, receiver, started, started + self.limits.timeout)
+        # the judge stops the worker at the time limit itself; this is the backstop if the judge hangs
+        return _Running(path.name, box, process, receiver, started, started + self.limits.timeout + JUDGE_SLACK, slot)
 
     def _finish(self, r: _Running, timed_out: bool) -> SubmissionResult:
         if timed_out:
             _kill(r.process)
         r.process.join()
+        if r.slot is not None:
+            self.free.append(r.slot)
         _receive(r)
-        notes = []
-        if _kill_group(r.process.pid):
-            notes.append("it left processes running after it finished (they were killed)")
+        notes = [] if self.limits.sandboxed else [sandbox.NOT_ISOLATED]
+        _kill_group(r.process.pid)
         output = r.sandbox / "output.txt"
         size = output.stat().st_size if output.exists() else 0
         text = output.read_bytes()[:OUTPUT_EXCERPT].decode("utf-8", "replace") if size else ""
@@ -202,8 +235,14 @@ class _Pool:
             notes.append(f"it printed more than the {self.limits.output_mb:g} MB output limit; the rest was cut off")
         shutil.rmtree(r.sandbox, ignore_errors=True)
         isolation = next((m["held"] for m in r.messages if m.get("kind") == "isolation"), {})
-        stop = self._stop_reason(r.process.exitcode, timed_out)
-        targets = _target_results(self.spec, [m for m in r.messages if m.get("kind") == "check"], stop, timed_out)
+        notes += next((m.get("notes", []) for m in r.messages if m.get("kind") == "isolation"), [])
+        stopped = next((m for m in r.messages if m.get("kind") == "stopped"), None)
+        if stopped is not None:
+            stop, timed_out, cause = stopped["message"], stopped["timed_out"], stopped["cause"]
+        else:
+            stop, cause = self._stop_reason(r.process.exitcode, timed_out), "timeout" if timed_out else "grader"
+        targets = _target_results(self.spec, [m for m in r.messages if m.get("kind") == "check"], stop, timed_out,
+                                  cause)
         return SubmissionResult(student=r.student, targets=targets, seconds=round(time.monotonic() - r.started, 3),
                                 isolation=isolation, output=text, output_bytes=size, notes=notes)
 
@@ -215,8 +254,8 @@ class _Pool:
             why = {"SIGKILL": "killed (usually: it ran out of memory)",
                    "SIGXCPU": f"stopped after using more than {self.limits.timeout:g} s of CPU time",
                    "SIGSEGV": "crashed (segmentation fault)"}.get(name, f"killed by {name}")
-            return f"the process was {why}"
-        return f"the process exited early with code {code} (os._exit, or a crash in native code)"
+            return f"the grader's process for this submission was {why}"
+        return f"the grader's process for this submission exited early with code {code}"
 
 
 def remove_orphan_sandboxes() -> None:
@@ -237,7 +276,19 @@ def _alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/status").exists() and "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
 
 
-def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool) -> list[TargetResult]:
+def interrupted_result(spec: Spec, student: str) -> SubmissionResult:
+    """A submission that was running when the grader stopped: ERROR, so that --resume moves on."""
+    reason = ("the grader stopped while this submission was running (it may have stopped the grader); "
+              "it was not run again: grade it alone into another --out to retry")
+    outcome = {"check": "visible", "status": ERROR, "ok": False, "verdict": reason, "cause": "interrupted",
+               "problems": [], "markdown": "", "svg": ""}
+    targets = [TargetResult(target=t.name, status=ERROR, points=0.0, max_points=t.points, reason=reason,
+                            checks=[{**outcome, "target": t.name}]) for t in spec.targets]
+    return SubmissionResult(student=student, targets=targets, seconds=0.0)
+
+
+def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool,
+                    cause: str = "grader") -> list[TargetResult]:
     results, stopped = [], False
     for target in spec.targets:
         mine = [o for o in outcomes if o["target"] == target.name]
@@ -245,7 +296,7 @@ def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool
             reason = f"{stop} while checking {target.name}" if not stopped else f"not checked: {stop} earlier"
             mine.append({"target": target.name, "check": check.label, "status": TIMEOUT if timed_out else ERROR,
                          "ok": False, "verdict": reason, "problems": [], "markdown": "", "svg": "",
-                         "unchecked": stopped})
+                         "unchecked": stopped, "cause": "timeout" if timed_out else cause})
             stopped = True
         hidden = {c.label for c in target.checks if c.hidden}
         status = target_status(mine)
@@ -261,6 +312,7 @@ def _one_line(outcome: dict) -> str:
     for problem in outcome.get("problems", []):
         # What went wrong in the student's own names first (a shape, a crash), then what it resembles.
         parts = [problem["message"], problem["diagnosis"][0]["message"] if problem["diagnosis"] else ""]
+        parts = parts[:1] if parts[0] == parts[1] else parts
         if any(parts):
             return f"{problem['input']}: " + ": ".join(p for p in parts if p)
     return outcome.get("verdict") or outcome["status"]
@@ -323,9 +375,9 @@ def _context():
     saved = {k: os.environ.get(k) for k in threads}
     os.environ.update(threads)
     try:
-        from . import worker
+        from . import judge
 
-        warm = context.Process(target=worker.ready)  # wait for the server's imports before any clock starts
+        warm = context.Process(target=judge.ready)  # wait for the server's imports before any clock starts
         with _caller_not_rerun():
             warm.start()
         warm.join()

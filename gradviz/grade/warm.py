@@ -1,4 +1,4 @@
-"""Imported by the fork server only: load and exercise what every submission's process needs.
+"""Imported by the fork server only: load and exercise what every submission's judge needs.
 
 A check's first run pays for SymPy's and numpy's lazily loaded parts (about 0.4 s); paying
 it once here, before the server forks, means every submission's process starts warm.
@@ -11,7 +11,7 @@ import numpy as np
 from ..checking.core import check
 from ..checking.handwritten import check_layer
 from ..value import Value
-from . import worker  # noqa: F401  (the code each forked process runs)
+from . import judge  # noqa: F401  (the code each forked process runs)
 
 
 class _Scale:

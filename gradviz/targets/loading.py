@@ -11,39 +11,51 @@ import importlib.util
 import inspect
 import sys
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
+from .. import notebooks
 from ..errors import GradvizError
 
 
 def is_file_target(target: str) -> bool:
-    return ".py:" in target or target.endswith(".py")
+    return names_a_file(target) or target.endswith((".py", ".ipynb"))
+
+
+def names_a_file(text: str) -> bool:
+    """FILE:NAME with a Python file or a Jupyter notebook."""
+    return ".py:" in text or ".ipynb:" in text
 
 
 def load_module(path_text: str):
     """Import a user's file from any working directory (its folder is on sys.path while it loads)."""
     path = Path(path_text).expanduser()
     if not path.is_file():
-        raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)")
+        raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)", kind="missing_file")
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
     if module_name in sys.modules:
         return sys.modules[module_name], path
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
+    notebook = path.suffix == notebooks.SUFFIX
+    spec = None if notebook else importlib.util.spec_from_file_location(module_name, path)
+    module = types.ModuleType(module_name) if notebook else importlib.util.module_from_spec(spec)
     folder = str(path.resolve().parent)
     sys.path.insert(0, folder)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        notebooks.run_notebook(path, module) if notebook else spec.loader.exec_module(module)
+    except GradvizError:
+        del sys.modules[module_name]
+        raise
     except SyntaxError as exc:
         del sys.modules[module_name]
-        raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}") from None
+        raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}", kind="syntax") from None
     except Exception as exc:
         del sys.modules[module_name]
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
         where = f"{path}:{frames[-1].lineno}" if frames else str(path)
-        raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}") from None
+        raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}",
+                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
@@ -57,13 +69,14 @@ def defined_names(module) -> list[str]:
 
 def load(target: str) -> tuple[Any, str, Path]:
     """Import path/file.py and return (object NAME, NAME, path)."""
-    path_text, _, name = target.rpartition(":") if ".py:" in target else (target, "", "")
+    path_text, _, name = target.rpartition(":") if names_a_file(target) else (target, "", "")
     if not name:
         raise GradvizError(f"which object in {path_text}? give path/to/file.py:NAME")
     module, path = load_module(path_text)
     if not hasattr(module, name):
         available = defined_names(module)
-        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else ""))
+        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else ""),
+                           kind="missing_name")
     return getattr(module, name), name, path
 
 
@@ -73,7 +86,7 @@ def split_target(target: str) -> list[tuple[str, str]]:
     path = None
     for piece in target.split(","):
         piece = piece.strip()
-        if ".py:" in piece:
+        if names_a_file(piece):
             path, _, name = piece.rpartition(":")
         elif path is None:
             raise GradvizError(f"{target!r}: give path/to/file.py:NAME (or FILE:FORWARD,BACKWARD)")
@@ -122,7 +135,7 @@ def resolve(target: str) -> tuple[Any, Any, str, Path]:
     if obj is None:
         available = defined_names(module)
         raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
-                           + f" (and no pair {name}_forward/{name}_backward)")
+                           + f" (and no pair {name}_forward/{name}_backward)", kind="missing_name")
     return obj, None, name, path
 
 

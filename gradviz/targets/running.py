@@ -11,10 +11,12 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from .. import notebooks
 from ..checking.core import check
 from ..checking.report import Report
 from ..checking.streams import INPUTS, stream
@@ -23,20 +25,27 @@ from ..function import Function
 from ..tensor import Tensor
 from ..value import Value
 from .inputs import Given, function_inputs, user_op_inputs
-from .loading import is_file_target, load, resolve
+from .loading import is_file_target, load, resolve, split_target
 from .parsing import expression_function, parse_shape
 
 
-def check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
-                      options: dict, init: dict[str, str] | None = None, forward: str | None = None,
-                      backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
-                      per_example_dout: bool = False, params: list[str] | None = None) -> Report:
+def check_file_target(target: str, **flags: Any) -> Report:
     """Turn a CLI file target and its flags into a Report: the one entry point for every convention.
 
     FILE:NAME (a graph-building function, a loss returning (loss, grad), a
     layer or loss class, a ctx Function), FILE:FWD,BWD and FILE:STEM (a pair,
-    or a function and its gradient), and A.py:FWD,B.py:BWD.
+    or a function and its gradient), and A.py:FWD,B.py:BWD; FILE may be a notebook (hw2.ipynb:NAME).
     """
+    report = _check_file_target(target, **flags)
+    skipped = [n for path, _ in split_target(target) for n in notebooks.notes_of(Path(path))]
+    report.notes[:0] = list(dict.fromkeys(skipped))
+    return report
+
+
+def _check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
+                       options: dict, init: dict[str, str] | None = None, forward: str | None = None,
+                       backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
+                       per_example_dout: bool = False, params: list[str] | None = None) -> Report:
     first, second, label, path = resolve(target)
     bridge = torch_bridge(first) if second is None else None
     if bridge is not None:

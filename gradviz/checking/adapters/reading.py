@@ -10,6 +10,7 @@ checker, the diagnosis and the report never see the user's calling convention.
 from __future__ import annotations
 
 import ast
+import errno
 import inspect
 import os
 import signal
@@ -112,10 +113,15 @@ def call(what: str, fn: Callable, *args, timeout: float | None = None, **kwargs)
         raise UserCodeError(f"{what} did not finish within {timeout:g} s (an endless loop?)", "ERROR") from None
     except UserCodeError:
         raise
+    except MemoryError as exc:
+        at = where(exc)
+        raise UserCodeError(f"{what} raised MemoryError: {exc}" + (f" (at {at})" if at else ""), "ERROR",
+                            cause="memory") from None
     except Exception as exc:
         at = where(exc)
+        too_much = isinstance(exc, OSError) and exc.errno == errno.EFBIG  # a write past the file-size limit
         raise UserCodeError(f"{what} raised {type(exc).__name__}: {exc}" + (f" (at {at})" if at else ""),
-                            "ERROR") from None
+                            "ERROR", cause="output_limit" if too_much else None) from None
 
 
 def as_array(what: str, value: Any) -> np.ndarray:

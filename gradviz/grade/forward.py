@@ -1,0 +1,98 @@
+"""Full marks mean the work was done: the student's forward compared with the teacher's reference.
+
+A gradient check compares a backward with its own forward, so a forward that is wrong (an
+identity "sigmoid", a constant) with a backward that matches it passes. A target that names a
+reference (`reference = "solution.py:Dense"` in the spec) also gets a forward check: the
+teacher's code is read here, in the grader, exactly as the student's is read in the worker; the
+student's arrays take the reference's values (matched by name, else by shape), and both forwards
+are evaluated at the checked point and at random points around it. The reference never reaches
+the sandbox and its numbers are never shown, only where and by how much the student's differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..cli.check_command import file_target_report
+from ..checking import served
+from ..checking.report import ERROR, FAIL, PASS, Report
+from ..checking.subject import Subject, UserCodeError
+from ..errors import GradvizError
+from .spec import parse_check_args
+
+POINTS = 3  # the checked point and two random points around it
+RTOL, ATOL = 1e-6, 1e-8
+
+
+def reference_subject(reference: str, argv: list[str], label: str) -> Subject:
+    """The teacher's code read with the target's own flags, as a Subject (nothing is checked)."""
+    args = parse_check_args(label, [reference, *argv[1:]])
+    captured: list[Subject] = []
+
+    def capture(subject: Subject, options) -> Report:
+        captured.append(subject)
+        return Report(subject=subject.name, results=[], settings=options.settings(options.mode))
+
+    with served.served_by(capture):
+        file_target_report(args)
+    if not captured:
+        raise GradvizError(f"the reference {reference} could not be read with this target's settings")
+    return captured[0]
+
+
+def compare_forward(student: Subject, reference: Subject, seed: int) -> dict[str, Any]:
+    """The outcome of comparing the two forwards (PASS, FAIL with where they differ, or ERROR)."""
+    matched, unmatched = match_arrays(student, reference)
+    if unmatched:
+        message = (f"your code holds no array that matches the reference's {', '.join(unmatched)}, so the forwards "
+                   f"cannot be compared with the same values (your arrays: {', '.join(student.names)})")
+        return _outcome(ERROR, message, "forward_unmatched")
+    rng = np.random.default_rng(seed + 7919)
+    for point in range(POINTS):
+        theirs = [i.data.copy() for i in reference.inputs]
+        if point:
+            theirs = [a + rng.normal(size=a.shape) * max(1.0, float(np.abs(a).mean()) if a.size else 1.0)
+                      for a in theirs]
+        mine = [i.data.copy() for i in student.inputs]
+        for k, j in matched.items():
+            mine[j] = theirs[k].copy()
+        expected = np.asarray(reference.output(theirs), dtype=np.float64)
+        try:
+            yours = np.asarray(student.output(mine), dtype=np.float64)
+        except UserCodeError as exc:
+            return _outcome(exc.status if exc.status in (ERROR, FAIL) else ERROR, str(exc), "raised")
+        where = "at the checked point" if point == 0 else "at a random point near it"
+        if yours.shape != expected.shape:
+            return _outcome(FAIL, f"your forward differs from the expected output {where}: it returns shape "
+                                  f"{yours.shape}, expected {expected.shape}", "forward_differs")
+        close = np.isclose(yours, expected, rtol=RTOL, atol=ATOL)
+        if not close.all():
+            worst = np.unravel_index(int(np.argmax(np.abs(yours - expected))), yours.shape) if yours.ndim else ()
+            count = int((~close).sum())
+            return _outcome(FAIL, f"your forward differs from the expected output {where}: {count} of {yours.size} "
+                                  f"values differ, the most at index {tuple(int(i) for i in worst)} "
+                                  f"(yours {float(yours[worst]):.6g})", "forward_differs")
+    return _outcome(PASS, f"your forward matches the expected output at {POINTS} points", None)
+
+
+def match_arrays(student: Subject, reference: Subject) -> tuple[dict[int, int], list[str]]:
+    """reference index -> student index: the same name and shape, else the only one of that shape and role."""
+    matched: dict[int, int] = {}
+    unmatched = []
+    for k, ref in enumerate(reference.inputs):
+        same = [j for j, s in enumerate(student.inputs) if s.name == ref.name and s.data.shape == ref.data.shape]
+        if not same:
+            same = [j for j, s in enumerate(student.inputs) if s.data.shape == ref.data.shape and s.role == ref.role
+                    and j not in matched.values()]
+        if len(same) == 1 or (same and same[0] not in matched.values() and student.inputs[same[0]].name == ref.name):
+            matched[k] = same[0]
+        else:
+            unmatched.append(f"{ref.name} (shape {ref.data.shape})")
+    return matched, unmatched
+
+
+def _outcome(status: str, message: str, cause: str | None) -> dict[str, Any]:
+    return {"status": status, "ok": status == PASS, "verdict": message, "cause": cause,
+            "problems": [], "markdown": "", "svg": ""}

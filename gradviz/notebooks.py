@@ -1,0 +1,94 @@
+"""Jupyter notebooks as code to check: `gradviz check hw2.ipynb:affine_forward`, and notebook submissions.
+
+A notebook is run the way "Run All" runs it, without a kernel: its code cells in order, in one
+module's namespace. IPython-only lines (magics such as `%matplotlib inline`, shell lines such as
+`!pip install`, whole `%%` cell magics) cannot run in plain Python: they are skipped, and the
+notes say which. Each cell has a time limit; a cell that raises stops the notebook, and the error
+names the cell by its number (the one Jupyter shows as In [n] counts executions, not cells; this is
+the cell's position among the code cells, from 1).
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+from .errors import GradvizError
+
+CELL_TIMEOUT = 60.0  # seconds one cell may run
+SUFFIX = ".ipynb"
+_NOTES: dict[str, list[str]] = {}  # per notebook run in this process: what was skipped
+
+
+def code_cells(path: Path) -> list[tuple[int, str]]:
+    """(number among the code cells, source) of every code cell, in order."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise GradvizError(f"{path} is not a readable notebook: {exc}", kind="syntax") from None
+    cells = document.get("cells") if isinstance(document, dict) else None
+    if not isinstance(cells, list):
+        raise GradvizError(f"{path} is not a Jupyter notebook (it has no list of cells)", kind="syntax")
+    out = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            source = cell.get("source", "")
+            out.append((len(out) + 1, "".join(source) if isinstance(source, list) else str(source)))
+    return out
+
+
+def python_of(number: int, source: str) -> tuple[str, list[str]]:
+    """The cell's plain-Python lines, and notes for what was skipped (line numbers are kept)."""
+    if source.lstrip().startswith("%%"):
+        return "", [f"cell {number}: skipped the cell magic {source.lstrip().split()[0]} (IPython only)"]
+    lines, notes = [], []
+    for k, line in enumerate(source.splitlines(), 1):
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")) or (stripped.endswith("?") and stripped[:-1].isidentifier()):
+            indent = line[:len(line) - len(stripped)]
+            lines.append(f"{indent}pass  # gradviz skipped: {stripped[:40]}")  # keeps blocks and line numbers
+            notes.append(f"cell {number}, line {k}: skipped {stripped[:60]!r} (IPython only)")
+        else:
+            lines.append(line)
+    return "\n".join(lines), notes
+
+
+def run_notebook(path: Path, module: ModuleType, timeout: float | None = CELL_TIMEOUT) -> list[str]:
+    """Run the code cells into `module`; returns the notes. A raising or endless cell is a GradvizError."""
+    from .checking.adapters.reading import _Timeout, _time_limit
+
+    notes: list[str] = []
+    module.__file__ = str(path)
+    for number, source in code_cells(path):
+        code_text, skipped = python_of(number, source)
+        notes += skipped
+        where = f"{path} cell {number}"
+        try:
+            compiled = compile(code_text, where, "exec")
+        except SyntaxError as exc:
+            raise GradvizError(f"syntax error in {path}, cell {number}, line {exc.lineno}: {exc.msg}",
+                               kind="syntax") from None
+        try:
+            with _time_limit(timeout):
+                exec(compiled, module.__dict__)  # noqa: S102 - the user's own notebook, run as `gradviz check` runs files
+        except _Timeout:
+            raise GradvizError(f"{path}: cell {number} did not finish within {timeout:g} s", kind="timeout") from None
+        except Exception as exc:
+            lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == where]
+            at = f", line {lines[-1]}" if lines else ""
+            kind = "missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised"
+            raise GradvizError(f"{path}: cell {number}{at} raised {type(exc).__name__}: {exc}", kind=kind) from None
+    _NOTES[str(path)] = notes
+    return notes
+
+
+def notes_of(path: str | Path) -> list[str]:
+    """What running the notebook at `path` skipped (empty for a .py file or a notebook not run here)."""
+    return list(_NOTES.get(str(path), []))
+
+
+def loaded_notes() -> list[str]:
+    """What every notebook run in this process skipped (a grading worker runs one submission's)."""
+    return [n for notes in _NOTES.values() for n in notes]
