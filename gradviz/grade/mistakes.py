@@ -47,6 +47,7 @@ STOPPED = {
     "missing_file": "a file the target names is missing",
     "missing_name": "does not define what the target names",
     "unreadable": "gradviz could not read the code the target names",
+    "not_gradable": "the target is an autograd engine, whose check cannot run outside the student's process yet",
     "memory": "runs out of memory",
     "output_limit": "prints more than the output limit",
     "exited": "ends the process early (os._exit or sys.exit)",

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from ..checking import served
+from ..targets.engine import engine_class
 from ..cli.check_command import file_target_report
 from ..errors import GradvizError
 from . import copying, sandbox, wire
@@ -57,6 +58,12 @@ def check(server: Server, label: str, argv: list[str]) -> None:
     cause, message = None, ""
     try:
         args = parse_check_args(label, argv)
+        if engine_class(args.target) is not None:  # its battery runs in this process: nothing to serve yet
+            server.send({"kind": "unread", "cause": "not_gradable", "message": (
+                f"{args.target} is an autograd engine; its check runs its battery inside the student's process, "
+                "so the grader cannot trust its verdict yet: check it with `gradviz check "
+                f"{args.target}`")})
+            return
         with served.served_by(server.serve):
             report = file_target_report(args)
     except GradvizError as exc:
