@@ -28,7 +28,7 @@ from . import pipeline
 from .adapters.ctx import function_subject
 from .adapters.layer import layer_subject
 from .adapters.loss import grad_fn_subject, loss_subject
-from .adapters.pair import pair_subject
+from .adapters.pair_readings import read_pair
 from .adapters.reading import Reading, accepts, float64_copy, positional_names
 from .pipeline import Options
 from .probe import DIRECTIONS
@@ -177,14 +177,20 @@ def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Seq
                eps: float | str = EPS, atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
                timeout: float | None = None, layout: str | None = None, batch_axis: int = 0,
                per_example_dout: bool = False, mode: str | None = None, strict: bool = False,
-               directions: int = DIRECTIONS, check_mode: str | None = None, **kwargs: Any) -> Report:
+               directions: int = DIRECTIONS, check_mode: str | None = None, dout: str | Sequence[str] | None = None,
+               outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None,
+               **kwargs: Any) -> Report:
     """Check a forward/backward function pair called exactly as the user calls it.
 
     `args` and `kwargs` are the forward's arguments (arrays, conv_param dicts,
     strings, activation functions); backward receives the cache, or the
     arguments it names, and the settings its signature accepts. When the
     user's functions take a setting called `mode` (a pooling mode), `mode=`
-    goes to them and `check_mode=` chooses the check's mode.
+    goes to them and `check_mode=` chooses the check's mode. Every reading is
+    confirmed before a verdict (checking/confirm.py); `dout=` (the backward
+    parameters taking upstream gradients), `outputs=` (the returned values
+    that are outputs) and `grads={ARRAY: KEY}` say how the code is called
+    when gradviz cannot confirm a reading on its own.
     """
     if accepts(forward, "mode") or accepts(backward, "mode"):
         if mode is not None:
@@ -193,9 +199,16 @@ def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Seq
     mode = check_mode or mode or "auto"
     options = _options(eps, atol, rtol, strict, mode, seed, directions, per_example_dout)
     name = f"{getattr(forward, '__name__', 'forward')}/{getattr(backward, '__name__', 'backward')}"
-    return _run(lambda: pair_subject(forward, backward, args, kwargs, wrt=wrt, timeout=timeout,
-                                     batch_axis=batch_axis, layout=layout),
+    said = {"dout": _listed(dout), "outputs": _listed(outputs), "grads": grads}
+    return _run(lambda: read_pair(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
+                                  layout=layout, seed=seed, **said),
                 name, _argument_shapes(forward, args, kwargs), options, given=_named(forward, args))
+
+
+def _listed(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
 
 
 def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str | None = None,

@@ -1,0 +1,56 @@
+"""Every reading of a function pair, confirmed in order: the named conventions first, then structure.
+
+The forward is called once first: when it raises on the user's own arguments
+every reading would fail alike, so that is the user's ERROR, not a refusal.
+
+The named conventions (pair.py: cache style, explicit arguments) are tried
+first so code that read before reads the same way; the structural readings
+(structured.py) follow. confirm.choose keeps the first reading whose
+confirmation holds, or refuses with everything it tried.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ...errors import GradvizError
+from ..confirm import Candidate, choose
+from .pair import pair_subject, split_settings
+from .reading import Reading, positional_names, user_name
+from .structured import pair_candidates
+
+
+def read_pair(forward: Callable, backward: Callable, args: tuple, kwargs: dict, *, wrt=None,
+              timeout: float | None = None, batch_axis: int = 0, layout: str | None = None, seed: int = 0,
+              dout: list[str] | None = None, outputs: list[str] | None = None,
+              grads: dict[str, str] | None = None) -> Reading:
+    for fn, role in ((forward, "forward"), (backward, "backward")):
+        if not callable(fn):
+            raise GradvizError(f"check_pair needs two functions; the {role} given is {type(fn).__name__}")
+    fname, bname = user_name(forward), user_name(backward)
+    said = dout is not None or outputs is not None or grads is not None
+    structural = pair_candidates(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
+                                 layout=layout, dout=dout, outputs=outputs, grads=grads)
+    candidates: list[Candidate] = []
+    if not said:
+        certain = _named_convention(forward, backward, args, kwargs)
+
+        def named_reading() -> Reading:
+            reading = pair_subject(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
+                                   layout=layout)
+            reading.named = set(reading.arrays) if certain else set(reading.grad_names)  # sizes the user stated
+            return reading
+
+        candidates.append(Candidate(f"{bname}({', '.join(positional_names(backward))}) as {fname}'s named "
+                                    "convention", named_reading, certain=certain))
+    candidates += structural
+    return choose(candidates, f"{fname}/{bname}", seed)
+
+
+def _named_convention(forward: Callable, backward: Callable, args: tuple, kwargs: dict) -> bool:
+    """backward(dout, cache), or every parameter after dout named after a forward argument or setting."""
+    params = positional_names(backward)[1:]
+    if len(params) == 1 and params[0] == "cache":
+        return True
+    known = set(positional_names(forward)) | set(split_settings(backward, kwargs))
+    return all(p in known for p in params)

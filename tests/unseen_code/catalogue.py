@@ -1,0 +1,47 @@
+"""Every unseen-code fixture: a forward, its correct backward, its planted-bug backward, the inputs, and the
+gradients the bug must fail on (in gradviz's names for the arrays)."""
+
+from dataclasses import dataclass, field
+
+from . import argument_orders, cs_recurrent, extra_outputs, gradient_checking, rnn_cells
+
+
+@dataclass
+class Fixture:
+    module: object
+    forward: str
+    backward: str
+    bug: str
+    inputs: str  # the module's function making (args, kwargs) from a Generator
+    wrong: set = field(default_factory=set)  # the gradients the bug gets wrong
+
+    @property
+    def id(self) -> str:
+        return f"{self.module.__name__.rsplit('.', 1)[-1]}:{self.forward},{self.backward}"
+
+
+PAIRS = [
+    Fixture(rnn_cells, "rnn_cell_forward", "rnn_cell_backward", "rnn_cell_backward_bug", "rnn_inputs",
+            {"parameters['Waa']"}),
+    Fixture(rnn_cells, "lstm_cell_forward", "lstm_cell_backward", "lstm_cell_backward_bug", "lstm_inputs",
+            {"c_prev"}),
+    Fixture(cs_recurrent, "lstm_step_forward", "lstm_step_backward", "lstm_step_backward_bug", "lstm_inputs",
+            {"x", "prev_h", "Wx", "Wh", "b"}),
+    Fixture(cs_recurrent, "gru_like_forward", "gru_like_backward", "gru_like_backward_bug", "gru_inputs",
+            {"h_prev"}),
+    Fixture(gradient_checking, "forward_propagation_n", "backward_propagation_n", "backward_propagation_n_bug",
+            "model_n_inputs", {"parameters['W2']", "parameters['b1']"}),
+    Fixture(gradient_checking, "model_cost", "model_grads", "model_grads_bug", "model_cost_inputs",
+            {"parameters['W1']", "parameters['b1']"}),
+    Fixture(extra_outputs, "attention_forward", "attention_backward", "attention_backward_bug", "attention_inputs",
+            {"Q", "K"}),
+    Fixture(extra_outputs, "layernorm_forward", "layernorm_backward", "layernorm_backward_bug", "layernorm_inputs",
+            {"x"}),
+    Fixture(extra_outputs, "softmax_forward", "softmax_backward", "softmax_backward_bug", "softmax_inputs", {"z"}),
+    Fixture(extra_outputs, "tanh_forward", "tanh_backward", "tanh_backward_bug", "tanh_inputs", {"x", "w"}),
+    Fixture(argument_orders, "sigmoid_forward", "sigmoid_backward", "sigmoid_backward_bug", "sigmoid_inputs", {"Z"}),
+    Fixture(argument_orders, "conv1d_forward", "conv1d_backward", "conv1d_backward_bug", "conv1d_inputs", {"x"}),
+    Fixture(argument_orders, "cross_entropy", "dcross_entropy", "dcross_entropy_bug", "cross_entropy_inputs",
+            {"y_pred"}),
+    Fixture(argument_orders, "mse", "mse_grad", "mse_grad_bug", "mse_inputs", {"y_hat"}),
+]
