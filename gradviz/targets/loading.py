@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GradvizError
+from . import packages
 
 
 def is_file_target(target: str) -> bool:
-    return ".py:" in target or target.endswith(".py")
+    return ".py:" in target or target.endswith(".py") or packages.is_module_target(target)
 
 
 def load_module(path_text: str):
@@ -26,6 +27,16 @@ def load_module(path_text: str):
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)")
+    try:  # a file inside packages is imported as pkg.sub.mod, so its relative imports work
+        packaged = packages.import_in_package(path)
+    except SyntaxError as exc:
+        raise GradvizError(f"syntax error in {exc.filename}:{exc.lineno}: {exc.msg}") from None
+    except Exception as exc:
+        from ..checking.adapters.reading import where
+
+        raise GradvizError(f"importing {where(exc) or path} raised {type(exc).__name__}: {exc}") from None
+    if packaged is not None:
+        return packaged, path
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
     if module_name in sys.modules:
         return sys.modules[module_name], path
@@ -56,7 +67,8 @@ def defined_names(module) -> list[str]:
 
 
 def load(target: str) -> tuple[Any, str, Path]:
-    """Import path/file.py and return (object NAME, NAME, path)."""
+    """Import path/file.py (or pkg.mod) and return (object NAME, NAME, path)."""
+    target = packages.as_file_target(target) if packages.is_module_target(target) else target
     path_text, _, name = target.rpartition(":") if ".py:" in target else (target, "", "")
     if not name:
         raise GradvizError(f"which object in {path_text}? give path/to/file.py:NAME")
@@ -95,6 +107,7 @@ GRADIENT_SPELLINGS = ("{}_backward", "{}_prime", "{}_grad", "{}_gradient", "{}_d
 
 def resolve(target: str) -> tuple[Any, Any, str, Path]:
     """The object(s) a target names: (first, second or None, label, path of the first)."""
+    target = packages.as_file_target(target) if packages.is_module_target(target) else target
     parts = split_target(target)
     if len(parts) == 2:
         (p1, n1), (p2, n2) = parts

@@ -89,7 +89,8 @@ class ForwardCall:
                 copied.setdefault(arg, dict(self.arguments[arg]))[key] = value
         bound.arguments.update(copied)
         self.last_arguments = dict(bound.arguments)
-        return call(self.name, self.fn, *bound.args, timeout=self.timeout, **bound.kwargs)
+        self.last_result = call(self.name, self.fn, *bound.args, timeout=self.timeout, **bound.kwargs)
+        return self.last_result
 
     def elements(self, returned: Any) -> list[Any]:
         return list(returned) if isinstance(returned, (tuple, list)) and not _is_number_list(returned) else [returned]

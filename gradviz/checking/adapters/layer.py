@@ -13,7 +13,9 @@ reported as not checked.
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ import numpy as np
 from ...errors import GradvizError
 from ..names import bare_name, match
 from ..names import spellings as grad_spellings
+from .layer_state import LayerState
 from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, positional_names
 
 METHOD_PAIRS = (("forward", "backward"), ("forward_pass", "backward_pass"), ("fprop", "bprop"),
@@ -103,6 +106,31 @@ def pick_methods(obj: Any, forward: str | None, backward: str | None) -> tuple[s
                        "forward=/backward= (--forward NAME --backward NAME)")
 
 
+def called_attributes(method: Any) -> set[str]:
+    """The attributes a method calls a method of (self.W_opt.update(...) -> W_opt); all of them when unreadable."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):  # no source to read: every attribute may be called
+        return set(vars(getattr(method, "__self__", None)).keys()) if hasattr(method, "__self__") else set()
+    called = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            while isinstance(owner, (ast.Attribute, ast.Subscript)) and not (
+                    isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"):
+                owner = owner.value
+            if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self":
+                called.add(owner.attr)
+    return called
+
+
+def _required(method: Any, name: str) -> bool:
+    try:
+        return inspect.signature(method).parameters[name].default is inspect.Parameter.empty
+    except (TypeError, ValueError, KeyError):
+        return True
+
+
 def _methods(obj) -> list[str]:
     return [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
 
@@ -162,14 +190,19 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
 
     arrays = {input_name: x}
     arrays.update(candidates)
+    optimizers = {k: v for k, v in optimizers.items() if k in called_attributes(bwd)}  # others are left alone
+    takes_x = len(bwd_params) >= 2 and _required(bwd, bwd_params[1])  # not a flag: backward(dLdy, retain=True)
+    state = LayerState(obj, arrays)
 
     def run_forward(current):
+        state.reset()
         out = call(f"{cls}.{fwd_name}", fwd, current[input_name], timeout=timeout)
         if out is None and output_attr is not None:
             out = getattr(obj, output_attr)
         return as_array(f"{cls}.{fwd_name}", out)
 
     def vjp(dout):
+        state.reset()
         call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
         recorder = RecordingOptimizer()
         swapped = {k: getattr(obj, k) for k in optimizers}
@@ -179,7 +212,7 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
         try:
             if lr_style:
                 returned = call(f"{cls}.{bwd_name}", bwd, dout, SGD_LR, timeout=timeout)
-            elif len(bwd_params) >= 2:
+            elif takes_x:
                 returned = call(f"{cls}.{bwd_name}", bwd, dout, x.copy(), timeout=timeout)
             else:
                 returned = call(f"{cls}.{bwd_name}", bwd, dout, timeout=timeout)

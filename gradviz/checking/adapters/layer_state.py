@@ -1,0 +1,77 @@
+"""A layer evaluated afresh each time: what forward and backward accumulate is put back before every call.
+
+Library-style layers keep history: `self.X.append(x)` in forward, `self.gradients[k] += ...` in backward,
+running statistics updated in place. Evaluated twice, such a layer answers differently, which is
+not a wrong gradient. LayerState snapshots everything on the object except the arrays being
+differentiated (the buffers the checker perturbs) and restores it before each call, as if each call
+ran on a fresh copy of the object.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+
+class LayerState:
+    def __init__(self, obj: Any, buffers: dict[str, np.ndarray]):
+        self.obj = obj
+        self.buffers = {id(b) for b in buffers.values()}
+        self.saved: dict[str, Any] = {}
+        for key, value in vars(obj).items():
+            snapshot = self._snapshot(value)
+            if snapshot is not _SKIP:
+                self.saved[key] = (value, snapshot)
+
+    def _snapshot(self, value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return _SKIP if id(value) in self.buffers else value.copy()
+        if isinstance(value, list):
+            return [self._snapshot(v) for v in value] if not any(id(v) in self.buffers for v in value) else _SKIP
+        if isinstance(value, dict):
+            return {k: self._snapshot(v) for k, v in value.items() if not (isinstance(v, np.ndarray)
+                                                                          and id(v) in self.buffers)}
+        if isinstance(value, (int, float, str, bool, type(None), tuple)):
+            return value
+        return _SKIP  # objects (optimizers, other layers) are left as they are
+
+    def reset(self) -> None:
+        """Put back every attribute the snapshot holds (lists and dicts emptied and refilled in place)."""
+        for key, (original, snapshot) in self.saved.items():
+            current = vars(self.obj).get(key, _SKIP)
+            if isinstance(original, np.ndarray):
+                if current is not original:
+                    setattr(self.obj, key, original)
+                np.copyto(original, snapshot)
+            elif isinstance(original, list):
+                original[:] = _restored(snapshot)
+                if current is not original:
+                    setattr(self.obj, key, original)
+            elif isinstance(original, dict):
+                for k in [k for k in original if k in snapshot or k not in snapshot and
+                          not (isinstance(original[k], np.ndarray) and id(original[k]) in self.buffers)]:
+                    if k not in snapshot:
+                        del original[k]
+                for k, v in snapshot.items():
+                    if isinstance(original.get(k), np.ndarray) and isinstance(v, np.ndarray) \
+                            and original[k].shape == v.shape and original[k].dtype == v.dtype:
+                        np.copyto(original[k], v)
+                    else:
+                        original[k] = _restored(v)
+                if current is not original:
+                    setattr(self.obj, key, original)
+            elif current is not original:
+                setattr(self.obj, key, original)
+
+
+class _Skip:
+    pass
+
+
+_SKIP = _Skip()
+
+
+def _restored(value: Any) -> Any:
+    return copy.deepcopy(value)
