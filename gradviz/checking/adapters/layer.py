@@ -158,7 +158,9 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
     optimizers = {k: v for k, v in vars(obj).items() if type(v).__module__ != "builtins"  # a dict has update() too
                   and not isinstance(v, np.ndarray) and callable(getattr(v, "update", None)) and not inspect.isclass(v)}
     before_forward = float_attributes(obj)
+    optimizers = {k: v for k, v in optimizers.items() if k in called_attributes(bwd)}  # others are left alone
     saved_state = {k: v for k, v in vars(obj).items()}
+    state = LayerState(obj)  # before the first call: what forward and backward accumulate is put back each time
     saved_arrays = {k: v.copy() for k, v in before_forward.items()}
     probe = call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
     after = float_attributes(obj)
@@ -190,9 +192,8 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
 
     arrays = {input_name: x}
     arrays.update(candidates)
-    optimizers = {k: v for k, v in optimizers.items() if k in called_attributes(bwd)}  # others are left alone
     takes_x = len(bwd_params) >= 2 and _required(bwd, bwd_params[1])  # not a flag: backward(dLdy, retain=True)
-    state = LayerState(obj, arrays)
+    state.protect(arrays)
 
     def run_forward(current):
         state.reset()
@@ -276,7 +277,14 @@ def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
                                    "be float64 arrays (use .astype(np.float64) when creating them)")
         return out
     grad_like = {g for name in before for g in grad_spellings(name)}
-    return {k: v for k, v in before.items() if k not in written and k not in grad_like and v.dtype == np.float64}
+    return {k: v for k, v in before.items() if k not in written and k not in grad_like and v.dtype == np.float64
+            and not _gradient_holder(k)}
+
+
+def _gradient_holder(key: str) -> bool:
+    """gradients['W'], grads[0], dparams['b']: an entry of a container of gradients is no parameter."""
+    container = key.split("[")[0].lower()
+    return "[" in key and (container.startswith("grad") or container in ("dparams", "dparameters", "deltas"))
 
 
 def _output_attribute(obj, written, x) -> str | None:

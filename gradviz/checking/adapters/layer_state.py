@@ -16,23 +16,26 @@ import numpy as np
 
 
 class LayerState:
-    def __init__(self, obj: Any, buffers: dict[str, np.ndarray]):
+    def __init__(self, obj: Any):
         self.obj = obj
-        self.buffers = {id(b) for b in buffers.values()}
+        self.buffers: set[int] = set()
         self.saved: dict[str, Any] = {}
         for key, value in vars(obj).items():
             snapshot = self._snapshot(value)
             if snapshot is not _SKIP:
                 self.saved[key] = (value, snapshot)
 
+    def protect(self, buffers: dict[str, np.ndarray]) -> None:
+        """The differentiated arrays: the checker owns their values, so reset() leaves them alone."""
+        self.buffers = {id(b) for b in buffers.values()}
+
     def _snapshot(self, value: Any) -> Any:
         if isinstance(value, np.ndarray):
-            return _SKIP if id(value) in self.buffers else value.copy()
+            return value.copy()
         if isinstance(value, list):
-            return [self._snapshot(v) for v in value] if not any(id(v) in self.buffers for v in value) else _SKIP
+            return [self._snapshot(v) for v in value]
         if isinstance(value, dict):
-            return {k: self._snapshot(v) for k, v in value.items() if not (isinstance(v, np.ndarray)
-                                                                          and id(v) in self.buffers)}
+            return {k: self._snapshot(v) for k, v in value.items()}
         if isinstance(value, (int, float, str, bool, type(None), tuple)):
             return value
         return _SKIP  # objects (optimizers, other layers) are left as they are
@@ -42,28 +45,26 @@ class LayerState:
         for key, (original, snapshot) in self.saved.items():
             current = vars(self.obj).get(key, _SKIP)
             if isinstance(original, np.ndarray):
-                if current is not original:
-                    setattr(self.obj, key, original)
+                if id(original) in self.buffers:
+                    continue
                 np.copyto(original, snapshot)
             elif isinstance(original, list):
+                if any(id(v) in self.buffers for v in original):
+                    continue
                 original[:] = _restored(snapshot)
-                if current is not original:
-                    setattr(self.obj, key, original)
             elif isinstance(original, dict):
-                for k in [k for k in original if k in snapshot or k not in snapshot and
-                          not (isinstance(original[k], np.ndarray) and id(original[k]) in self.buffers)]:
-                    if k not in snapshot:
-                        del original[k]
-                for k, v in snapshot.items():
-                    if isinstance(original.get(k), np.ndarray) and isinstance(v, np.ndarray) \
-                            and original[k].shape == v.shape and original[k].dtype == v.dtype:
-                        np.copyto(original[k], v)
-                    else:
-                        original[k] = _restored(v)
-                if current is not original:
-                    setattr(self.obj, key, original)
-            elif current is not original:
+                self._reset_dict(original, snapshot)
+            if current is not original:
                 setattr(self.obj, key, original)
+
+    def _reset_dict(self, original: dict, snapshot: dict) -> None:
+        for k in [k for k in original if k not in snapshot]:
+            del original[k]
+        for k, v in snapshot.items():
+            now = original.get(k)
+            if isinstance(now, np.ndarray) and id(now) in self.buffers:
+                continue
+            original[k] = _restored(v)
 
 
 class _Skip:
