@@ -7,6 +7,11 @@ breaks one of these is gradviz calling the code wrongly, not the code being
 wrong: the next reading is tried, and when none holds gradviz refuses
 (GradvizError, CLI exit 2) with what it tried, why each failed, and the flags
 that say how the code is called. Only a confirmed reading reaches a verdict.
+
+One exception keeps a student's crash their own: when the code is called
+exactly as its own names say (backward(dout, cache) after forward returned
+(out, cache); every other parameter named after a forward argument) and no
+other reading holds, an exception in backward is the user's ERROR, at their line.
 """
 
 from __future__ import annotations
@@ -88,6 +93,11 @@ def _some(reading: Reading, grads: dict) -> str | None:
 
 def _sizes(reading: Reading, grads: dict) -> str | None:
     named = getattr(reading, "named", set())
+    shapes = {n: np.shape(g) for n, g in grads.items() if n in reading.arrays and not isinstance(g, Problem)
+              and g is not None}
+    wanted = {n: reading.arrays[n].shape for n in shapes}
+    if shapes != wanted and sorted(map(str, shapes.values())) == sorted(map(str, wanted.values())):
+        return "the gradients' shapes fit the arrays in another order than the one this reading gave them"
     for name, g in grads.items():
         if g is None or isinstance(g, Problem) or name not in reading.arrays:
             continue
@@ -150,8 +160,9 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0) -> Reading:
     built = [a for a in attempts if a.reading is not None]
     if built and all(a.stage == "forward" for a in built):
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
-    if attempts and attempts[0].candidate.certain and attempts[0].stage == "backward" and attempts[0].reading:
-        return attempts[0].reading  # called exactly as its names say, and it raised: the user's own error
+    if attempts and attempts[0].candidate.certain and attempts[0].stage == "backward" and attempts[0].reading \
+            and all(a.why is not None for a in attempts):
+        return attempts[0].reading  # called exactly as its own names say, and nothing else holds: its own ERROR
     raise GradvizError(refusal(subject, attempts))
 
 

@@ -3,7 +3,8 @@ gradients the bug must fail on (in gradviz's names for the arrays)."""
 
 from dataclasses import dataclass, field
 
-from . import argument_orders, cs_recurrent, extra_outputs, gradient_checking, rnn_cells
+from . import (argument_orders, costs_and_grads, course_networks, cs_recurrent, extra_outputs, gradient_checking,
+               library_layers, rnn_cells)
 
 
 @dataclass
@@ -44,4 +45,44 @@ PAIRS = [
     Fixture(argument_orders, "cross_entropy", "dcross_entropy", "dcross_entropy_bug", "cross_entropy_inputs",
             {"y_pred"}),
     Fixture(argument_orders, "mse", "mse_grad", "mse_grad_bug", "mse_inputs", {"y_hat"}),
+    Fixture(course_networks, "linear_activation_forward", "linear_activation_backward",
+            "linear_activation_backward_bug", "linear_inputs", {"b"}),
+    Fixture(course_networks, "two_layer_forward", "two_layer_backward", "two_layer_backward_bug", "two_layer_inputs",
+            {"params['W2']"}),
+    Fixture(course_networks, "embed_forward", "embed_backward", "embed_backward_bug", "embed_inputs", {"W"}),
+]
+
+
+@dataclass
+class Single:
+    """A function returning a cost and its gradients together (checked with check_loss / FILE:NAME)."""
+
+    module: object
+    name: str
+    bug: str
+    inputs: str
+    wrong: set = field(default_factory=set)
+
+
+SINGLES = [
+    Single(costs_and_grads, "propagate", "propagate_bug", "propagate_inputs", {"w"}),
+    Single(costs_and_grads, "softmax_cost_and_grads", "softmax_cost_and_grads_bug", "softmax_inputs",
+           {"params['W']", "params['b']"}),
+]
+
+
+@dataclass
+class Layer:
+    module: object
+    correct: str
+    bug: str
+    make: str  # (layer, input) from a Generator and the class
+    wrong: set = field(default_factory=set)
+    init: dict = field(default_factory=dict)  # --init specs for the CLI
+
+
+LAYERS = [
+    Layer(library_layers, "FullyConnected", "FullyConnectedBug", "fc_make", {"parameters['b']"},
+          {"W": "randn(4,3)", "b": "randn(1,3)"}),
+    Layer(library_layers, "Scale", "ScaleBug", "scale_make", {"gamma"}, {"gamma": "randn(3)"}),
 ]

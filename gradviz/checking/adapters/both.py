@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import GradvizError
 from .assign import assign
 from .forward_call import ForwardCall, is_numeric_output
-from .reading import Reading, UserCodeError, as_array, returned_names, user_name
+from .reading import Reading, UserCodeError, as_array, returned_items, user_name
 
 
 def _loss_then_array(returned: Any) -> bool:
@@ -46,7 +46,7 @@ def both_structured(fn: Callable, args: tuple, wrt, timeout: float | None) -> Re
         raise GradvizError(f"{name} received no float array to differentiate (its arguments are "
                            f"{', '.join(fc.arguments)})")
     leaves, shapes = list(fc.arrays), {n: a.shape for n, a in fc.arrays.items()}
-    labels = returned_names(fn)
+    labels = returned_items(fn)
 
     def split(current):
         found = _cost_and_gradients(fc(current))
@@ -70,7 +70,7 @@ def both_structured(fn: Callable, args: tuple, wrt, timeout: float | None) -> Re
         _, grads = split({n: a.copy() for n, a in arrays.items()})
         return {n: g for n, g in assign(grads, leaves, fc.top_level, shapes, None).grads.items() if n in arrays}
 
-    cost_name = labels[first_k] if labels and len(labels) > first_k else "the cost"
+    cost_name = labels[first_k] if labels and len(labels) > first_k else f"returned value {first_k + 1}"
     held = [n for n in leaves if n not in arrays]
     notes = [f"binding: {cost_name} is the cost; " + ", ".join(f"{layout.keys.get(n, n + ' by position')} <- {n}"
                                                               for n in kept if n in layout.grads)]

@@ -11,7 +11,9 @@ confirmation holds, or refuses with everything it tried.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
+
+import numpy as np
 
 from ...errors import GradvizError
 from ..confirm import Candidate, choose
@@ -29,16 +31,18 @@ def read_pair(forward: Callable, backward: Callable, args: tuple, kwargs: dict, 
             raise GradvizError(f"check_pair needs two functions; the {role} given is {type(fn).__name__}")
     fname, bname = user_name(forward), user_name(backward)
     said = dout is not None or outputs is not None or grads is not None
-    structural = pair_candidates(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
-                                 layout=layout, dout=dout, outputs=outputs, grads=grads)
+    structural, returned = pair_candidates(forward, backward, args, kwargs, wrt=wrt, timeout=timeout,
+                                           batch_axis=batch_axis, layout=layout, dout=dout, outputs=outputs,
+                                           grads=grads)
     candidates: list[Candidate] = []
     if not said:
-        certain = _named_convention(forward, backward, args, kwargs)
+        certain = _named_convention(forward, backward, kwargs, returned)
 
         def named_reading() -> Reading:
             reading = pair_subject(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
                                    layout=layout)
-            reading.named = set(reading.arrays) if certain else set(reading.grad_names)  # sizes the user stated
+            # sizes the user stated: gradients named by `return dx, dw`, or all when the signature names everything
+            reading.named = set(reading.arrays) if certain else set(reading.grad_names)
             return reading
 
         candidates.append(Candidate(f"{bname}({', '.join(positional_names(backward))}) as {fname}'s named "
@@ -47,10 +51,13 @@ def read_pair(forward: Callable, backward: Callable, args: tuple, kwargs: dict, 
     return choose(candidates, f"{fname}/{bname}", seed)
 
 
-def _named_convention(forward: Callable, backward: Callable, args: tuple, kwargs: dict) -> bool:
-    """backward(dout, cache), or every parameter after dout named after a forward argument or setting."""
-    params = positional_names(backward)[1:]
-    if len(params) == 1 and params[0] == "cache":
-        return True
+def _named_convention(forward: Callable, backward: Callable, kwargs: dict, returned: Any) -> bool:
+    """backward(dout, cache) after (out, cache), or backward(dout, *forward's arguments) after one array."""
+    params = positional_names(backward)
     known = set(positional_names(forward)) | set(split_settings(backward, kwargs))
-    return all(p in known for p in params)
+    if not params or params[0] in known:  # backward(X, Y, cache): its first parameter is no upstream gradient
+        return False
+    pair = isinstance(returned, tuple) and len(returned) == 2
+    if params[1:] == ["cache"]:
+        return pair
+    return isinstance(returned, np.ndarray) and all(p in known for p in params[1:])

@@ -26,8 +26,8 @@ TRIAL_SEED = 12345
 def pair_candidates(forward: Callable, backward: Callable, args: tuple, kwargs: dict, *, wrt=None,
                     timeout: float | None = None, batch_axis: int = 0, layout: str | None = None,
                     dout: list[str] | None = None, outputs: list[str] | None = None,
-                    grads: dict[str, str] | None = None) -> list[Candidate]:
-    """Every structural reading of the pair, most certain first."""
+                    grads: dict[str, str] | None = None) -> tuple[list[Candidate], Any]:
+    """Every structural reading of the pair, most certain first, and what forward returned."""
     fc = ForwardCall(forward, args, split_settings(forward, kwargs), wrt, timeout)
     if not fc.leaves:
         raise GradvizError(f"{fc.name} received no float array to differentiate (its arguments are "
@@ -40,7 +40,7 @@ def pair_candidates(forward: Callable, backward: Callable, args: tuple, kwargs: 
     bname = user_name(backward)
     return [Candidate(f"{bname}: {plan.describe(labels)}",
                       _builder(fc, backward, plan, settings, timeout, batch_axis, layout, grads, labels),
-                      certain=plan.named) for plan in found]
+                      certain=plan.named) for plan in found], returned
 
 
 def _builder(fc, backward, plan, settings, timeout, batch_axis, layout, grad_map, labels):
