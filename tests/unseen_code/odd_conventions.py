@@ -41,10 +41,10 @@ def clipped_backward(dout, cache):
     return dout @ w.T, x.T @ dout, dout.sum(axis=0)
 
 
-def boxed_backward(upstream, cache):
+def boxed_backward(box, cache):
     """Expects the upstream gradient boxed in a dict keyed by the output's role."""
     x, w = cache
-    dout = upstream["out"]
+    dout = box["out"]
     return dout @ w.T, x.T @ dout, dout.sum(axis=0)
 
 

@@ -100,7 +100,7 @@ def plans(fc: ForwardCall, backward: Callable, elements: list[Any], settings: di
     found: dict[tuple, Plan] = {}
     for outs, ups in proposals:
         plan = _complete(outs, ups, params, by_name, elements, arrays, fc)
-        if plan is None or not _wanted(plan, dout, outputs, labels):
+        if plan is None or not _wanted(plan, dout, outputs, labels) or _contradicts(plan, upstream_named):
             continue
         found.setdefault(plan.key(), plan)
     ordered = sorted(found.values(), key=lambda pl: (not pl.named, not pl.upstream and bool(upstream_named)))
@@ -133,6 +133,13 @@ def _complete(outs: list[int], ups: list[str], params, by_name, elements, arrays
     plan.passed = [i for i in arrays if i not in used and i not in taken]
     plan.named = not positional and (not ups or _named_upstream(ups, outs, fc, len(elements)))
     return plan
+
+
+def _contradicts(plan: Plan, upstream_named: dict[str, int]) -> bool:
+    """dnext_h given the upstream of next_c: a reading against the user's own names is never tried."""
+    if any(upstream_named.get(u, o) != o for u, o in zip(plan.upstream, plan.outputs)):
+        return True
+    return any(kind == "returned" and p in upstream_named for p, (kind, _) in plan.sources.items())
 
 
 def _only_leftover(elements, outs, by_name, params, ups) -> bool:
