@@ -31,6 +31,7 @@ from .ops.kinds import is_unary_function
 from .ops.registry import OpDef
 
 MAX_LENGTH = 500
+MAX_DICT_LENGTH = 2000  # a parameters dict of an LSTM cell names ten arrays
 MAX_ELEMENTS = 10_000_000
 # Elementwise functions of the table that are not activations, and why.
 NOT_ACTIVATIONS = {"neg": "negation is arithmetic: a layer is never given it as its activation"}
@@ -63,7 +64,7 @@ FORMS = ("a number (2.5), a shape (4,5), randn(4,5), rand(3), randint(10, size=5
 def parse(text: str, what: str, rng: np.random.Generator) -> Any:
     """The value SPEC describes; `what` ("--input x") names it in errors; random draws come from rng."""
     text = text.strip()
-    if not text or len(text) > MAX_LENGTH:
+    if not text or len(text) > (MAX_DICT_LENGTH if text.startswith("{") else MAX_LENGTH):
         raise GradvizError(f"{what}: give a value: {FORMS}")
     try:
         tree = ast.parse(text, mode="eval").body
