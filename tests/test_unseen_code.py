@@ -274,3 +274,31 @@ def test_cli_every_odd_convention_exits_2_never_1(odd):
     assert done.returncode == 2, done.stdout + done.stderr
     if flags:
         assert run_cli(f"{CODE / 'odd_conventions.py'}:{forward},{backward}", *given, *flags).returncode == 0
+
+
+# -- optimizer loops with positional hyperparameters, and momentum as an exponential average --------------------
+from unseen_code import optimizer_loops  # noqa: E402
+
+
+@pytest.mark.parametrize("loop", optimizer_loops.LOOPS, ids=lambda loop: loop[0])
+def test_an_optimizer_loop_without_defaults_is_driven_and_its_bug_caught(loop):
+    good, bad, kind, says = loop
+    report = gv.check_optimizer(getattr(optimizer_loops, good), kind=kind)
+    assert report.ok, report.verdict
+    assert any("has no default for learning_rate" in w for w in report.warnings)
+    failed = gv.check_optimizer(getattr(optimizer_loops, bad), kind=kind)
+    assert not failed.ok and failed.verdict.startswith("FAIL") and says in failed.verdict
+
+
+def test_momentum_as_an_exponential_average_is_a_rule_found_by_auto_and_named_when_momentum_is_asked():
+    assert "identified as momentum-ema" in gv.check_optimizer(optimizer_loops.momentum).verdict
+    asked = gv.check_optimizer(optimizer_loops.momentum, kind="momentum")
+    assert not asked.ok and "kind='momentum-ema'" in asked.verdict
+
+
+def test_cli_optimizer_loops_and_momentum_ema():
+    target = str(CODE / "optimizer_loops.py")
+    assert run_cli(f"{target}:adam", "--optimizer", "adam").returncode == 0
+    bad = run_cli(f"{target}:adam_bug", "--optimizer", "adam", "-q")
+    assert bad.returncode == 1 and "bias correction missing" in bad.stdout
+    assert run_cli(f"{target}:momentum", "--optimizer", "momentum-ema").returncode == 0
