@@ -302,3 +302,27 @@ def test_cli_optimizer_loops_and_momentum_ema():
     bad = run_cli(f"{target}:adam_bug", "--optimizer", "adam", "-q")
     assert bad.returncode == 1 and "bias correction missing" in bad.stdout
     assert run_cli(f"{target}:momentum", "--optimizer", "momentum-ema").returncode == 0
+
+
+# -- a gradient documented with respect to the logits -----------------------------------------------------------
+from unseen_code import logit_losses  # noqa: E402
+
+
+def test_a_gradient_with_respect_to_the_logits_is_hinted_and_checked_as_documented():
+    y, p = logit_losses.inputs(np.random.default_rng(4))
+    plain = gv.check_grad_fn(logit_losses.cross_entropy, logit_losses.cross_entropy_grad, y, p)
+    assert not plain.ok and "wrt_logits=True (--wrt-logits)" in plain.verdict  # the numbers match d loss / d z
+    assert gv.check_grad_fn(logit_losses.cross_entropy, logit_losses.cross_entropy_grad, y, p, wrt_logits=True).ok
+    bug = gv.check_grad_fn(logit_losses.cross_entropy, logit_losses.cross_entropy_grad_bug, y, p, wrt_logits=True)
+    assert _failing(bug) == {"logits of p"} and "5 times the true gradient" in bug.verdict
+    unhinted = gv.check_grad_fn(logit_losses.cross_entropy, logit_losses.cross_entropy_grad_bug, y, p)
+    assert "--wrt-logits" not in unhinted.verdict  # a wrong gradient is not excused by the hint
+
+
+def test_cli_wrt_logits():
+    y, p = logit_losses.inputs(np.random.default_rng(4))
+    target = f"{CODE / 'logit_losses.py'}:cross_entropy,cross_entropy_grad"
+    given = ["--input", f"y={spec(y)}", "--input", f"p={spec(p)}"]
+    assert run_cli(target, *given).returncode == 1
+    done = run_cli(target, *given, "--wrt-logits", "-q")
+    assert done.returncode == 0, done.stdout + done.stderr
