@@ -116,12 +116,16 @@ def called_attributes(method: Any) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             owner = node.func.value
-            while isinstance(owner, (ast.Attribute, ast.Subscript)) and not (
-                    isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self"):
+            while isinstance(owner, (ast.Attribute, ast.Subscript)) and not _on_self(owner):
                 owner = owner.value
-            if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self":
+            if _on_self(owner):
                 called.add(owner.attr)
     return called
+
+
+def _on_self(node: ast.AST) -> bool:
+    """self.NAME"""
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
 
 
 def _required(method: Any, name: str) -> bool:

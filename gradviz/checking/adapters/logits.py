@@ -20,7 +20,7 @@ def probability_axis(p: np.ndarray) -> int | None:
     if p.ndim == 0 or not np.all(p > 0):
         return None
     for axis in (-1, 0):
-        if np.allclose(p.sum(axis=axis), 1.0, atol=1e-3):  # typed probabilities are rounded; softmax(log p) renormalizes
+        if np.allclose(p.sum(axis=axis), 1.0, atol=1e-3):  # typed ones are rounded: softmax(log p) renormalizes
             return axis % p.ndim
     return None
 

@@ -33,7 +33,7 @@ class Plan:
     upstream: list[str]  # backward's parameters that receive their upstream gradients
     sources: dict[str, tuple[str, Any]] = field(default_factory=dict)  # ("argument"|"returned"|"setting", what)
     passed: list[int] = field(default_factory=list)  # returned arrays without an upstream gradient
-    named: bool = False  # every parameter was bound by its name (the most certain plan)
+    named: bool = False  # the upstream gradients and the other parameters were bound by the user's names
 
     def key(self) -> tuple:
         return tuple(self.outputs), tuple(self.upstream), tuple(sorted(self.sources.items(), key=str))
@@ -51,8 +51,8 @@ class Plan:
 def _source_text(source: tuple[str, Any], labels: list[str]) -> str:
     kind, what = source
     if kind == "returned":
-        return labels[what] if labels[what] != "returned value" else f"returned value {what + 1}"
-    return f"the {kind} {what}" if kind == "setting" else what
+        return labels[what]
+    return f"the setting {what}" if kind == "setting" else what
 
 
 def backward_parameters(backward: Callable) -> list[tuple[str, bool]]:

@@ -102,9 +102,9 @@ def plan_reading(fc: ForwardCall, backward: Callable, plan: Plan, settings: dict
             for n in kept if n in layout_of.grads]
     notes = [f"binding: {binding}" + (f"; {', '.join(keys)}" if keys else "")]
     if layout_of.dropped:
-        notes.append(f"{', '.join(layout_of.dropped)}: {bname} returns no gradient for "
-                     f"{'it' if len(layout_of.dropped) == 1 else 'them'}, so {'it is' if len(layout_of.dropped) == 1 else 'they are'} "
-                     "held constant (--wrt NAME differentiates an array)")
+        one = len(layout_of.dropped) == 1
+        notes.append(f"{', '.join(layout_of.dropped)}: {bname} returns no gradient for {'it' if one else 'them'}, "
+                     f"so {'it is' if one else 'they are'} held constant (--wrt NAME differentiates an array)")
     reading = Reading(name=f"{fc.name}/{bname}", convention=f"a function pair read by its structure ({bname} "
                       f"called as {_call_text(plan, labels)})",
                       override="--dout NAME, --outputs NAMES, --grad NAME=KEY and --wrt NAME say it otherwise",
