@@ -65,6 +65,8 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
             return f"the forward's result, read this way, failed: {_without_location(exc)}", stage
         if again.shape != out.shape or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
             return "the forward gives different outputs for the same inputs", "forward"
+        if not _depends(reading, out, seed):
+            return "what was taken as the output does not depend on any differentiated array", "structure"
         try:
             if reading.loss:
                 if out.size != 1:
@@ -82,6 +84,24 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
     finally:
         for n, a in arrays.items():
             np.copyto(a, saved[n])
+
+
+def _depends(reading: Reading, out: np.ndarray, seed: int) -> bool:
+    """The output moves when every array moves a little: a reading of something else has nothing to check."""
+    rng = stream(seed, CONFIRM_STREAM + " dependence")
+    moved = {n: a + 1e-3 * (1 + np.abs(a)) * rng.standard_normal(a.shape) for n, a in reading.arrays.items()}
+    saved = {n: a.copy() for n, a in reading.arrays.items()}
+    try:
+        for n, a in reading.arrays.items():
+            np.copyto(a, moved[n])
+        try:
+            shifted = np.array(as_array(reading.name, reading.forward(reading.arrays)), dtype=np.float64)
+        except UserCodeError:
+            return True  # a forward that fails a little away is judged by the check, not here
+    finally:
+        for n, a in reading.arrays.items():
+            np.copyto(a, saved[n])
+    return shifted.shape != out.shape or not np.array_equal(shifted, out)
 
 
 def _some(reading: Reading, grads: dict) -> str | None:

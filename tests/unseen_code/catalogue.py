@@ -4,7 +4,7 @@ gradients the bug must fail on (in gradviz's names for the arrays)."""
 from dataclasses import dataclass, field
 
 from . import (argument_orders, costs_and_grads, course_networks, cs_recurrent, extra_outputs, gradient_checking,
-               library_layers, rnn_cells)
+               library_layers, more_costs, more_layers, rnn_cells)
 
 
 @dataclass
@@ -50,6 +50,27 @@ PAIRS = [
     Fixture(course_networks, "two_layer_forward", "two_layer_backward", "two_layer_backward_bug", "two_layer_inputs",
             {"params['W2']"}),
     Fixture(course_networks, "embed_forward", "embed_backward", "embed_backward_bug", "embed_inputs", {"W"}),
+    Fixture(more_layers, "maxpool1d_forward", "maxpool1d_backward", "maxpool1d_backward_bug", "maxpool_inputs",
+            {"x"}),
+    Fixture(more_layers, "dropout_forward", "dropout_backward", "dropout_backward_bug", "dropout_inputs", {"x"}),
+    Fixture(more_layers, "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_bug", "batchnorm_inputs",
+            {"gamma"}),
+    Fixture(more_layers, "leaky_relu_forward", "leaky_relu_backward", "leaky_relu_backward_bug", "leaky_inputs",
+            {"x"}),
+    Fixture(more_layers, "temporal_affine_forward", "temporal_affine_backward", "temporal_affine_backward_bug",
+            "temporal_inputs", {"b"}),
+    Fixture(more_layers, "cosine_forward", "cosine_backward", "cosine_backward_bug", "cosine_inputs", {"a", "b"}),
+    Fixture(more_layers, "rnn_forward", "rnn_backward", "rnn_backward_bug", "rnn_inputs",
+            {"x", "h0", "Wx", "Wh", "b"}),
+    Fixture(more_layers, "encoder_forward", "encoder_backward", "encoder_backward_bug", "encoder_inputs", {"x"}),
+    Fixture(more_layers, "softplus_forward", "softplus_backward", "softplus_backward_bug", "softplus_inputs",
+            {"x", "w"}),
+    Fixture(more_layers, "huber_loss", "huber_grad", "huber_grad_bug", "huber_inputs", {"y_pred"}),
+    Fixture(more_layers, "log_softmax_forward", "log_softmax_backward", "log_softmax_backward_bug",
+            "log_softmax_inputs", {"z"}),
+    Fixture(more_layers, "pad_forward", "pad_backward", "pad_backward_bug", "pad_inputs", {"x"}),
+    Fixture(more_layers, "bilinear_forward", "bilinear_backward", "bilinear_backward_bug", "bilinear_inputs",
+            {"W"}),
 ]
 
 
@@ -68,6 +89,8 @@ SINGLES = [
     Single(costs_and_grads, "propagate", "propagate_bug", "propagate_inputs", {"w"}),
     Single(costs_and_grads, "softmax_cost_and_grads", "softmax_cost_and_grads_bug", "softmax_inputs",
            {"params['W']", "params['b']"}),
+    Single(more_costs, "linear_reg_cost", "linear_reg_cost_bug", "linear_reg_inputs", {"theta"}),
+    Single(more_costs, "svm_loss_vectorized", "svm_loss_vectorized_bug", "svm_inputs", {"W"}),
 ]
 
 

@@ -21,10 +21,11 @@ from .forward_call import ForwardCall, is_numeric_output
 from .reading import Reading, UserCodeError, as_array, returned_items, user_name
 
 
-def _loss_then_array(returned: Any) -> bool:
-    """(loss, grad) with one gradient array: the named convention, read as before."""
+def _loss_then_array(returned: Any, first_size: int | None = None) -> bool:
+    """(loss, grad) with one gradient array the size of the first float argument: the named convention."""
     return isinstance(returned, tuple) and len(returned) == 2 and is_numeric_output(returned[0]) \
-        and np.size(returned[0]) == 1 and isinstance(returned[1], np.ndarray)
+        and np.size(returned[0]) == 1 and isinstance(returned[1], np.ndarray) \
+        and (first_size is None or returned[1].size == first_size)
 
 
 def _cost_and_gradients(returned: Any) -> tuple[int, Any] | None:

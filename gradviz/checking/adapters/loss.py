@@ -73,7 +73,9 @@ def _both_subject(fn, args, wrt, timeout) -> Reading:
     name = user_name(fn)
     bound = _bind(fn, args, name)
     returned = call(name, fn, *bound.args, timeout=timeout, **bound.kwargs)
-    if _cost_and_gradients(returned) is not None and not _loss_then_array(returned):
+    first = next((v for v in bound.arguments.values() if is_float_array(v)), None)
+    first_size = None if wrt is not None or first is None else first.size  # theta last: linear_reg_cost(X, y, theta)
+    if _cost_and_gradients(returned) is not None and not _loss_then_array(returned, first_size):
         return both_structured(fn, args, wrt, timeout)
     notes: list[str] = []
     warns: list[str] = []
