@@ -66,10 +66,13 @@ def cli_inputs(fn, args) -> list[str]:
     import inspect
 
     names = list(inspect.signature(fn).parameters)
-    out = []
+    out, settings = [], {}
     for name, value in zip(names, args):
-        out += ["--input", f"{name}={spec(value)}"]
-    return out
+        if isinstance(value, int):  # a whole number is a setting (--args); as a SPEC, 7 is a shape
+            settings[name] = value
+        else:
+            out += ["--input", f"{name}={spec(value)}"]
+    return out + (["--args", json.dumps(settings)] if settings else [])
 
 
 def json_statuses(done) -> dict:
