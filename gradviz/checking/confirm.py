@@ -55,6 +55,8 @@ class Attempt:
 def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
     """(None, "") when the reading holds, else (why not, the stage that broke)."""
     arrays = reading.arrays
+    if not all(np.all(np.isfinite(a)) for a in arrays.values()):
+        return None, ""  # a nan or inf input is the pipeline's to name ("x contains nan or inf"), whatever the reading
     saved = {n: a.copy() for n, a in arrays.items()}
     try:
         try:
