@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import print_table, write_json  # noqa: E402
 
 SUITES = ("engine", "conv", "check", "render", "torch", "optim", "grade", "diagnosis", "conventions",
-          "terminal", "handwritten", "engines")
+          "terminal", "handwritten", "engines", "reading")
 
 
 def main(argv=None) -> int:

@@ -7,6 +7,7 @@
     [1, 0, 2]  [[1.0, 2.0]]   a list literal (integers stay integers: class labels)
     "max"  'same'  True  None  a string or constant, passed as is
     identity  relu  tanh  sigmoid  (exp, sin, ...)   an activation passed as a function
+    {W1: randn(5,4), b1: zeros(5,1)}  a dict of such values (a parameters dict; keys are names)
 
 The text is parsed with `ast` and only the forms above are accepted; a name
 or a call outside this list is an error naming the input and the forms.
@@ -30,6 +31,7 @@ from .ops.kinds import is_unary_function
 from .ops.registry import OpDef
 
 MAX_LENGTH = 500
+MAX_DICT_LENGTH = 2000  # a parameters dict of an LSTM cell names ten arrays
 MAX_ELEMENTS = 10_000_000
 # Elementwise functions of the table that are not activations, and why.
 NOT_ACTIVATIONS = {"neg": "negation is arithmetic: a layer is never given it as its activation"}
@@ -55,18 +57,42 @@ ACTIVATIONS: dict[str, Callable] = {"identity": identity, **{
 relu, tanh, sigmoid = ACTIVATIONS["relu"], ACTIVATIONS["tanh"], ACTIVATIONS["sigmoid"]  # spec.relu etc., as before
 CALLS = ("randn", "rand", "randint", "zeros", "ones", "eye")
 FORMS = ("a number (2.5), a shape (4,5), randn(4,5), rand(3), randint(10, size=5), zeros(3), ones(2, 2), "
-         "eye(3), a list [1, 0, 2], a quoted string, or one of " + ", ".join(ACTIVATIONS))
+         "eye(3), a list [1, 0, 2], a quoted string, a dict {W1: randn(5,4), b1: zeros(5,1)}, or one of "
+         + ", ".join(ACTIVATIONS))
 
 
 def parse(text: str, what: str, rng: np.random.Generator) -> Any:
     """The value SPEC describes; `what` ("--input x") names it in errors; random draws come from rng."""
     text = text.strip()
-    if not text or len(text) > MAX_LENGTH:
+    if not text or len(text) > (MAX_DICT_LENGTH if text.startswith("{") else MAX_LENGTH):
         raise GradvizError(f"{what}: give a value: {FORMS}")
     try:
         tree = ast.parse(text, mode="eval").body
     except SyntaxError:
         raise GradvizError(f"{what}={text}: not a value gradviz can read; write {FORMS}") from None
+    if isinstance(tree, ast.Dict):  # {W1: randn(5,4), b1: zeros(5,1)}: a dict of values, each a SPEC
+        return _dict(tree, what, text, rng)
+    return _value(tree, what, text, rng)
+
+
+def _dict(tree: ast.Dict, what: str, text: str, rng: np.random.Generator) -> dict:
+    out: dict[str, Any] = {}
+    for key, node in zip(tree.keys, tree.values):
+        if isinstance(key, ast.Name):
+            name = key.id
+        elif isinstance(key, ast.Constant) and isinstance(key.value, str):
+            name = key.value
+        else:
+            raise GradvizError(f"{what}={text}: a dict's keys are names, e.g. {{W1: randn(5,4), b1: zeros(5,1)}}")
+        if name in out:
+            raise GradvizError(f"{what}={text}: the key {name} is given twice")
+        if isinstance(node, ast.Dict):
+            raise GradvizError(f"{what}={text}: a dict inside a dict is not read; give one level of NAME: SPEC")
+        out[name] = _value(node, f"{what}[{name!r}]", ast.unparse(node), rng)
+    return out
+
+
+def _value(tree: ast.AST, what: str, text: str, rng: np.random.Generator) -> Any:
     if isinstance(tree, ast.Tuple):  # 4,5
         return _random(rng.standard_normal, _shape(tree.elts, what, text), what)
     if isinstance(tree, ast.Constant) and type(tree.value) is int:  # 3: a vector of 3

@@ -292,6 +292,23 @@ def test_tutorial_course_code_names_each_planted_bug_and_each_convention():
     assert ns["done"].returncode == 0 and "PASS" in shown(name, 15)
 
 
+def test_tutorial_course_code_reads_unseen_structures_and_refuses_what_it_cannot_confirm():
+    """Issue 22's sections: several outputs and a parameters dict (the dWaa bug fails alone), a cost with no
+    upstream gradient (db1 with 4/m), a cost returned with its gradients, a refusal and the flag resolving it."""
+    name = "tutorial-course-code.md"
+    ns = executed(name).namespace
+    rows, binding = shown(name, 16).splitlines()
+    assert "(\"parameters['Waa']\", 'FAIL')" in rows and rows.count("'PASS'") == 4
+    assert binding.startswith("binding: da_next <- upstream of") and "dWaa <- parameters['Waa']" in binding
+    assert "parameters['b1']: it is the true gradient times a constant 4 everywhere" in shown(name, 17)
+    assert shown(name, 18).startswith("PASS")
+    refusal = shown(name, 19)
+    assert "cannot read twin_forward/twin_backward: two ways of calling it both hold and disagree" in refusal
+    assert "--outputs NAMES" in refusal and refusal.rstrip().endswith("PASS: every gradient agrees with central "
+                                                                      "finite differences.")
+    assert ns["done"].returncode == 0 and shown(name, 20).startswith("PASS")
+
+
 # --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------
 
 MIN_TEXT_PX = 10

@@ -94,11 +94,19 @@ def test_each_planted_bug_fails_with_its_cause_and_first_step(target, kind, caus
     assert any(cause in d for d in first.diagnosis)
 
 
-@pytest.mark.parametrize("target, kind, cause, step", [b for b in BUGS if b[1] != "adamw"],
+@pytest.mark.parametrize("target, kind, cause, step", [b for b in BUGS if b[1] != "adamw"
+                                                        and b[0] is not loops.momentum_ema_bug],
                          ids=lambda v: getattr(v, "__name__", None))
 def test_auto_finds_the_intended_rule_behind_a_bug(target, kind, cause, step):
     report = gv.check_optimizer(target)
     assert report.settings["kind"] == kind and cause in report.verdict
+
+
+def test_auto_reads_the_averaged_velocity_as_the_momentum_ema_rule_not_as_a_bug():
+    """Issue 22: v = beta*v + (1-beta)*g is a rule of its own; asked as momentum it is named, with the way out."""
+    assert gv.check_optimizer(loops.momentum_ema_bug).ok
+    asked = gv.check_optimizer(loops.momentum_ema_bug, kind="momentum")
+    assert "momentum as an average" in asked.verdict and "momentum-ema" in asked.verdict
 
 
 def test_the_no_bias_correction_adam_reports_both_values_of_the_first_step():

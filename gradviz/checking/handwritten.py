@@ -27,8 +27,9 @@ from ..errors import GradvizError
 from . import pipeline
 from .adapters.ctx import function_subject
 from .adapters.layer import layer_subject
+from .adapters.logits import logits_reading, probability_axis
 from .adapters.loss import grad_fn_subject, loss_subject
-from .adapters.pair import pair_subject
+from .adapters.pair_readings import read_pair
 from .adapters.reading import Reading, accepts, float64_copy, positional_names
 from .pipeline import Options
 from .probe import DIRECTIONS
@@ -179,14 +180,20 @@ def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Seq
                eps: float | str = EPS, atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
                timeout: float | None = None, layout: str | None = None, batch_axis: int = 0,
                per_example_dout: bool = False, mode: str | None = None, strict: bool = False,
-               directions: int = DIRECTIONS, check_mode: str | None = None, **kwargs: Any) -> Report:
+               directions: int = DIRECTIONS, check_mode: str | None = None, dout: str | Sequence[str] | None = None,
+               outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None,
+               **kwargs: Any) -> Report:
     """Check a forward/backward function pair called exactly as the user calls it.
 
     `args` and `kwargs` are the forward's arguments (arrays, conv_param dicts,
     strings, activation functions); backward receives the cache, or the
     arguments it names, and the settings its signature accepts. When the
     user's functions take a setting called `mode` (a pooling mode), `mode=`
-    goes to them and `check_mode=` chooses the check's mode.
+    goes to them and `check_mode=` chooses the check's mode. Every reading is
+    confirmed before a verdict (checking/confirm.py); `dout=` (the backward
+    parameters taking upstream gradients), `outputs=` (the returned values
+    that are outputs) and `grads={ARRAY: KEY}` say how the code is called
+    when gradviz cannot confirm a reading on its own.
     """
     if accepts(forward, "mode") or accepts(backward, "mode"):
         if mode is not None:
@@ -195,9 +202,16 @@ def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Seq
     mode = check_mode or mode or "auto"
     options = _options(eps, atol, rtol, strict, mode, seed, directions, per_example_dout)
     name = f"{getattr(forward, '__name__', 'forward')}/{getattr(backward, '__name__', 'backward')}"
-    return _run(lambda: pair_subject(forward, backward, args, kwargs, wrt=wrt, timeout=timeout,
-                                     batch_axis=batch_axis, layout=layout),
+    said = {"dout": _listed(dout), "outputs": _listed(outputs), "grads": grads}
+    return _run(lambda: read_pair(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
+                                  layout=layout, seed=seed, **said),
                 name, _argument_shapes(forward, args, kwargs), options, given=_named(forward, args))
+
+
+def _listed(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",")] if isinstance(value, str) else list(value)
 
 
 def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str | None = None,
@@ -214,17 +228,42 @@ def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str |
 
 def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = None, eps: float | str = EPS,
                   atol: float = ATOL, rtol: float = RTOL, timeout: float | None = None, seed: int = 0,
-                  mode: str = "auto", strict: bool = False, directions: int = DIRECTIONS) -> Report:
+                  mode: str = "auto", strict: bool = False, directions: int = DIRECTIONS,
+                  wrt_logits: bool = False) -> Report:
     """Check grad_f against finite differences of a numpy function f returning one number.
 
     With several arguments, `wrt` names the differentiated one (guessed from
     the names when absent, and said); a dict of arrays is matched to the
-    `d<name>` keys grad_f returns.
+    `d<name>` keys grad_f returns. `wrt_logits=True`: grad_f is documented as
+    d loss / d z for probabilities p = softmax(z) (p - y for cross-entropy).
     """
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
     name = getattr(f, "__name__", "f")
-    return _run(lambda: grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout), name, _argument_shapes(f, args),
-                options, given=_named(f, args))
+
+    def build() -> Reading:
+        return grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout)
+
+    report = _run((lambda: logits_reading(build())) if wrt_logits else build, name, _argument_shapes(f, args),
+                  options, given=_named(f, args))
+    return report if wrt_logits else _logits_hint(report, build, options)
+
+
+def _logits_hint(report: Report, build: Callable[[], Reading], options: Options) -> Report:
+    """A FAIL whose numbers are d loss / d logits of a probability input: say so, and how to check it that way."""
+    if report.ok or any(r.status not in ("FAIL", "PASS") for r in report.results):
+        return report
+    try:
+        reading = build()
+        name = next(iter(reading.arrays))
+        if probability_axis(reading.arrays[name]) is None or not check_subject(logits_reading(reading), options).ok:
+            return report
+    except (GradvizError, UserCodeError):
+        return report
+    hint = (f"its numbers are d loss / d z for {name} = softmax(z), the gradient with respect to the logits: "
+            "if it is documented so, check it with wrt_logits=True (--wrt-logits)")
+    report.notes.append(hint)
+    report.verdict = report.verdict.rstrip() + f" Hint: {hint}."
+    return report
 
 
 def check_function(fn_class: Any, *args: Any, eps: float | str = EPS, atol: float = ATOL, rtol: float = RTOL,

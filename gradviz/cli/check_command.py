@@ -8,6 +8,7 @@ import sys
 from .. import __version__, progress
 from ..checking.text import format_report, paint, shorten, terminal_width, use_color
 from ..errors import GradvizError
+from .reading_flags import reading_options
 from .flags import assignments
 
 
@@ -76,7 +77,7 @@ def _convention_options(args) -> dict:
             "forward": getattr(args, "forward", None), "backward": getattr(args, "backward", None),
             "wrt": getattr(args, "wrt", None), "batch_axis": getattr(args, "batch_axis", None),
             "params": _names(getattr(args, "params", None)),
-            "per_example_dout": getattr(args, "per_example_dout", False)}
+            "per_example_dout": getattr(args, "per_example_dout", False), "reading": reading_options(args)}
 
 
 def _names(text: str | None) -> list[str] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import GradvizError
+from .reading_flags import add_reading_flags
 
 EXAMPLES = """examples:
   gradviz check                                   self-test every op, layer, loss and optimizer
@@ -93,6 +94,7 @@ def _convention_flags(check: argparse.ArgumentParser) -> None:
     check.add_argument("--per-example-dout", action="store_true",
                        help="dout holds per-example gradients: expect 1/m in the parameter gradients only "
                             "(the deeplearning.ai convention)")
+    add_reading_flags(check)
 
 
 def assignments(items: list[str], flag: str) -> dict[str, str]:

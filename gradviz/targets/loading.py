@@ -17,10 +17,11 @@ from typing import Any
 
 from .. import notebooks
 from ..errors import GradvizError
+from . import packages
 
 
 def is_file_target(target: str) -> bool:
-    return names_a_file(target) or target.endswith((".py", ".ipynb"))
+    return names_a_file(target) or target.endswith((".py", ".ipynb")) or packages.is_module_target(target)
 
 
 def names_a_file(text: str) -> bool:
@@ -33,6 +34,17 @@ def load_module(path_text: str):
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)", kind="missing_file")
+    try:  # a file inside packages is imported as pkg.sub.mod, so its relative imports work
+        packaged = packages.import_in_package(path)
+    except SyntaxError as exc:
+        raise GradvizError(f"syntax error in {exc.filename}:{exc.lineno}: {exc.msg}", kind="syntax") from None
+    except Exception as exc:
+        from ..checking.adapters.reading import where
+
+        raise GradvizError(f"importing {where(exc) or path} raised {type(exc).__name__}: {exc}",
+                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
+    if packaged is not None:
+        return packaged, path
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
     if module_name in sys.modules:
         return sys.modules[module_name], path
@@ -68,7 +80,8 @@ def defined_names(module) -> list[str]:
 
 
 def load(target: str) -> tuple[Any, str, Path]:
-    """Import path/file.py and return (object NAME, NAME, path)."""
+    """Import path/file.py, a notebook, or pkg.mod, and return (object NAME, NAME, path)."""
+    target = packages.as_file_target(target) if packages.is_module_target(target) else target
     path_text, _, name = target.rpartition(":") if names_a_file(target) else (target, "", "")
     if not name:
         raise GradvizError(f"which object in {path_text}? give path/to/file.py:NAME")
@@ -108,6 +121,7 @@ GRADIENT_SPELLINGS = ("{}_backward", "{}_prime", "{}_grad", "{}_gradient", "{}_d
 
 def resolve(target: str) -> tuple[Any, Any, str, Path]:
     """The object(s) a target names: (first, second or None, label, path of the first)."""
+    target = packages.as_file_target(target) if packages.is_module_target(target) else target
     parts = split_target(target)
     if len(parts) == 2:
         (p1, n1), (p2, n2) = parts

@@ -24,6 +24,7 @@ from ..errors import GradvizError
 from ..function import Function
 from ..tensor import Tensor
 from ..value import Value
+from . import packages
 from .inputs import Given, function_inputs, user_op_inputs
 from .loading import is_file_target, load, resolve, split_target
 from .parsing import expression_function, parse_shape
@@ -37,7 +38,8 @@ def check_file_target(target: str, **flags: Any) -> Report:
     or a function and its gradient), and A.py:FWD,B.py:BWD; FILE may be a notebook (hw2.ipynb:NAME).
     """
     report = _check_file_target(target, **flags)
-    skipped = [n for path, _ in split_target(target) for n in notebooks.notes_of(Path(path))]
+    as_file = packages.as_file_target(target) if packages.is_module_target(target) else target
+    skipped = [n for path, _ in split_target(as_file) for n in notebooks.notes_of(Path(path))]
     report.notes[:0] = list(dict.fromkeys(skipped))
     return report
 
@@ -45,7 +47,8 @@ def check_file_target(target: str, **flags: Any) -> Report:
 def _check_file_target(target: str, *, args_json: str | None, input_shape: str | None, inputs: dict[str, str],
                        options: dict, init: dict[str, str] | None = None, forward: str | None = None,
                        backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
-                       per_example_dout: bool = False, params: list[str] | None = None) -> Report:
+                       per_example_dout: bool = False, params: list[str] | None = None,
+                       reading: dict | None = None) -> Report:
     first, second, label, path = resolve(target)
     bridge = torch_bridge(first) if second is None else None
     if bridge is not None:
@@ -54,8 +57,12 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
     given = Given.from_flags(args_json, inputs, init or {}, seed)
     check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed", "mode", "strict")}
     layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
-    if second is not None:
-        return check_two_functions(given, first, second, wrt, check_options, layout)
+    if second is not None:  # --dout/--outputs/--grad say how a pair is called (checking/confirm.py)
+        return check_two_functions(given, first, second, wrt, check_options, {**layout, **(reading or {})})
+    if reading:
+        flag = {"grads": "grad", "wrt_logits": "wrt-logits"}.get(next(iter(reading)), next(iter(reading)))
+        raise GradvizError(f"--{flag} says how a pair of functions is called; give the pair as FILE:FORWARD,BACKWARD "
+                           "(or FILE:LOSS,GRADIENT)")
     if _is_user_op(first):
         op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
         return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
@@ -113,10 +120,14 @@ def check_two_functions(given: Given, first, second, wrt, options, layout) -> Re
 
     fname = getattr(first, "__name__", "forward")
     args, extra = given.arguments(first, fname)
+    logits = layout.pop("wrt_logits", False)
     if _same_arguments(first, second):
         if extra:
             raise GradvizError(f"--args gives {', '.join(extra)}, which {fname} does not take")
-        return hw.check_grad_fn(first, second, *args, wrt=wrt, **options)
+        return hw.check_grad_fn(first, second, *args, wrt=wrt, wrt_logits=logits, **options)
+    if logits:
+        raise GradvizError("--wrt-logits is for a loss and its gradient function taking the same arguments, "
+                           f"e.g. FILE:loss,loss_grad; {fname} and its partner take different ones")
     pair_options = {k: v for k, v in options.items() if k != "mode"}  # `mode` may be the user's own setting
     return hw.check_pair(first, second, *args, wrt=wrt, check_mode=options.get("mode"), **layout, **pair_options,
                          **extra)
@@ -175,10 +186,13 @@ def _same_arguments(f: Callable, g: Callable) -> bool:
     """mse(y_true, y_pred) / mse_prime(y_true, y_pred): a function and its gradient, not a forward/backward pair."""
     try:
         fp = [p for p in inspect.signature(f).parameters if p != "self"]
-        gp = [p for p in inspect.signature(g).parameters if p != "self"]
+        gparams = inspect.signature(g).parameters
     except (TypeError, ValueError):
         return False
-    return bool(fp) and gp[:len(fp)] == fp
+    gp = [p for p in gparams if p != "self"]
+    extra_required = [p for p in gp[len(fp):] if gparams[p].default is inspect.Parameter.empty
+                      and gparams[p].kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return bool(fp) and gp[:len(fp)] == fp and not extra_required  # conv_backward(x, w, dy) is a backward
 
 
 def check_optimizer_target(target: str, kind: str, *, args_json: str | None, steps: int, seed: int) -> Report:

@@ -13,7 +13,9 @@ reported as not checked.
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ import numpy as np
 from ...errors import GradvizError
 from ..names import bare_name, match
 from ..names import spellings as grad_spellings
+from .layer_state import LayerState
 from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, positional_names
 
 METHOD_PAIRS = (("forward", "backward"), ("forward_pass", "backward_pass"), ("fprop", "bprop"),
@@ -103,6 +106,35 @@ def pick_methods(obj: Any, forward: str | None, backward: str | None) -> tuple[s
                        "forward=/backward= (--forward NAME --backward NAME)")
 
 
+def called_attributes(method: Any) -> set[str]:
+    """The attributes a method calls a method of (self.W_opt.update(...) -> W_opt); all of them when unreadable."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):  # no source to read: every attribute may be called
+        return set(vars(getattr(method, "__self__", None)).keys()) if hasattr(method, "__self__") else set()
+    called = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            while isinstance(owner, (ast.Attribute, ast.Subscript)) and not _on_self(owner):
+                owner = owner.value
+            if _on_self(owner):
+                called.add(owner.attr)
+    return called
+
+
+def _on_self(node: ast.AST) -> bool:
+    """self.NAME"""
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
+
+
+def _required(method: Any, name: str) -> bool:
+    try:
+        return inspect.signature(method).parameters[name].default is inspect.Parameter.empty
+    except (TypeError, ValueError, KeyError):
+        return True
+
+
 def _methods(obj) -> list[str]:
     return [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
 
@@ -130,7 +162,9 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
     optimizers = {k: v for k, v in vars(obj).items() if type(v).__module__ != "builtins"  # a dict has update() too
                   and not isinstance(v, np.ndarray) and callable(getattr(v, "update", None)) and not inspect.isclass(v)}
     before_forward = float_attributes(obj)
+    optimizers = {k: v for k, v in optimizers.items() if k in called_attributes(bwd)}  # others are left alone
     saved_state = {k: v for k, v in vars(obj).items()}
+    state = LayerState(obj)  # before the first call: what forward and backward accumulate is put back each time
     saved_arrays = {k: v.copy() for k, v in before_forward.items()}
     probe = call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
     after = float_attributes(obj)
@@ -162,14 +196,18 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
 
     arrays = {input_name: x}
     arrays.update(candidates)
+    takes_x = len(bwd_params) >= 2 and _required(bwd, bwd_params[1])  # not a flag: backward(dLdy, retain=True)
+    state.protect(arrays)
 
     def run_forward(current):
+        state.reset()
         out = call(f"{cls}.{fwd_name}", fwd, current[input_name], timeout=timeout)
         if out is None and output_attr is not None:
             out = getattr(obj, output_attr)
         return as_array(f"{cls}.{fwd_name}", out)
 
     def vjp(dout):
+        state.reset()
         call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
         recorder = RecordingOptimizer()
         swapped = {k: getattr(obj, k) for k in optimizers}
@@ -179,7 +217,7 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
         try:
             if lr_style:
                 returned = call(f"{cls}.{bwd_name}", bwd, dout, SGD_LR, timeout=timeout)
-            elif len(bwd_params) >= 2:
+            elif takes_x:
                 returned = call(f"{cls}.{bwd_name}", bwd, dout, x.copy(), timeout=timeout)
             else:
                 returned = call(f"{cls}.{bwd_name}", bwd, dout, timeout=timeout)
@@ -243,7 +281,14 @@ def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
                                    "be float64 arrays (use .astype(np.float64) when creating them)")
         return out
     grad_like = {g for name in before for g in grad_spellings(name)}
-    return {k: v for k, v in before.items() if k not in written and k not in grad_like and v.dtype == np.float64}
+    return {k: v for k, v in before.items() if k not in written and k not in grad_like and v.dtype == np.float64
+            and not _gradient_holder(k)}
+
+
+def _gradient_holder(key: str) -> bool:
+    """gradients['W'], grads[0], dparams['b']: an entry of a container of gradients is no parameter."""
+    container = key.split("[")[0].lower()
+    return "[" in key and (container.startswith("grad") or container in ("dparams", "dparameters", "deltas"))
 
 
 def _output_attribute(obj, written, x) -> str | None:

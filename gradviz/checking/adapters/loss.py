@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...errors import GradvizError
+from .both import _cost_and_gradients, _loss_then_array, both_structured
 from .pair import differentiable
 from ..names import match
 from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, positional_names,
@@ -71,6 +72,11 @@ def loss_subject(obj: Any, args: tuple, *, compute: str | None, backward: str | 
 def _both_subject(fn, args, wrt, timeout) -> Reading:
     name = user_name(fn)
     bound = _bind(fn, args, name)
+    returned = call(name, fn, *bound.args, timeout=timeout, **bound.kwargs)
+    first = next((v for v in bound.arguments.values() if is_float_array(v)), None)
+    first_size = None if wrt is not None or first is None else first.size  # theta last: linear_reg_cost(X, y, theta)
+    if _cost_and_gradients(returned) is not None and not _loss_then_array(returned, first_size):
+        return both_structured(fn, args, wrt, timeout)
     notes: list[str] = []
     warns: list[str] = []
     target = wrt or next((n for n, v in bound.arguments.items() if is_float_array(v)), None)

@@ -56,6 +56,8 @@ class Reading:
     restore: Callable[[], list[str]] = lambda: []  # undo side effects; returns what backward changed
     warnings: list[str] = field(default_factory=list)
     constants: dict[str, Any] = field(default_factory=dict)  # the other arguments by name (labels, settings)
+    named: set[str] = field(default_factory=set)  # gradients matched by the user's own names (confirm.py)
+    binding: str = ""  # how the code was called, in the user's names (printed in the report)
 
     def grad_name(self, name: str) -> str:
         return self.grad_names.get(name, "d" + name.split("[")[0].split(".")[-1])
@@ -173,8 +175,8 @@ def accepts(fn: Callable, name: str) -> bool:
     return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
-def returned_names(fn: Callable) -> list[str] | None:
-    """The names in the function's last `return a, b, c` (the user's names for its results), if it has one."""
+def returned_items(fn: Callable) -> list[str | None] | None:
+    """The name of each item in the function's last `return a, b, (c, d)` (None where it is not a name)."""
     try:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
@@ -184,8 +186,13 @@ def returned_names(fn: Callable) -> list[str] | None:
         return None
     value = returns[-1].value
     items = value.elts if isinstance(value, (ast.Tuple, ast.List)) else [value]
-    names = [item.id if isinstance(item, ast.Name) else None for item in items]
-    return names if all(names) else None
+    return [item.id if isinstance(item, ast.Name) else None for item in items]
+
+
+def returned_names(fn: Callable) -> list[str] | None:
+    """The names in the function's last `return a, b, c` (the user's names for its results), if all are names."""
+    names = returned_items(fn)
+    return names if names and all(names) else None
 
 
 def user_name(fn: Any) -> str:

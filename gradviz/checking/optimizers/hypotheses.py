@@ -186,7 +186,8 @@ def momentum_convention(ctx: Context) -> Finding | None:
         return _found("the two momentum conventions mixed: v = mu*v - lr*g (classic) then p -= lr*v (PyTorch)",
                        f"{_reproduced(ctx)} with the sign flipped and lr applied twice")
     if ctx.follows(Variant(dampening=True)):
-        return _found("momentum as an average, v = mu*v + (1-mu)*g, where the rule adds the whole gradient",
+        return _found("momentum as an average, v = mu*v + (1-mu)*g, where the rule adds the whole gradient "
+                      "(if your course teaches this form, check it as kind='momentum-ema', --optimizer momentum-ema)",
                        f"{_reproduced(ctx)}; every step is (1 - mu) = {1 - ctx.hp['momentum']:g} times the rule's")
     return None
 

@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-KINDS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
+KINDS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "momentum-ema")
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "sgd": {"lr": 1e-2, "weight_decay": 0.0},
@@ -23,6 +23,7 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "rmsprop": {"lr": 1e-2, "rho": 0.99, "eps": 1e-8, "weight_decay": 0.0},
     "adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
     "adamw": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-2},
+    "momentum-ema": {"lr": 1e-2, "momentum": 0.9, "weight_decay": 0.0},
 }
 
 FORMULAS = {
@@ -33,6 +34,8 @@ FORMULAS = {
     "adam": "m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; p -= lr*m_hat/(sqrt(v_hat) + eps), "
             "m_hat = m/(1-b1^t), v_hat = v/(1-b2^t), t = 1, 2, ...",
     "adamw": "p -= lr*weight_decay*p, then the Adam step",
+    "momentum-ema": "v = beta*v + (1-beta)*g; p -= lr*v  (momentum as an exponential average, as a major course "
+                    "teaches it)",
 }
 
 
@@ -84,6 +87,10 @@ def _step(kind: str, p: np.ndarray, g: np.ndarray, state: dict, t: float, hp: Ma
             mu, previous = hp["momentum"], state.get("v", 0.0)
             state["v"] = mu * previous - lr * g
             delta = state["v"] if kind == "momentum" else -mu * previous + (1 + mu) * state["v"]
+        elif kind == "momentum-ema":  # the exponentially averaged velocity: a rule of its own, not a bug
+            mu = hp["momentum"]
+            state["v"] = mu * state.get("v", 0.0) + (1 - mu) * g
+            delta = -lr * state["v"]
         elif kind in ("momentum", "nesterov"):  # PyTorch's forms
             mu = hp["momentum"]
             state["v"] = mu * state.get("v", 0.0) + ((1 - mu) * g if var.dampening else g)

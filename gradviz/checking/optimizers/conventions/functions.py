@@ -63,8 +63,13 @@ def drive_loop_function(fn: Callable, setup: Setup) -> list[Run]:
 
     kwargs = {w_name: problem.start[w_name].copy(), grad_name: compute_gradient, steps_name: setup.steps,
               **given_for(fn, setup.given)}
-    run = Run(problem.start, {w_name: []}, sources=[given_for(fn, setup.given), hyper.signature_defaults(fn)],
-              gradients=problem.gradients)
+    filled = required_hyperparameters(fn, kwargs)  # sgd(w, compute_gradient, learning_rate, num_steps)
+    kwargs.update(filled)
+    run = Run(problem.start, {w_name: []}, sources=[given_for(fn, setup.given), filled,
+                                                    hyper.signature_defaults(fn)], gradients=problem.gradients)
+    if filled:
+        run.notes.append(f"{fn.__name__} has no default for {', '.join(filled)}: gradviz passed "
+                         + ", ".join(f"{k}={v:g}" for k, v in filled.items()) + " (--args JSON gives others)")
     try:
         final = as_values(fn.__name__, w_name, call(f"{fn.__name__}", w_name, fn, **kwargs))
     except UserFault as fault:
@@ -76,3 +81,19 @@ def drive_loop_function(fn: Callable, setup: Setup) -> list[Run]:
         run.notes.append(f"{fn.__name__} asked for {len(asked)} gradients in {setup.steps} steps; "
                          "each request is taken as one step")
     return [run]
+
+
+# A hyperparameter the caller must pass (no default, not given) gets a usual value, said in the report,
+# and the reference rule reads the same value.
+USUAL = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "momentum": 0.9, "rho": 0.99, "weight_decay": 0.0}
+
+
+def required_hyperparameters(fn: Callable, given: dict) -> dict:
+    out = {}
+    for p in signature(fn):
+        if p.name in given or p.default is not inspect.Parameter.empty:
+            continue
+        canonical = next((c for c in USUAL if p.name in hyper.ALIASES[c]), None)
+        if canonical is not None:
+            out[p.name] = USUAL[canonical]
+    return out

@@ -1,0 +1,78 @@
+"""A layer evaluated afresh each time: what forward and backward accumulate is put back before every call.
+
+Library-style layers keep history: `self.X.append(x)` in forward, `self.gradients[k] += ...` in backward,
+running statistics updated in place. Evaluated twice, such a layer answers differently, which is
+not a wrong gradient. LayerState snapshots everything on the object except the arrays being
+differentiated (the buffers the checker perturbs) and restores it before each call, as if each call
+ran on a fresh copy of the object.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+
+class LayerState:
+    def __init__(self, obj: Any):
+        self.obj = obj
+        self.buffers: set[int] = set()
+        self.saved: dict[str, Any] = {}
+        for key, value in vars(obj).items():
+            snapshot = self._snapshot(value)
+            if snapshot is not _SKIP:
+                self.saved[key] = (value, snapshot)
+
+    def protect(self, buffers: dict[str, np.ndarray]) -> None:
+        """The differentiated arrays: the checker owns their values, so reset() leaves them alone."""
+        self.buffers = {id(b) for b in buffers.values()}
+
+    def _snapshot(self, value: Any) -> Any:
+        if isinstance(value, np.ndarray):
+            return value.copy()
+        if isinstance(value, list):
+            return [self._snapshot(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._snapshot(v) for k, v in value.items()}
+        if isinstance(value, (int, float, str, bool, type(None), tuple)):
+            return value
+        return _SKIP  # objects (optimizers, other layers) are left as they are
+
+    def reset(self) -> None:
+        """Put back every attribute the snapshot holds (lists and dicts emptied and refilled in place)."""
+        for key, (original, snapshot) in self.saved.items():
+            current = vars(self.obj).get(key, _SKIP)
+            if isinstance(original, np.ndarray):
+                if id(original) in self.buffers:
+                    continue
+                np.copyto(original, snapshot)
+            elif isinstance(original, list):
+                if any(id(v) in self.buffers for v in original):
+                    continue
+                original[:] = _restored(snapshot)
+            elif isinstance(original, dict):
+                self._reset_dict(original, snapshot)
+            if current is not original:
+                setattr(self.obj, key, original)
+
+    def _reset_dict(self, original: dict, snapshot: dict) -> None:
+        for k in [k for k in original if k not in snapshot]:
+            del original[k]
+        for k, v in snapshot.items():
+            now = original.get(k)
+            if isinstance(now, np.ndarray) and id(now) in self.buffers:
+                continue
+            original[k] = _restored(v)
+
+
+class _Skip:
+    pass
+
+
+_SKIP = _Skip()
+
+
+def _restored(value: Any) -> Any:
+    return copy.deepcopy(value)
