@@ -4,9 +4,10 @@
     python3 dev.py demo    # set up, then draw a small graph, check its gradients, run `gradviz check`
     python3 dev.py test    # set up with the test and docs extras, then run the whole test suite
     GRADVIZ_DEV_EXTRAS=torch python3 dev.py test    # the same with PyTorch, for the gv.torch tests
+    GRADVIZ_DEV_VENV=.venv-debian /usr/bin/python3 dev.py test   # in a second environment
 
 Only the standard library is used, so this works on a machine with nothing but
-python3 (>= 3.10). The environment is rebuilt only when pyproject.toml
+python3 (3.11, e.g. Debian 12's). The environment is rebuilt only when pyproject.toml
 changes, so a second run starts at once. Extra arguments after `test` go to pytest.
 """
 
@@ -23,7 +24,8 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
+# GRADVIZ_DEV_VENV names another environment, e.g. a second one made by another interpreter (CI).
+VENV = ROOT / os.environ.get("GRADVIZ_DEV_VENV", ".venv")
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 

@@ -6,7 +6,7 @@ Issue 18's targets: gv.torch.check of an MLP built from custom
 torch.autograd.Functions within 2x of torch.autograd.gradcheck's full mode
 (which only says True/False, where the check also localizes and runs SymPy where
 it can), and gv.torch.record adding less than 3x to the plain forward pass.
-Needs torch (pip install 'gradviz[torch]'); prints nothing to compare without it.
+Needs torch (pip install torch); prints nothing to compare without it.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main(argv=None) -> list[Row]:
     args = parser.parse_args(argv)
     rows: list[Row] = []
     if not have("torch"):
-        print("torch is not installed: pip install 'gradviz[torch]' to run this benchmark")
+        print("torch is not installed: pip install torch to run this benchmark")
         return rows
     import torch
 

@@ -75,7 +75,7 @@ def on_page_markdown(markdown, page, config, files):
     _current["missing"] = pages.missing_requirements(page.file.abs_src_path)
     if _current["missing"]:
         return markdown.replace("\n", f"\n\n!!! note\n    The code on this page needs {', '.join(_current['missing'])}"
-                                f" (pip install 'gradviz[{_current['missing'][0]}]'), which this build did not "
+                                f" (pip install {_current['missing'][0]}), which this build did not "
                                 "have: it is shown without its output.\n", 1)
     if page.file.src_path.startswith("tutorial-"):
         link = f"../{notebook_name(page.file.src_path)}"

@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str):
-    """gv.torch is imported on first use: it alone needs PyTorch (pip install gradviz[torch])."""
+    """gv.torch is imported on first use: it alone needs PyTorch (pip install torch)."""
     if name == "torch":
         import importlib
 

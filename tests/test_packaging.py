@@ -68,12 +68,52 @@ def test_sdist_ships_what_its_tests_need(dist):
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
 
 
+def extract_safely(archive: Path, into: Path) -> None:
+    """extractall with the "data" filter's guarantees, also on Pythons before it (Debian 12's 3.11.2)."""
+    with tarfile.open(archive) as tf:
+        if hasattr(tarfile, "data_filter"):
+            tf.extractall(into, filter="data")
+            return
+        for member in tf.getmembers():
+            target = (into / member.name).resolve()
+            assert target.is_relative_to(into.resolve()) and (member.isfile() or member.isdir()), member.name
+        tf.extractall(into)
+
+
+def test_distribution_name_is_ours_and_no_page_says_pip_install_gradviz(dist):
+    """`gradviz` on PyPI is someone else's project: we are gradviz-check, and nothing tells users otherwise."""
+    sdist, wheel, _ = dist
+    assert wheel.name.startswith("gradviz_check-") and sdist.name.startswith("gradviz_check-")
+    offenders = []
+    for path in [ROOT / "README.md", ROOT / "dev.py", *ROOT.glob("docs/**/*"), *ROOT.glob("gradviz/**/*.py"),
+                 *ROOT.glob("benchmarks/*.py"), *ROOT.glob("examples/*.py")]:
+        if path.is_file() and path.suffix in (".md", ".py"):
+            text = path.read_text(encoding="utf-8")
+            for bad in ("pip install gradviz", "pip install 'gradviz", 'pip install "gradviz', "gradviz[torch]"):
+                if bad in text:
+                    offenders.append(f"{path.relative_to(ROOT)}: {bad}")
+    assert offenders == []
+
+
+def test_extract_safely_refuses_a_path_outside_the_target(tmp_path):
+    import io
+
+    archive = tmp_path / "evil.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        info = tarfile.TarInfo("../outside.txt")
+        info.size = 2
+        tf.addfile(info, io.BytesIO(b"hi"))
+    (tmp_path / "into").mkdir()
+    with pytest.raises((AssertionError, tarfile.TarError)):
+        extract_safely(archive, tmp_path / "into")
+    assert not (tmp_path / "outside.txt").exists()
+
+
 @pytest.mark.slow
 def test_unpacked_sdist_collects_and_runs_its_data_driven_tests(dist, tmp_path):
     """The unpacked sdist's suite collects without errors; the tests reading golden files and oracles pass."""
     sdist, _, _ = dist
-    with tarfile.open(sdist) as tf:
-        tf.extractall(tmp_path, filter="data")
+    extract_safely(sdist, tmp_path)
     unpacked = tmp_path / sdist.name[: -len(".tar.gz")]
     env = dict(os.environ, PYTHONPATH=str(unpacked))
     collect = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
@@ -110,7 +150,7 @@ for name in names:
         try:
             importlib.import_module(name)
         except ImportError as exc:
-            assert f"gradviz[{extra}]" in str(exc), (name, exc)
+            assert f"pip install {extra}" in str(exc), (name, exc)
             continue
     module = importlib.import_module(name)
     parent, _, leaf = name.rpartition(".")

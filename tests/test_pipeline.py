@@ -230,7 +230,7 @@ def test_the_same_planted_bug_gets_the_same_cause_through_every_entry_point():
 
 
 def test_the_same_planted_bug_through_torch_gets_the_same_cause():
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install gradviz[torch])")
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (pip install torch)")
 
     class TorchAffine(torch.autograd.Function):
         @staticmethod
