@@ -81,7 +81,14 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
             g3 = reading.vjp(A * d1 + B * d2)
         except UserCodeError as exc:
             return f"the backward, called this way, failed: {_without_location(exc)}", "backward"
-        why = _some(reading, g3) or _sizes(reading, g3) or _linear(g1, g2, g3)
+        why = _some(reading, g3) or _sizes(reading, g3)
+        if why is None and _linear(g1, g2, g3) is not None:
+            # affine in dout (a term that ignores it): the chain rule forgotten, a bug; anything else: not dout
+            try:
+                g0 = reading.vjp(np.zeros(out.shape))
+            except UserCodeError:
+                g0 = None
+            return _linear(g1, g2, g3), "ignores_dout" if g0 is not None and _affine(g0, g1, g2, g3) else "structure"
         return why, "structure"
     finally:
         for n, a in arrays.items():
@@ -153,6 +160,24 @@ def _linear(g1: dict, g2: dict, g3: dict) -> str | None:
     return None
 
 
+def _affine(g0: dict, g1: dict, g2: dict, g3: dict) -> bool:
+    """Whether the gradients are affine in the upstream gradient: g(A d1 + B d2) = A g(d1) + B g(d2) + (1-A-B) g(0).
+
+    A backward with a term that ignores dout (`dout * mask + 0.5`, or no dout at all) is affine: the chain
+    rule forgotten, which the check reports as a FAIL with its cause; one that clips or squares dout is not."""
+    try:
+        for name in g3:
+            if any(isinstance(g.get(name), Problem) or g.get(name) is None for g in (g0, g1, g2, g3)):
+                continue
+            x0, x1, x2, x3 = (np.asarray(g[name], dtype=np.float64) for g in (g0, g1, g2, g3))
+            expected = A * x1 + B * x2 + (1 - A - B) * x0
+            if x3.shape != expected.shape or not np.allclose(x3, expected, rtol=1e-6, atol=1e-9):
+                return False
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
 def _without_location(exc: Exception) -> str:
     """A probe's failure names the exception, never a line of the user's code (gradviz called it this way)."""
     return re.sub(r" \(at [^()]*:\d+\)$", "", str(exc))
@@ -182,9 +207,11 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0) -> Reading:
     built = [a for a in attempts if a.reading is not None]
     if built and all(a.stage == "forward" for a in built):
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
-    if attempts and attempts[0].candidate.certain and attempts[0].stage == "backward" and attempts[0].reading \
-            and all(a.why is not None for a in attempts):
-        return attempts[0].reading  # called exactly as its own names say, and nothing else holds: its own ERROR
+    if attempts and attempts[0].candidate.certain and attempts[0].stage in ("backward", "ignores_dout") \
+            and attempts[0].reading and all(a.why is not None for a in attempts):
+        # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
+        # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).
+        return attempts[0].reading
     raise GradvizError(refusal(subject, attempts))
 
 

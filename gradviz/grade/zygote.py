@@ -98,6 +98,16 @@ def _start(job: dict, fds: list[int], control: socket.socket, children: dict) ->
         os._exit(SETUP_FAILED)
 
 
+def _hosts_runtime(scratch: str) -> bool:
+    """Whether the Python runtime or its packages live under `scratch` (a checkout in /tmp): a fresh tmpfs there
+    would hide the modules the worker still has to import."""
+    import numpy
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(numpy.__file__)),
+             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    return any(os.path.realpath(r).startswith(scratch.rstrip("/") + "/") for r in roots)
+
+
 def _confine(home: str, home_mb: float) -> None:
     """Namespaces, file systems, uid and capabilities of one worker; any failure ends it before student code."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -111,9 +121,11 @@ def _confine(home: str, home_mb: float) -> None:
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     size = f"size={int(home_mb * 1024 * 1024)},mode=0777"
     _mount(libc, "tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV, size)
+    scratch_dirs = []
     for scratch in ("/tmp", "/dev/shm"):
-        if os.path.isdir(scratch):
+        if os.path.isdir(scratch) and not _hosts_runtime(scratch):
             _mount(libc, "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
+            scratch_dirs.append(scratch)
     _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _ok(libc.unshare(CLONE_NEWUSER), "unshare user")
     for name, text in (("setgroups", "deny"), ("uid_map", f"{UID} 0 1"), ("gid_map", f"{UID} 0 1")):
@@ -127,7 +139,9 @@ def _confine(home: str, home_mb: float) -> None:
     _ok(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     if os.getuid() != UID or "CapEff:\t0000000000000000" not in open("/proc/self/status").read():
         raise OSError("the worker kept a uid or capabilities")
-    os.environ.update({"HOME": home, "TMPDIR": "/tmp"})
+    if "/tmp" not in scratch_dirs:  # the Python runtime lives under /tmp: keep it, give the code a tmp of its own
+        os.makedirs(os.path.join(home, "tmp"), exist_ok=True)
+    os.environ.update({"HOME": home, "TMPDIR": "/tmp" if "/tmp" in scratch_dirs else os.path.join(home, "tmp")})
 
 
 def _x86_64() -> bool:
