@@ -143,16 +143,17 @@ def _build_wheel(folder: Path) -> Path:
     source = Path(__file__).resolve().parents[2]
     if not (source / "pyproject.toml").is_file():
         raise GradvizError("gradviz is not installed from a source tree here: give its wheel with --wheel "
-                           "(e.g. `pip download gradviz --no-deps -d .`)")
+                           "(build it once from a checkout: `pip wheel --no-deps -w . path/to/gradviz`)")
     tree = folder / "source"  # a copy: building leaves build/ and egg-info behind in the tree it builds
     shutil.copytree(source / "gradviz", tree / "gradviz", ignore=shutil.ignore_patterns("__pycache__"))
     for item in source.iterdir():
         if item.is_file():
             shutil.copy2(item, tree / item.name)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+    # An isolated build: pyproject.toml asks for the setuptools it needs (an environment's own may be older).
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
                            "-w", str(folder), str(tree)], capture_output=True, text=True,
                           env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    found = sorted(folder.glob("gradviz-*.whl"))
+    found = sorted(folder.glob("gradviz*.whl"))  # the distribution is gradviz-check: gradviz_check-*.whl
     if done.returncode != 0 or not found:
         raise GradvizError(f"building gradviz's wheel failed: {done.stderr.strip()[-400:]}; give one with --wheel")
     return found[0]
