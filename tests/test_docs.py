@@ -245,7 +245,7 @@ def test_tutorial_grading_scores_each_planted_mistake():
     assert "`W`: it is twice the true gradient" in shown(name, 6) and "<details>" not in shown(name, 6)
     assert "fran {'Dense': 'PASS', 'Dense forward': 'FAIL', 'MSE': 'PASS'}" in shown(name, 7)
     assert "alice {'Dense': 'PASS', 'Dense forward': 'PASS', 'MSE': 'PASS'}" in shown(name, 7)
-    assert "setup.sh" in shown(name, 8) and "run_autograder" in shown(name, 8) and "wheels/gradviz-" in shown(name, 8)
+    assert "setup.sh" in shown(name, 8) and "run_autograder" in shown(name, 8) and "wheels/gradviz_check-" in shown(name, 8)
     assert "Dense forward: 0/1 failed" in shown(name, 9) and "Dense: 4/4 passed" in shown(name, 9)
     assert shown(name, 10).startswith("FAIL - db") or "db" in shown(name, 10)
     assert "shard 1/2: alice, bea, bob, carl, dan, eli" in shown(name, 11)

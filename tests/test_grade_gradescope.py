@@ -81,7 +81,7 @@ def test_the_autograder_zip_runs_as_gradescope_runs_it(tmp_path):
     with zipfile.ZipFile(zip_path) as archive:
         names = archive.namelist()
         assert {"setup.sh", "run_autograder", "spec/grading.toml", "spec/solution.py"} <= set(names)
-        assert any(n.startswith("wheels/gradviz-") and n.endswith(".whl") for n in names)
+        assert any(n.startswith("wheels/gradviz_check-") and n.endswith(".whl") for n in names)
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
         archive.extractall(root / "source")
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
