@@ -20,7 +20,7 @@ EXEMPT: set[str] = set()
 
 # The import direction (DESIGN.md), bottom first: a module imports only its own layer or the ones below.
 LAYERS = (
-    ("op table and graph", ("gradviz.errors", "gradviz.ops", "gradviz.graph", "gradviz.progress")),
+    ("op table and graph", ("gradviz.errors", "gradviz.hooks", "gradviz.ops", "gradviz.graph", "gradviz.progress")),
     ("engines", ("gradviz.value", "gradviz.value_backward", "gradviz.tensor", "gradviz.tensor_backward",
                  "gradviz.function", "gradviz.functional", "gradviz.nn", "gradviz.optim", "gradviz.expr", "gradviz.spec")),
     ("checking", ("gradviz.checking",)),

@@ -23,7 +23,7 @@ from .text import fmt_index, fmt_number
 
 # Checking never imports rendering (rendering draws reports, so that would be a cycle):
 # gradviz.rendering registers the function that draws a report's graph.
-_DRAWER: dict = {"draw": None}
+from ..hooks import DRAWER as _DRAWER  # filled by gradviz.rendering (or a stand-in that imports it)
 
 
 def register_drawer(draw) -> None:
@@ -237,7 +237,7 @@ class Report:
         """The checked graph with the verdict drawn on it (by the drawer gradviz.rendering registers)."""
         if self.root is None:
             raise ValueError("this report has no recorded graph to draw (hand-written code is checked as a black box)")
-        if _DRAWER["draw"] is None:
+        if _DRAWER.get("draw") is None:
             raise RuntimeError("no drawer is registered: import gradviz (gradviz.rendering registers it)")
         return _DRAWER["draw"](self.root, report=self, **kwargs)
 

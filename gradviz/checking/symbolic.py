@@ -19,6 +19,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..ops.registry import OpDef
+from . import symbolic_cache as disk
+from .symbolic_cache import attrs_key as _attrs_key
 
 # Array ops are expanded element by element; above this many input elements
 # the expansion would take too long and the symbolic oracle says SKIPPED.
@@ -34,24 +36,6 @@ def _sympy():
 
 class SymbolicUnavailable(Exception):
     """The symbolic oracle cannot judge this op here; the message says why."""
-
-
-def _attrs_key(attrs: dict | None) -> tuple:
-    if not attrs:
-        return ()
-    items = []
-    for key in sorted(attrs):
-        value = attrs[key]
-        if isinstance(value, np.ndarray):
-            value = ("array", value.shape, value.dtype.str, value.tobytes())
-        elif isinstance(value, tuple):
-            value = tuple(
-                ("array", v.shape, v.tobytes()) if isinstance(v, np.ndarray) else repr(v) for v in value
-            )
-        else:
-            value = repr(value)
-        items.append((key, value))
-    return tuple(items)
 
 
 def symbol_array(prefix: str, shape: tuple) -> Any:
@@ -101,8 +85,12 @@ class _Compiled:
     exprs: Any = None
     args: Any = None
     _precise: Callable | None = None
+    rebuild: Callable | None = None  # loaded from the disk cache: how to get the expressions when needed
 
     def precise(self, *values):
+        if self.exprs is None and self.rebuild is not None:
+            fresh = self.rebuild()
+            self.exprs, self.args = fresh.exprs, fresh.args
         if self._precise is None:
             import sympy
 
@@ -168,6 +156,8 @@ class _Templates:
                 raise SymbolicUnavailable(f"SymPy skipped: compiling this node's derivative took more than its "
                                           f"{NODE_BUDGET:g} s CPU budget; finite differences still judge it")
 
+    rebuild: Callable | None = None  # loaded from the disk cache: how to get the SymPy partials when needed
+
     def vjp(self, args: np.ndarray, cotangent: np.ndarray) -> np.ndarray:
         """sum over outputs of cotangent * d output / d args, for the flat vector of all inputs' entries."""
         grad = np.zeros(args.size)
@@ -175,6 +165,8 @@ class _Templates:
             with np.errstate(all="ignore"):
                 values = [np.broadcast_to(np.asarray(v, dtype=np.float64), members.shape)
                           for v in fn(*[args[where[:, i]] for i in range(where.shape[1])])]
+            if partials is None and any(not np.isfinite(v).all() for v in values):
+                return self.rebuild().vjp(args, cotangent)  # SymPy's own floats need the expressions
             for i, v in enumerate(values):
                 v = np.array(v)
                 bad = ~np.isfinite(v)
@@ -238,7 +230,7 @@ def _elementwise_partials(op: OpDef, key: tuple, arrays: list[np.ndarray], attrs
     float64 overflows)."""
     compiled = _cache.get(key)
     if compiled is None:
-        compiled = _cache[key] = _compile_elementwise(op, len(arrays), attrs)
+        compiled = _cache[key] = _elementwise_from_disk(op, key, len(arrays), attrs)
     with np.errstate(all="ignore"):
         partials = [np.array(np.broadcast_to(np.asarray(p, dtype=np.float64), np.broadcast(*arrays).shape))
                     for p in compiled.fn(*arrays)]
@@ -285,7 +277,7 @@ def symbolic_vjp(op: OpDef, inputs: tuple, attrs: dict | None, cotangent) -> tup
     compiled = _cache.get(key)
     if compiled is None:
         try:
-            compiled = _cache[key] = _compile_expanded(op, shapes, cotangent.shape, attrs)
+            compiled = _cache[key] = _expanded_from_disk(op, key, shapes, cotangent.shape, attrs)
         except SymbolicUnavailable as why:
             _cache[key] = why  # over budget once is over budget again: do not pay twice
             raise
@@ -356,3 +348,42 @@ def _constant(data):
     for index in np.ndindex(out.shape):
         out[index] = sp.Float(float(data[index]))
     return out
+
+
+# -- the disk cache (symbolic_cache.py): compiled once per machine, not once per process -------------------
+
+
+def _disk_entry(kind: str, op: OpDef, *parts) -> tuple[str | None, dict | None]:
+    fingerprint = disk.twin_fingerprint(op)
+    key = disk.entry_key(kind, fingerprint, *parts) if fingerprint else None
+    return key, disk.load(key) if key else None
+
+
+def _elementwise_from_disk(op: OpDef, key: tuple, n_inputs: int, attrs: dict | None) -> _Compiled:
+    entry_key, entry = _disk_entry("elementwise", op, n_inputs, key[3])
+    rebuild = lambda: _compile_elementwise(op, n_inputs, attrs)  # noqa: E731
+    try:
+        return _Compiled(disk.function_from(entry["fn"]), n_inputs, rebuild=rebuild)
+    except Exception:  # no entry, or a foreign or damaged one: compile as if there were none
+        compiled = rebuild()
+    text = disk.function_text(compiled.fn) if entry_key else None
+    if text is not None:
+        disk.save(entry_key, {"fn": text})
+    return compiled
+
+
+def _expanded_from_disk(op: OpDef, key: tuple, shapes: list[tuple], out_shape: tuple, attrs) -> _Templates:
+    entry_key, entry = _disk_entry("expanded", op, *key[2:])
+    try:
+        templates = _Templates.__new__(_Templates)
+        templates.parts = [(disk.function_from(p["fn"]), None, None, np.array(p["members"], dtype=np.intp),
+                            np.array(p["where"], dtype=np.intp).reshape(len(p["members"]), -1)) for p in entry["parts"]]
+        templates.rebuild = lambda: _compile_expanded(op, shapes, out_shape, attrs)
+        return templates
+    except Exception:  # no entry, or a foreign or damaged one: compile as if there were none
+        templates = _compile_expanded(op, shapes, out_shape, attrs)
+    texts = [disk.function_text(fn) for fn, *_ in templates.parts] if entry_key else [None]
+    if all(text is not None for text in texts):
+        disk.save(entry_key, {"parts": [{"fn": text, "members": members.tolist(), "where": where.tolist()}
+                                        for text, (_, _, _, members, where) in zip(texts, templates.parts)]})
+    return templates

@@ -14,11 +14,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GradvizError
-from .outputs import write_all
 from .progress import Progress
 from .results import TIMEOUT, Journal, SubmissionResult, TargetResult
-from .runner import Limits, grade_folder, parse_shard
 from .spec import Spec, load_spec
+
+
+def __getattr__(name: str):
+    """The runner and the output writers (which import the checker) load on first use, not for --help."""
+    if name in ("Limits", "grade_folder", "parse_shard"):
+        from . import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["TIMEOUT", "Limits", "Spec", "SubmissionResult", "TargetResult", "grade", "load_spec", "merge"]
 
@@ -36,6 +43,9 @@ def grade(submissions: str | Path, spec: str | Path | Spec, out: str | Path, *, 
     `gradescope=True`: `submissions` is one submission's folder (Gradescope's /autograder/submission), and
     `out`/results.json is written in Gradescope's format.
     """
+    from .outputs import write_all
+    from .runner import Limits, grade_folder, parse_shard
+
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     for flag, value in (("--timeout", timeout), ("--memory", memory_mb), ("--output-limit", output_mb)):
         if value is not None and not value > 0:
@@ -56,6 +66,8 @@ def grade(submissions: str | Path, spec: str | Path | Spec, out: str | Path, *, 
 
 def merge(folders: list[str | Path], out: str | Path) -> list[SubmissionResult]:
     """Join the results folders of the shards of one run into `out` (a results folder of its own)."""
+    from .outputs import write_all
+
     if not folders:
         raise GradvizError("gradviz grade merge needs the results folders of the shards, e.g. merge shard-1 shard-2")
     headers, results = [], {}
