@@ -107,7 +107,11 @@ def _value(tree: ast.AST, what: str, text: str, rng: np.random.Generator) -> Any
         return _call(tree, what, text, rng)
     value = _literal(tree, what, text)
     if isinstance(value, list):
-        array = np.array(value)
+        try:
+            array = np.array(value)
+        except ValueError:  # rows of different lengths: numpy refuses a ragged list
+            raise GradvizError(f"{what}={text}: the rows of this list have different lengths; "
+                               "give every row the same number of elements") from None
         if array.dtype == object or array.dtype.kind not in "iufb":
             raise GradvizError(f"{what}={text}: a list must hold numbers of one nesting depth")
         return array.astype(np.float64) if array.dtype.kind == "f" else array
@@ -135,9 +139,16 @@ def _shape(elements, what: str, text: str) -> tuple[int, ...]:
         if type(value) is not int or value < 1:
             raise GradvizError(f"{what}={text}: a shape is positive integers like 4,5")
         shape.append(value)
-    if int(np.prod(shape)) > MAX_ELEMENTS:
-        raise GradvizError(f"{what}={text}: {int(np.prod(shape))} elements is too many to check")
+    check_size(shape, what, text)
     return tuple(shape)
+
+
+def check_size(shape, what: str, text: str) -> None:
+    """One limit for every input gradviz makes (--input, --input-shape): refused before any memory is taken."""
+    count = int(np.prod(shape, dtype=object))
+    if count > MAX_ELEMENTS:
+        raise GradvizError(f"{what} {text}: {count:,} elements is too many to check (at most {MAX_ELEMENTS:,}); "
+                           "give a smaller shape: gradients are checked the same way on a few elements")
 
 
 def _random(draw, shape, what):

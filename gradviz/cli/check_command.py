@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .. import __version__, progress
+from .. import __version__, progress, usage
 from ..checking.text import format_report, paint, shorten, terminal_width, use_color
 from ..errors import GradvizError
 from .reading_flags import reading_options
@@ -29,6 +29,7 @@ def _run_check(args) -> int:
         options["strict"] = True
     if args.target is None:
         return _self_test(args)
+    usage.check_target_file(args.target)
     if targets.is_file_target(args.target) or args.optimizer:  # --optimizer: a file target, or its error
         report = file_target_report(args)
     else:

@@ -9,14 +9,14 @@ import argparse
 import os
 import sys
 
-from .. import __version__
+from .. import __version__, usage
 from ..errors import GradvizError
 from .check_command import inputs_of, run_check
 from .flags import EXAMPLES, HelpFormatter, add_check_arguments, add_render_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = usage.OneLineParser(
         prog="gradviz", formatter_class=HelpFormatter, epilog=EXAMPLES,
         description="Draw computation graphs and verify gradients against SymPy and finite differences.")
     parser.add_argument("--version", action="version", version=f"gradviz {__version__}")
@@ -35,10 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return usage.guarded(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     if os.getcwd() not in sys.path and "" not in sys.path:  # the script sees the working directory, like -m
         sys.path.insert(0, os.getcwd())
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(usage.join_negative_numbers(list(sys.argv[1:] if argv is None else argv)))
     if args.command is None:
         parser.print_help()
         return 0
@@ -51,8 +55,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"gradviz: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # pragma: no cover
-        return 130
 
 
 def _render(args) -> int:
@@ -64,6 +66,7 @@ def _render(args) -> int:
     if engine is not None:  # a student's engine: its own small graph, with the check's verdict on it
         root, report = engine_target.render_root(engine, args)
     else:
+        usage.check_target_file(args.target)
         root = targets.graph_of(args.target, targets.parse_at(args.at), inputs_of(args), args.seed)
     path = render(root, args.output, rankdir=args.rankdir, collapse=args.collapse, show_order=args.show_order,
                   show_formulas=args.formulas, report=report)

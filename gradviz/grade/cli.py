@@ -49,10 +49,12 @@ def add_command(sub) -> None:
 
 def run(args) -> int:
     from ..errors import GradvizError
+    from .. import usage
     from . import grade, merge
     from .progress import ProgressBar
 
     start = time.perf_counter()
+    usage.check_output_folder(args.out, "--out")
     if args.jobs is not None and args.jobs < 1:
         raise GradvizError(f"-j takes a number of parallel jobs >= 1, got {args.jobs}")
     if args.folders[0] == "autograder":

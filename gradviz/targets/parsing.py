@@ -7,6 +7,7 @@ from typing import Callable
 import numpy as np
 
 from .. import expr as expr_mod
+from .. import spec as spec_mod
 from ..checking.streams import INPUTS, stream
 from ..errors import GradvizError
 from ..value import Value
@@ -36,6 +37,7 @@ def parse_shape(text: str, what: str) -> tuple[int, ...]:
         raise GradvizError(f"{what}: {text!r} is not a shape; write e.g. 2,3,8,8") from None
     if not shape or min(shape) < 1:
         raise GradvizError(f"{what}: {text!r} is not a shape; write e.g. 2,3,8,8")
+    spec_mod.check_size(shape, what, text)  # the one size limit of every input
     return shape
 
 

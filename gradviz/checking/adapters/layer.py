@@ -76,6 +76,10 @@ def float_attributes(obj: Any) -> dict[str, np.ndarray]:
 def pick_methods(obj: Any, forward: str | None, backward: str | None) -> tuple[str, str, str]:
     """The forward and backward method names, and how they were chosen (said in the report)."""
     cls = type(obj).__name__
+    if isinstance(obj, type):  # the class itself: its methods are unbound, so every pair would look possible
+        raise GradvizError(f"{obj.__name__} is a class: pass an instance, e.g. check_layer({obj.__name__}(...), x) "
+                           "(from the command line gradviz constructs it: --init NAME=SPEC or --args JSON give "
+                           "its constructor arguments)")
 
     def has(name):
         return callable(getattr(obj, name, None)) and (name != "__call__" or hasattr(type(obj), "__call__"))
@@ -281,8 +285,13 @@ def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
                                    "be float64 arrays (use .astype(np.float64) when creating them)")
         return out
     grad_like = {g for name in before for g in grad_spellings(name)}
-    return {k: v for k, v in before.items() if k not in written and k not in grad_like and v.dtype == np.float64
-            and not _gradient_holder(k)}
+    kept = {k: v for k, v in before.items() if k not in written and k not in grad_like and not _gradient_holder(k)}
+    low = [k for k, v in kept.items() if v.dtype != np.float64]
+    if low:  # never a silent hole: these look like parameters, but cannot be perturbed precisely
+        arrays = ", ".join(f"{type(obj).__name__}.{k} ({before[k].dtype})" for k in low)
+        raise GradvizError(f"{arrays}: parameters are perturbed in place and compared at 1e-6, which needs float64; "
+                           f"create them with .astype(np.float64) (float32 rounds each step to about 7 digits)")
+    return kept
 
 
 def _gradient_holder(key: str) -> bool:

@@ -20,8 +20,8 @@ from ...errors import GradvizError
 from .both import _cost_and_gradients, _loss_then_array, both_structured
 from .pair import differentiable
 from ..names import match
-from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, positional_names,
-                      user_name)
+from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, not_arrays_hint,
+                      positional_names, user_name)
 
 PREDICTION_NAMES = ("y_pred", "y_hat", "yhat", "pred", "preds", "predictions", "prediction", "output", "outputs",
                     "logits", "scores", "AL", "A", "a", "x", "X", "z", "Z", "w", "W", "theta")
@@ -41,7 +41,8 @@ def guess_wrt(bound: dict, notes: list[str], what: str) -> str:
     """The argument a gradient belongs to when nothing says so: the prediction-like float array."""
     floats = [n for n, v in bound.items() if is_float_array(v)]
     if not floats:
-        raise GradvizError(f"{what} received no float array to differentiate (its arguments are {', '.join(bound)})")
+        raise GradvizError(f"{what} received no float array to differentiate (its arguments are {', '.join(bound)})"
+                           + not_arrays_hint(bound))
     if len(floats) == 1:
         return floats[0]
     choice = next((n for n in PREDICTION_NAMES if n in floats), None) or \
@@ -82,7 +83,7 @@ def _both_subject(fn, args, wrt, timeout) -> Reading:
     target = wrt or next((n for n, v in bound.arguments.items() if is_float_array(v)), None)
     if target is None:
         raise GradvizError(f"{name} received no float array to differentiate (its arguments are "
-                           f"{', '.join(bound.arguments)})")
+                           f"{', '.join(bound.arguments)})" + not_arrays_hint(bound.arguments))
     differentiable(bound.arguments, target, name)
     arrays = {target: float64_copy(target, bound.arguments[target], warns)}
 

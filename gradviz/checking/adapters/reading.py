@@ -158,6 +158,22 @@ def is_float_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
+def not_arrays_hint(arguments: dict) -> str:
+    """Why the arguments that look like data are not float arrays, in the user's names ("" when none do)."""
+    hints = []
+    for name, value in arguments.items():
+        if isinstance(value, (list, tuple)):
+            try:
+                np.array(value, dtype=np.float64)
+                hints.append(f"{name} is a {type(value).__name__}: pass np.array({name}, dtype=float)")
+            except (ValueError, TypeError):
+                hints.append(f"{name} is a ragged {type(value).__name__} (rows of different lengths or non-numbers), "
+                             "which is no array: give every row the same length")
+        elif isinstance(value, np.ndarray) and value.dtype.kind in "iub":
+            hints.append(f"{name} is an {value.dtype} array: pass {name}.astype(float) to differentiate it")
+    return "; " + "; ".join(hints) if hints else ""
+
+
 def positional_names(fn: Callable) -> list[str]:
     """Names of the positional parameters of fn (without self for bound methods)."""
     try:

@@ -1,0 +1,167 @@
+"""Every bad input a new user tried gets one readable message naming it and what to do: exit 2, no traceback.
+
+Each case runs through the command line (a real subprocess) and, where there is one, through the Python API.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradviz as gv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+LAYERS = textwrap.dedent('''
+    import numpy as np
+
+
+    class Dense:
+        """An affine layer, results on self (cs231n style)."""
+
+        def __init__(self, n_in=3, n_out=2):
+            rng = np.random.default_rng(0)
+            self.W = rng.normal(size=(n_in, n_out))
+            self.b = np.zeros(n_out)
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.W + self.b
+
+        def backward(self, dout):
+            self.dW = self.x.T @ dout
+            self.db = dout.sum(axis=0)
+            return dout @ self.W.T
+
+
+    class HalfPrecisionDense(Dense):
+        """The same layer with float32 weights, as a notebook that used np.float32 makes them."""
+
+        def __init__(self):
+            super().__init__()
+            self.W = self.W.astype(np.float32)
+            self.b = self.b.astype(np.float32)
+
+
+    def square(x):
+        return x * x
+''')
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "layers.py").write_text(LAYERS)
+    (tmp_path / "notes.txt").write_text("not python\n")
+    return tmp_path
+
+
+def cli(folder, *args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "gradviz", *args], capture_output=True, text=True, cwd=folder,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300, **kwargs)
+
+
+def one_message(done, *words):
+    """Exit 2, nothing on stdout, one line on stderr that names `words`, and no traceback."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, (done.returncode, done.stdout[-500:], done.stderr[-2000:])
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+CLI_CASES = {
+    "input-shape beyond memory": (["check", "layers.py:Dense", "--input-shape", "100000,100000"],
+                                  ["--input-shape", "too many", "smaller shape"]),
+    "ragged list": (["check", "layers.py:square", "--input", "x=[[1, 2], [3]]"], ["--input x", "different lengths"]),
+    "float32 parameters": (["check", "layers.py:HalfPrecisionDense", "--input-shape", "4,3"],
+                           ["HalfPrecisionDense.W (float32)", "astype(np.float64)"]),
+    "not a python file": (["check", "notes.txt:f"], ["notes.txt is not a Python file", "file.py:NAME"]),
+    "negative eps": (["check", "layers.py:Dense", "--input-shape", "4,3", "--eps", "-1e-6"], ["--eps", "must be > 0"]),
+    "unknown option": (["check", "--bogus"], ["--bogus", "--help"]),
+}
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=lambda c: c.replace(" ", "-"))
+def test_each_bad_command_line_gets_one_message_and_exit_2(folder, case):
+    args, words = CLI_CASES[case]
+    one_message(cli(folder, *args), *words)
+
+
+def test_grade_out_under_a_file_is_refused_before_any_work(folder):
+    subs = folder / "subs" / "alice"
+    subs.mkdir(parents=True)
+    (subs / "layers.py").write_text(LAYERS)
+    (folder / "grading.toml").write_text('[assignment]\ntitle = "t"\n[[target]]\nname = "dense"\n'
+                                         'check = "layers.py:Dense"\npoints = 1\ninput-shape = "4,3"\n')
+    one_message(cli(folder, "grade", "subs", "--spec", "grading.toml", "--out", "notes.txt/results"),
+                "--out notes.txt/results", "notes.txt, which is a file")
+
+
+def test_piping_into_head_is_silent(folder):
+    gradviz = subprocess.Popen([sys.executable, "-m", "gradviz", "check"], cwd=folder, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    head = subprocess.run(["head", "-n", "2"], stdin=gradviz.stdout, capture_output=True, text=True, timeout=300)
+    gradviz.stdout.close()
+    err = gradviz.stderr.read().decode()
+    gradviz.wait(timeout=300)
+    assert len(head.stdout.splitlines()) == 2
+    assert "BrokenPipe" not in err and "Traceback" not in err, err
+
+
+def test_ctrl_c_prints_one_line(folder):
+    run = subprocess.Popen([sys.executable, "-m", "gradviz", "check"], cwd=folder, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    run.stdout.readline()  # the self-test has printed its header: gradviz is running, not starting up
+    time.sleep(0.5)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    # 130, or -2 (ended by SIGINT after printing the line: seen about 1 run in 5); a shell shows 130 for both
+    assert run.returncode in (130, -signal.SIGINT)
+    assert err.strip().splitlines()[-1] == "gradviz: interrupted" and "Traceback" not in err
+
+
+# --- the same mistakes through the Python API: one GradvizError whose message says what to do ------------
+
+
+@pytest.fixture
+def layers(folder, monkeypatch):
+    monkeypatch.syspath_prepend(str(folder))
+    import importlib
+
+    return importlib.import_module("layers")
+
+
+def test_api_class_instead_of_instance(layers):
+    with pytest.raises(gv.GradvizError, match=r"Dense is a class: pass an instance, e\.g\. check_layer\(Dense\(\.\.\.\), x\)"):
+        gv.check_layer(layers.Dense, np.ones((4, 3)))
+
+
+def test_api_float32_parameters_are_named_not_skipped(layers):
+    with pytest.raises(gv.GradvizError, match=r"HalfPrecisionDense\.W \(float32\), HalfPrecisionDense\.b \(float32\)"):
+        gv.check_layer(layers.HalfPrecisionDense(), np.ones((4, 3)))
+
+
+def test_api_ragged_list(layers):
+    with pytest.raises(gv.GradvizError, match="y_pred is a ragged list"):
+        gv.check_grad_fn(lambda y_pred: float(np.sum(y_pred)), lambda y_pred: np.ones(3), [[1.0, 2.0], [3.0]])
+
+
+def test_api_zero_eps_is_a_message_not_a_zero_division(layers):
+    with pytest.raises(gv.GradvizError, match="eps=0 cannot be used"):
+        gv.check_layer(layers.Dense(), np.ones((4, 3)), eps=0)
+
+
+def test_api_a_function_that_raises_is_an_error_report_naming_the_exception():
+    def forward(v):
+        raise ValueError("shapes do not match")
+
+    report = gv.check(forward, gv.Value(1.0, label="v"))
+    assert report.status == "ERROR" and "raised ValueError: shapes do not match" in report.verdict
+    assert "does not build a gradviz graph" not in report.verdict
