@@ -23,11 +23,13 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import grade_class as klass  # noqa: E402
 
+import gradviz as gv  # noqa: E402
 from gradviz import cli  # noqa: E402
 from gradviz.errors import GradvizError  # noqa: E402
 from gradviz.grade import grade, load_spec, merge  # noqa: E402
@@ -251,12 +253,12 @@ def test_summary_groups_the_common_mistakes(graded):
     assert "<script" not in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "ends the process early" in html and "a syntax error" in html
     assert "passes the visible check but not a hidden variant" in html
-    assert "<a href='feedback/bob.md'>bob</a>" in html
+    assert "<a href='feedback/bob.html'>bob</a>" in html
     bins = dict(_bins(html))
     assert bins == {"0": 2, "1": 0, "2": 8, "3": 1, "4": 0, "5": 4}
     row = next(r for r in html.split("<tr class='mistake'>")[1:] if "once too often" in r)
     assert row.startswith("<td class='num'>2</td><td>Dense</td>")  # one group, two students
-    assert "feedback/cara.md" in row and "feedback/olga.md" in row
+    assert "feedback/cara.html" in row and "feedback/olga.html" in row
 
 
 def _bins(html: str):
@@ -403,7 +405,7 @@ def test_summary_renders_in_headless_chromium(graded, tmp_path):
         first = mistakes[0].find_elements("tag name", "td")
         assert int(first[0].text) == max(int(m.find_elements("tag name", "td")[0].text) for m in mistakes)
         link = mistakes[0].find_element("tag name", "a")
-        assert (graded["out"] / "feedback" / f"{link.text}.md").exists()
+        assert (graded["out"] / "feedback" / f"{link.text}.html").exists()
         driver.save_screenshot(str(tmp_path / "summary.png"))
     assert (tmp_path / "summary.png").stat().st_size > 10_000
 
@@ -467,3 +469,79 @@ def test_graded_targets_take_every_form_gradviz_check_takes(tmp_path):
     assert {t: s for t, (s, _) in results["ben"].items()} == {"affine": "PASS", "batchnorm": "FAIL", "softmax": "FAIL"}
     assert "dgamma of shape (1, 4)" in results["ben"]["batchnorm"][1]
     assert "5 times the true gradient" in results["ben"]["softmax"][1]
+
+
+# --- the pages a teacher opens: linked HTML feedback, tables that agree with their verdicts, a phone ---------
+
+PHONE_LAYOUT = """
+const problems = [];
+const width = document.documentElement.clientWidth;
+if (document.documentElement.scrollWidth > width + 1) problems.push('scrolls sideways by ' +
+    (document.documentElement.scrollWidth - width) + ' px');
+for (const el of document.querySelectorAll('body *')) {
+  if (!el.getClientRects().length) continue;
+  const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  let px = parseFloat(getComputedStyle(el).fontSize);
+  const svg = el.closest('svg');
+  if (svg && own) px *= svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+  if (own && px < 10) problems.push(px.toFixed(1) + ' px: ' + el.textContent.trim().slice(0, 40));
+}
+return problems;
+"""
+
+
+def test_the_summary_links_to_html_feedback_that_says_what_the_markdown_says(graded):
+    import html as html_lib
+    import re
+
+    summary = (graded["out"] / "summary.html").read_text()
+    links = set(re.findall(r"href='(feedback/[^']+)'", summary))
+    assert links and all(link.endswith(".html") and (graded["out"] / link).is_file() for link in links)
+    bob = (graded["out"] / "feedback" / "bob.html").read_text()
+    assert "<meta name='viewport'" in bob and "<h2>Dense" in bob
+    assert "it is twice the true gradient" in html_lib.unescape(bob)
+    for page in (graded["out"] / "feedback").glob("*.md"):  # the HTML page says what its Markdown says
+        shown = html_lib.unescape(re.sub(r"<[^>]+>", "", page.with_suffix(".html").read_text()))
+        for line in page.read_text().splitlines():
+            if line.startswith("- "):  # a diagnosis sentence: the escapes gone, the words the same
+                words = re.sub(r"\\(.)", r"\1", line[2:]).replace("`", "")
+                assert words in shown, (page.name, words)
+
+
+def test_no_feedback_table_contradicts_its_verdict(graded):
+    """A FAIL or ERROR row never shows errors of 0 (nothing compared is not 'no error')."""
+    for page in (graded["out"] / "feedback").glob("*.md"):
+        for line in page.read_text().splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) >= 5 and any(s in cells[2] for s in ("FAIL", "ERROR")):
+                assert cells[3:5] != ["0", "0"], (page.name, line)
+
+
+def test_a_missing_gradient_row_shows_no_error_of_zero():
+    class NoBiasGradient:
+        def __init__(self):
+            self.W = np.random.default_rng(0).normal(size=(3, 2))
+            self.b = np.zeros(2)
+
+        def forward(self, x):
+            self.x = x
+            return x @ self.W + self.b
+
+        def backward(self, dout):
+            self.dW = self.x.T @ dout  # forgot self.db
+            return dout @ self.W.T
+
+    report = gv.check_layer(NoBiasGradient(), np.ones((4, 3)))
+    row = next(line for line in report.to_markdown().splitlines() if line.startswith("| `b`"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert "FAIL" in cells[2] and cells[3:5] == ["-", "-"] and "no gradient" in cells[5]
+
+
+@pytest.mark.skipif(not grading_screenshot.available(), reason="needs chromium, chromium-driver and selenium")
+def test_the_summary_and_a_feedback_page_read_on_a_phone(graded, tmp_path):
+    with grading_screenshot.chromium(tmp_path / "profile") as driver:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True})
+        for page in ("summary.html", "feedback/bob.html", "feedback/nia.html"):
+            driver.get((graded["out"] / page).as_uri())
+            assert driver.execute_script(PHONE_LAYOUT) == [], page

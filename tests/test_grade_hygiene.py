@@ -106,3 +106,19 @@ def test_a_hostile_submission_cannot_inject_into_any_output(tmp_path):
     assert doc["lin"]["score"] == 5 and any("answers.txt" in n and "outside" in n for n in doc["lin"]["notes"])
     assert teacher.read_text() == "the answer key"
     assert doc["alice"]["score"] == 5
+
+
+def test_the_html_feedback_page_shows_a_hostile_string_as_text():
+    """feedback_html reads hygiene's escapes back as literal characters, which html.escape makes inert."""
+    from gradviz.grade.feedback_html import markdown_to_html
+    from gradviz.grade.hygiene import fenced, for_markdown
+
+    evil = "<script>alert(1)</script> **x** `y` [a](http://e.com) ![i](http://e.com/i.png) \\| | &amp;"
+    md = "\n".join([f"# T: feedback for {for_markdown(evil)}", "", "| target | points | result |", "|---|---|---|",
+                    f"| {for_markdown(evil)} | 1 / 1 | FAIL: {for_markdown(evil)} |", "", f"- `x`: {for_markdown(evil)}",
+                    "", f"> note: {for_markdown(evil)}", "", fenced("```\n</pre><script>x</script>\n````")])
+    body = markdown_to_html(md, evil).split("<body>")[1]
+    assert "<script" not in body and "<a " not in body and "<img" not in body and "<b>" not in body
+    assert body.count("&lt;script&gt;alert(1)&lt;/script&gt; **x** `y` [a](http://e.com)") == 5
+    assert body.count("<td>") == 3  # the escaped | stayed in its cell
+    assert "&lt;/pre&gt;&lt;script&gt;x&lt;/script&gt;\n````</pre>" in body  # the fence ends at its own line

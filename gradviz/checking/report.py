@@ -282,8 +282,10 @@ class Report:
         out.append("|---|---|---|---|---|---|")
         for r in self.results:
             diag = "; ".join(r.diagnosis or ([r.message] if r.message else []))
-            out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {fmt_number(r.max_abs_err, 2)} | "
-                       f"{fmt_number(r.max_rel_err, 2)} | {_md(diag)} |")
+            # a FAIL or ERROR with no element compared (a missing or misshapen gradient) shows no error of 0
+            compared = r.status not in (FAIL, ERROR) or not r.max_abs_err == 0
+            errors = (fmt_number(r.max_abs_err, 2), fmt_number(r.max_rel_err, 2)) if compared else ("-", "-")
+            out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {errors[0]} | {errors[1]} | {_md(diag)} |")
         worst = [row for row in self.worst() if row.status != PASS] or self.worst(5)
         out += ["", "| input | index | " + " | ".join(self.columns) + " | abs err | rel err | status |",
                 "|---|---|---|---|---|---|---|---|"]

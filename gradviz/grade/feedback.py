@@ -1,4 +1,5 @@
-"""One Markdown page per student: the score, and for each target that did not pass, why, in words.
+"""One Markdown page per student (and the same page as HTML, which the summary links to): the score,
+and for each target that did not pass, why, in words.
 
 A failing target shows its diagnosis and the report of the visible check. Everything that came
 from the submission is escaped for Markdown or fenced (hygiene.py): a student's message cannot
@@ -13,6 +14,7 @@ import re
 from pathlib import Path
 
 from ..checking.report import PASS
+from .feedback_html import markdown_to_html
 from .hygiene import fenced, for_markdown, one_line
 from .results import SubmissionResult, TargetResult
 
@@ -29,7 +31,9 @@ def write_feedback(folder: Path, header: dict, results: list[SubmissionResult]) 
     for r in results:
         name = safe_name(r.student)
         drawings = folder / name
-        (folder / f"{name}.md").write_text(feedback_page(header, r, drawings))
+        page = feedback_page(header, r, drawings)
+        (folder / f"{name}.md").write_text(page)
+        (folder / f"{name}.html").write_text(markdown_to_html(page, one_line(f"{header['title']}: feedback for {r.student}")))
     return folder
 
 

@@ -18,7 +18,9 @@ from .results import SubmissionResult
 
 EXAMPLES = 5
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; padding: 0 .8em; color: #222; }
+td, th { overflow-wrap: anywhere; } #score-histogram { max-width: 100%; height: auto; }
+@media (max-width: 600px) { body { margin: 1em auto; } td, th { padding: .25em .3em; } .stats span { margin-right: 1em; } }
 h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; width: 100%; } td, th { padding: .3em .6em; border-bottom: 1px solid #eee;
 text-align: left; vertical-align: top; } th { background: #f6f6f6; }
@@ -37,7 +39,9 @@ def summary_html(header: dict, results: list[SubmissionResult], mistakes: list[M
     esc = html.escape
     scores = [r.score for r in results]
     out_of = sum(t["points"] for t in header["targets"])
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{esc(header['title'])}: grades</title>",
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'>"
+             f"<meta name='viewport' content='width=device-width, initial-scale=1'>"  # phones: no 980 px page
+             f"<title>{esc(header['title'])}: grades</title>",
              f"<style>{STYLE}</style></head><body>", f"<h1>{esc(header['title'])}</h1>"]
     if scores:
         parts.append("<p class='stats'>" + "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in [
@@ -56,8 +60,11 @@ def summary_html(header: dict, results: list[SubmissionResult], mistakes: list[M
     return "\n".join(parts) + "\n"
 
 
-def histogram(scores: list[float], out_of: float, width: int = 640, height: int = 180) -> str:
-    """An inline SVG bar chart: how many students got each score (ten bins when scores are many)."""
+def histogram(scores: list[float], out_of: float, width: int = 400, height: int = 180) -> str:
+    """An inline SVG bar chart: how many students got each score (ten bins when scores are many).
+
+    400 units wide with 13-unit text: shrunk to a phone's width, its labels stay above 10 CSS px.
+    """
     if not scores:
         return "<p>No submissions.</p>"
     values = sorted({0.0, out_of, *scores})
@@ -67,6 +74,7 @@ def histogram(scores: list[float], out_of: float, width: int = 640, height: int 
     n, top = len(edges), max(counts.values())
     bar, base = width / n, height - 30
     svg = [f"<svg id='score-histogram' xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+           f"viewBox='0 0 {width} {height}' "
            f"role='img' aria-label='score distribution'>"]
     for k, edge in enumerate(edges):
         h = (base - 20) * counts.get(k, 0) / top
@@ -75,9 +83,9 @@ def histogram(scores: list[float], out_of: float, width: int = 640, height: int 
         svg.append(f"<rect class='bin' data-score='{label}' data-count='{counts.get(k, 0)}' x='{x + 2:.1f}' "
                    f"y='{base - h:.1f}' width='{bar - 4:.1f}' height='{h:.1f}' fill='#4c78a8'/>")
         if counts.get(k):
-            svg.append(f"<text x='{x + bar / 2:.1f}' y='{base - h - 4:.1f}' font-size='12' "
+            svg.append(f"<text x='{x + bar / 2:.1f}' y='{base - h - 4:.1f}' font-size='13' "
                        f"text-anchor='middle'>{counts[k]}</text>")
-        svg.append(f"<text x='{x + bar / 2:.1f}' y='{base + 16:.1f}' font-size='12' "
+        svg.append(f"<text x='{x + bar / 2:.1f}' y='{base + 16:.1f}' font-size='13' "
                    f"text-anchor='middle'>{label}</text>")
     svg.append(f"<line x1='0' y1='{base}' x2='{width}' y2='{base}' stroke='#999'/></svg>")
     return "".join(svg)
@@ -99,7 +107,7 @@ def _targets(header: dict, results: list[SubmissionResult]) -> str:
 
 
 def _link(student: str) -> str:
-    return f"<a href='feedback/{html.escape(safe_name(student))}.md'>{html.escape(student)}</a>"
+    return f"<a href='feedback/{html.escape(safe_name(student))}.html'>{html.escape(student)}</a>"
 
 
 def _mistakes(mistakes: list[Mistake]) -> str:
