@@ -39,9 +39,9 @@ def join_negative_numbers(argv: list[str]) -> list[str]:
 
 
 def check_target_file(target: str | None) -> None:
-    """A target naming an existing file that is not Python gets its own message (not an expression's)."""
-    if not target or ".py:" in target or target.endswith(".py"):
-        return
+    """A target naming an existing file that is neither Python nor a notebook gets its own message."""
+    if not target or ".py:" in target or ".ipynb:" in target or target.endswith((".py", ".ipynb")):
+        return  # Python files and notebooks are what gradviz reads
     path_text = target.rpartition(":")[0] if ":" in target else target
     if path_text and Path(path_text).is_file():
         raise GradvizError(f"{path_text} is not a Python file: gradviz check reads path/to/file.py:NAME "
