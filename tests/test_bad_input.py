@@ -120,28 +120,49 @@ import pathlib, time
 import numpy as np
 
 def f(x):
-    pathlib.Path("started").write_text("yes")  # the check is running the user's code now
-    time.sleep(120)
+    if pathlib.Path("sleep_in_f").exists():
+        pathlib.Path("started").write_text("yes")  # the check is running the user's code now
+        time.sleep(120)
     return float(np.sum(x ** 2))
 
 def f_prime(x):
+    if pathlib.Path("sleep_in_f_prime").exists():
+        pathlib.Path("started").write_text("yes")
+        time.sleep(120)
     return 2 * x
 """
 
 
-def test_ctrl_c_prints_one_line(folder):
+def _as_in_a_terminal():
+    """Ctrl-C in a terminal reaches a foreground program whose SIGINT is at its default. A test run in the
+    background of a non-interactive shell (`pytest ... &`) inherits SIGINT *ignored*, and so would gradviz:
+    undo that in the child, as a terminal's foreground job would have it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("where", ["sleep_in_f", "sleep_in_f_prime"])
+def test_ctrl_c_prints_one_line(folder, where):
+    """Ctrl-C while the user's forward (or gradient) runs: one line, exit 130, no retry of another reading."""
     (folder / "slow.py").write_text(SLOW)
+    (folder / where).write_text("")
     run = subprocess.Popen([sys.executable, "-m", "gradviz", "check", "slow.py:f,f_prime", "--input", "x=3"],
                            cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+                           env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=_as_in_a_terminal)
     deadline = time.monotonic() + 120
-    while not (folder / "started").exists() and time.monotonic() < deadline:  # interrupted mid-check, not at start-up
-        time.sleep(0.05)
+    while not (folder / "started").exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # interrupted mid-check, inside the user's code, not at start-up
+    assert (folder / "started").exists(), f"the user's code never ran: {run.poll()=}"
     run.send_signal(signal.SIGINT)
-    _, err = run.communicate(timeout=120)
+    try:
+        _, err = run.communicate(timeout=30)  # the user's code sleeps 120 s: finishing early means it stopped
+    except subprocess.TimeoutExpired:
+        run.kill()
+        run.communicate()
+        pytest.fail("gradviz kept running for 30 s after Ctrl-C")
     # 130, or -2 (ended by SIGINT after printing the line); a shell shows 130 for both
-    assert run.returncode in (130, -signal.SIGINT)
-    assert err.strip().splitlines()[-1] == "gradviz: interrupted" and "Traceback" not in err
+    assert run.returncode in (130, -signal.SIGINT), err
+    assert err.strip().splitlines()[-1] == "gradviz: interrupted" and "Traceback" not in err, err
+    assert err.count("interrupted") == 1
 
 
 # --- the same mistakes through the Python API: one GradvizError whose message says what to do ------------
