@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 
 from .status import ReportView
-from .text import fmt_index, fmt_number, settings_line
+from .text import ALL_INPUTS_UP_TO, MAX_GROUPS, MAX_SHOWN, fmt_index, fmt_number, settings_line
+from .text import element_count as size, grouped
 
 # background, text colour: dark text on a light fill, readable in print too
 BADGE_COLORS = {
@@ -39,6 +40,38 @@ def _head(*names: str) -> str:
     return f"<tr>{cells}</tr>"
 
 
+def _input_item(r) -> str:
+    esc = html.escape
+    details = [esc(r.message)] if r.message else []
+    details += [f"diagnosis: {esc(d)}" for d in r.diagnosis]
+    return (f"<li><code>{esc(r.name)}</code> {esc(str(tuple(r.shape)))}: {badge(r.status)}"
+            + "".join(f"<br>{d}" for d in details) + "</li>")
+
+
+def input_list(report: ReportView) -> list[str]:
+    """One item per input, capped as the terminal caps it: past ALL_INPUTS_UP_TO inputs, those that are
+    not PASS one by one, the passing ones a line per scope, and every input behind a <details>."""
+    results = list(report.results)
+    if len(results) <= ALL_INPUTS_UP_TO:
+        return [f'<ul style="margin:6px 0">{"".join(_input_item(r) for r in results)}</ul>']
+    standing_out = [r for r in results if r.status != "PASS"]
+    items = [_input_item(r) for r in standing_out[:MAX_SHOWN]]
+    if len(standing_out) > MAX_SHOWN:
+        items.append(f"<li>... and {len(standing_out) - MAX_SHOWN} more inputs that are not PASS</li>")
+    groups = grouped([r for r in results if r.status == "PASS"])
+    for name, members in list(groups.items())[:MAX_GROUPS]:
+        what = html.escape(f"{name}.*" if name else "(top level)")
+        items.append(f"<li><code>{what}</code>: {len(members)} input{'s' if len(members) != 1 else ''}, "
+                     f"{sum(size(r.shape) for r in members)} elements: {badge('PASS')}</li>")
+    if len(groups) > MAX_GROUPS:
+        hidden = sum(len(m) for m in list(groups.values())[MAX_GROUPS:])
+        items.append(f"<li>... and {len(groups) - MAX_GROUPS} more scopes, {hidden} inputs, all PASS</li>")
+    every = "".join(_input_item(r) for r in results)
+    return [f'<ul style="margin:6px 0">{"".join(items)}</ul>',
+            f'<details class="gv-all-inputs"><summary>all {len(results)} inputs</summary>'
+            f'<ul style="margin:6px 0">{every}</ul></details>']
+
+
 def format_html(report: ReportView) -> str:
     """The verdict, the worst elements and one line per input, as one self-contained <div>."""
     esc = html.escape
@@ -56,13 +89,7 @@ def format_html(report: ReportView) -> str:
                      + _cell(badge(row.status) + (f" {esc(row.note)}" if row.note else ""), raw=True) + "</tr>")
     table.append("</table>")
     parts += table
-    lines = []
-    for r in report.results:
-        details = [esc(r.message)] if r.message else []
-        details += [f"diagnosis: {esc(d)}" for d in r.diagnosis]
-        lines.append(f"<li><code>{esc(r.name)}</code> {esc(str(tuple(r.shape)))}: {badge(r.status)}"
-                     + "".join(f"<br>{d}" for d in details) + "</li>")
-    parts.append(f'<ul style="margin:6px 0">{"".join(lines)}</ul>')
+    parts += input_list(report)
     bad = report.first_bad_node
     if bad is not None:
         parts.append(f"<p>first wrong backward rule: {esc(bad.where)}: {esc(bad.message)}</p>")

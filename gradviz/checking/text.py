@@ -203,9 +203,9 @@ def input_lines(report: ReportView, color: bool = False) -> list[str]:
         rest = standing_out[MAX_SHOWN:]
         lines.append(f"... and {len(rest)} more inputs that are not PASS ({_counts(r.status for r in rest)}); "
                      "report.results or --json lists them all")
-    groups = _grouped([r for r in results if r.status == "PASS"])
+    groups = grouped([r for r in results if r.status == "PASS"])
     for name, members in list(groups.items())[:MAX_GROUPS]:
-        elements = sum(_size(r.shape) for r in members)
+        elements = sum(element_count(r.shape) for r in members)
         what = f"{name}.*" if name else "(top level)"
         lines.append(f"{what}: {len(members)} input{'s' if len(members) != 1 else ''}, {elements} elements: "
                      f"{paint('PASS', color)}")
@@ -238,7 +238,7 @@ def scope_of(name: str, depth: int) -> str:
     return ".".join(name.split(".")[:-1][:depth])
 
 
-def _grouped(results: list) -> dict[str, list]:
+def grouped(results: list) -> dict[str, list]:
     """Inputs by scope, as deep as still fits in MAX_GROUPS lines (at least by their first scope)."""
     deepest = max((r.name.count(".") for r in results), default=0)
     best: dict[str, list] = {}
@@ -252,7 +252,7 @@ def _grouped(results: list) -> dict[str, list]:
     return best
 
 
-def _size(shape) -> int:
+def element_count(shape) -> int:
     return math.prod(shape) if shape else 1
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import graphviz
 
 from .backends import render_source
-from .svg import inline_svg
+from .svg import inline_svg, notebook_bundle
 
 
 class Drawing(graphviz.Digraph):
@@ -55,5 +55,5 @@ class Drawing(graphviz.Digraph):
         return self.svg()
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict:
-        return {"image/svg+xml": self.svg()}
+        return notebook_bundle(self.pipe("svg", encoding="utf-8"))
 

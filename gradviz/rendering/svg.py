@@ -31,6 +31,18 @@ def inline_svg(svg: str) -> str:
     return _SIZE.sub(size, svg, count=1)
 
 
+def notebook_bundle(svg: str) -> dict[str, str]:
+    """What a notebook shows: natural size, shrunk to the cell when wider, never stretched to fill it.
+
+    JupyterLab and VS Code put `image/svg+xml` in an <img> (max-width: 100%); an SVG whose width is
+    "100%" has no size of its own there and is stretched to the cell. So that one keeps Graphviz's
+    size in points, and the HTML one (preferred where HTML is trusted) is the inline, shrinking SVG.
+    """
+    svg = svg[svg.index("<svg"):]
+    html = f'<div class="gv-drawing" style="max-width:100%;overflow-x:auto">{inline_svg(svg)}</div>'
+    return {"text/html": html, "image/svg+xml": svg}
+
+
 def natural_width_pt(svg: str) -> float:
     """The width Graphviz laid the picture out at, in points."""
     match = re.search(r'data-natural-width="([\d.]+)pt"', svg) or _SIZE.search(svg)

@@ -1,0 +1,104 @@
+"""What a notebook shows: drawings at their natural size (shrunk to the cell, never stretched), reports capped.
+
+A real kernel runs the cells (nbclient); the outputs are then laid out the way JupyterLab lays
+them out (text/html inline in the output area; image/svg+xml in an <img> with max-width: 100%)
+and measured in headless Chromium.
+"""
+
+import base64
+import re
+import shutil
+
+import nbformat
+import numpy as np
+import pytest
+
+import gradviz as gv
+
+PX_PER_PT = 4 / 3
+
+FIVE_NODES = """
+import gradviz as gv
+a = gv.Value(2.0, label="a")
+b = gv.Value(-3.0, label="b")
+out = (a * b).tanh()
+out.label = "out"
+out.backward()
+gv.draw(out)
+"""
+
+
+def _execute(*cells: str) -> list[dict]:
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (the test extra)")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
+    outputs = [o for cell in notebook.cells for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"], outputs
+    return [o.data for o in outputs if o.output_type in ("execute_result", "display_data")]
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs Debian's chromium and chromium-driver")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1280,900", f"--user-data-dir={tmp_path_factory.mktemp('profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def _shown_width(driver, tmp_path, body: str, cell_px: int) -> float:
+    """The CSS px width of the first picture in `body`, placed in a JupyterLab-like output area."""
+    page = tmp_path / "cell.html"
+    page.write_text("<!doctype html><html><head><style>"
+                    ".jp-OutputArea-output{width:%dpx;overflow-x:auto}"
+                    ".jp-RenderedImage img{max-width:100%%;height:auto}</style></head><body>"
+                    "<div class='jp-OutputArea-output jp-RenderedImage'>%s</div></body></html>" % (cell_px, body))
+    driver.get(page.as_uri())
+    return driver.execute_script("return document.querySelector('svg, img').getBoundingClientRect().width")
+
+
+def test_a_five_node_drawing_in_an_executed_notebook_is_not_wider_than_its_natural_width(chromium, tmp_path):
+    [data] = _execute(FIVE_NODES)
+    natural_pt = float(re.search(r'<svg width="([\d.]+)pt"', data["image/svg+xml"]).group(1))
+    natural_px = natural_pt * PX_PER_PT
+    # in a wide cell: the natural size, not the cell's 1100 px
+    html_width = _shown_width(chromium, tmp_path, data["text/html"], 1100)
+    encoded = base64.b64encode(data["image/svg+xml"].encode()).decode()
+    img_width = _shown_width(chromium, tmp_path, f'<img src="data:image/svg+xml;base64,{encoded}">', 1100)
+    assert natural_px < 1100
+    assert html_width == pytest.approx(natural_px, abs=1.5)
+    assert img_width == pytest.approx(natural_px, abs=1.5)
+    # in a cell narrower than the picture: shrunk to fit (the text stays readable: at most 1/0.76 smaller)
+    narrow = int(natural_px * 0.8)
+    assert _shown_width(chromium, tmp_path, data["text/html"], narrow) <= narrow + 0.5
+    assert _shown_width(chromium, tmp_path, f'<img src="data:image/svg+xml;base64,{encoded}">', narrow) <= narrow + 0.5
+
+
+MANY_PARAMETERS = """
+import gradviz as gv
+mlp = gv.nn.MLP(3, [16, 16, 1], seed=0)
+xs = [gv.Value(v, label=f"x{i}") for i, v in enumerate((0.1, 0.2, -0.3))]
+report = gv.check(lambda *x: mlp(list(x)), *xs, params=mlp.parameters(), mode="directional", methods=("finite",))
+"""
+
+
+def test_a_report_on_many_parameters_is_capped_in_a_notebook():
+    namespace = {}
+    exec(MANY_PARAMETERS, namespace)
+    report = namespace["report"]
+    assert len(report.results) == 3 + 353
+    [data] = _execute(MANY_PARAMETERS + "report")  # the same report, displayed by a kernel
+    shown = data["text/html"]
+    visible, _, hidden = shown.partition("<details")
+    assert visible.count("<li>") <= 12  # a line per scope, not one per parameter
+    assert "layer0.*" in visible and "layer1.*" in visible
+    assert hidden.count("<li>") == len(report.results)  # every input is one click away
+    assert "all %d inputs" % len(report.results) in hidden
