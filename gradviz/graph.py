@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import weakref
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any, Iterator
@@ -25,6 +26,21 @@ _ids = itertools.count()
 next_id = _ids.__next__
 
 _scope_stack: list[str] = [""]
+
+# Op results the user gave a name (`n = x * w + b; n.label = "n"`), held weakly. gv.check records the
+# function again from fresh inputs; it looks here so that its drawing and report keep the user's names.
+_labelled: dict[int, Any] = {}
+
+
+def remember_label(node: Any) -> None:
+    """Called when an op result is labelled: keep a weak reference for gv.check to find it."""
+    key = id(node)
+    _labelled[key] = weakref.ref(node, lambda _, key=key: _labelled.pop(key, None))
+
+
+def labelled_results() -> list:
+    """The op results with a user label that are still alive."""
+    return [n for n in (ref() for ref in list(_labelled.values())) if n is not None and n._label]
 
 
 def current_scope() -> str:

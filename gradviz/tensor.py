@@ -66,7 +66,7 @@ def _record(data, op: OpDef, parents: tuple, attrs: dict | None = None) -> "Tens
     t._op = op
     t._parents = parents
     t._attrs = attrs
-    t.label = None
+    t._label = None
     t.scope = _scopes[-1]
     t.id = _next_id()
     requires_grad = False
@@ -120,7 +120,7 @@ class Tensor:
     # _grad: the gradient (None: none yet). _spare: the array of a gradient that
     # zero_grad() forgot, kept for the next backward pass to fill in place.
     # _saved: what the op's forward kept for its backward (OpDef.forward_saving).
-    __slots__ = ("data", "_grad", "_spare", "_saved", "_op", "_parents", "_attrs", "label", "scope", "id",
+    __slots__ = ("data", "_grad", "_spare", "_saved", "_op", "_parents", "_attrs", "_label", "scope", "id",
                  "requires_grad", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` defer to Tensor.__rmul__
 
@@ -130,10 +130,21 @@ class Tensor:
         self._op = None
         self._parents = ()
         self._attrs = None
-        self.label = label
+        self._label = label
         self.scope = graph._scope_stack[-1]
         self.id = graph.next_id()
         self.requires_grad = bool(requires_grad)
+
+    @property
+    def label(self) -> str | None:
+        """What a person calls this node (`w1`, `layer2.W`); drawings and reports use it."""
+        return self._label
+
+    @label.setter
+    def label(self, name: str | None) -> None:
+        self._label = name
+        if name and self._op is not None:
+            graph.remember_label(self)
 
     # -- array-like properties ---------------------------------------------------
     @property

@@ -31,7 +31,7 @@ def _record(data: float, op: OpDef, a: "Value", b: object = None, attrs: dict | 
     v._a = a
     v._b = b
     v._attrs = attrs
-    v.label = None
+    v._label = None
     v.scope = _scopes[-1]
     v.id = _next_id()
     v.requires_grad = True
@@ -91,7 +91,7 @@ def _const(x: object) -> "Value | Constant":
 class Value:
     """A scalar in a recorded graph: ``data`` (float), ``grad`` (float), label and scope."""
 
-    __slots__ = ("data", "grad", "_op", "_a", "_b", "_attrs", "label", "scope", "id", "requires_grad",
+    __slots__ = ("data", "grad", "_op", "_a", "_b", "_attrs", "_label", "scope", "id", "requires_grad",
                  "__weakref__")
 
     def __init__(self, data: float, label: str | None = None, requires_grad: bool = True):
@@ -100,7 +100,7 @@ class Value:
         self._op = None
         self._a = self._b = None
         self._attrs = None
-        self.label = label
+        self._label = label
         self.scope = _scopes[-1]
         self.id = _next_id()
         self.requires_grad = requires_grad
@@ -112,6 +112,17 @@ class Value:
         if b is None:
             return () if a is None else (a,)
         return a if b is _MANY else (a, b)
+
+    @property
+    def label(self) -> str | None:
+        """What a person calls this node (`w1`, `layer2.W`); drawings and reports use it."""
+        return self._label
+
+    @label.setter
+    def label(self, name: str | None) -> None:
+        self._label = name
+        if name and self._op is not None:
+            graph.remember_label(self)
 
     # -- arithmetic ------------------------------------------------------------
     # +, - and * are what scalar networks are made of: their nodes are built
@@ -125,7 +136,7 @@ class Value:
         out._op = _ADD
         out._a = self
         out._b = other
-        out._attrs = out.label = None
+        out._attrs = out._label = None
         out.scope = _scopes[-1]
         out.id = _next_id()
         out.requires_grad = True
@@ -144,7 +155,7 @@ class Value:
         out._op = _SUB
         out._a = self
         out._b = other
-        out._attrs = out.label = None
+        out._attrs = out._label = None
         out.scope = _scopes[-1]
         out.id = _next_id()
         out.requires_grad = True
@@ -163,7 +174,7 @@ class Value:
         out._op = _MUL
         out._a = self
         out._b = other
-        out._attrs = out.label = None
+        out._attrs = out._label = None
         out.scope = _scopes[-1]
         out.id = _next_id()
         out.requires_grad = True

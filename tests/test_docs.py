@@ -321,6 +321,9 @@ const sizes = [];
 for (const svg of document.querySelectorAll('.gv-rich svg')) {
   if (svg.closest('[hidden]')) continue;  // a step-through page's other frames: the same layout as the shown one
   if (svg.getBoundingClientRect().width === 0) { sizes.push(['(a graph with no width)', 0]); continue; }
+  // a graph shrunk to fit the column (or the screen's height) offers a click to zoom it to its natural size
+  // (1 pt = 4/3 px); the zoom itself is checked in test_every_page_reads_without_sideways_scrolling...
+  if (getComputedStyle(svg).cursor === 'zoom-in' && svg.getScreenCTM().a < 4 / 3 - 0.01) continue;
   for (const t of svg.querySelectorAll('text')) {
     if (!t.textContent.trim()) continue;
     sizes.push([t.textContent, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a]);
@@ -428,3 +431,73 @@ def test_every_tutorial_runs_as_a_notebook(page, tmp_path):
     pytest.importorskip("nbclient", reason="nbclient is not installed (the test extra)")
     errors = [o for o in notebook_outputs(page, tmp_path) if o.output_type == "error"]
     assert not errors, f"{page.name}: {errors[0].ename}: {errors[0].evalue}" if errors else ""
+
+
+# Every page at a desktop and a phone width: text of at least 10 CSS px, nothing scrolls sideways.
+# Graphs scale to fit: at a phone width a graph's text may drop under 10 px only where a click zooms it.
+LAYOUT = """
+const problems = [];
+const width = document.documentElement.clientWidth;
+if (document.documentElement.scrollWidth > width + 1)
+  problems.push('the page scrolls sideways by ' + (document.documentElement.scrollWidth - width) + ' px');
+for (const el of document.querySelectorAll('article *')) {
+  if (!el.getClientRects().length || el.closest('svg')) continue;
+  const style = getComputedStyle(el);
+  if (['auto', 'scroll'].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1)
+    problems.push(el.tagName.toLowerCase() + '.' + el.className + ' scrolls sideways by '
+                  + (el.scrollWidth - el.clientWidth) + ' px: ' + el.textContent.slice(0, 60));
+  const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  if (own && parseFloat(style.fontSize) < 10)
+    problems.push(style.fontSize + ' text: ' + el.textContent.trim().slice(0, 60));
+}
+const smallGraphs = [];
+for (const svg of document.querySelectorAll('.gv-rich svg')) {
+  if (svg.closest('[hidden]') || !svg.getClientRects().length) continue;
+  let smallest = 1e9;
+  for (const t of svg.querySelectorAll('text'))
+    if (t.textContent.trim()) smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
+  if (smallest < 10) { smallGraphs.push([smallest, getComputedStyle(svg).cursor]); svg.setAttribute('data-small', ''); }
+}
+for (const img of document.querySelectorAll('article img')) {
+  if (img.getBoundingClientRect().right > width + 1) problems.push('an image sticks out: ' + img.src);
+  if (img.getBoundingClientRect().width < img.naturalWidth - 1 && getComputedStyle(img).cursor !== 'zoom-in')
+    problems.push('a shrunk image offers no zoom: ' + img.src);
+}
+return [problems, smallGraphs];
+"""
+
+ZOOMED_TEXT = """
+const svg = document.querySelector('.gv-zoomed svg');
+if (!svg) return null;
+let smallest = 1e9;
+for (const t of svg.querySelectorAll('text'))
+  if (t.textContent.trim()) smallest = Math.min(smallest, parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a);
+return smallest;
+"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_reads_without_sideways_scrolling_and_with_text_of_10_px(site, served, browser, width):
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": width, "height": 844, "deviceScaleFactor": 1, "mobile": width < 600})
+    try:
+        found, zoomable = [], 0
+        for page in sorted(DOCS.glob("*.md")):
+            browser.get(f"{served}/" if page.name == "index.md" else f"{served}/{page.stem}/")
+            problems, small_graphs = browser.execute_script(LAYOUT)
+            found += [f"{page.name} at {width} px: {p}" for p in problems]
+            for smallest, cursor in small_graphs:  # scaled to fit the column, and a click zooms it
+                if cursor != "zoom-in":
+                    found.append(f"{page.name} at {width} px: a graph at {smallest:.1f} px offers no zoom")
+            if small_graphs:  # the zoom really shows the first one at a readable size
+                browser.execute_script("document.querySelector('.gv-rich svg[data-small]').dispatchEvent("
+                                       "new MouseEvent('click', {bubbles: true}))")
+                zoomed = browser.execute_script(ZOOMED_TEXT)
+                if zoomed is None or zoomed < MIN_TEXT_PX:
+                    found.append(f"{page.name} at {width} px: the zoomed graph's text is {zoomed} px")
+                zoomable += 1
+        assert not found, "\n".join(found[:40])
+        if width < 600:  # on a phone, graphs had to shrink: the zoom was exercised
+            assert zoomable >= 4
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

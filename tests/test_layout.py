@@ -30,7 +30,8 @@ LAYERS = (
                                      "gradviz.pytest_plugin", "gradviz.selftest")),
 )
 # The report model and its text and HTML views: they read findings, never the checks that make reports.
-REPORT = {"gradviz.checking.report", "gradviz.checking.status", "gradviz.checking.text", "gradviz.checking.html"}
+REPORT = {"gradviz.checking.report", "gradviz.checking.status", "gradviz.checking.text", "gradviz.checking.html",
+          "gradviz.checking.prose"}  # prose: the terminal text's wrapping, part of the text view
 REPORT_MAY_IMPORT = REPORT | {"gradviz.checking.diagnosis.finding"}
 
 

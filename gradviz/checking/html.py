@@ -31,8 +31,10 @@ def badge(status: str) -> str:
             f'font-weight:bold;padding:1px 6px;border-radius:3px;font-family:sans-serif">{status}</span>')
 
 
-def _cell(text: str, align: str = "left", raw: bool = False) -> str:
-    return f'<td style="{_CELL.format(align=align)}">{text if raw else html.escape(text)}</td>'
+def _cell(text: str, align: str = "left", raw: bool = False, label: str = "") -> str:
+    """A table cell; `label` (its column's name) lets a phone-width page show the row as labelled lines."""
+    labelled = f' data-label="{html.escape(label)}"' if label else ""
+    return f'<td{labelled} style="{_CELL.format(align=align)}">{text if raw else html.escape(text)}</td>'
 
 
 def _head(*names: str) -> str:
@@ -80,13 +82,18 @@ def format_html(report: ReportView) -> str:
              f'<span style="color:#666">({esc(settings_line(report))})</span></p>']
     if report.verdict:
         parts.append(f"<p>{esc(report.verdict)}</p>")
-    table = ['<table style="border-collapse:collapse">',
-             _head("input", "index", *report.columns, "abs err", "rel err", "status")]
-    for row in report.worst():
-        table.append("<tr>" + _cell(row.input) + _cell(fmt_index(row.index))
-                     + "".join(_cell(fmt_number(v), "right") for v in (row.autograd, row.finite, row.symbolic))
-                     + _cell(fmt_number(row.abs_err, 2), "right") + _cell(fmt_number(row.rel_err, 2), "right")
-                     + _cell(badge(row.status) + (f" {esc(row.note)}" if row.note else ""), raw=True) + "</tr>")
+    rows = report.worst()
+    scalars = all(not row.index for row in rows)  # a scalar has no index: no column for it
+    names = ["input"] + ([] if scalars else ["index"]) + list(report.columns) + ["abs err", "rel err", "status"]
+    table = ['<table style="border-collapse:collapse">', _head(*names)]
+    for row in rows:
+        cells = [_cell(row.input, label="input")] + ([] if scalars else [_cell(fmt_index(row.index), label="index")])
+        cells += [_cell(fmt_number(v), "right", label=name)
+                  for v, name in zip((row.autograd, row.finite, row.symbolic), report.columns)]
+        cells += [_cell(fmt_number(row.abs_err, 2), "right", label="abs err"),
+                  _cell(fmt_number(row.rel_err, 2), "right", label="rel err"),
+                  _cell(badge(row.status) + (f" {esc(row.note)}" if row.note else ""), raw=True, label="status")]
+        table.append("<tr>" + "".join(cells) + "</tr>")
     table.append("</table>")
     parts += table
     parts += input_list(report)

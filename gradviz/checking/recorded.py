@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import GradvizError, GradvizTypeError, describe
 from ..tensor import Tensor, as_array
 from ..value import Value
+from .carry_labels import carry_labels
 from .subject import PARAMETER, BackwardFailed, Input, Subject, UserCodeError
 
 
@@ -128,10 +129,13 @@ class RecordedSubject(Subject):
         super().__init__()
         self.name, self.inputs, self.recorder = name, specs, recorder
         self.leaves: list = []
+        self.user_inputs: list = []
         self._originals = [(s.node, s.node.data) for s in specs if s.node is not None]
 
     def first(self, arrays: list[np.ndarray]) -> np.ndarray:
         self.root, self.leaves = self.recorder.record(arrays)
+        if self.user_inputs and isinstance(self.root, (Value, Tensor)):
+            carry_labels(self.root, self.leaves, self.user_inputs)
         self._arrays = arrays
         return np.asarray(self.root.data, dtype=np.float64)
 
@@ -158,4 +162,7 @@ def graph_subject(fn: Callable, inputs: Sequence, params: Sequence | None, name:
     specs = graph_inputs(inputs, params)
     make = getattr(fn, "gradviz_subject", None)
     recorder = make(specs) if make is not None else GradvizRecorder(fn, specs, len(inputs))
-    return RecordedSubject(name or getattr(fn, "__name__", "function"), specs, recorder)
+    subject = RecordedSubject(name or getattr(fn, "__name__", "function"), specs, recorder)
+    # the user's own nodes, by position: the recorded graph takes the names they gave results computed from them
+    subject.user_inputs = [x if isinstance(x, (Value, Tensor)) else None for x in inputs] + list(params or ())
+    return subject

@@ -194,7 +194,7 @@ class Report:
     sweep_fn: Any = None
     # directional mode: (autograd g.v, central difference along v, forward, backward, status) per direction v
     directional: list = field(default_factory=list)
-    columns: tuple = ("autograd", "finite", "symbolic")  # what the three value columns hold (an optimizer
+    columns: tuple = ("yours", "finite differences", "SymPy")  # what the three value columns hold (an optimizer
     # check shows "yours", "reference")
     stopped_by: str | None = None  # a typed cause when the user's code stopped the check before any comparison
 
@@ -287,10 +287,12 @@ class Report:
             errors = (fmt_number(r.max_abs_err, 2), fmt_number(r.max_rel_err, 2)) if compared else ("-", "-")
             out.append(f"| `{r.name}` | {tuple(r.shape)} | {mark[r.status]} | {errors[0]} | {errors[1]} | {_md(diag)} |")
         worst = [row for row in self.worst() if row.status != PASS] or self.worst(5)
-        out += ["", "| input | index | " + " | ".join(self.columns) + " | abs err | rel err | status |",
-                "|---|---|---|---|---|---|---|---|"]
+        scalars = all(not row.index for row in worst)  # scalars have no index column
+        out += ["", "| input | " + ("" if scalars else "index | ") + " | ".join(self.columns)
+                + " | abs err | rel err | status |", "|" + "---|" * (7 if scalars else 8)]
         for row in worst:
-            out.append(f"| `{row.input}` | {fmt_index(row.index)} | {fmt_number(row.autograd)} | {fmt_number(row.finite)} | "
+            index = "" if scalars else f" {fmt_index(row.index)} |"
+            out.append(f"| `{row.input}` |{index} {fmt_number(row.autograd)} | {fmt_number(row.finite)} | "
                        f"{fmt_number(row.symbolic)} | {fmt_number(row.abs_err, 2)} | {fmt_number(row.shown_rel_err, 2)} | {row.status} {row.note if row.note == SHOULD_BE_ZERO else ''} |")
         bad = self.first_bad_node
         if bad is not None:

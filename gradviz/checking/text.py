@@ -5,14 +5,15 @@ laid out on a terminal (this module) change independently; Report.__str__
 delegates here. Markdown and JSON stay with the report: they are data formats,
 not terminal layout.
 
-Layout rules: every table fits `width` columns (the terminal's, else 80):
-long names are shortened in the middle, and a value column no row fills is
-left out. Prose (verdict, diagnosis, warnings) stays one line per sentence for
-the terminal to wrap, so tools and tests can find each sentence whole. A
-report with many inputs shows the ones that are not PASS one by one and the
+Layout rules: everything fits `width` columns (the terminal's, else 80, also
+when piped): a name too long for the table's first column gets a line of its own
+above its row (names are never cut), a value column no row fills is left out,
+and prose (verdict, diagnosis, warnings, notes) is wrapped at word boundaries
+(prose.py). Failing rows come first. A note several inputs share is said once.
+A report with many inputs shows the ones that are not PASS one by one and the
 passing ones a line per scope, with a count of the rest; a directional check
-shows the directional derivatives it compared. Colour is
-ANSI on the status words only, and only when asked for (see `use_color`).
+shows the directional derivatives it compared. Colour is ANSI on the status
+words only, and only when asked for (see `use_color`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import re
 import shutil
 from typing import Any, Sequence
 
+from .prose import said_of, shared, wrap
 from .status import ReportView
 
 DEFAULT_WIDTH = 80
@@ -31,6 +33,7 @@ ALL_INPUTS_UP_TO = 12  # more inputs than this: the passing ones are grouped by 
 MAX_SHOWN = 10  # inputs that are not PASS shown one by one, at most
 MAX_GROUPS = 8  # scope lines for the passing inputs, at most
 GAP = 2  # spaces between table columns
+SHORT_TITLES = {"finite differences": "finite"}  # a column title, where the long one does not fit
 COLOURS = {"PASS": "32", "FAIL": "1;31", "ERROR": "1;31", "NONDIFF": "33", "SKIPPED": "2"}
 
 
@@ -58,13 +61,13 @@ def paint(status: str, color: bool) -> str:
 def format_report(report: ReportView, width: int | None = None, color: bool = False) -> str:
     """The whole report as text, its tables at most `width` columns wide, one section after another."""
     width = max(40, width or terminal_width())
-    lines = header_lines(report, color)
+    lines = header_lines(report, color, width)
     table = table_lines(report, width, color)
     if table:
         lines += [""] + table
     lines.append("")
-    lines += input_lines(report, color)
-    lines += footer_lines(report)
+    lines += input_lines(report, color, width)
+    lines += footer_lines(report, width)
     return "\n".join(lines)
 
 
@@ -89,13 +92,15 @@ def settings_line(report: ReportView) -> str:
     return line + (f"; {s['tolerance']}" if s.get("strict") else "")  # strict mode states its measured tolerance
 
 
-def header_lines(report: ReportView, color: bool = False) -> list[str]:
-    head = f"gradviz check of {report.subject}: {report.status}  ({settings_line(report)})"
-    lines = [head]
+def header_lines(report: ReportView, color: bool = False, width: int = DEFAULT_WIDTH) -> list[str]:
+    # the subject and the status stay on the first line, whatever its length; the settings follow, wrapped
+    head, settings = f"gradviz check of {report.subject}: {report.status}", f"({settings_line(report)})"
+    lines = [f"{head}  {settings}"] if len(head) + 2 + len(settings) <= width else [head, *wrap(settings, width, "  ")]
     if color:
         lines[0] = lines[0].replace(f": {report.status}", f": {paint(report.status, True)}", 1)
     if report.verdict:
-        lines.append(report.verdict)
+        for sentence in report.verdict.split("\n"):
+            lines += wrap(sentence, width)
     return lines
 
 
@@ -133,10 +138,13 @@ def _element_grid(report: ReportView, rows: list, width: int, color: bool, digit
     values = [[fmt_number(r.autograd, digits), fmt_number(r.finite, digits), fmt_number(r.symbolic, digits)]
               for r in rows]
     keep = [k for k in range(3) if k == 0 or any(v[k] != "-" for v in values)]  # drop a column nobody filled
-    header = ["input", "index"] + [names[k] for k in keep] + ["abs err", "rel err"]
-    body = [[r.input, fmt_index(r.index)] + [v[k] for k in keep] + [fmt_number(r.abs_err, 2), fmt_number(r.shown_rel_err, 2)]
+    scalars = all(not r.index for r in rows)  # scalars have no index: no column for it
+    index = (lambda r: []) if scalars else (lambda r: [fmt_index(r.index)])
+    header = ["input"] + ([] if scalars else ["index"]) + [names[k] for k in keep] + ["abs err", "rel err"]
+    body = [[r.input] + index(r) + [v[k] for k in keep] + [fmt_number(r.abs_err, 2), fmt_number(r.shown_rel_err, 2)]
             for r, v in zip(rows, values)]
-    return _grid(header, body, [r.status for r in rows], [r.note for r in rows], width, color, left=2)
+    return _grid(header, body, [r.status for r in rows], [r.note for r in rows], width, color,
+                 left=1 if scalars else 2)
 
 
 def _plain(line: str) -> str:
@@ -144,9 +152,9 @@ def _plain(line: str) -> str:
 
 
 def _direction_table(directions: Sequence, width: int, color: bool) -> list[str]:
-    """One row per random unit direction v: autograd's g.v against the central difference along v."""
+    """One row per random unit direction v: your gradient's g.v against the central difference along v."""
     title = f"directional derivatives g.v along {len(directions)} random unit directions v:"
-    header = ["direction", "autograd", "finite", "abs err", "rel err"]
+    header = ["direction", "yours", "finite differences", "abs err", "rel err"]
     body, statuses = [], []
     for k, d in enumerate(directions, 1):
         analytic, central, status = d[0], d[1], d[-1]
@@ -159,46 +167,66 @@ def _direction_table(directions: Sequence, width: int, color: bool) -> list[str]
 
 def _grid(header: list[str], body: list[list[str]], statuses: list[str], notes: list[str], width: int,
           color: bool, left: int) -> list[str]:
-    """Columns sized to their content; the first column shrinks (in the middle) until a row fits `width`.
+    """Columns sized to their content; the first column narrows until a row fits `width`, and a name
+    longer than it goes on a line of its own above its rows (a name is never cut).
 
     `left` columns are left-aligned (names, indices), the rest right-aligned (numbers).
     """
-    widths = [max(len(header[c]), *(len(row[c]) for row in body)) for c in range(len(header))]
     status_width = max(len("status"), *(len(s) for s in statuses))
-    gap = GAP if sum(widths) + GAP * len(widths) + status_width <= width + widths[0] - MIN_NAME else 1
-    used = sum(widths) + gap * len(widths) + status_width
+
+    def measure(names: list[str]) -> tuple[list[int], int, int]:
+        widths = [max(len(names[c]), *(len(row[c]) for row in body)) for c in range(len(names))]
+        gap = GAP if sum(widths) + GAP * len(widths) + status_width <= width + widths[0] - MIN_NAME else 1
+        return widths, gap, sum(widths) + gap * len(widths) + status_width
+
+    widths, gap, used = measure(header)
+    if used - widths[0] + MIN_NAME > width:  # still too wide with short names: the short column titles
+        header = [SHORT_TITLES.get(name, name) for name in header]
+        widths, gap, used = measure(header)
     if used > width:
-        widths[0] = max(MIN_NAME, len(header[0]), widths[0] - (used - width))
+        widths[0] = max(min(MIN_NAME, widths[0]), len(header[0]), widths[0] - (used - width))
 
     def line(cells: list[str]) -> str:
-        parts = [shorten(cells[0], widths[0]).ljust(widths[0])]
+        parts = [cells[0].ljust(widths[0])]
         parts += [cells[c].ljust(widths[c]) if c < left else cells[c].rjust(widths[c]) for c in range(1, len(cells))]
         return (" " * gap).join(parts) + " " * gap
 
     out = [line(header) + "status"]
+    previous = None
     for cells, status, note in zip(body, statuses, notes):
+        if len(cells[0]) > widths[0]:  # a name is never cut: it gets a line of its own, once per run of rows
+            if cells[0] != previous:
+                out.append(cells[0])
+            previous, cells = cells[0], [""] + cells[1:]
+        else:
+            previous = cells[0]
         row = line(cells)
         if note and len(row) + len(status) + 2 + len(note) <= width:
             out.append(f"{row}{paint(status, color)}  {note}")
         else:
             out.append(row + paint(status, color))
             if note:
-                out.append(f"    {note}")
+                out += wrap(note, width, "    ")
     return out
 
 
 # -- the inputs ---------------------------------------------------------------------
 
 
-def input_lines(report: ReportView, color: bool = False) -> list[str]:
-    """One line per input; past ALL_INPUTS_UP_TO inputs, the passing ones a line per scope, capped."""
+def input_lines(report: ReportView, color: bool = False, width: int = DEFAULT_WIDTH) -> list[str]:
+    """One line per input; past ALL_INPUTS_UP_TO inputs, the passing ones a line per scope, capped.
+
+    A note that several inputs share (how they were judged, a message) is said once, after them.
+    """
     results = list(report.results)
+    common = shared([(r.name, _how_judged(r)) for r in results] + [(r.name, r.message) for r in results])
     if len(results) <= ALL_INPUTS_UP_TO:
-        return [line for r in results for line in _input_block(r, color)]
+        lines = [line for r in results for line in _input_block(r, color, width, common)]
+        return lines + [line for note, names in common.items() for line in wrap(f"{said_of(names, len(results))}: {note}", width)]
     lines = []
     standing_out = [r for r in results if r.status != "PASS"]
     for r in standing_out[:MAX_SHOWN]:
-        lines += _input_block(r, color)
+        lines += _input_block(r, color, width, common)
     if len(standing_out) > MAX_SHOWN:
         rest = standing_out[MAX_SHOWN:]
         lines.append(f"... and {len(rest)} more inputs that are not PASS ({_counts(r.status for r in rest)}); "
@@ -217,19 +245,28 @@ def input_lines(report: ReportView, color: bool = False) -> list[str]:
     return lines
 
 
-def _input_block(r, color: bool) -> list[str]:
+DIRECTIONAL = "judged along the random directions, not per element"
+
+
+def _how_judged(r) -> str:
     tally = r.counts()
-    counts = ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
-    if list(tally) == ["SKIPPED"] and r.status != "SKIPPED":  # directional mode: no verdict per element
-        counts = "judged along the random directions, not per element"
+    return DIRECTIONAL if list(tally) == ["SKIPPED"] and r.status != "SKIPPED" else ""
+
+
+def _input_block(r, color: bool, width: int = DEFAULT_WIDTH, common: dict | None = None) -> list[str]:
+    common = common or {}
+    tally = r.counts()
+    counts = _how_judged(r) or ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
+    if counts in common:
+        counts = ""
     head = f"{r.name} {tuple(r.shape)}: {paint(r.status, color)}" + (f" ({counts})" if counts else "")
     lines = [head]
-    if r.message:
-        lines.append(f"  {r.message}")
+    if r.message and r.message not in common:
+        lines += wrap(r.message, width, "  ")
     for d in r.diagnosis:
-        lines.append(f"  diagnosis: {d}")
+        lines += wrap(f"diagnosis: {d}", width, "  ")
         if getattr(d, "evidence", ""):
-            lines.append(f"    evidence: {d.evidence}")
+            lines += wrap(f"evidence: {d.evidence}", width, "    ")
     return lines
 
 
@@ -263,15 +300,15 @@ def _counts(statuses) -> str:
     return ", ".join(f"{v} {k}" for k, v in sorted(tally.items()))
 
 
-def footer_lines(report: ReportView) -> list[str]:
+def footer_lines(report: ReportView, width: int = DEFAULT_WIDTH) -> list[str]:
     lines = []
     bad = report.first_bad_node
     if bad is not None:
-        lines.append(f"first wrong backward rule: {bad.where}: {bad.message}")
+        lines += wrap(f"first wrong backward rule: {bad.where}: {bad.message}", width)
     for w in report.warnings:
-        lines.append(f"warning: {w}")
+        lines += wrap(f"warning: {w}", width)
     for note in getattr(report, "notes", ()):  # what a hand-written check assumed (convention, unchecked arrays)
-        lines.append(f"note: {note}")
+        lines += wrap(f"note: {note}", width)
     return lines
 
 

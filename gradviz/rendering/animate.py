@@ -52,7 +52,7 @@ def backward_steps(root: Any, precision: int = 4) -> list[Step]:
     index = {id(n): i for i, n in enumerate(order)}
     grads = {id(n): np.zeros(np.shape(n.data)) for n in order}
     grads[id(root)] = np.ones(np.shape(root.data))
-    steps = [Step(None, dict(grads), [root], [f"{node_name(root, index[id(root)])}.grad = 1 (the seed)"])]
+    steps = [Step(None, dict(grads), [root], [f"{node_name(root, index[id(root)], output=True)}.grad = 1 (the seed)"])]
     for node in reversed(order):
         if node._op is None:
             continue
@@ -80,7 +80,7 @@ def _foreign_steps(root: Any, precision: int) -> list[Step]:
     steps = []
     for node, grads in foreign.backward_steps(root):
         if node is None:
-            steps.append(Step(None, grads, [root], [f"{node_name(root, index[id(root)])}.grad = 1 (the seed)"]))
+            steps.append(Step(None, grads, [root], [f"{node_name(root, index[id(root)], output=True)}.grad = 1 (the seed)"]))
             continue
         before = steps[-1].grads
         changed = [p for p in node._parents if grads[id(p)] != before[id(p)]]

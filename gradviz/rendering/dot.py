@@ -165,7 +165,7 @@ def _value_node(node, i, r, show, precision, overlay, vertical) -> tuple[str, di
     if data.ndim == 0 and type(node).__name__ != "Tensor":
         fields = []
         if "label" in show:
-            fields.append(L.record_text(node_name(node, i)))
+            fields.append(L.record_text(node_name(node, i, r == "output")))
         if "data" in show:
             fields.append(f"data {L.number(data, precision)}")
         if "grad" in show:
@@ -174,13 +174,13 @@ def _value_node(node, i, r, show, precision, overlay, vertical) -> tuple[str, di
         # Fields stack vertically either way: a narrow node keeps the whole graph narrow.
         attrs.update(shape="record", label=" | ".join(fields) if vertical else "{ " + " | ".join(fields) + " }")
         return value_id(i), attrs
-    attrs.update(shape="plaintext", label=_tensor_label(node, i, data, show, precision, overlay, fill))
+    attrs.update(shape="plaintext", label=_tensor_label(node, i, data, show, precision, overlay, fill, r == "output"))
     attrs.pop("style")
     return value_id(i), attrs
 
 
-def _tensor_label(node, i, data, show, precision, overlay, fill) -> str:
-    head = L.html_text(node_name(node, i)) if "label" in show else ""
+def _tensor_label(node, i, data, show, precision, overlay, fill, output: bool = False) -> str:
+    head = L.html_text(node_name(node, i, output)) if "label" in show else ""
     shape = "x".join(map(str, data.shape)) or "scalar"
     rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{fill}"><B>{head}</B> <FONT POINT-SIZE="{SMALL_FONT_SIZE}">{shape}</FONT></TD></TR>']
     grad = np.asarray(node.grad, dtype=np.float64)

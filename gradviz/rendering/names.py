@@ -27,10 +27,12 @@ def hash_stable(text: str) -> int:
     return value
 
 
-def node_name(node: Any, i: int) -> str:
-    """What the picture calls a node: its label, `const`, or `#i` (its place in recording order)."""
+def node_name(node: Any, i: int, output: bool = False) -> str:
+    """What the picture calls a node: its label, `output` (the root), `const`, or `#i` (its place in recording order)."""
     if node.label:
         return node.label
+    if output:
+        return "output"
     if node._op is None and not node.requires_grad:
         return "const"
     return f"#{i}"

@@ -82,11 +82,12 @@ class Overlay:
         result = self.inputs[node.label]
         if len(result.rows) == 1:
             row = result.rows[0]
-            parts = [f"autograd {L.number(row.autograd, precision)}"]
+            yours, finite, symbolic = self.report.columns  # whose answer each holds: yours, finite differences, SymPy
+            parts = [f"{yours} {L.number(row.autograd, precision)}"]
             if row.finite is not None:
-                parts.append(f"finite {L.number(row.finite, precision)}")
+                parts.append(f"{finite.replace('finite differences', 'finite diff.')} {L.number(row.finite, precision)}")
             if row.symbolic is not None:
-                parts.append(f"symbolic {L.number(row.symbolic, precision)}")
+                parts.append(f"{symbolic} {L.number(row.symbolic, precision)}")
             return parts + [result.status]
         if result.status == ERROR:  # nothing was compared: the user's code raised before this gradient existed
             return [f"{ERROR}: no gradient (user code raised)"]
