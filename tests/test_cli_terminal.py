@@ -6,6 +6,7 @@ Terminals here are real pseudo-terminals (pty), the way a user's shell runs grad
 import math
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -122,3 +123,72 @@ def test_constants_used_wrongly_are_clear_errors():
     done = run("check", "e*x", "--at", "e=2,x=1")
     assert done.returncode == 2 and "e is a constant (e = 2.71828)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# --- reports wrap at the terminal's width, and at 80 columns when piped --------------------------------------
+
+TRANSPOSED = '''
+import numpy as np
+
+
+class Dense:
+    def __init__(self):
+        self.W = np.random.default_rng(0).normal(size=(3, 2))
+        self.b = np.zeros(2)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = (self.x.T @ dout).T  # the slip: transposed
+        self.db = dout.sum(axis=0)
+        return dout @ self.W.T
+'''
+
+
+def _prose_fits(out: str, width: int) -> None:
+    """Every line within `width`; only a single word longer than the line may pass it. Sentences are whole:
+    the verdict, rejoined from its lines, reads as it was written, with no word cut."""
+    assert [line for line in out.splitlines() if len(line) > width and " " in line.strip()] == []
+    said = " ".join(out.split())
+    assert "it matches the true gradient transposed" in said and "(e.g. dY.T @ X instead of X.T @ dY)" in said
+
+
+def test_a_piped_report_is_80_columns_wide_with_sentences_wrapped_at_spaces(tmp_path):
+    (tmp_path / "dense.py").write_text(TRANSPOSED)
+    env = {k: v for k, v in ENV.items() if k != "COLUMNS"}  # nothing says a width: a pipe gets 80
+    done = subprocess.run([sys.executable, "-m", "gradviz", "check", "dense.py:Dense", "--input-shape", "4,3"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert done.returncode == 1, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) > 70  # the width was used, not a narrower one
+    _prose_fits(done.stdout, 80)
+
+
+def test_a_report_on_a_60_column_terminal_wraps_at_60(tmp_path):
+    import fcntl
+    import struct
+    import termios
+
+    (tmp_path / "dense.py").write_text(TRANSPOSED)
+    env = {k: v for k, v in ENV.items() if k != "COLUMNS"}  # the terminal's own size decides
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 60, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "gradviz", "check", "dense.py:Dense", "--input-shape", "4,3"],
+                            stdout=follower, stderr=follower, cwd=tmp_path, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=300) == 1
+    screen = b"".join(chunks).decode().replace("\r\n", "\n")
+    plain = re.sub(r"\033\[[0-9;]*[A-Za-z]|\r", "", screen)
+    _prose_fits(plain, 60)
+    assert max(len(line) for line in plain.splitlines()) > 50

@@ -161,6 +161,28 @@ def test_failing_inputs_are_listed_one_by_one_before_the_groups():
     assert out[0].startswith("x (3,): FAIL") and "layer0.*: 10 inputs, 20 elements: PASS" in out
 
 
+class DenseWithTransposedDW(DenseLayerWithALongName):
+    """A course's classic slip: dW = (x.T @ dout).T, of shape (n_out, n_in)."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.dW = self.dW.T
+        return dx
+
+
+def test_failing_rows_come_first_even_when_the_failure_has_no_element_to_compare():
+    report = gv.check_layer(DenseWithTransposedDW(bug=False), np.random.default_rng(1).normal(size=(4, 3)))
+    assert report.status == "FAIL"
+    out = text.format_report(report, width=80)
+    _fits(out, 80)
+    table = out.split("\n\n")[1].splitlines()
+    # the wrong-shaped W leads the table (not ten passing rows of x and b), and its row says why it has no numbers
+    assert table[1].split() == ["W", "-", "-", "-", "-", "-", "FAIL"]
+    assert "no element compared" in table[2]
+    assert [line.split()[-1] for line in table[3:]] == ["PASS"] * (len(table) - 3)
+    _wrapped_at_word_boundaries(out, report.verdict)
+
+
 def test_narrow_terminal_never_cuts_a_name_it_gives_it_a_line_of_its_own():
     report = gv.check_layer(DenseLayerWithALongName(bug=True), np.ones((2, 3)))
     for r in report.results:

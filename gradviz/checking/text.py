@@ -110,6 +110,8 @@ def header_lines(report: ReportView, color: bool = False, width: int = DEFAULT_W
 def table_lines(report: ReportView, width: int = DEFAULT_WIDTH, color: bool = False) -> list[str]:
     """The worst elements; in directional mode, the directional derivatives instead of rows without a finite value."""
     rows = [r for r in report.worst() if not _unjudged(r)]
+    if rows and any(r.status in ("FAIL", "ERROR") for r in report.results):  # failing first, even without elements
+        rows = _uncompared(report, rows) + rows
     directions = list(getattr(report, "directional", None) or [])
     lines = []
     if rows:
@@ -117,6 +119,23 @@ def table_lines(report: ReportView, width: int = DEFAULT_WIDTH, color: bool = Fa
     if directions:
         lines += ([""] if lines else []) + _direction_table(directions, width, color)
     return lines
+
+
+class _NotCompared:
+    """A table row for an input that failed with no element compared (a gradient of the wrong shape, or
+    one that raised): without it, the table of a failing check would show only passing rows."""
+
+    index = autograd = finite = symbolic = abs_err = shown_rel_err = None
+    note = "no element compared (see below)"
+
+    def __init__(self, name: str, status: str):
+        self.input, self.status = name, status
+
+
+def _uncompared(report: ReportView, rows: list) -> list:
+    shown = {r.input for r in rows}
+    return [_NotCompared(r.name, r.status) for r in report.results
+            if r.status in ("FAIL", "ERROR") and r.name not in shown and not {"FAIL", "ERROR"} & set(r.counts())]
 
 
 def _unjudged(row) -> bool:
@@ -139,7 +158,7 @@ def _element_grid(report: ReportView, rows: list, width: int, color: bool, digit
               for r in rows]
     keep = [k for k in range(3) if k == 0 or any(v[k] != "-" for v in values)]  # drop a column nobody filled
     scalars = all(not r.index for r in rows)  # scalars have no index: no column for it
-    index = (lambda r: []) if scalars else (lambda r: [fmt_index(r.index)])
+    index = (lambda r: []) if scalars else (lambda r: [fmt_index(r.index) if r.index is not None else "-"])
     header = ["input"] + ([] if scalars else ["index"]) + [names[k] for k in keep] + ["abs err", "rel err"]
     body = [[r.input] + index(r) + [v[k] for k in keep] + [fmt_number(r.abs_err, 2), fmt_number(r.shown_rel_err, 2)]
             for r, v in zip(rows, values)]
