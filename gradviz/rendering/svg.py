@@ -35,3 +35,14 @@ def natural_width_pt(svg: str) -> float:
     """The width Graphviz laid the picture out at, in points."""
     match = re.search(r'data-natural-width="([\d.]+)pt"', svg) or _SIZE.search(svg)
     return float(match.group(1))
+
+
+def fit_height(svg: str, reserve: str) -> str:
+    """Inline SVG (from inline_svg) that also shrinks to the screen's height less `reserve` (a CSS length),
+    never below the share of its natural height that keeps its text at 10 CSS px; taller, the page scrolls."""
+    view = re.search(r'viewBox="[\d.-]+ [\d.-]+ [\d.]+ ([\d.]+)"', svg)
+    if view is None:
+        return svg
+    floor = float(view.group(1)) * MIN_SCALE
+    return svg.replace('style="', f'style="max-height: max(calc(100vh - {reserve}), {floor:.0f}pt); ', 1)
+
