@@ -692,6 +692,8 @@ def test_a_tensor_without_grad_fn_gets_one_message():
     assert "requires_grad=True" in str(info.value)
     with pytest.raises(gv.GradvizError, match="params must be a dict"):
         gv.torch.draw(y, params=[1, 2])
+    w = torch.tensor([1.5, -2.0], requires_grad=True)  # a leaf has no grad_fn, yet is a graph: torchviz draws it
+    assert 'label="w\\n(2,)\\ndata 1.5 -2"' in gv.draw(w, params={"w": w}).source
 
 
 def test_a_torch_output_renders_for_slides(tmp_path):

@@ -51,7 +51,7 @@ def draw(output: Any, params: dict[str, torch.Tensor] | None = None, *, report: 
 
 def _draw_unrecorded(output: torch.Tensor, params: dict | None, report: Any, options: dict) -> Drawing:
     """torchviz's case: computed without recording, yet autograd's graph (grad_fn) still has its structure."""
-    if output.grad_fn is None:
+    if output.grad_fn is None and not output.requires_grad:
         raise GradvizError(f"this tensor of shape {tuple(output.shape)} has no grad_fn: it was computed without "
                            "gradients (no input requires grad, or under torch.no_grad()), so there is no graph "
                            "to draw; compute it from tensors with requires_grad=True, or draw "

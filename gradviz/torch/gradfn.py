@@ -67,9 +67,12 @@ def draw_grad_fn(output: torch.Tensor, params: dict[str, torch.Tensor] | None = 
     def node_id(obj: Any) -> str:
         return ids.setdefault(id(obj), f"n{len(ids)}")
 
+    root = output.grad_fn
+    if root is None:  # a leaf that requires grad: torchviz draws it alone
+        dot.node("out", _leaf_label(output, names.get(id(output), "output")), fillcolor=ROLE_COLORS["output"])
+        return dot
     dot.node("out", _label(names.get(id(output), "output"), _shape(output), _values(output)),
              fillcolor=ROLE_COLORS["output"])
-    root = output.grad_fn
     dot.edge(node_id(root), "out")
     stack, seen = [root], set()
     while stack:
