@@ -75,6 +75,12 @@ def test_bad_slide_options_get_one_message(tmp_path):
         gv.render(x * x, tmp_path / "never.png", scale=0)
 
 
+def test_dpi_on_a_vector_format_says_what_it_does(tmp_path):
+    done = cli("render", *EXPRESSION, "-o", "g.svg", "--dpi", "300", cwd=tmp_path)
+    assert done.returncode == 0 and "wrote g.svg" in done.stdout
+    assert "--dpi sets the resolution of .png and .jpeg" in done.stderr and "--scale" in done.stderr
+
+
 def test_the_slides_command_in_the_docs_runs(tmp_path):
     text = (ROOT / "docs" / "cli.md").read_text()
     command = next(line for line in text.splitlines() if line.startswith("gradviz render") and "--dpi" in line)

@@ -72,6 +72,9 @@ def _render(args) -> int:
                   show_formulas=args.formulas, report=report, dpi=args.dpi, scale=args.scale,
                   landscape=args.landscape)
     print(f"wrote {path}")
+    if args.dpi is not None and path.suffix.lower() not in (".png", ".jpeg", ".jpg"):
+        print(f"note: --dpi sets the resolution of .png and .jpeg pictures; {path.suffix or 'this format'} "
+              "keeps its size (--scale F changes it)", file=sys.stderr)
     if args.animate:
         print(f"wrote {animate_backward(root, args.animate, rankdir=args.rankdir, show_order=args.show_order, show_formulas=args.formulas)}")
     return 0
