@@ -25,13 +25,9 @@ from . import labels as L
 from .backends import render_source
 from .dot import draw
 from .names import node_name, op_text
-from .svg import fit_height, inline_svg
+from .svg import inline_svg, with_legible_height
 
 MAX_FRAMES = 200
-# Screen height kept for the controls and a three-line caption above each frame's graph: the graph shrinks to
-# the rest (down to the size where its text is still 10 CSS px), so a step's arithmetic and its graph are seen
-# together on a 1280x800 laptop screen.
-SCREEN_RESERVE = "12em"
 _ids = itertools.count(1)
 
 
@@ -113,7 +109,7 @@ class Animation:
         ident = f"gv-steps-{next(_ids)}"
         blocks = "\n".join(  # the arithmetic above its graph: on screen whatever the graph's height
             f'<figure class="gv-frame" data-step="{k}"{"" if k == 0 else " hidden"}>'
-            f'<figcaption>{caption}</figcaption>{fit_height(svg, SCREEN_RESERVE)}</figure>'
+            f'<figcaption>{caption}</figcaption>{with_legible_height(svg)}</figure>'
             for k, (caption, svg) in enumerate(self.frames)
         )
         return _WIDGET.format(ident=ident, last=len(self.frames) - 1, blocks=blocks)
@@ -177,9 +173,12 @@ def _caption(k: int, step: Step) -> str:
 
 _WIDGET = """<div class="gv-steps" id="{ident}" tabindex="0" data-current="0">
 <style>
+ /* The arithmetic sits above the graph; the graph shrinks to the screen's height less the controls and a
+    three-line caption (12em), so a step and its graph are seen together on a 1280x800 screen, but never below
+    the height that keeps its text at 10 CSS px (--gv-legible-height, set on each frame's SVG). */
  #{ident} .gv-controls button {{ font-size: 1em; margin-right: .4em; }}
  #{ident} .gv-frame {{ margin: .6em 0; display: block; }} #{ident} .gv-frame[hidden] {{ display: none !important; }}
- #{ident} .gv-frame svg {{ height: auto; }}
+ #{ident} .gv-frame svg {{ height: auto; max-height: max(calc(100vh - 12em), var(--gv-legible-height, 0px)); }}
  #{ident} figcaption {{ color: #333; margin-bottom: .4em; line-height: 1.5; min-height: 4.5em; }}
 </style>
 <div class="gv-controls">

@@ -37,12 +37,10 @@ def natural_width_pt(svg: str) -> float:
     return float(match.group(1))
 
 
-def fit_height(svg: str, reserve: str) -> str:
-    """Inline SVG (from inline_svg) that also shrinks to the screen's height less `reserve` (a CSS length),
-    never below the share of its natural height that keeps its text at 10 CSS px; taller, the page scrolls."""
+def with_legible_height(svg: str) -> str:
+    """Inline SVG (from inline_svg) that states, as the CSS variable --gv-legible-height, the height below
+    which its text would drop under 10 CSS px: a page that shrinks it to the screen's height stops there."""
     view = re.search(r'viewBox="[\d.-]+ [\d.-]+ [\d.]+ ([\d.]+)"', svg)
     if view is None:
         return svg
-    floor = float(view.group(1)) * MIN_SCALE
-    return svg.replace('style="', f'style="max-height: max(calc(100vh - {reserve}), {floor:.0f}pt); ', 1)
-
+    return svg.replace('style="', f'style="--gv-legible-height: {float(view.group(1)) * MIN_SCALE:.0f}pt; ', 1)
