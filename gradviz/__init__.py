@@ -31,7 +31,7 @@ _LAZY = {
     "check_engine": ".checking.engines",
     "Report": ".checking.report",
     "symbolic": ".checking.symbolic",
-    "draw": ".rendering", "render": ".rendering", "animate_backward": ".rendering",
+    "draw": ".front", "render": ".front", "animate_backward": ".rendering",
     "GradientError": ".testing", "assert_grad_fn": ".testing", "assert_gradients": ".testing",
     "assert_layer": ".testing", "assert_loss": ".testing", "assert_pair": ".testing",
 }

@@ -477,9 +477,13 @@ def test_the_verdict_is_drawn_on_the_broken_node(x):
     assert "first wrong rule" in dot and "TanhMissingSquare" in dot
 
 
-def test_drawing_an_unrecorded_tensor_says_how_to_record_it(x):
+def test_a_verdict_on_an_unrecorded_tensor_says_how_to_record_it(x):
+    out = model()(x)
+    assert "AddmmBackward0" in gv.torch.draw(out).source  # drawn from grad_fn, as torchviz does
     with pytest.raises(GradvizError, match="gv.torch.recording"):
-        gv.torch.draw(model()(x))
+        gv.torch.draw(out, report=gv.torch.check(model(), x))  # a verdict needs the recorded graph
+    with pytest.raises(GradvizError, match="collapse needs the recorded graph"):
+        gv.draw(out, collapse=1)
 
 
 # --- 4. the command line -------------------------------------------------------------------------
@@ -538,6 +542,15 @@ def test_cli_in_process_checks_and_renders_torch_targets(torch_file, monkeypatch
     assert "tanh" in svg and "2x3" in svg
 
 
+def test_cli_torch_checks_carry_no_sympy_twin_noise(torch_file, monkeypatch, capsys):
+    from gradviz.cli import main
+
+    monkeypatch.chdir(torch_file)
+    assert main(["check", "ops.py:GoodCube", "--input", "x=4,2"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "symbolic twin" not in out and "SymPy" not in out
+
+
 # --- without torch ---------------------------------------------------------------------------------
 
 def test_without_torch_gradviz_works_and_gv_torch_names_the_extra():
@@ -546,6 +559,13 @@ def test_without_torch_gradviz_works_and_gv_torch_names_the_extra():
         sys.modules["torch"] = None          # as if PyTorch were not installed
         import gradviz as gv
         assert gv.check(lambda v: v * v, gv.Value(3.0)).ok
+        v = gv.Value(3.0, label="v")
+        out = v * v
+        out.backward()
+        import pathlib, tempfile
+        written = gv.render(out, pathlib.Path(tempfile.mkdtemp()) / "v.dot", dpi=150, landscape=True)
+        assert "v" in gv.draw(out).source and "rankdir=LR" in written.read_text()
+        assert "torch" not in sys.modules or sys.modules["torch"] is None  # drawing never imported it
         try:
             gv.torch
         except ImportError as exc:
@@ -577,5 +597,146 @@ def test_the_numpy_to_pytorch_tutorial_says_true_things():
     root, cnn, image = ns["root"], ns["cnn"], ns["image"]
     assert {n.scope for n in gv.topological_order(root)} >= {"features.0", "classifier"}
     np.testing.assert_allclose(root.data, cnn(image).detach().numpy(), atol=1e-12)
-    assert shown[4].startswith("<svg") and "features.0.weight" in shown[5]
-    assert ns["done"].returncode == 1 and "Cube" in shown[6]
+    assert shown[4].startswith("<svg") and "features.0.weight" in shown[6]
+    # torchviz's habit: drawn from grad_fn, with the parameters' names (issue 25)
+    assert "ConvolutionBackward0" in shown[5] and "features.0.weight" in shown[5] and "classifier.bias" in shown[5]
+    assert ns["plain"].item() == pytest.approx(cnn(image).sum().item())
+    assert ns["done"].returncode == 1 and "Cube" in shown[7]
+
+
+# --- torchviz parity: an output computed without recording, drawn from its grad_fn ---------------------
+
+
+def _grad_fn_names(output) -> set:
+    """torch's own backward graph, walked here independently of gradviz: the names of its functions."""
+    names, stack, seen = set(), [output.grad_fn], set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        names.add(type(fn).__name__)
+        stack.extend(child for child, _ in fn.next_functions)
+    return names
+
+
+def test_an_unrecorded_output_is_drawn_from_grad_fn_like_torchviz(tmp_path):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    inputs = torch.randn(2, 3)
+    y = net(inputs).sum()  # no recording: torchviz's habit
+    source = gv.torch.draw(y, params=dict(net.named_parameters())).source
+    for name in _grad_fn_names(y) - {"AccumulateGrad"}:
+        assert f"label={name} " in source, name  # every backward function, by torch's name
+    for name, p in net.named_parameters():
+        assert f'"{name}\\n{tuple(p.shape)}' in source, name  # named and shaped as torchviz shows them
+    assert f"data {net[2].bias.item():.4g}" in source  # values where torch keeps them: a leaf
+    assert f'label="output\\n()\\ndata {y.item():.4g}"' in source  # and the output
+    hidden = torch.tanh(net[0](inputs)).detach().numpy()  # TanhBackward0's saved output, computed here
+    assert (f'label="result\\n(2, 4)\\ndata min {hidden.min():.3g} max {hidden.max():.3g}\\n'
+            f'mean {hidden.mean():.3g}"') in source
+    assert "style=dotted" in source
+    assert source == gv.torch.draw(y, params=dict(net.named_parameters())).source  # deterministic
+    # gv.draw and gv.render take the torch tensor too, with no recording
+    assert gv.draw(y).source.count("AddmmBackward0") == 2
+    written = gv.render(y, tmp_path / "y.svg")
+    assert written.read_text().count("<svg") == 1 and "TanhBackward0" in written.read_text()
+
+
+def test_after_backward_the_leaves_show_their_gradients():
+    """Values recorded where torch keeps them: a leaf's .grad, against the derivative written out here."""
+    w = torch.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.1, -0.2], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([[1.0, 2.0], [-1.0, 0.5], [3.0, -2.0]], dtype=torch.float64)
+    y = (x @ w + b).pow(2).sum()  # dy/dw = x^T 2(xw + b), dy/db = sum over rows of 2(xw + b)
+    y.backward()
+    z = x.numpy() @ w.detach().numpy() + b.detach().numpy()
+    dw, db = x.numpy().T @ (2 * z), (2 * z).sum(axis=0)
+    source = gv.draw(y, params={"w": w, "b": b}).source
+    assert "grad " + " ".join(f"{v:.4g}" for v in dw.reshape(-1)) in source
+    assert "grad " + " ".join(f"{v:.4g}" for v in db) in source
+
+
+def test_a_custom_functions_saved_tensors_are_drawn():
+    class Clamp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * (x > 0)
+
+    x = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    source = gv.draw(Clamp.apply(x).sum(), params={"x": x}).source
+    assert "label=ClampBackward " in source
+    assert 'label="x\\n(3,)\\ndata 0.5 -1 2" fillcolor="#ffe0b2"' in source  # ctx.save_for_backward(x)
+
+
+def test_a_deep_unrecorded_chain_draws_without_recursion():
+    x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    y = x
+    for _ in range(3000):  # deeper than Python's recursion limit
+        y = y * 1.0001
+    source = gv.draw(y).source
+    assert source.count("label=MulBackward0 ") == 3000
+
+
+def test_a_tensor_without_grad_fn_gets_one_message():
+    with torch.no_grad():
+        y = nn.Linear(3, 1)(torch.randn(2, 3)).sum()
+    with pytest.raises(gv.GradvizError, match="has no grad_fn") as info:
+        gv.draw(y)
+    assert "requires_grad=True" in str(info.value)
+    with pytest.raises(gv.GradvizError, match="params must be a dict"):
+        gv.torch.draw(y, params=[1, 2])
+    w = torch.tensor([1.5, -2.0], requires_grad=True)  # a leaf has no grad_fn, yet is a graph: torchviz draws it
+    assert 'label="w\\n(2,)\\ndata 1.5 -2"' in gv.draw(w, params={"w": w}).source
+
+
+def test_a_torch_output_renders_for_slides(tmp_path):
+    w = torch.tensor([0.5, -1.5], dtype=torch.float64, requires_grad=True)
+    y = torch.tanh(torch.tanh(w * 2.0).exp()).sum()  # a chain of ops: torchviz draws it taller than wide
+    plain = png_size(gv.render(y, tmp_path / "plain.png", params={"w": w}))
+    sharp = png_size(gv.render(y, tmp_path / "sharp.png", params={"w": w}, dpi=192))
+    wide = png_size(gv.render(y, tmp_path / "wide.png", params={"w": w}, landscape=True))
+    assert plain[1] > plain[0] and wide[0] > wide[1]  # laid out left to right for a slide
+    assert sharp == pytest.approx((2 * plain[0], 2 * plain[1]), abs=4)
+    assert "rankdir=LR" in gv.render(y, tmp_path / "wide.dot", landscape=True).read_text()
+
+
+def png_size(path) -> tuple:
+    """Width and height from the PNG header, read without gradviz."""
+    import struct
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_torch_checks_carry_no_sympy_twin_noise():
+    class Clamp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * (x > 0)
+
+    x = torch.tensor([0.5, -1.0, 2.0, -0.3], dtype=torch.float64)
+    report = gv.torch.check(lambda x: Clamp.apply(x).sum(), x)
+    assert report.ok
+    for text in (str(report), report.to_markdown(), json.dumps(report.to_dict()["warnings"])):
+        assert "symbolic twin" not in text and "SymPy column composes" not in text
+    torch.manual_seed(0)
+    big = gv.torch.check(nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)).double(),
+                         torch.randn(2, 3, dtype=torch.float64))
+    assert big.ok and not [w for w in big.warnings if "SymPy" in w]  # > 40 elements: no composing note either
+    asked = gv.torch.check(lambda x: Clamp.apply(x).sum(), x, methods=("finite", "symbolic"))
+    assert any("symbolic twin" in w for w in asked.warnings)  # asked for SymPy: told why it could not run
+

@@ -69,8 +69,12 @@ def _render(args) -> int:
         usage.check_target_file(args.target)
         root = targets.graph_of(args.target, targets.parse_at(args.at), inputs_of(args), args.seed)
     path = render(root, args.output, rankdir=args.rankdir, collapse=args.collapse, show_order=args.show_order,
-                  show_formulas=args.formulas, report=report)
+                  show_formulas=args.formulas, report=report, dpi=args.dpi, scale=args.scale,
+                  landscape=args.landscape)
     print(f"wrote {path}")
+    if args.dpi is not None and path.suffix.lower() not in (".png", ".jpeg", ".jpg"):
+        print(f"note: --dpi sets the resolution of .png and .jpeg pictures; {path.suffix or 'this format'} "
+              "keeps its size (--scale F changes it)", file=sys.stderr)
     if args.animate:
         print(f"wrote {animate_backward(root, args.animate, rankdir=args.rankdir, show_order=args.show_order, show_formulas=args.formulas)}")
     return 0

@@ -70,6 +70,11 @@ def add_render_arguments(render: argparse.ArgumentParser) -> None:
     render.add_argument("--show-order", action="store_true", help="number the ops in backward order")
     render.add_argument("--formulas", action="store_true", help="write each edge's local derivative")
     render.add_argument("--animate", metavar="HTML", help="also write a step-through page of backward()")
+    slides = render.add_argument_group("for slides")
+    slides.add_argument("--dpi", type=float, metavar="N", help="PNG/JPEG resolution in dots per inch (default 96)")
+    slides.add_argument("--scale", type=float, metavar="F", help="multiply the picture's natural size by F")
+    slides.add_argument("--landscape", action="store_true",
+                        help="lay the graph out left to right: a chain of ops comes out wider than tall")
 
 
 def check_parser() -> argparse.ArgumentParser:

@@ -3,7 +3,7 @@
 Frame 0 is the graph before backward (every gradient zero but the output's
 seed); frame k shows the gradients after backpropagating through the k-th op
 in backward order: that op is outlined, the gradients it changed are marked,
-and the caption writes out the arithmetic (`b.grad += 0.5 × 1 = 0.5`). Prev /
+and the caption above the graph writes out the arithmetic (`b.grad += 0.5 × 1 = 0.5`). Prev /
 next / play buttons and the arrow keys move between frames. No network: the
 SVGs are inlined.
 """
@@ -25,7 +25,7 @@ from . import labels as L
 from .backends import render_source
 from .dot import draw
 from .names import node_name, op_text
-from .svg import inline_svg
+from .svg import inline_svg, with_legible_height
 
 MAX_FRAMES = 200
 _ids = itertools.count(1)
@@ -107,9 +107,9 @@ class Animation:
     def html(self) -> str:
         """An embeddable <div> with its own controls and script (several can share a page)."""
         ident = f"gv-steps-{next(_ids)}"
-        blocks = "\n".join(
-            f'<figure class="gv-frame" data-step="{k}"{"" if k == 0 else " hidden"}>{svg}'
-            f'<figcaption>{caption}</figcaption></figure>'
+        blocks = "\n".join(  # the arithmetic above its graph: on screen whatever the graph's height
+            f'<figure class="gv-frame" data-step="{k}"{"" if k == 0 else " hidden"}>'
+            f'<figcaption>{caption}</figcaption>{with_legible_height(svg)}</figure>'
             for k, (caption, svg) in enumerate(self.frames)
         )
         return _WIDGET.format(ident=ident, last=len(self.frames) - 1, blocks=blocks)
@@ -143,7 +143,7 @@ def animate_backward(root: Any, path: str | Path | None = None, *, renderer: str
     if len(steps) > MAX_FRAMES:
         raise GradvizError(f"the graph has {len(steps) - 1} backward steps; animations are limited to "
                            f"{MAX_FRAMES - 1} (animate a smaller graph)")
-    order = topological_order(root)
+    order = [n for n in topological_order(root) if n.requires_grad or n._op is not None]  # not constants (`x * 2`)
     saved = [n.grad for n in order]
     frames = []
     try:
@@ -173,10 +173,13 @@ def _caption(k: int, step: Step) -> str:
 
 _WIDGET = """<div class="gv-steps" id="{ident}" tabindex="0" data-current="0">
 <style>
+ /* The arithmetic sits above the graph; the graph shrinks to the screen's height less the controls and a
+    three-line caption (12em), so a step and its graph are seen together on a 1280x800 screen, but never below
+    the height that keeps its text at 10 CSS px (--gv-legible-height, set on each frame's SVG). */
  #{ident} .gv-controls button {{ font-size: 1em; margin-right: .4em; }}
  #{ident} .gv-frame {{ margin: .6em 0; display: block; }} #{ident} .gv-frame[hidden] {{ display: none !important; }}
- #{ident} .gv-frame svg {{ height: auto; }}
- #{ident} figcaption {{ color: #333; margin-top: .4em; line-height: 1.5; }}
+ #{ident} .gv-frame svg {{ height: auto; max-height: max(calc(100vh - 12em), var(--gv-legible-height, 0px)); }}
+ #{ident} figcaption {{ color: #333; margin-bottom: .4em; line-height: 1.5; min-height: 4.5em; }}
 </style>
 <div class="gv-controls">
  <button class="gv-prev">&#9664; prev</button><button class="gv-play">&#9654; play</button><button class="gv-next">next &#9654;</button>

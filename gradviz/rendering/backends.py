@@ -83,9 +83,24 @@ def render_source(source: str, fmt: str, renderer: str | None = None) -> bytes:
         except _Unavailable as why:
             tried.append(f"{name} ({why})")
     if not tried:
-        tried = ["system dot (not on PATH)", "embedded graphviz-pure (not installed"
-                 + (", and it cannot write pdf)" if fmt == "pdf" else ")"), "pygraphviz (not installed)"]
+        tried = [_why_not(name, fmt) for name in RENDERERS]
+    if fmt == "pdf" and embedded_executable() and not dot_executable():
+        raise GradvizError("PDF needs the system Graphviz: the embedded renderer (graphviz-pure, installed) writes "
+                           "svg, png and jpeg but not pdf, and no system `dot` is on PATH. Install Graphviz "
+                           "(Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; Windows: "
+                           "winget install graphviz), or write .svg (a browser prints it to PDF) or .png")
     raise GradvizError(f"no renderer could produce {fmt}: tried {'; '.join(tried)}. To fix it, {INSTALL_HINT}")
+
+
+def _why_not(name: str, fmt: str) -> str:
+    """What is missing for one renderer, as it is on this machine."""
+    if name == "dot":
+        return "system dot (not on PATH)"
+    if name == "embedded":
+        if embedded_executable() is None:
+            return "embedded graphviz-pure (not installed)"
+        return f"embedded graphviz-pure (installed, but it cannot write {fmt})"
+    return "pygraphviz (not installed)"
 
 
 class _Unavailable(Exception):

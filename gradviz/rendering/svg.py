@@ -47,3 +47,12 @@ def natural_width_pt(svg: str) -> float:
     """The width Graphviz laid the picture out at, in points."""
     match = re.search(r'data-natural-width="([\d.]+)pt"', svg) or _SIZE.search(svg)
     return float(match.group(1))
+
+
+def with_legible_height(svg: str) -> str:
+    """Inline SVG (from inline_svg) that states, as the CSS variable --gv-legible-height, the height below
+    which its text would drop under 10 CSS px: a page that shrinks it to the screen's height stops there."""
+    view = re.search(r'viewBox="[\d.-]+ [\d.-]+ [\d.]+ ([\d.]+)"', svg)
+    if view is None:
+        return svg
+    return svg.replace('style="', f'style="--gv-legible-height: {float(view.group(1)) * MIN_SCALE:.0f}pt; ', 1)
