@@ -74,12 +74,12 @@ def test_a_wrong_backward_deep_in_a_graph_is_localized_and_autograd_is_the_odd_o
 
     report = gv.check(model, x, W)
     assert not report.ok and report.status == "FAIL"
-    assert "autograd is the odd one out" in report.verdict
+    assert "yours is the odd one out" in report.verdict
     bad = report.first_bad_node
     assert bad is not None and bad.op == "WrongTanh" and bad.oracle == "symbolic"
     assert all(n.status == "PASS" for n in report.nodes if n.op != "WrongTanh")
     failing = [row for row in report.rows() if row.status == "FAIL"]
-    assert failing and all(row.note == "autograd is the odd one out" for row in failing)
+    assert failing and all(row.note == "yours is the odd one out" for row in failing)
     assert "WrongTanh" in str(report)
 
 

@@ -111,7 +111,7 @@ def test_readme_python_blocks_run_and_show_their_real_output():
     own_op = next(k for k, block in enumerate(blocks) if "class Softplus" in block)
     comment = [line[2:] for line in blocks[own_op].splitlines()[-2:]]
     assert page.outputs[own_op].text().strip() == " ".join(comment)
-    assert "autograd is the odd one out" in page.outputs[own_op].text() and "(Softplus)" in comment[-1]
+    assert "yours is the odd one out" in page.outputs[own_op].text() and "(Softplus)" in comment[-1]
 
 
 def test_static_images_are_fresh():
@@ -171,7 +171,7 @@ def test_tutorial_2_claims():
     w, x, b = sympy.symbols("w x b", real=True)
     printed = shown(name, 1).strip().splitlines()[-1]
     assert sympy.simplify(sympy.sympify(printed, locals={'w': w, 'x': x, 'b': b}) - sympy.diff(sympy.tanh(w * x + b), w)) == 0
-    assert "autograd is the odd one out" in shown(name, 2)
+    assert "yours is the odd one out" in shown(name, 2)
     errors = dict(zip(ns["sweep"].steps, ns["sweep"].error64))
     assert errors[1e-1] > errors[1e-5] < errors[1e-12]  # the valley
     assert ns["report"].ok and ns["report"].results[0].status == "NONDIFF"

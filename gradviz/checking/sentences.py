@@ -11,7 +11,7 @@ from .diagnosis.finding import NO_PATTERN
 from .local import KINK_ORACLE, TWIN_BUG
 from .probe import FiniteResult
 from .report import ERROR, FAIL, NONDIFF, SKIPPED, InputResult, Report
-from .verdict import INFINITE
+from .verdict import INFINITE, YOURS_ODD
 
 
 def graph_verdict(report: Report, finite_result: FiniteResult | None) -> str:
@@ -34,14 +34,14 @@ def graph_verdict(report: Report, finite_result: FiniteResult | None) -> str:
                 fails_text += "; re-checked one by one: " + ", ".join(located)
             return fails_text + (f"; first wrong backward rule: {bad.where}" if bad else "") + "."
     if fails:
-        odd = [nt for nt in fails if nt == "autograd is the odd one out"]
+        odd = [nt for nt in fails if nt == YOURS_ODD]
         text = f"FAIL: {len(fails)} of {n} gradient elements are wrong"
         causes = [f"{r.name}: {r.diagnosis[0]}" for r in report.results if r.status == FAIL and r.diagnosis
                   and getattr(r.diagnosis[0], "cause", None) != NO_PATTERN]
         if causes:
             text += " (" + "; ".join(causes[:3]) + ")"
         if odd:
-            text += "; finite differences and SymPy agree with each other, so autograd is the odd one out"
+            text += "; finite differences and SymPy agree with each other, so " + YOURS_ODD
         if bad:
             text += f"; the first wrong backward rule in backward order is {bad.where}"
         return text + "."
@@ -79,10 +79,10 @@ def graph_verdict(report: Report, finite_result: FiniteResult | None) -> str:
         notes.add("SymPy disagree with the other two")
     for note in sorted(notes):
         if note.startswith("finite"):
-            text += ("; finite differences are the odd one out somewhere (autograd and SymPy agree): "
+            text += ("; finite differences are the odd one out somewhere (yours and SymPy agree): "
                      "step size or precision, see report.sweep()")
         else:
-            text += "; SymPy is the odd one out somewhere (autograd and finite differences agree): a twin bug"
+            text += "; SymPy is the odd one out somewhere (yours and finite differences agree): a twin bug"
             if twin_bugs:
                 text += f" in {twin_bugs[0].where}"
     return text + "."

@@ -12,7 +12,8 @@ from .report import FAIL, NONDIFF, PASS, SHOULD_BE_ZERO, SKIPPED, InputResult, R
 
 
 ZERO = 1e-8  # a reference this small (relative to the gradient's size) is a true 0 seen through round-off
-INFINITE = "the derivative is infinite at this point (autograd and SymPy agree): nothing finite to compare"
+INFINITE = "the derivative is infinite at this point (yours and SymPy agree): nothing finite to compare"
+YOURS_ODD = "yours is the odd one out"  # the column holding the backward being checked is "yours"
 
 
 def agree(x, y, atol: float, rtol: float):
@@ -56,7 +57,7 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
         if agree_f is not None and agree_s is not None:
             note[any_agree & ~all_agree & ~agree_f] = "finite differences disagree with the other two"
             note[any_agree & ~all_agree & ~agree_s] = "SymPy disagree with the other two"
-            note[~any_agree & agree(fin, sym, atol, rtol)] = "autograd is the odd one out"
+            note[~any_agree & agree(fin, sym, atol, rtol)] = YOURS_ODD
     if diffs is not None:
         kinked = diffs.kinked(atol, rtol).reshape(-1)
         if kinked.any():
