@@ -5,6 +5,7 @@
 - `notes.txt:f` is a file target with the wrong kind of file, not an expression with a syntax error.
 - Piping into `head` closes stdout early: that is the reader's choice, not an error worth a traceback.
 - Ctrl-C stops the run with one line, not silently and not with a traceback.
+- The user's code calling sys.exit (0 would read as "all gradients agree") is exit 1 with its file:line.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .errors import GradvizError
 NUMERIC_OPTIONS = ("--eps", "--atol", "--rtol", "--seed", "--dpi", "--scale", "--steps", "--timeout", "--memory")
 _NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 INTERRUPTED = 130
+USER_CODE_FAILED = 1  # as for code that raised: the JSON would say ERROR
 BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
 
 
@@ -76,6 +78,20 @@ def guarded(run: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("\ngradviz: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except SystemExit as exc:
+        at = _user_line(exc)
+        if not at:
+            raise  # gradviz's own exit (argparse, --help): its code stands
+        print(f"gradviz: your code called sys.exit({exc.code!r}) at {at}, so there is no verdict: "
+              "remove the call (or put script code under `if __name__ == \"__main__\":`)", file=sys.stderr)
+        return USER_CODE_FAILED
+
+
+def _user_line(exc: BaseException) -> str:
+    """file:line of the user's frame that raised, or '' when the exit came from gradviz or a library."""
+    from .checking.adapters.reading import where
+
+    return where(exc)
 
 
 def _quiet_stdout() -> None:

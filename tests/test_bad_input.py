@@ -203,3 +203,57 @@ def test_api_a_function_that_raises_is_an_error_report_naming_the_exception():
     report = gv.check(forward, gv.Value(1.0, label="v"))
     assert report.status == "ERROR" and "raised ValueError: shapes do not match" in report.verdict
     assert "does not build a gradviz graph" not in report.verdict
+
+
+# --- user code that calls sys.exit: never gradviz's exit code (0 would read as "all gradients agree") -------
+
+EXITING = textwrap.dedent('''
+    import sys
+    import numpy as np
+    import gradviz as gv
+
+    def f(x):
+        sys.exit(0)
+
+    def f_prime(x):
+        return np.cos(x)
+
+    def g(x):
+        return float(np.sin(x).sum())
+
+    def g_grad(x):
+        sys.exit(0)
+
+    def graph(x):
+        sys.exit(0)
+''')
+
+
+@pytest.mark.parametrize("target, culprit, line", [("exiting.py:f,f_prime", "f", 7),
+                                                   ("exiting.py:g,g_grad", "g_grad", 16),
+                                                   ("exiting.py:graph", "sys.exit(0)", 19)])
+def test_user_code_calling_sys_exit_is_exit_1_with_its_line(folder, target, culprit, line):
+    (folder / "exiting.py").write_text(EXITING)
+    done = cli(folder, "check", target, "--input", "x=randn(3)")
+    assert done.returncode == 1, (done.stdout[-800:], done.stderr[-800:])
+    said = " ".join((done.stdout + done.stderr).split())  # wrapped at the terminal's width
+    assert culprit in said and "sys.exit(0)" in said and f"exiting.py:{line}" in said and "Traceback" not in said
+
+
+def test_a_file_that_exits_on_import_is_refused_with_its_line(folder):
+    (folder / "script.py").write_text("import sys\nimport numpy as np\n\ndef f(x):\n    return float(np.sum(x))\n\n"
+                                      "sys.exit(0)\n")
+    one_message(cli(folder, "check", "script.py:f", "--input", "x=randn(3)"),
+                "script.py:7 called sys.exit(0)", 'if __name__ == "__main__":')
+
+
+def test_api_a_backward_calling_sys_exit_is_an_error_report():
+    def f(x):
+        return float(np.sum(x ** 2))
+
+    def f_prime(x):
+        sys.exit(0)
+
+    report = gv.check_grad_fn(f, f_prime, np.ones(3))
+    said = " ".join(str(report).split())
+    assert report.status == "ERROR" and "f_prime called sys.exit(0)" in said and "cannot check code that ends" in said

@@ -62,10 +62,15 @@ def load_module(path_text: str):
     except SyntaxError as exc:
         del sys.modules[module_name]
         raise GradvizError(f"syntax error in {path}:{exc.lineno}: {exc.msg}", kind="syntax") from None
+    except SystemExit as exc:  # a script's last line run on import would end gradviz with the script's code
+        del sys.modules[module_name]
+        where = _line_in(path, exc)
+        raise GradvizError(f"importing {where} called sys.exit({exc.code!r}): put the file's script part under "
+                           "`if __name__ == \"__main__\":` so that importing it only defines things",
+                           kind="import_raised") from None
     except Exception as exc:
         del sys.modules[module_name]
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
-        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        where = _line_in(path, exc)
         raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}",
                            kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
     finally:
@@ -165,3 +170,10 @@ def _half_of_a_pair(module, name: str) -> tuple[str, str, str] | None:
             if callable(getattr(module, fwd, None)) and callable(getattr(module, bwd, None)):
                 return stem, fwd, bwd
     return None
+
+
+def _line_in(path: Path, exc: BaseException) -> str:
+    """`path:line` of the deepest frame of the user's file in a traceback (the file itself when none)."""
+    target = path.resolve()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == target]
+    return f"{path}:{frames[-1].lineno}" if frames else str(path)

@@ -115,6 +115,10 @@ def call(what: str, fn: Callable, *args, timeout: float | None = None, **kwargs)
         raise UserCodeError(f"{what} did not finish within {timeout:g} s (an endless loop?)", "ERROR") from None
     except UserCodeError:
         raise
+    except SystemExit as exc:  # exiting would end gradviz with the user's code, 0 reading as "all gradients agree"
+        at = where(exc)
+        raise UserCodeError(f"{what} called sys.exit({exc.code!r})" + (f" (at {at})" if at else "")
+                            + ": gradviz cannot check code that ends the program", "ERROR", cause="exited") from None
     except MemoryError as exc:
         at = where(exc)
         raise UserCodeError(f"{what} raised MemoryError: {exc}" + (f" (at {at})" if at else ""), "ERROR",

@@ -61,6 +61,10 @@ def call(what: str, parameter: str | None, fn: Callable, *args, **kwargs):
         return fn(*args, **kwargs)
     except UserFault:
         raise
+    except SystemExit as exc:  # the optimizer ending the program is its fault, never gradviz's exit code
+        at = where(exc)
+        raise UserFault(parameter, f"{what} called sys.exit({exc.code!r})" + (f" ({at})" if at else ""),
+                        raised=True) from None
     except Exception as exc:
         at = where(exc)
         raise UserFault(parameter, f"{what} raised {type(exc).__name__}: {exc}" + (f" ({at})" if at else ""),
