@@ -1,5 +1,9 @@
 """The course's from-scratch network on Values: Neuron, Layer, MLP (micrograd-style).
 
+A neuron records its weighted sum b + w0*x0 + ... as one `affine` node (the
+same numbers as the 2n mul and add nodes of sum(w * x, b), at a fraction of
+the cost), then its activation.
+
 Weights and biases are drawn uniformly from [-1, 1] with a seedable generator.
 Every node a neuron records carries the scope mlp.layerK.neuronJ, so a drawn
 MLP shows its layers and neurons as clusters.
@@ -12,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ..graph import _scope_stack
-from ..value import Value
+from ..value import Value, affine
 from .module import Module, _renames, make_rng
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
@@ -44,7 +48,7 @@ class Neuron(Module):
         w = self.w
         if len(x) != len(w):
             raise ValueError(f"{self.name} expects {len(w)} inputs, got {len(x)}")
-        total = sum((wi * xi for wi, xi in zip(w, x)), self.b)
+        total = affine(self.b, w, x)  # sum(w * x, b) as one node
         act = _ACTIVATE[self.act]
         return total if act is None else act(total)
 
@@ -79,7 +83,7 @@ class Layer(Module):
                     w = n.w
                     if len(x) != len(w):
                         raise ValueError(f"{n.name} expects {len(w)} inputs, got {len(x)}")
-                    total = sum((wi * xi for wi, xi in zip(w, x)), n.b)
+                    total = affine(n.b, w, x)
                     act = _ACTIVATE[n.act]
                     out.append(total if act is None else act(total))
                 else:
