@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from gc import disable as _gc_disable, enable as _gc_enable, isenabled as _gc_isenabled
 from itertools import chain
 from operator import attrgetter
 
@@ -266,8 +267,13 @@ class Value:
         from zero on every call, so calling backward twice gives exactly
         twice the leaf gradients.
         """
-        with graph.collector_paused():
+        enabled = _gc_isenabled()  # the collector paused as graph.collector_paused() does, without its calls
+        _gc_disable()
+        try:
             _backpropagate(self)
+        finally:
+            if enabled:
+                _gc_enable()
 
     def zero_grad(self) -> None:
         """Reset this node's gradient (modules and optimizers reset all their parameters)."""
