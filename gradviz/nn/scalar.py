@@ -74,7 +74,7 @@ class Layer(Module):
         key = (stack[-1], _renames[0], len(neurons))
         cache = self._neuron_paths
         if cache[0] != key:
-            cache = self._neuron_paths = (key, self._neuron_scopes(key[0]))
+            cache = self._neuron_paths = (key, _scope_paths(neurons, key[0]))
         out = []
         for n, path in zip(neurons, cache[1]):
             stack.append(path)
@@ -94,15 +94,16 @@ class Layer(Module):
 
     _neuron_paths: tuple = ((), ())  # (when, the neurons' scope paths then), see forward
 
-    def _neuron_scopes(self, outer: str) -> list[str]:
-        """Each neuron's scope path when this layer runs inside scope `outer` (as calling it would record)."""
-        paths = []
-        for n in self.neurons:
-            try:
-                paths.append(n._call_scopes[outer])
-            except (AttributeError, KeyError):
-                paths.append(n._remember_scope(outer))
-        return paths
+
+def _scope_paths(modules: list, outer: str) -> list[str]:
+    """Each module's scope path when called inside scope `outer` (what calling it would record)."""
+    paths = []
+    for m in modules:
+        try:
+            paths.append(m._call_scopes[outer])
+        except (AttributeError, KeyError):
+            paths.append(m._remember_scope(outer))
+    return paths
 
 
 class MLP(Module):
@@ -120,7 +121,23 @@ class MLP(Module):
                        for k in range(len(sizes))]
 
     def forward(self, x: Sequence) -> list[Value] | Value:
-        for layer in self.layers:
-            x = layer(x)
+        # Each Layer records in its own scope as calling it would, without Module.__call__ (see Layer.forward).
+        stack = _scope_stack
+        layers = self.layers
+        key = (stack[-1], _renames[0], len(layers))
+        cache = self._layer_paths
+        if cache[0] != key:
+            cache = self._layer_paths = (key, _scope_paths(layers, key[0]))
+        for layer, path in zip(layers, cache[1]):
+            if type(layer) is Layer:
+                stack.append(path)
+                try:
+                    x = layer.forward(x)
+                finally:
+                    stack.pop()
+            else:
+                x = layer(x)
             x = x if isinstance(x, list) else [x]
         return x[0] if len(x) == 1 else x
+
+    _layer_paths: tuple = ((), ())  # (when, the layers' scope paths then), see forward
