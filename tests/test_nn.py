@@ -246,3 +246,23 @@ def test_the_affine_node_has_the_closed_form_gradient_and_passes_the_checkers():
     out = model([0.5, -1.0, 2.0])
     out.backward()
     assert "w·x+b" in gv.draw(out).source
+
+
+def test_an_mlp_records_each_layer_in_its_scope_and_still_calls_a_replaced_layer():
+    class Halved(gv.nn.Layer):
+        def __call__(self, x):  # a layer with its own call: the MLP must go through it
+            return [v * 0.5 for v in gv.nn.Layer.__call__(self, x)]
+
+    model = gv.nn.MLP(2, [2, 1], seed=0)
+    plain = model([0.3, -0.2])
+    assert {n.scope for n in gv.topological_order(plain) if n._op is not None} == \
+        {"mlp.layer0.neuron0", "mlp.layer0.neuron1", "mlp.layer1.neuron0"}
+    halved = Halved(2, 2, seed=0)
+    halved.neurons = model.layers[0].neurons
+    model.layers[0] = halved
+    out = model([0.3, -0.2])
+    assert out.data != plain.data
+    scopes = {n.scope for n in gv.topological_order(out) if n._op is not None}
+    assert "mlp.layer.neuron0" in scopes and "mlp" in scopes  # its own name; its own call halved in the MLP's scope
+    with gv.scope("outer"):
+        assert model([0.3, -0.2]).scope == "outer.mlp.layer1.neuron0"
