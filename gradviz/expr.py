@@ -41,6 +41,9 @@ def _call_name(op: OpDef) -> str:
     return op.symbol if op.symbol and op.symbol.isidentifier() else op.name
 
 
+# Scalar ops of the table an expression does not call by name, with the reason.
+NOT_IN_EXPRESSIONS = {"affine": "a neuron's weighted sum of any length; an expression writes it w0*x0 + w1*x1 + b"}
+
 # name -> op: every elementwise op the scalar engine runs, except those written as operators
 FUNCTION_OPS: dict[str, OpDef] = {_call_name(op): op for op in builtin_ops()
                                   if op.scalar and op.elementwise and op.name not in OPERATOR_OPS}

@@ -40,6 +40,7 @@ OPERATORS: dict[str, Callable] = {"add": operator.add, "sub": operator.sub, "mul
 NOT_IN_F: dict[str, str] = {
     "powc": "pow with a constant exponent: F.pow(x, 2.0) records it",
     "getitem": "indexing is written x[index] on a Tensor",
+    "affine": "a scalar neuron's weighted sum, recorded by gv.nn.Neuron; write it as sum(w * x) + b",
 }
 
 

@@ -8,6 +8,7 @@ this module needs nothing from value.py.
 from __future__ import annotations
 
 import numbers
+from operator import attrgetter
 import warnings
 from typing import Any
 
@@ -20,7 +21,7 @@ from .ops.registry import OpDef
 # A node stores its parents in two slots, `_a` and `_b`, rather than in a tuple:
 # one allocation less per node, which shows in time, memory and in the work of
 # Python's cycle collector on big graphs. `_b` is None for a one-input op, and
-# _MANY for a user op (gv.Function), whose parents are then the tuple in `_a`.
+# _MANY for an op of any number of inputs (gv.Function, affine), whose parents are then the tuple in `_a`.
 # `node._parents` gives the tuple every reader of the graph expects.
 _MANY = object()
 
@@ -114,6 +115,7 @@ def _reverse_order(root: Any) -> tuple[list, list]:
 
 
 _by_id = graph._by_id
+_data = attrgetter("data")
 
 
 def _accumulate(root: Any, order: list) -> None:
@@ -126,7 +128,8 @@ def _accumulate(root: Any, order: list) -> None:
         if b is None:  # one float input
             try:
                 if node._attrs is None:
-                    (ga,) = op.backward(node.grad, a.data, node.data)
+                    backward = op.backward  # a plain attribute load: faster than a method-style lookup
+                    (ga,) = backward(node.grad, a.data, node.data)
                 else:
                     (ga,) = op.backward(node.grad, a.data, node.data, **node._attrs)
             except ZeroDivisionError:
@@ -135,13 +138,23 @@ def _accumulate(root: Any, order: list) -> None:
                 a.grad += ga
         elif b is not _MANY:  # two float inputs
             try:
-                ga, gb = op.backward(node.grad, a.data, b.data, node.data)
+                backward = op.backward
+                ga, gb = backward(node.grad, a.data, b.data, node.data)
             except ZeroDivisionError:
                 ga, gb = _ieee_backward(op, node)
             if a.requires_grad:
                 a.grad += ga
             if b.requires_grad:
                 b.grad += gb
+        elif op.builtin:  # a built-in op of any number of inputs (a neuron's affine sum)
+            try:
+                backward = op.backward
+                grads = backward(node.grad, *map(_data, a), node.data)
+            except ZeroDivisionError:
+                grads = _ieee_backward(op, node)
+            for parent, g in zip(a, grads):
+                if parent.requires_grad:
+                    parent.grad += g
         else:  # a user op: any number of inputs, its gradients validated
             grads = op.backward(node.grad, *[p.data for p in a], node.data)
             for parent, g in zip(a, _checked_user_grads(op, grads, len(a))):

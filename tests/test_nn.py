@@ -203,3 +203,66 @@ def test_a_layer_still_calls_a_neuron_that_brings_its_own_forward():
     assert out[0].data == pytest.approx(2 * plain[1].data)
     with pytest.raises(ValueError, match="expects 2 inputs, got 3"):
         layer([1.0, 2.0, 3.0])
+
+
+def _raw_copy(model):
+    """The same network written with raw Values, sum(w * x, b) per neuron (2n mul and add nodes)."""
+    layers = [[([gv.Value(w.data) for w in n.w], gv.Value(n.b.data)) for n in layer.neurons] for layer in model.layers]
+
+    def forward(x):
+        for layer in layers:
+            x = [sum((wi * xi for wi, xi in zip(w, x)), b).tanh() for w, b in layer]
+        return x[0]
+
+    return forward, [p for layer in layers for w, b in layer for p in w + [b]]
+
+
+def test_a_neuron_records_one_affine_node_with_the_numbers_of_sum_bit_for_bit():
+    model = gv.nn.MLP(4, [4, 2, 1], seed=5)
+    raw, raw_params = _raw_copy(model)
+    x = [-1, 2.5, gv.Value(0.75, label="x2"), np.float64(4.0)]  # ints, floats, Values and numpy numbers
+    loss, raw_loss = (model(x) - 1) ** 2 / 4, (raw(x) - 1) ** 2 / 4
+    assert loss.data == raw_loss.data
+    ops = [n._op.name for n in gv.topological_order(loss) if n._op is not None]
+    assert ops.count("affine") == 7 and "mul" not in ops and "add" not in ops  # one node per neuron
+    loss.backward()
+    raw_loss.backward()
+    grads = [p.grad for p in model.parameters()]
+    assert grads == [p.grad for p in raw_params] and any(grads)
+    loss.backward()  # PyTorch semantics: a second backward adds exactly the same gradient again
+    assert [p.grad for p in model.parameters()] == [2 * g for g in grads]
+
+
+def test_the_affine_node_has_the_closed_form_gradient_and_passes_the_checkers():
+    b, w0, x0, w1 = gv.Value(0.3, label="b"), gv.Value(-1.5, label="w0"), gv.Value(2.0, label="x0"), gv.Value(0.5)
+    out = gv.value.affine(b, [w0, w1], [x0, 3])
+    assert out.data == 0.3 + -1.5 * 2.0 + 0.5 * 3.0 and out._op.name == "affine"
+    (out * out).backward()
+    g = 2 * out.data  # d(out^2)/d(out), then d(out)/d(each input) written out
+    assert (b.grad, w0.grad, x0.grad, w1.grad) == (g, g * 2.0, g * -1.5, g * 3.0)
+    model = gv.nn.MLP(3, [3, 1], seed=2)
+    report = gv.check(lambda: (model([0.5, -1.0, 2.0]) - 0.25) ** 2, params=model.parameters())
+    assert report.ok, report
+    out = model([0.5, -1.0, 2.0])
+    out.backward()
+    assert "w·x+b" in gv.draw(out).source
+
+
+def test_an_mlp_records_each_layer_in_its_scope_and_still_calls_a_replaced_layer():
+    class Halved(gv.nn.Layer):
+        def __call__(self, x):  # a layer with its own call: the MLP must go through it
+            return [v * 0.5 for v in gv.nn.Layer.__call__(self, x)]
+
+    model = gv.nn.MLP(2, [2, 1], seed=0)
+    plain = model([0.3, -0.2])
+    assert {n.scope for n in gv.topological_order(plain) if n._op is not None} == \
+        {"mlp.layer0.neuron0", "mlp.layer0.neuron1", "mlp.layer1.neuron0"}
+    halved = Halved(2, 2, seed=0)
+    halved.neurons = model.layers[0].neurons
+    model.layers[0] = halved
+    out = model([0.3, -0.2])
+    assert out.data != plain.data
+    scopes = {n.scope for n in gv.topological_order(out) if n._op is not None}
+    assert "mlp.layer.neuron0" in scopes and "mlp" in scopes  # its own name; its own call halved in the MLP's scope
+    with gv.scope("outer"):
+        assert model([0.3, -0.2]).scope == "outer.mlp.layer1.neuron0"

@@ -1,5 +1,9 @@
 """The course's from-scratch network on Values: Neuron, Layer, MLP (micrograd-style).
 
+A neuron records its weighted sum b + w0*x0 + ... as one `affine` node (the
+same numbers as the 2n mul and add nodes of sum(w * x, b), at a fraction of
+the cost), then its activation.
+
 Weights and biases are drawn uniformly from [-1, 1] with a seedable generator.
 Every node a neuron records carries the scope mlp.layerK.neuronJ, so a drawn
 MLP shows its layers and neurons as clusters.
@@ -12,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from ..graph import _scope_stack
-from ..value import Value
+from ..value import Value, affine
 from .module import Module, _renames, make_rng
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
@@ -44,7 +48,7 @@ class Neuron(Module):
         w = self.w
         if len(x) != len(w):
             raise ValueError(f"{self.name} expects {len(w)} inputs, got {len(x)}")
-        total = sum((wi * xi for wi, xi in zip(w, x)), self.b)
+        total = affine(self.b, w, x)  # sum(w * x, b) as one node
         act = _ACTIVATE[self.act]
         return total if act is None else act(total)
 
@@ -70,7 +74,7 @@ class Layer(Module):
         key = (stack[-1], _renames[0], len(neurons))
         cache = self._neuron_paths
         if cache[0] != key:
-            cache = self._neuron_paths = (key, self._neuron_scopes(key[0]))
+            cache = self._neuron_paths = (key, _scope_paths(neurons, key[0]))
         out = []
         for n, path in zip(neurons, cache[1]):
             stack.append(path)
@@ -79,7 +83,7 @@ class Layer(Module):
                     w = n.w
                     if len(x) != len(w):
                         raise ValueError(f"{n.name} expects {len(w)} inputs, got {len(x)}")
-                    total = sum((wi * xi for wi, xi in zip(w, x)), n.b)
+                    total = affine(n.b, w, x)
                     act = _ACTIVATE[n.act]
                     out.append(total if act is None else act(total))
                 else:
@@ -90,15 +94,16 @@ class Layer(Module):
 
     _neuron_paths: tuple = ((), ())  # (when, the neurons' scope paths then), see forward
 
-    def _neuron_scopes(self, outer: str) -> list[str]:
-        """Each neuron's scope path when this layer runs inside scope `outer` (as calling it would record)."""
-        paths = []
-        for n in self.neurons:
-            try:
-                paths.append(n._call_scopes[outer])
-            except (AttributeError, KeyError):
-                paths.append(n._remember_scope(outer))
-        return paths
+
+def _scope_paths(modules: list, outer: str) -> list[str]:
+    """Each module's scope path when called inside scope `outer` (what calling it would record)."""
+    paths = []
+    for m in modules:
+        try:
+            paths.append(m._call_scopes[outer])
+        except (AttributeError, KeyError):
+            paths.append(m._remember_scope(outer))
+    return paths
 
 
 class MLP(Module):
@@ -116,7 +121,23 @@ class MLP(Module):
                        for k in range(len(sizes))]
 
     def forward(self, x: Sequence) -> list[Value] | Value:
-        for layer in self.layers:
-            x = layer(x)
+        # Each Layer records in its own scope as calling it would, without Module.__call__ (see Layer.forward).
+        stack = _scope_stack
+        layers = self.layers
+        key = (stack[-1], _renames[0], len(layers))
+        cache = self._layer_paths
+        if cache[0] != key:
+            cache = self._layer_paths = (key, _scope_paths(layers, key[0]))
+        for layer, path in zip(layers, cache[1]):
+            if type(layer) is Layer:
+                stack.append(path)
+                try:
+                    x = layer.forward(x)
+                finally:
+                    stack.pop()
+            else:
+                x = layer(x)
             x = x if isinstance(x, list) else [x]
         return x[0] if len(x) == 1 else x
+
+    _layer_paths: tuple = ((), ())  # (when, the layers' scope paths then), see forward

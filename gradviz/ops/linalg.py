@@ -1,4 +1,5 @@
-"""Matrix products with numpy's @ semantics (1-D, 2-D and batched), and torch's linear: x @ w.T + b."""
+"""Matrix products with numpy's @ semantics (1-D, 2-D and batched), torch's linear: x @ w.T + b, and a scalar
+neuron's weighted sum b + w0*x0 + w1*x1 + ... (affine)."""
 
 from __future__ import annotations
 
@@ -93,4 +94,46 @@ LINEAR = register(OpDef(
         Case((rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 3)), rng.normal(size=2))),
         Case((rng.normal(size=(3,)), rng.normal(size=(2, 3)))),
     ],
+))
+
+
+def _affine_forward(b, *pairs):
+    """b + w0*x0 + w1*x1 + ..., added left to right: exactly what sum(w*x for ..., b) computes."""
+    total = b
+    it = iter(pairs)
+    for w, x in zip(it, it):
+        total = total + w * x
+    return total
+
+
+def _affine_backward(g, b, *pairs_and_out):
+    """(g, g*x0, g*w0, g*x1, g*w1, ...): the gradients of the mul and add nodes that sum would record."""
+    grads = [g]
+    it = iter(pairs_and_out[:-1])  # the last argument is out
+    for w, x in zip(it, it):
+        grads += (g * x, g * w)
+    return tuple(grads)
+
+
+def _affine_symbolic(b, *pairs):
+    total = b
+    for w, x in zip(pairs[::2], pairs[1::2]):
+        total = total + w * x
+    return total
+
+
+def _affine_cases(rng):
+    return [Case(tuple(float(v) for v in rng.normal(size=7))),
+            Case(tuple(rng.normal(size=(2, 3)) for _ in range(5)))]
+
+
+# A scalar neuron's weighted sum as one node, inputs (b, w0, x0, w1, x1, ...): gv.nn records it in place
+# of the 2n mul and add nodes of sum(w*x, b), with the same numbers (forward and gradients, bit for bit).
+AFFINE = register(OpDef(
+    "affine", arity=None, symbol="w·x+b",
+    forward=_affine_forward,
+    backward=_affine_backward,
+    symbolic=_affine_symbolic,
+    scalar=True,
+    cases=_affine_cases,
 ))

@@ -45,7 +45,8 @@ class Direct:
 
 RULES: dict[str, Callable[..., Any]] = {}
 MAPPED: dict[str, set[str]] = {}  # table op name -> the torch names whose rule records it
-NOT_MAPPED: dict[str, str] = {}  # table op name -> why no torch call records it (none today)
+# table op name -> why no torch call records it
+NOT_MAPPED: dict[str, str] = {"affine": "gv.nn's scalar neuron sum; torch records a neuron's sum as mul and add"}
 # Calls that only change dtype, device or memory layout: the output is the same node.
 IDENTITY = {"float", "double", "to", "contiguous", "clone", "cpu", "cuda", "type_as", "requires_grad_"}
 # detach() and .data have no rule on purpose: they record as opaque nodes whose backward gives no
