@@ -65,7 +65,7 @@ def affine(b: "Value", w: list, x) -> "Value":
     out._op = AFFINE
     out._a = parents
     out._b = _MANY
-    out._attrs = out.label = None
+    out._attrs = out._label = None
     out.scope = _scopes[-1]
     out.id = _next_id()
     out.requires_grad = True
