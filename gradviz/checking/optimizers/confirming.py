@@ -78,6 +78,9 @@ def check_roles(roles: Mapping[str, Any] | None, arguments: Sequence[str], what:
 
 def refusal(subject: str, attempts: list[Attempt], said: bool) -> str:
     """What gradviz tried, why each reading was not confirmed, and how to say the reading."""
+    unique = list({a.describe: a for a in attempts}.values())
+    # the readings that ran and broke a property first: they say most about the code
+    attempts = sorted(unique, key=lambda a: a.why.startswith(("raised", "handed back")))
     lines = [f"gradviz cannot read {subject}: none of the {len(attempts)} ways it tried to call it was confirmed "
              "(so nothing is said about the optimizer):"]
     for k, a in enumerate(attempts[:MAX_LISTED], 1):

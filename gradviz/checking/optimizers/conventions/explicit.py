@@ -68,6 +68,10 @@ def _canonical(name: str, names: list[str]) -> list[str]:
     """The rule hyperparameters an argument name means; `alpha` is the learning rate of a function with no lr."""
     if name == "alpha" and not any(n in hyper.ALIASES["lr"] for n in names):
         return ["lr"]
+    alone = {"beta1": ("beta2", "momentum"), "beta2": ("beta1", "rho")}  # one beta: momentum's, or RMSProp's decay
+    for canonical, (other, meaning) in alone.items():
+        if name in hyper.ALIASES[canonical] and not any(n in hyper.ALIASES[other] for n in names):
+            return [canonical, meaning]
     return [c for c, aliases in hyper.ALIASES.items() if name in aliases]
 
 
@@ -218,7 +222,8 @@ def confirm(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start
         return None
     if not same(first.grads_after, grads):
         return f"it changed {reading.grad} in place, which a gradient never is (it looks like state)"
-    moved = None if decays_weights(setup.given) else largest_move(start_values, still.params, list(problem.start))
+    decay = decays_weights(setup.given) or bool(args.canonical.get("weight_decay"))
+    moved = None if decay else largest_move(start_values, still.params, list(problem.start))
     if moved:
         return f"with a zero gradient and a fresh state {moved}: {reading.grad} is not what drives the update"
     return None
