@@ -49,6 +49,44 @@ def largest_move(before: Sequence[np.ndarray], after: Sequence[np.ndarray], name
     return None if who is None else f"{who} moved by {worst:.3g}"
 
 
+def half(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """The arrays with about half of their elements zeroed, in a pattern no reversal or transpose preserves."""
+    rng = np.random.default_rng(20240611)
+    out = []
+    for a in arrays:
+        keep = rng.random(np.shape(a)) < 0.5
+        if keep.size > 1:
+            keep.flat[0], keep.flat[-1] = True, False
+        else:
+            keep[...] = True
+        out.append(np.where(keep, a, 0.0))
+    return out
+
+
+def moves_where_gradient(before: Sequence[np.ndarray], after: Sequence[np.ndarray], grads: Sequence[np.ndarray],
+                         names: Sequence[str], grad: str) -> str | None:
+    """From a fresh state every rule moves an element exactly where its gradient is not zero (each element's step
+    is its own gradient's); None when that holds, else the first element that says otherwise."""
+    for name, b, a, g in zip(names, before, after, grads):
+        with np.errstate(invalid="ignore"):
+            diff = np.abs(np.asarray(a, dtype=np.float64) - b)
+        moved = np.isfinite(diff) & (diff > 1e-12 + 1e-9 * np.abs(b))
+        for index in np.argwhere(np.isfinite(diff) & (moved != (np.asarray(g) != 0))):
+            at = f"{name}[{','.join(map(str, index))}]"
+            if moved[tuple(index)]:
+                return f"from a fresh state, with a zero gradient at {at} in {grad}, {at} moved by {diff[tuple(index)]:.3g}"
+            return f"from a fresh state a gradient at {at} in {grad} did not move {at}"
+    return None
+
+
+def keeps_memory(before: Sequence[np.ndarray], after: Sequence[np.ndarray]) -> bool:
+    """With a zero gradient a state decays slowly (momentum, beta1, beta2, rho are all near 1, and an AdaGrad sum
+    keeps everything): most of it is handed back. A gradient read as state is handed back scaled by 1 - beta."""
+    size = float(np.sqrt(sum(np.sum(np.square(b)) for b in before)))
+    kept = float(np.sqrt(sum(np.nansum(np.square(a)) for a in after)))
+    return kept >= 0.5 * size
+
+
 def same(first: Sequence[np.ndarray], second: Sequence[np.ndarray]) -> bool:
     return all(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True) for a, b in zip(first, second))
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from ....errors import GradvizError
 from .. import hyperparameters as hyper
-from ..confirming import Attempt, check_roles, decays_weights, largest_move, raised, refusal, same
+from ..confirming import Attempt, check_roles, decays_weights, half, keeps_memory, moves_where_gradient, \
+    raised, refusal, same
 from ..driving import Run, UserFault, drive
 from ..layouts import LAYOUTS, Layout, Misfit
 from ..problem import fixed_gradients
@@ -47,6 +48,10 @@ class Reading:
     layout: Layout
     returns: str  # what the function returns, in "argument" order or "parameters first"
 
+    def named(self) -> bool:
+        """The code's names say this reading: a gradient's name for the gradient, state names for the state."""
+        return _is_grad_name(self.grad) and all(s in STATE_NAMES for s in self.states)
+
     def describe(self) -> str:
         lay = self.layout
         parts = [f"{self.param} <- the parameters ({lay.describe('param')})",
@@ -62,6 +67,7 @@ class Arguments:
     canonical: dict[str, float]  # the same under the reference rule's names, and the defaults
     filled: dict[str, float]  # the ones gradviz chose values for
     counter: str | None
+    lr: str | None = None  # the argument that is the learning rate, if one is
 
 
 def _canonical(name: str, names: list[str]) -> list[str]:
@@ -79,7 +85,7 @@ def arguments_of(fn: Callable, given: dict, roles: dict[str, list[str]]) -> Argu
     params = signature(fn)
     names = [p.name for p in params]
     said = {n: role for role, ns in roles.items() for n in ns}
-    data, passed, canonical, filled, counter = [], {}, {}, {}, None
+    data, passed, canonical, filled, counter, lr = [], {}, {}, {}, None, None
     for p in params:
         role = said.get(p.name)
         if role == "step" or (role is None and counter is None and p.name in STEP + EPOCH):
@@ -97,9 +103,10 @@ def arguments_of(fn: Callable, given: dict, roles: dict[str, list[str]]) -> Argu
             for c in meaning:
                 if value is not None:
                     canonical.setdefault(c, value)
+            lr = p.name if "lr" in meaning else lr
         elif role is not None or p.default is inspect.Parameter.empty:
             data.append(p.name)
-    return Arguments(data, passed, canonical, filled, counter)
+    return Arguments(data, passed, canonical, filled, counter, lr)
 
 
 def is_explicit(target: Any) -> bool:
@@ -204,14 +211,20 @@ def confirm(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start
     """None when the reading holds; otherwise why not (the call raised, returned another structure, ...)."""
     shapes = list(reading.layout.shapes(reading.param).values())
     problem = fixed_gradients(setup.seed, 1, shapes=reading.layout.shapes(reading.param))
-    start_values = list(problem.start.values())
+    names, start_values = list(problem.start), list(problem.start.values())
     grads = list(problem.gradients(1, problem.start).values())
-    zeros = [np.zeros(s) for s in shapes]
-    try:
+    halved = half(grads)
+    remembered = [np.abs(g) + 1.0 for g in grads]  # a state to hand in, to see how much of it comes back
+
+    def once(gradients, states=None):
         with np.errstate(all="ignore"):  # a counter from 0 divides by zero: the drive says so, not numpy
-            first = call_once(fn, reading, args, start, start_values, grads, fresh_states(fn, reading, shapes)[0])
-            again = call_once(fn, reading, args, start, start_values, grads, fresh_states(fn, reading, shapes)[0])
-            still = call_once(fn, reading, args, start, start_values, zeros, fresh_states(fn, reading, shapes)[0])
+            return call_once(fn, reading, args, start, start_values, gradients,
+                             states if states is not None else fresh_states(fn, reading, shapes)[0])
+
+    try:
+        first, again, partly = once(grads), once(grads), once(halved)
+        memory = once([np.zeros(s) for s in shapes], [reading.layout.pack(remembered, "state") for _ in
+                                                       reading.states]) if reading.states and not said_grad else None
     except Misfit as misfit:
         return f"handed back {misfit}"
     except Exception as exc:
@@ -222,10 +235,34 @@ def confirm(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start
         return None
     if not same(first.grads_after, grads):
         return f"it changed {reading.grad} in place, which a gradient never is (it looks like state)"
-    decay = decays_weights(setup.given) or bool(args.canonical.get("weight_decay"))
-    moved = None if decay else largest_move(start_values, still.params, list(problem.start))
-    if moved:
-        return f"with a zero gradient and a fresh state {moved}: {reading.grad} is not what drives the update"
+    if not (decays_weights(setup.given) or args.canonical.get("weight_decay")):
+        wrong = moves_where_gradient(start_values, partly.params, halved, names, reading.grad)
+        if wrong:
+            return wrong
+    if memory is not None and not reading.named():  # a symmetric formula: only the names tell the two apart
+        for state, container in zip(reading.states, memory.states):
+            if not keeps_memory(remembered, reading.layout.unpack(container, "state", shapes)):
+                return (f"with a zero gradient it handed back little of {state}: a state keeps most of itself, "
+                        f"so {state} looks like the gradient")
+    return _lr_matters(fn, reading, args, start, start_values, grads, first, shapes)
+
+
+def _lr_matters(fn, reading, args, start, start_values, grads, first, shapes) -> str | None:
+    """Every rule's first step from a fresh state depends on the learning rate; a reading that moves the
+    parameters by the same amount whatever lr is has the state where the gradient belongs."""
+    lr = args.lr
+    if lr is None or not args.canonical.get("lr"):
+        return None
+    other = Arguments(args.data, {**args.hyper, lr: args.canonical["lr"] * 2}, args.canonical, args.filled,
+                      args.counter, lr)
+    try:
+        with np.errstate(all="ignore"):
+            doubled = call_once(fn, reading, other, start, start_values, grads, fresh_states(fn, reading, shapes)[0])
+    except Exception as exc:
+        return raised(exc)
+    if same(doubled.params, first.params):
+        return (f"its first step is the same whatever {lr} is: what moves the parameters is not {reading.grad} "
+                "scaled by the learning rate")
     return None
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ....errors import GradvizError
 from .. import hyperparameters as hyper
-from ..confirming import Attempt, check_roles, decays_weights, largest_move, raised, refusal, same
+from ..confirming import Attempt, check_roles, decays_weights, half, moves_where_gradient, raised, refusal, same
 from ..driving import Run, UserFault, call, drive
 from ..problem import fixed_gradients
 from .common import EPOCH, GRAD, NAME, PARAM, STEP, Setup, arguments, counter_drives, fresh_instance, mark_counter, \
@@ -61,11 +61,13 @@ def readings(target: Any, said: dict[str, list[str]]) -> list[dict[str, str]]:
         rest = [a for a in required if a not in (param, grad)]
         if len(rest) > 2:
             continue
-        for extra in permutations(("name", "step"), len(rest)):
-            roles = {param: "param", grad: "grad", **dict(zip(rest, extra))}
-            score = (param in PARAM) + (grad in GRAD or "grad" in grad.lower()) + sum(
-                (a in NAME) if r == "name" else (a in STEP + EPOCH) for a, r in zip(rest, extra))
-            ranked.append(((-score, required.index(param), required.index(grad)), roles))
+        # a counter is called one (t, step, iteration, epoch; else --role step=NAME); any other argument is the key
+        extra = ["step" if a in STEP + EPOCH else "name" for a in rest]
+        if extra.count("step") > 1 or extra.count("name") > 1:
+            continue
+        roles = {param: "param", grad: "grad", **dict(zip(rest, extra))}
+        score = (param in PARAM) + (grad in GRAD or "grad" in grad.lower()) + sum(a in NAME for a in rest)
+        ranked.append(((-score, required.index(param), required.index(grad)), roles))
     ranked.sort(key=lambda item: item[0])
     out += [r for _, r in ranked if r not in out]
     for role, names in said.items():
@@ -98,11 +100,12 @@ def _one(target: Any, setup: Setup, roles: dict[str, str], w: np.ndarray, g: np.
 def confirm(target: Any, setup: Setup, roles: dict[str, str], said_grad: bool) -> str | None:
     problem = fixed_gradients(setup.seed, 1)
     w, g = problem.start["W"], problem.gradients(1, problem.start)["W"]
+    halved = half([g])[0]
     try:
         with np.errstate(all="ignore"):
             first, after = _one(target, setup, roles, w, g)
             again, _ = _one(target, setup, roles, w, g)
-            still, _ = _one(target, setup, roles, w, np.zeros_like(g))
+            partly, _ = _one(target, setup, roles, w, halved)
     except Exception as exc:
         return raised(exc)
     if not same([first], [again]):
@@ -112,10 +115,7 @@ def confirm(target: Any, setup: Setup, roles: dict[str, str], said_grad: bool) -
     grad = next(a for a, r in roles.items() if r == "grad")
     if not same([after], [g]):
         return f"it changed {grad} in place, which a gradient never is"
-    moved = None if decays_weights(setup.given) else largest_move([w], [still], ["W"])
-    if moved:
-        return f"from a fresh optimizer a zero gradient moved the parameter ({moved}): {grad} is not its gradient"
-    return None
+    return None if decays_weights(setup.given) else moves_where_gradient([w], [partly], [halved], ["W"], grad)
 
 
 def choose(target: Any, setup: Setup) -> dict[str, str]:
@@ -139,10 +139,11 @@ def _subject(target: Any) -> str:
     return target.__name__ if inspect.isclass(target) else type(target).__name__
 
 
-def drive_per_parameter(target: Any, setup: Setup) -> list[Run]:
+def drive_per_parameter(target: Any, setup: Setup, roles: dict[str, str] | None = None) -> list[Run]:
     """update(w, grad) -> w (or in place): one optimizer per parameter, as a layer keeps one per weight;
-    with a name argument, one optimizer for all, told which parameter it updates."""
-    roles = choose(target, setup)
+    with a name argument, one optimizer for all, told which parameter it updates. `roles`: a reading to drive
+    (default: the first confirmed)."""
+    roles = roles or choose(target, setup)
     named = "name" in roles.values()
     runs = []
     for label, counter in counter_drives(roles):
