@@ -36,3 +36,15 @@ def adam_step_bug(params, grads, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
         v[k] = b2 * v[k] + (1 - b2) * grads[k] * grads[k]
         out[k] = params[k] - lr * (m[k] / (1 - b1 ** t)) / (np.sqrt(v[k] / (1 - b2 ** t)) + eps)
     return out, m, v, t
+
+
+def heavy_ball(x, dx, buf, eta=0.05, gamma=0.9):
+    """Polyak's heavy ball in PyTorch's form, on one array: buf = gamma*buf + dx; x -= eta*buf."""
+    buf = gamma * buf + dx
+    return x - eta * buf, buf
+
+
+def heavy_ball_bug(x, dx, buf, eta=0.05, gamma=0.9):
+    """Planted bug: eta is folded into the buffer and applied again."""
+    buf = gamma * buf + eta * dx
+    return x - eta * buf, buf
