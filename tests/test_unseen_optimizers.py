@@ -225,3 +225,11 @@ def test_cli_refuses_odd_conventions_with_exit_2_and_the_role_flag_resolves_them
     assert said.returncode == 0, said.stdout + said.stderr
     bad_flag = run_cli(f"{target}:ScaledInPlace", "--optimizer", "--role", "grad")
     assert bad_flag.returncode == 2 and "--role takes ROLE=NAME[,NAME]" in bad_flag.stderr
+
+
+def test_roles_for_a_convention_that_does_not_read_them_are_a_clear_error():
+    def sgd(w, dw, config=None):
+        return w - 0.01 * dw, config
+
+    with pytest.raises(gv.GradvizError, match="sgd is a CS231n-style function .* leave roles out"):
+        gv.check_optimizer(sgd, roles={"grad": "dw"})

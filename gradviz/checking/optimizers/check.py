@@ -36,6 +36,10 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
     if roles is not None and not isinstance(roles, dict):
         raise GradvizError("roles is a dict like {'param': 'w', 'grad': 'param_grad', 'state': ['v', 's']}")
     convention = detect(target, roles)
+    if roles and not convention.takes_roles:
+        raise GradvizError(f"roles are read for functions with explicit state and per-parameter update objects; "
+                           f"{getattr(target, '__name__', type(target).__name__)} is a {convention.name} "
+                           f"({convention.form}), whose arguments gradviz already knows: leave roles out")
     try:
         runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters), dict(roles or {})))
     except UserFault as fault:  # raised before any step: the optimizer could not even be made

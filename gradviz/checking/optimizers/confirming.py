@@ -67,6 +67,8 @@ def moves_where_gradient(before: Sequence[np.ndarray], after: Sequence[np.ndarra
                          names: Sequence[str], grad: str) -> str | None:
     """From a fresh state every rule moves an element exactly where its gradient is not zero (each element's step
     is its own gradient's); None when that holds, else the first element that says otherwise."""
+    if not any(np.isfinite(np.asarray(a, dtype=np.float64)).any() for a in after):
+        return "from a fresh state its first step is not a number anywhere, so nothing can be read from it"
     for name, b, a, g in zip(names, before, after, grads):
         with np.errstate(invalid="ignore"):
             diff = np.abs(np.asarray(a, dtype=np.float64) - b)

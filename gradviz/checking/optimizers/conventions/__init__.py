@@ -27,11 +27,11 @@ CONVENTIONS = [
     Convention("loop function", "w = rule(w, compute_gradient, lr, ..., num_steps)", lambda t: loop_arguments(t)
                is not None, drive_loop_function, problem="a quadratic"),
     Convention("function with explicit state", "params, v = rule(params, grads, v, ..., lr[, t]) over an array, "
-               "a dict or a list of layers", is_explicit, drive_explicit),
+               "a dict or a list of layers", is_explicit, drive_explicit, takes_roles=True),
     Convention("dict of layers", "opt.update(grads, name[, epoch]) -> that layer's new parameters, "
                "over opt.layers[name].parameters", is_layers, drive_layers),
     Convention("per-parameter update", "opt.update(w, grad) -> w (or in place)", is_per_parameter,
-               drive_per_parameter),
+               drive_per_parameter, takes_roles=True),
     Convention("update over all parameters", "opt.update(params, grads[, epoch]) -> params (or in place)",
                is_containers, drive_containers),
     Convention("optimizer holding the parameters", "opt.update(grads[, epoch]) -> opt.params (or in place)",

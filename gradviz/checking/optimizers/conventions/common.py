@@ -46,6 +46,7 @@ class Convention:
     detect: Callable[[Any], bool]
     drive: Callable[[Any, Setup], list[Run]]
     problem: str = "fixed gradients"
+    takes_roles: bool = False  # its arguments' roles are read by structure, and can be said (roles=, --role)
 
 
 # -- helpers --------------------------------------------------------------------------------------------------
