@@ -133,7 +133,8 @@ def readings(data: list[str], roles: dict[str, list[str]]) -> list[Reading]:
                 out.append(((-named, data.index(param), data.index(grad)),
                             Reading(param, grad, states, layout, returns)))
     out.sort(key=lambda item: item[0])
-    return [r for _, r in out]
+    unique = {(r.describe(), r.returns): r for _, r in reversed(out)}  # state keys say nothing without state
+    return list(reversed(unique.values()))
 
 
 # -- one call ---------------------------------------------------------------------------------------------------
@@ -314,6 +315,6 @@ def _drive(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start:
     if args.filled:
         run.notes.append(f"{fn.__name__} has no default for {', '.join(args.filled)}: gradviz passed "
                          + ", ".join(f"{k}={v:g}" for k, v in args.filled.items()) + " (--args JSON gives others)")
-    if start is not None:
-        run.alternative = f"{args.counter} = {start}, {start + 1}, {start + 2}, ... (counted from {start})"
+    if start is not None:  # the values passed: a function that hands its counter back chose them itself
+        run.alternative = f"{args.counter} = {', '.join(f'{c:g}' for c in counters[:3])}, ... (counted from {start})"
     return run
