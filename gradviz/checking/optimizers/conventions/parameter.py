@@ -123,6 +123,9 @@ def choose(target: Any, setup: Setup) -> dict[str, str]:
     otherwise a refusal saying what was tried."""
     update = _update(target)
     said = check_roles(setup.roles, [p.name for p in signature(update)], f"{_subject(target)}.update")
+    if "state" in said:
+        raise GradvizError(f"{_subject(target)} keeps its state itself: the roles of update's arguments are param, "
+                           "grad, name and step")
     attempts = []
     for roles in readings(target, said):
         why = confirm(target, setup, roles, "grad" in said)
