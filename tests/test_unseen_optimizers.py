@@ -34,6 +34,8 @@ PAIRS = [
     (course_dicts, "update_parameters_with_momentum", "update_parameters_with_momentum_bug", "momentum-ema", EXPLICIT,
      None, 1),
     (course_dicts, "update_parameters_with_adam", "update_parameters_with_adam_bug", "adam", EXPLICIT, None, 1),
+    (course_dicts, "update_parameters_with_adam_corrected", "update_parameters_with_adam_corrected_bug", "adam",
+     EXPLICIT, "bias_correction_missing", 1),
     (variables, "update_variables_momentum", "update_variables_momentum_bug", "momentum-ema", EXPLICIT, None, 1),
     (variables, "update_variables_RMSProp", "update_variables_RMSProp_bug", "rmsprop", EXPLICIT,
      "gradient_not_squared", 1),

@@ -75,3 +75,39 @@ def update_parameters_with_adam_bug(parameters, grads, v, s, t, learning_rate=0.
             s_corrected[key] = s[key] / (1 - beta2 ** 2)
             parameters[f"{p}{layer}"] -= learning_rate * v_corrected[key] / (np.sqrt(s_corrected[key]) + epsilon)
     return parameters, v, s
+
+
+def update_parameters_with_adam_corrected(parameters, grads, v, s, t, learning_rate=0.01, beta1=0.9, beta2=0.999,
+                                          epsilon=1e-8):
+    """The course's later version: builds new state dicts and also returns the bias-corrected moments."""
+    n_layers = len(parameters) // 2
+    v_new, s_new, v_corrected, s_corrected = {}, {}, {}, {}
+    new_parameters = {}
+    for layer in range(1, n_layers + 1):
+        for p in ("W", "b"):
+            key = f"d{p}{layer}"
+            v_new[key] = beta1 * v[key] + (1 - beta1) * grads[key]
+            s_new[key] = beta2 * s[key] + (1 - beta2) * grads[key] ** 2
+            v_corrected[key] = v_new[key] / (1 - np.power(beta1, t))
+            s_corrected[key] = s_new[key] / (1 - np.power(beta2, t))
+            new_parameters[f"{p}{layer}"] = parameters[f"{p}{layer}"] - learning_rate * v_corrected[key] / (
+                np.sqrt(s_corrected[key]) + epsilon)
+    return new_parameters, v_new, s_new, v_corrected, s_corrected
+
+
+def update_parameters_with_adam_corrected_bug(parameters, grads, v, s, t, learning_rate=0.01, beta1=0.9,
+                                              beta2=0.999, epsilon=1e-8):
+    """Planted bug: the bias correction is left out of the step (the corrected moments are only returned)."""
+    n_layers = len(parameters) // 2
+    v_new, s_new, v_corrected, s_corrected = {}, {}, {}, {}
+    new_parameters = {}
+    for layer in range(1, n_layers + 1):
+        for p in ("W", "b"):
+            key = f"d{p}{layer}"
+            v_new[key] = beta1 * v[key] + (1 - beta1) * grads[key]
+            s_new[key] = beta2 * s[key] + (1 - beta2) * grads[key] ** 2
+            v_corrected[key] = v_new[key] / (1 - np.power(beta1, t))
+            s_corrected[key] = s_new[key] / (1 - np.power(beta2, t))
+            new_parameters[f"{p}{layer}"] = parameters[f"{p}{layer}"] - learning_rate * v_new[key] / (
+                np.sqrt(s_new[key]) + epsilon)
+    return new_parameters, v_new, s_new, v_corrected, s_corrected

@@ -144,6 +144,7 @@ class Call:
     states: list[Any]  # the state containers to pass next time, as the user's code made them
     counter: int | None  # a step counter the function returned, if it did
     grads_after: list[np.ndarray]
+    extra: int = 0  # values returned after the parameters and the state, which a training loop does not keep
 
 
 def fresh_states(fn: Callable, reading: Reading, shapes: list[tuple]) -> tuple[list[Any], str]:
@@ -188,6 +189,7 @@ def call_once(fn: Callable, reading: Reading, args: Arguments, t: int | None, pa
         else [d for d in args.data if d != reading.grad]
     order = ["" if d == reading.param else d for d in order]
     got: dict[str, Any] = {}
+    extra = 0
     for item in items:  # what is handed back is matched by identity first (an updated-in-place dict returned)
         same_object = next((k for k, v in passed.items() if v is item and k not in got), None)
         if same_object is not None:
@@ -196,15 +198,16 @@ def call_once(fn: Callable, reading: Reading, args: Arguments, t: int | None, pa
         if any(item is v for v in got.values()):
             continue
         free = next((k for k in order if k not in got), None)
-        if free is None:
-            raise Misfit(f"{len(items)} values where the parameters and state are {len(order)}")
+        if free is None:  # more than the loop keeps (v_corrected, s_corrected after parameters, v, s): left alone
+            extra += 1
+            continue
         got[free] = item
     new_params = lay.unpack(got.get("", packed_p), "param", shapes)
     new_states = [got.get(s, c) for s, c in zip(reading.states, states)]
     for container in new_states:
         lay.unpack(container, "state", shapes)
     counter = int(numbers_back[0]) if args.counter is not None and numbers_back else None
-    return Call(new_params, new_states, counter, lay.unpack(packed_g, "grad", shapes))
+    return Call(new_params, new_states, counter, lay.unpack(packed_g, "grad", shapes), extra)
 
 
 def confirm(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start: int | None,
@@ -289,7 +292,7 @@ def _drive(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start:
     names = list(problem.start)
     shapes = [problem.start[n].shape for n in names]
     states, made_by = fresh_states(fn, reading, shapes)
-    now = {"states": states, "t": start}
+    now = {"states": states, "t": start, "extra": 0}
     counters: list[float] = []
 
     def step(t, params, grads):
@@ -302,7 +305,7 @@ def _drive(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start:
             raise UserFault(None, f"{fn.__name__} handed back {misfit}") from None
         except Exception as exc:
             raise UserFault(None, f"{fn.__name__} {raised(exc)}", raised=True) from None
-        now["states"] = done.states
+        now["states"], now["extra"] = done.states, done.extra
         if now["t"] is not None:
             now["t"] = done.counter if done.counter is not None else now["t"] + 1
         return dict(zip(names, done.params))
@@ -311,7 +314,8 @@ def _drive(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start:
     run.sources = [dict(args.canonical)]
     run.counters = counters if start is not None else None
     run.binding = reading.describe() + (f"; {args.counter} <- the step counter" if args.counter else "") \
-        + (f"; {made_by}" if made_by else "")
+        + (f"; {made_by}" if made_by else "") \
+        + (f"; the {now['extra']} values returned after them are not kept" if now["extra"] else "")
     if args.filled:
         run.notes.append(f"{fn.__name__} has no default for {', '.join(args.filled)}: gradviz passed "
                          + ", ".join(f"{k}={v:g}" for k, v in args.filled.items()) + " (--args JSON gives others)")
