@@ -22,11 +22,12 @@ from gradviz.checking.optimizers.conventions import Setup, explicit, parameter
 from gradviz.checking.optimizers.hypotheses import Context
 from gradviz.checking.optimizers.layouts import LAYER_SHAPES
 from gradviz.checking.optimizers.problem import fixed_gradients
-from unseen_optimizers import course_dicts, dict_returns, layer_lists, odd, param_objects, variables
+from gradviz.checking.optimizers.conventions import layer_objects
+from unseen_optimizers import book_layers, course_dicts, dict_returns, layer_lists, odd, param_objects, variables
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = Path(__file__).resolve().parent / "unseen_optimizers"
-EXPLICIT, PER = "function with explicit state", "per-parameter update"
+EXPLICIT, PER, LAYER = "function with explicit state", "per-parameter update", "layer object"
 
 # (module, correct, with a planted bug, rule, convention, the cause named (or None: no single cause fits), first
 # step that differs)
@@ -48,6 +49,9 @@ PAIRS = [
     (param_objects, "RMSProp", "RMSPropBug", "rmsprop", PER, "state_shared", 2),
     (param_objects, "AdamSlots", "AdamSlotsBug", "adam", PER, "state_shared", 2),
     (param_objects, "AdamIteration", "AdamIterationBug", "adam", PER, "bias_one_moment", 1),
+    (book_layers, "Optimizer_SGD", "Optimizer_SGD_bug", "momentum", LAYER, None, 2),
+    (book_layers, "Optimizer_Adam", "Optimizer_Adam_bug", "adam", LAYER, "bias_power_fixed", 2),
+    (book_layers, "Optimizer_RMSprop", "Optimizer_RMSprop_bug", "rmsprop", LAYER, "eps_inside_root", 1),
 ]
 IDS = [p[1] for p in PAIRS]
 
@@ -155,6 +159,26 @@ def test_every_reading_of_a_correct_object_is_unconfirmed_or_passes(cls, kind):
         groups = {run.alternative for run in runs}
         assert any(Context(kind, hp, [r for r in runs if r.alternative == g], check.RTOL, check.ATOL).follows()
                    for g in groups), f"{cls.__name__} confirmed as {roles} and does not pass"
+
+
+@pytest.mark.parametrize("cls", [book_layers.Optimizer_SGD, book_layers.Optimizer_Adam, book_layers.Optimizer_RMSprop],
+                         ids=lambda c: c.__name__)
+def test_a_layer_object_is_confirmed_only_under_the_spelling_it_reads(cls):
+    setup = Setup(0, 5, {})
+    confirmed = [s for s in layer_objects.SPELLINGS if layer_objects.confirm(cls, setup, "update_params", s) is None]
+    assert confirmed == [("weights", "biases", "dweights", "dbiases")]
+    report = gv.check_optimizer(cls)
+    assert report.notes[0].startswith("binding: layer.weights, layer.biases <- the parameters, layer.dweights, "
+                                      "layer.dbiases <- their gradients; update_params(layer) for each of two layers")
+
+
+def test_a_layer_object_with_a_spelling_gradviz_does_not_try_is_refused():
+    with pytest.raises(gv.GradvizError) as refused:
+        gv.check_optimizer(odd.KernelSGD)
+    text = str(refused.value)
+    assert text.startswith("gradviz cannot read KernelSGD.update_params(layer): none of the 5 spellings")
+    assert "1. layer.weights, layer.biases <- the parameters, layer.dweights, layer.dbiases <- their gradients: " \
+           "raised AttributeError" in text
 
 
 def test_a_gradient_named_outside_the_vocabulary_is_found_by_data_flow():

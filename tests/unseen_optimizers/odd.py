@@ -18,3 +18,13 @@ class ScaledInPlace:
         delta *= self.learning_rate
         value -= delta
         return value
+
+
+class KernelSGD:
+    """Correct SGD over a layer whose arrays are spelled kernel / grad_kernel: no spelling gradviz tries."""
+
+    def __init__(self, learning_rate=0.1):
+        self.learning_rate = learning_rate
+
+    def update_params(self, layer):
+        layer.kernel -= self.learning_rate * layer.grad_kernel

@@ -16,6 +16,7 @@ from .common import Convention, Setup
 from .explicit import drive_explicit, is_explicit
 from .functions import drive_config_function, drive_loop_function, is_config_function, loop_arguments
 from .step import drive_step, is_step
+from .layer_objects import drive_layer_object, is_layer_object
 from .parameter import drive_per_parameter, is_per_parameter
 from .updates import drive_containers, drive_held, drive_layers, is_containers, is_held, is_layers
 
@@ -37,6 +38,8 @@ CONVENTIONS = [
     Convention("optimizer holding the parameters", "opt.update(grads[, epoch]) -> opt.params (or in place)",
                is_held, drive_held),
     Convention("PyTorch-style step()", "opt.step() over parameters holding .grad", is_step, drive_step),
+    Convention("layer object", "opt.update_params(layer) over layer.weights / layer.dweights (between "
+               "pre_update_params() and post_update_params())", is_layer_object, drive_layer_object),
 ]
 
 
