@@ -266,6 +266,21 @@ def test_tutorial_optimizer_names_each_cause():
     assert ns["done"].returncode == 1 and "momentum sign mixed" in shown(name, 4)
 
 
+def test_tutorial_optimizer_reads_explicit_state_and_per_parameter_objects_and_refuses_the_odd_one():
+    name = "tutorial-optimizer.md"
+    verdict, binding, counter = shown(name, 5).splitlines()
+    assert "(function with explicit state) identified as adam" in verdict
+    assert binding.startswith("binding: parameters <- the parameters (a dict keyed W1, b1, ...), grads <- their "
+                              "gradients (a dict keyed dW1, db1, ...)") and binding.endswith("t <- the step counter")
+    assert counter == "step counter passed: t = 1, 2, 3, ... (counted from 1); the reference rule follows this count"
+    assert "identified as rmsprop" in shown(name, 6) and "param_grad <- its gradient" in shown(name, 6)
+    refused = shown(name, 7)
+    assert refused.startswith("gradviz cannot read ScaledSGD.update: none of the 2 ways")
+    assert "it changed delta in place" in refused and "--role grad=NAME" in refused
+    assert refused.rstrip().endswith("ScaledSGD (per-parameter update) identified as sgd (p -= lr*g): every parameter "
+                                     "matches at all 5 steps.")
+
+
 def test_tutorial_course_code_names_each_planted_bug_and_each_convention():
     """Every convention's example: the verdict the planted bug implies (1/5 for a mean over 5 rows, 2/3 for
     Mul's swapped a*d and b*d at a=2, b=3, ...) and the convention the report says it picked."""

@@ -9,7 +9,7 @@ from .. import __version__, progress, usage
 from ..checking.text import format_report, paint, shorten, terminal_width, use_color
 from ..errors import GradvizError
 from .reading_flags import reading_options
-from .flags import assignments
+from .flags import assignments, optimizer_roles
 
 
 def inputs_of(args) -> dict[str, str]:
@@ -64,7 +64,8 @@ def file_target_report(args):
         return engine_target.check_target(engine, args)
     if getattr(args, "optimizer", None):
         return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
-                                              steps=args.steps, seed=args.seed)
+                                              steps=args.steps, seed=args.seed,
+                                              roles=optimizer_roles(getattr(args, "role", None) or []))
     options = {"eps": args.eps, "atol": args.atol, "rtol": args.rtol, "mode": args.mode, "seed": args.seed}
     if args.strict:
         options["strict"] = True

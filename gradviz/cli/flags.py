@@ -142,6 +142,22 @@ def _optimizer_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", nargs="?", const="auto", choices=("auto",) + KINDS, metavar="KIND",
                    help=f"the target is an optimizer: compare it with the {', '.join(KINDS)} rule (no KIND: auto)")
     p.add_argument("--steps", type=int, default=5, help="optimizer steps compared (with --optimizer)")
+    p.add_argument("--role", action="append", default=[], metavar="ROLE=NAME[,NAME]",
+                   help="with --optimizer: which argument is the param, grad, state, step (counter) or name (key), "
+                        "e.g. --role grad=param_grad --role state=v,s (default: read from the code and confirmed)")
+
+
+def optimizer_roles(items: list[str]) -> dict[str, list[str]]:
+    """--role grad=param_grad --role state=v,s as {'grad': ['param_grad'], 'state': ['v', 's']}."""
+    roles: dict[str, list[str]] = {}
+    for item in items:
+        role, sep, names = item.partition("=")
+        listed = [n.strip() for n in names.split(",") if n.strip()]
+        if not sep or not role.strip() or not listed or not all(n.isidentifier() for n in listed):
+            raise GradvizError(f"--role takes ROLE=NAME[,NAME], e.g. --role grad=param_grad or --role state=v,s; "
+                               f"got {item!r}")
+        roles.setdefault(role.strip(), []).extend(listed)
+    return roles
 
 
 def _common(p: argparse.ArgumentParser) -> None:

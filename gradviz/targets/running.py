@@ -195,7 +195,8 @@ def _same_arguments(f: Callable, g: Callable) -> bool:
     return bool(fp) and gp[:len(fp)] == fp and not extra_required  # conv_backward(x, w, dy) is a backward
 
 
-def check_optimizer_target(target: str, kind: str, *, args_json: str | None, steps: int, seed: int) -> Report:
+def check_optimizer_target(target: str, kind: str, *, args_json: str | None, steps: int, seed: int,
+                           roles: dict | None = None) -> Report:
     """`gradviz check optim.py:adam --optimizer adam --args '{"learning_rate": 0.01}'`."""
     from ..checking.optimizers import check_optimizer
 
@@ -208,7 +209,7 @@ def check_optimizer_target(target: str, kind: str, *, args_json: str | None, ste
         raise GradvizError(f"--args is not valid JSON: {exc.msg} (at character {exc.pos + 1})") from None
     if not isinstance(hyperparameters, dict):
         raise GradvizError('--args for an optimizer is a JSON object of hyperparameters, e.g. {"lr": 0.01}')
-    return check_optimizer(obj, kind, steps, seed=seed, **hyperparameters)
+    return check_optimizer(obj, kind, steps, seed=seed, roles=roles or None, **hyperparameters)
 
 
 def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: int):

@@ -19,11 +19,13 @@ RTOL, ATOL = 1e-9, 1e-12  # both sides run in float64 on the same gradients: onl
 
 
 def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: int = 0, rtol: float = RTOL,
-                    atol: float = ATOL, **hyperparameters: Any) -> Report:
+                    atol: float = ATOL, roles: dict[str, Any] | None = None, **hyperparameters: Any) -> Report:
     """Check a hand-written optimizer against the reference update rule of `kind` (or find which rule it follows).
 
     `target` is the user's optimizer as written: a function, a class or an instance (an instance is deep-copied,
     never changed). Hyperparameters are read from its object or config, and any given here override them.
+    Which argument is the parameter, the gradient, the state and a step counter is read from the code and
+    confirmed; `roles={'grad': 'param_grad', 'state': ['v', 's'], 'step': 't'}` says it where it cannot be.
     """
     if kind != "auto" and kind not in KINDS:
         raise GradvizError(f"kind={kind!r} is not an optimizer gradviz knows; use one of {', '.join(KINDS)} "
@@ -31,14 +33,20 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
         raise GradvizError(f"steps must be a positive whole number, got {steps!r}")
     hyper.validate(hyperparameters)
-    convention = detect(target)
+    if roles is not None and not isinstance(roles, dict):
+        raise GradvizError("roles is a dict like {'param': 'w', 'grad': 'param_grad', 'state': ['v', 's']}")
+    convention = detect(target, roles)
+    if roles and not convention.takes_roles:
+        raise GradvizError(f"roles are read for functions with explicit state and per-parameter update objects; "
+                           f"{getattr(target, '__name__', type(target).__name__)} is a {convention.name} "
+                           f"({convention.form}), whose arguments gradviz already knows: leave roles out")
     try:
-        runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters)))
+        runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters), dict(roles or {})))
     except UserFault as fault:  # raised before any step: the optimizer could not even be made
         raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
                            "instance") from None
     subject = getattr(target, "__name__", None) or type(target).__name__
-    chosen, hp, origin, findings = _choose_kind(kind, runs, hyperparameters, rtol, atol)
+    runs, chosen, hp, origin, findings = _choose_alternative(kind, runs, hyperparameters, rtol, atol)
     results = [_result(run, name, chosen, hp, rtol, atol, len(runs) > 1) for run in runs for name in run.trajectories]
     first_bad = next((r for r in results if r.status != PASS), None)
     if first_bad is not None:  # a cause belongs to the optimizer, not to one parameter: said once
@@ -50,8 +58,37 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
     report = Report(subject=subject, results=results, settings=settings,
                     columns=("yours", "reference", ""))
     report.verdict = _verdict(report, subject, kind, chosen, findings, convention.name)
-    report.warnings = [n for run in runs for n in run.notes] + _conflicts(hyperparameters, runs)
+    report.warnings = list(dict.fromkeys(n for run in runs for n in run.notes)) + _conflicts(hyperparameters, runs)
+    report.notes = list(dict.fromkeys(f"binding: {run.binding}" for run in runs if run.binding))
+    counted = next((run for run in runs if run.alternative), None)
+    if counted is not None:
+        settings["counter"] = counted.alternative
+        report.notes.append(f"step counter passed: {counted.alternative}"
+                            + ("; the reference rule follows this count" if report.ok else ""))
     return report
+
+
+def _choose_alternative(kind: str, runs: list[Run], given: dict, rtol: float, atol: float):
+    """Drives that are alternatives (a step counter from 1 or from 0): the first whose rule is followed, else the
+    first; the runs compared, then what _choose_kind says of them."""
+    labels = list(dict.fromkeys(run.alternative for run in runs if run.alternative))
+    if not labels:
+        return (runs, *_choose_kind(kind, runs, given, rtol, atol))
+    tried = []
+    for label in labels:
+        group = [run for run in runs if run.alternative in ("", label)]
+        chosen = _choose_kind(kind, group, given, rtol, atol)
+        ctx = Context(chosen[0], chosen[1], group, rtol, atol)
+        if ctx.follows():
+            return (group, *chosen)
+        tried.append((group, chosen))
+    # none followed: the usual count (the first), unless another count leaves a cause that is not about the
+    # counter itself (a count gradviz chose must not become the user's bug)
+    explained = next((t for t in tried[1:] if t[1][3] and not {f.cause for f in t[1][3]} & COUNTER_CAUSES), tried[0])
+    return (explained[0], *explained[1])
+
+
+COUNTER_CAUSES = {"bias_counter_from_zero", "bias_counter_offset", "bias_power_fixed", "bias_from_epoch", "two_slips"}
 
 
 def _choose_kind(kind: str, runs: list[Run], given: dict, rtol: float, atol: float):

@@ -47,6 +47,9 @@ class Run:
     label: str = ""  # "epochs counted from 0": tells two drives of one optimizer apart
     notes: list[str] = field(default_factory=list)
     gradients: Callable | None = None  # the problem's gradients(step, params): the reference is driven alike
+    binding: str = ""  # which argument was taken as what, in the user's names (said in the report)
+    alternative: str = ""  # drives of one optimizer that are alternatives ("t = 1, 2, ..." or "t = 0, 1, ..."):
+    # the one the reference rule follows is compared; drives without one are always compared
 
 
 def where(exc: BaseException) -> str:

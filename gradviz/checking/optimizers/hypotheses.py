@@ -132,7 +132,7 @@ def bias_power_fixed(ctx: Context) -> Finding | None:
 
 
 def bias_from_epoch(ctx: Context) -> Finding | None:
-    if ctx.kind in ADAM and ctx.follows(Variant(counter="given")):
+    if ctx.kind in ADAM and any("epoch" in r.label for r in ctx.runs) and ctx.follows(Variant(counter="given")):
         passed = " and ".join("(" + ", ".join(map(str, r.counters)) + ")" for r in ctx.runs if r.counters)
         return _found("bias correction computed from the epoch instead of the step",
                        f"{_reproduced(ctx)} with t = the epoch passed {passed} instead of "
@@ -251,7 +251,8 @@ def _implied_lr(ctx: Context) -> float | None:
 
 # values code often hard-codes where gradviz found none (Keras's eps is 1e-7, RMSProp's decay 0.9 or 0.99, ...)
 COMMON_VALUES = {"eps": (1e-7, 1e-8, 1e-6, 1e-10), "rho": (0.9, 0.99, 0.95, 0.999), "beta1": (0.9, 0.8, 0.95),
-                 "beta2": (0.999, 0.99, 0.98), "momentum": (0.9, 0.99, 0.95, 0.5)}
+                 "beta2": (0.999, 0.99, 0.98), "momentum": (0.9, 0.99, 0.95, 0.5),
+                 "weight_decay": (1e-4, 5e-4, 1e-3, 1e-2)}  # L2 decay written into the step
 
 
 def different_hyperparameter(ctx: Context) -> Finding | None:

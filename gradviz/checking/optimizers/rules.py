@@ -76,11 +76,11 @@ def _step(kind: str, p: np.ndarray, g: np.ndarray, state: dict, t: float, hp: Ma
     lr = hp["lr"] ** var.lr_power
     wd = hp.get("weight_decay", 0.0)
     decay = ("decoupled" if kind == "adamw" else "coupled") if var.decay == "rule" else var.decay
-    if wd and decay == "coupled":
-        g = g + wd * p
-    if wd and decay == "decoupled":
-        p = p - hp["lr"] * wd * p
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if wd and decay == "coupled":
+            g = g + wd * p
+        if wd and decay == "decoupled":
+            p = p - hp["lr"] * wd * p
         if kind == "sgd":
             delta = -lr * g
         elif kind in ("momentum", "nesterov") and var.classic:  # CS231n's forms; Nesterov on the look-ahead point

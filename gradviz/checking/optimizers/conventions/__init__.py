@@ -13,10 +13,12 @@ from typing import Any
 
 from ....errors import GradvizError
 from .common import Convention, Setup
+from .explicit import drive_explicit, is_explicit
 from .functions import drive_config_function, drive_loop_function, is_config_function, loop_arguments
 from .step import drive_step, is_step
-from .updates import (drive_containers, drive_held, drive_layers, drive_per_parameter, is_containers, is_held,
-                      is_layers, is_per_parameter)
+from .layer_objects import drive_layer_object, is_layer_object
+from .parameter import drive_per_parameter, is_per_parameter
+from .updates import drive_containers, drive_held, drive_layers, is_containers, is_held, is_layers
 
 __all__ = ["CONVENTIONS", "Convention", "Setup", "detect"]
 
@@ -25,21 +27,30 @@ CONVENTIONS = [
                drive_config_function),
     Convention("loop function", "w = rule(w, compute_gradient, lr, ..., num_steps)", lambda t: loop_arguments(t)
                is not None, drive_loop_function, problem="a quadratic"),
+    Convention("function with explicit state", "params, v = rule(params, grads, v, ..., lr[, t]) over an array, "
+               "a dict or a list of layers", is_explicit, drive_explicit, takes_roles=True),
     Convention("dict of layers", "opt.update(grads, name[, epoch]) -> that layer's new parameters, "
                "over opt.layers[name].parameters", is_layers, drive_layers),
     Convention("per-parameter update", "opt.update(w, grad) -> w (or in place)", is_per_parameter,
-               drive_per_parameter),
+               drive_per_parameter, takes_roles=True),
     Convention("update over all parameters", "opt.update(params, grads[, epoch]) -> params (or in place)",
                is_containers, drive_containers),
     Convention("optimizer holding the parameters", "opt.update(grads[, epoch]) -> opt.params (or in place)",
                is_held, drive_held),
     Convention("PyTorch-style step()", "opt.step() over parameters holding .grad", is_step, drive_step),
+    Convention("layer object", "opt.update_params(layer) over layer.weights / layer.dweights (between "
+               "pre_update_params() and post_update_params())", is_layer_object, drive_layer_object),
 ]
 
 
-def detect(target: Any) -> Convention:
-    """The convention `target` is written in; one message listing every convention tried when none fits."""
+def detect(target: Any, roles: dict | None = None) -> Convention:
+    """The convention `target` is written in; one message listing every convention tried when none fits.
+
+    Roles said for a plain function make it a function with explicit state (unless it is a loop or CS231n's form).
+    """
     for convention in CONVENTIONS:
+        if roles and convention.drive is drive_explicit and inspect.isfunction(target):
+            return convention
         try:
             if convention.detect(target):
                 return convention

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import hyperparameters as hyper
@@ -36,6 +36,7 @@ class Setup:
     seed: int
     steps: int
     given: dict[str, Any]
+    roles: dict[str, Any] = field(default_factory=dict)  # the user's word on which argument is which
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Convention:
     detect: Callable[[Any], bool]
     drive: Callable[[Any, Setup], list[Run]]
     problem: str = "fixed gradients"
+    takes_roles: bool = False  # its arguments' roles are read by structure, and can be said (roles=, --role)
 
 
 # -- helpers --------------------------------------------------------------------------------------------------
@@ -113,9 +115,17 @@ def counter_drives(roles: dict[str, str]) -> list[tuple[str, Callable[[int], int
     if "epoch" in roles.values():
         return [(f"epochs counted from {base}", lambda t, base=base: base + (t - 1) // STEPS_PER_EPOCH)
                 for base in (0, 1)]
-    if "step" in roles.values():
-        return [("steps counted from 1", lambda t: t)]
+    if "step" in roles.values():  # the caller's count: from 1 or from 0, whichever the reference rule follows
+        return [(f"steps counted from {base}", lambda t, base=base: base + t - 1) for base in (1, 0)]
     return [("", None)]
+
+
+def mark_counter(run: Run, label: str, counter: Callable[[int], int] | None, steps: int) -> None:
+    """Say on a drive which counter values it passed; drives of a step counter are alternatives."""
+    run.label = label
+    run.counters = [counter(t) for t in range(1, steps + 1)] if counter else None
+    if counter and label.startswith("steps"):
+        run.alternative = ", ".join(str(c) for c in run.counters[:3]) + f", ... ({label})"
 
 
 def arguments(roles: dict[str, str], values: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from .. import hyperparameters as hyper
 from ..driving import Run, call, drive
 from ..problem import DEFAULT_SHAPES, LAYERED_SHAPES, fixed_gradients
 from .common import LAYER_HOLDERS, PARAM_HOLDERS, Setup, arguments, as_dict, counter_drives, fresh_instance, \
-    method, roles_of, signature, sources_of
+    mark_counter, method, roles_of, signature, sources_of
 
 
 # -- 3. update methods: update(w, grad), update(params, grads), update(grads, name, epoch), ... ------------------
@@ -27,40 +27,6 @@ def _update_roles(target: Any) -> dict[str, str] | None:
     if roles is None or not ({"grad", "grads"} & set(roles.values())):
         return None
     return roles
-
-
-def is_per_parameter(target: Any) -> bool:
-    roles = _update_roles(target)
-    return roles is not None and "param" in roles.values() and "grad" in roles.values()
-
-
-def drive_per_parameter(target: Any, setup: Setup) -> list[Run]:
-    """update(w, grad) -> w (or in place): one optimizer per parameter, as a layer keeps one per weight;
-    with a name argument, one optimizer for all, told which parameter it updates."""
-    roles = _update_roles(target)
-    named = "name" in roles.values()
-    runs = []
-    for label, counter in counter_drives(roles):
-        problem = fixed_gradients(setup.seed, setup.steps)
-        shared = fresh_instance(target, setup) if named else None
-        optimizers = {k: shared if named else fresh_instance(target, setup) for k in problem.start}
-
-        def step(t, params, grads, counter=counter, optimizers=optimizers):
-            new = {}
-            for name in params:
-                values = {"param": params[name], "grad": grads[name], "name": name}
-                if counter:
-                    values["epoch"] = values["step"] = counter(t)
-                out = call(f"update for {name}", name, optimizers[name].update,
-                           **arguments(roles, values))
-                new[name] = params[name] if out is None else out
-            return new
-
-        run = drive(problem, step, "update")
-        run.sources = [s for o in optimizers.values() for s in sources_of(o)] + [hyper.signature_defaults(target)]
-        run.label, run.counters = label, [counter(t) for t in range(1, setup.steps + 1)] if counter else None
-        runs.append(run)
-    return runs
 
 
 def is_containers(target: Any) -> bool:
@@ -130,7 +96,7 @@ def drive_containers(target: Any, setup: Setup) -> list[Run]:
                 run = attempt
             if not _fails_at_once(attempt):
                 break
-        run.label, run.counters = label, [counter(t) for t in range(1, setup.steps + 1)] if counter else None
+        mark_counter(run, label, counter, setup.steps)
         runs.append(run)
     return runs
 
@@ -188,7 +154,7 @@ def drive_layers(target: Any, setup: Setup) -> list[Run]:
         run = drive(problem, lambda t, p, g, opt=opt, counter=counter:
                     _update_groups(opt, roles, t, p, g, pack, counter, holders=layers), "update")
         run.sources = sources_of(opt, hyper.signature_defaults(target))
-        run.label, run.counters = label, [counter(t) for t in range(1, setup.steps + 1)] if counter else None
+        mark_counter(run, label, counter, setup.steps)
         runs.append(run)
     return runs
 
@@ -250,6 +216,6 @@ def drive_held(target: Any, setup: Setup) -> list[Run]:
                 run = attempt
             if not inspect.isclass(target) or not _fails_at_once(attempt):
                 break
-        run.label, run.counters = label, [counter(t) for t in range(1, setup.steps + 1)] if counter else None
+        mark_counter(run, label, counter, setup.steps)
         runs.append(run)
     return runs
