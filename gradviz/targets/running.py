@@ -145,7 +145,7 @@ def check_numpy_function(given: Given, fn, name, path, wrt, options) -> Report:
 def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, options, layout) -> Report:
     from ..checking import handwritten as hw
     from ..checking.adapters.ctx import is_ctx_function
-    from ..checking.adapters.layer import pick_methods
+    from ..checking.adapters.layer_methods import pick_methods
 
     if is_ctx_function(cls):
         args, _ = given.arguments(cls.forward, f"{name}.forward", skip_first=1)
