@@ -59,16 +59,19 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
     layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
     if second is not None:  # --dout/--outputs/--grad say how a pair is called (checking/confirm.py)
         return check_two_functions(given, first, second, wrt, check_options, {**layout, **(reading or {})})
-    if reading:
-        flag = {"grads": "grad", "wrt_logits": "wrt-logits"}.get(next(iter(reading)), next(iter(reading)))
+    layer_flags = {k: v for k, v in (reading or {}).items() if k in ("dout", "outputs") and inspect.isclass(first)}
+    if set(reading or {}) - set(layer_flags):
+        flag = next(k for k in reading if k not in layer_flags)
+        flag = {"grads": "grad", "wrt_logits": "wrt-logits"}.get(flag, flag)
         raise GradvizError(f"--{flag} says how a pair of functions is called; give the pair as FILE:FORWARD,BACKWARD "
-                           "(or FILE:LOSS,GRADIENT)")
+                           "(or FILE:LOSS,GRADIENT)" + ("; a layer class takes --dout and --outputs"
+                                                        if inspect.isclass(first) else ""))
     if _is_user_op(first):
         op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
         return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
     if inspect.isclass(first):
         return check_class(given, first, label, input_shape, forward, backward, wrt, check_options,
-                           {**layout, "params": params})
+                           {**layout, "params": params, **layer_flags})
     if not callable(first):
         raise GradvizError(f"{label} in {path} is not a function or a class")
     if given.inputs and not _all_numbers(given):
@@ -147,6 +150,7 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
     from ..checking.adapters.ctx import is_ctx_function
     from ..checking.adapters.layer_methods import pick_methods
 
+    said = {k: layout.pop(k) for k in ("dout", "outputs") if k in layout}
     if is_ctx_function(cls):
         args, _ = given.arguments(cls.forward, f"{name}.forward", skip_first=1)
         return hw.check_function(cls, *args, **options)
@@ -179,7 +183,7 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
         first = required[0].name if required else "x"
         raise GradvizError(f"{name} is checked as a layer: give its input with --input {first}=SPEC "
                            "(e.g. 4,3) or --input-shape, e.g. 2,3,8,8")
-    return hw.check_layer(instance, x, forward=forward, backward=backward, **layout, **options)
+    return hw.check_layer(instance, x, forward=forward, backward=backward, **layout, **options, **said)
 
 
 def _same_arguments(f: Callable, g: Callable) -> bool:

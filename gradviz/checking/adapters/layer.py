@@ -174,7 +174,7 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
         return returned, output.read(obj, returned)
 
     def run_forward(current):
-        out = run(current[input_name])[1]
+        out = run(current.get(input_name, x))[1]
         return as_array(f"{cls}.{fwd_name}", out)
 
     def vjp_at(step: float):
@@ -215,12 +215,7 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
                 or next((k for k, v in candidates.items() if k not in grads and np.shape(v) == np.shape(grad)), None)
             if name is not None:
                 grads[name] = grad
-        if output.kind == "list" and _no_input_gradient(grads.get(input_name)) and len(grads) > 1:
-            del grads[input_name]  # a recurrent layer's BPTT computes its weights' gradients, not its input's
-            if not any(n.startswith(f"{cls}.{bwd_name} computes no gradient") for n in notes):
-                notes.append(f"{cls}.{bwd_name} computes no gradient for its input {input_name}; only its "
-                             "parameters are checked")
-        return grads
+        return {k: g for k, g in grads.items() if k in arrays}
 
     def restore() -> list[str]:
         changed = []
@@ -237,9 +232,19 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
                     np.copyto(old, saved_arrays[k])
         return changed
 
+    if output.kind == "list":  # a recurrent layer's BPTT may compute its weights' gradients and not its input's
+        try:
+            trial = vjp(np.zeros(np.shape(run_forward(arrays))))
+        except UserCodeError:
+            trial = {}
+        if _no_input_gradient(trial.get(input_name)) and len(trial) > 1:
+            del arrays[input_name]
+            notes.append(f"{cls}.{bwd_name} computes no gradient for its input {input_name}, which is held constant; "
+                         "its parameters are checked")
     certain = plan.certain and output.certain
     return Reading(name=cls, convention=kind, override=override, arrays=arrays, forward=run_forward, vjp=vjp,
-                   backward_name=f"{cls}.{bwd_name}", inputs=(input_name,), batch_axis=batch_axis, layout=layout,
+                   backward_name=f"{cls}.{bwd_name}", inputs=(input_name,) if input_name in arrays else (),
+                   batch_axis=batch_axis, layout=layout,
                    notes=notes, restore=restore, named=set(arrays) if certain else set(), binding=binding,
                    confirm_vjp=vjp_at(CONFIRM_LR) if updates else None)
 
