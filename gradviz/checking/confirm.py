@@ -188,10 +188,13 @@ def _without_location(exc: Exception) -> str:
 def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = HOW_TO_SAY) -> Reading:
     """The first confirmed reading; else the primary one when no reading could help; else a refusal."""
     attempts: list[Attempt] = []
+    first_error: UserCodeError | None = None  # a reading certain by names that raised while it was read
     for candidate in candidates:
         try:
             reading = candidate.build()
         except UserCodeError as exc:
+            if candidate.certain and first_error is None:
+                first_error = exc
             attempts.append(Attempt(candidate, f"calling it this way failed: {_without_location(exc)}", "backward"))
             continue
         except GradvizError as exc:
@@ -214,6 +217,8 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
         # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
         # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).
         return attempts[0].reading
+    if first_error is not None and attempts and attempts[0].candidate.certain and attempts[0].reading is None:
+        raise first_error  # called exactly as its names say, it raised: the user's ERROR, at their line
     raise GradvizError(refusal(subject, attempts, how))
 
 

@@ -227,7 +227,8 @@ def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str |
     """Check a loss: a function returning (loss, grad), or a class (compute/backward, forward/backward)."""
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
     name = getattr(obj, "__name__", type(obj).__name__)
-    return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout),
+    return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout,
+                                     seed=seed),
                 name, _argument_shapes(obj if inspect.isroutine(obj) else getattr(obj, compute or "forward", None)
                                        or getattr(obj, "compute", None), args), options, given=_named(None, args))
 
@@ -247,7 +248,7 @@ def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = N
     name = getattr(f, "__name__", "f")
 
     def build() -> Reading:
-        return grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout)
+        return grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout, seed=seed)
 
     report = _run((lambda: logits_reading(build())) if wrt_logits else build, name, _argument_shapes(f, args),
                   options, given=_named(f, args))
