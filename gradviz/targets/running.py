@@ -149,6 +149,7 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
     from ..checking import handwritten as hw
     from ..checking.adapters.ctx import is_ctx_function
     from ..checking.adapters.layer_methods import pick_methods
+    from ..checking.adapters.loss import GRADIENT_METHODS
 
     said = {k: layout.pop(k) for k in ("dout", "outputs") if k in layout}
     if is_ctx_function(cls):
@@ -156,13 +157,17 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
         return hw.check_function(cls, *args, **options)
     instance = given.construct(cls, name)
     value_fn = getattr(instance, forward or "", None) or next(
-        (getattr(instance, m) for m in ("compute", "forward", "forward_pass", "calculate") if
-         callable(getattr(instance, m, None))), None)
+        (getattr(instance, m) for m in ("compute", "compute_loss", "loss", "forward", "forward_pass", "calculate")
+         if callable(getattr(instance, m, None))), None)
+    if value_fn is None and callable(getattr(type(instance), "__call__", None)) and any(
+            callable(getattr(instance, m, None)) for m in GRADIENT_METHODS):  # __call__(scores, labels) / grad(...)
+        value_fn = instance.__call__
     if value_fn is None:  # fprop/bprop, __call__/gradient...: the layer adapter's detection, or its error
         value_fn = getattr(instance, pick_methods(instance, forward, backward)[0])
     required = [p for p in inspect.signature(value_fn).parameters.values() if p.default is inspect.Parameter.empty
                 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    is_loss = callable(getattr(instance, "compute", None)) or len(required) >= 2
+    is_loss = any(callable(getattr(instance, m, None)) for m in ("compute", "compute_loss", "loss")) \
+        or len(required) >= 2
     if is_loss:
         if given.inputs:
             args, _ = given.arguments(value_fn, f"{name}.{value_fn.__name__}")

@@ -28,7 +28,8 @@ PREDICTION_NAMES = ("y_pred", "y_hat", "yhat", "pred", "preds", "predictions", "
                     "logits", "scores", "AL", "A", "a", "x", "X", "z", "Z", "w", "W", "theta")
 TARGET_NAMES = ("y_true", "y", "t", "target", "targets", "labels", "label", "Y", "y_train")
 DX_NAMES = ("dinputs", "dinput", "dx", "dX", "grad")
-VALUE_METHODS = ("compute", "loss", "calculate", "forward", "__call__")
+VALUE_METHODS = ("compute", "compute_loss", "loss", "calculate", "forward", "__call__")
+GRADIENT_METHODS = ("backward", "gradient", "compute_gradient", "grad")
 
 
 def _bind(fn: Callable, args: tuple, what: str) -> inspect.BoundArguments:
@@ -145,11 +146,10 @@ def _loss_methods(obj, compute, backward) -> tuple[str, str]:
                                   and (m != "__call__" or hasattr(type(obj), "__call__"))), None)
     if value_name == "forward" and callable(getattr(obj, "calculate", None)):
         value_name = "calculate"
-    bwd_name = backward or ("backward" if callable(getattr(obj, "backward", None)) else
-                            "gradient" if callable(getattr(obj, "gradient", None)) else None)
+    bwd_name = backward or next((m for m in GRADIENT_METHODS if callable(getattr(obj, m, None))), None)
     if value_name is None or bwd_name is None:
-        raise GradvizError(f"{cls} matches no loss convention gradviz knows (it tried compute()/backward(), "
-                           "forward()/backward(), calculate()/backward(), __call__()/gradient()); name the methods "
+        raise GradvizError(f"{cls} matches no loss convention gradviz knows (it tried {'(), '.join(VALUE_METHODS)}() "
+                           f"with {'(), '.join(GRADIENT_METHODS)}()); name the methods "
                            "with compute=/backward= (--forward NAME --backward NAME)")
     return value_name, bwd_name
 
