@@ -209,6 +209,7 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
                 return reading
             raise GradvizError(ambiguous(subject, candidate, rival, how))
         attempts.append(Attempt(candidate, why, stage, reading))
+        _put_back(reading)
     built = [a for a in attempts if a.reading is not None]
     if built and all(a.stage == "forward" for a in built):
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
@@ -229,9 +230,19 @@ def _rival(chosen: Reading, rest: list[Candidate], seed: int) -> Candidate | Non
             reading = candidate.build()
         except (UserCodeError, GradvizError):
             continue
-        if confirm(reading, seed)[0] is None and not _agree(chosen, reading, seed):
+        held = confirm(reading, seed)[0] is None and not _agree(chosen, reading, seed)
+        _put_back(reading)
+        if held:
             return candidate
     return None
+
+
+def _put_back(reading: Reading) -> None:
+    """A reading not taken leaves the user's object as it found it (a layer's history lists, its weights)."""
+    try:
+        reading.restore()
+    except Exception:  # restoring is best effort; the chosen reading restores again when its check finishes
+        pass
 
 
 def _agree(first: Reading, second: Reading, seed: int) -> bool:

@@ -41,6 +41,11 @@ CTX_HOW = ("say how it is called: a ctx Function returns one gradient per input 
 
 def function_subject(fn_class: Any, args: tuple, *, timeout: float | None, seed: int = 0) -> Reading:
     """The first confirmed reading of what backward returns: one gradient per input, per float input, or by name."""
+    return choose(function_readings(fn_class, args, timeout=timeout), user_name(fn_class), seed, how=CTX_HOW)
+
+
+def function_readings(fn_class: Any, args: tuple, *, timeout: float | None = None) -> list[Candidate]:
+    """Every reading gradviz may try for a ctx Function, in the order it tries them."""
     name = user_name(fn_class)
     fwd, bwd = getattr(fn_class, "forward", None), getattr(fn_class, "backward", None)
     if not callable(fwd) or not callable(bwd):
@@ -58,7 +63,7 @@ def function_subject(fn_class: Any, args: tuple, *, timeout: float | None, seed:
     if len(floats) < len(names):
         candidates.append(Candidate(f"{name}.backward returning one gradient per float input ({', '.join(floats)})",
                                     lambda: _reading(fn_class, args, names, floats, floats, timeout)))
-    return choose(candidates, name, seed, how=CTX_HOW)
+    return candidates
 
 
 def _reading(fn_class, args, names, floats, returned_for, timeout) -> Reading:

@@ -101,9 +101,11 @@ def outputs_of(obj: Any, returned: Any, written: set[str], grown: list[str], x: 
         return [Output(o.kind, o.name, True) for o in chosen]
     by_dout = [o for o in found if any(_names_output(d, o.name) for d in douts)]
     if by_dout:  # backward(x, delta_h, ...) after forward appends to self.h_list: delta_h says which
-        return [Output(o.kind, o.name, True) for o in by_dout] + [o for o in found if o not in by_dout]
+        return [Output(o.kind, o.name, True) for o in by_dout]
     named = [o for o in found if o.name in OUTPUT_NAMES]
-    return [Output(o.kind, o.name, len(found) == 1 or o in named[:1]) for o in found]
+    if named:  # self.output: the names say it, no other attribute is read as the output
+        return [Output(named[0].kind, named[0].name, True)]
+    return [Output(o.kind, o.name, len(found) == 1) for o in found]
 
 
 def _same(a: Any, x: np.ndarray) -> bool:
@@ -159,7 +161,8 @@ def backward_plans(obj: Any, bwd: Any, input_name: str, output: Output,
             continue
         certain = bool(dout) or upstream_name(position) and position not in X_NAMES or len(required) <= 1
         plans.append(Plan(position, tuple(sources), certain))
-    return plans
+    sure = [p for p in plans if isinstance(p, Plan) and p.certain]
+    return sure[:1] or plans  # the names say which parameter is dout: no other is read as it
 
 
 def _source(obj: Any, name: str, input_name: str, output: Output, second: bool) -> str | None:

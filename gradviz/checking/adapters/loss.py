@@ -68,16 +68,23 @@ def loss_subject(obj: Any, args: tuple, *, compute: str | None, backward: str | 
                  timeout: float | None, seed: int = 0) -> Reading:
     """The first confirmed reading of a loss (which argument its gradient belongs to), or a refusal."""
     name = getattr(obj, "__name__", type(obj).__name__)
+    return choose(loss_readings(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout), name, seed,
+                  how=LOSS_HOW)
+
+
+def loss_readings(obj: Any, args: tuple, *, compute: str | None = None, backward: str | None = None,
+                  wrt: str | None = None, timeout: float | None = None) -> list[Candidate]:
+    """Every reading gradviz may try for a loss, in the order it tries them."""
+    name = getattr(obj, "__name__", type(obj).__name__)
     if inspect.isfunction(obj) or inspect.isbuiltin(obj) or (inspect.ismethod(obj) and not compute):
-        return choose([Candidate(f"{name} returning (loss, gradient)", lambda: _both_subject(obj, args, wrt, timeout),
-                                 certain=True)], name, seed, how=LOSS_HOW)
+        return [Candidate(f"{name} returning (loss, gradient)", lambda: _both_subject(obj, args, wrt, timeout),
+                          certain=True)]
     value_name, bwd_name = _loss_methods(obj, compute, backward)
     bound = _bind(getattr(obj, value_name), args, f"{name}.{value_name}")
-    candidates = [Candidate(f"{name}.{bwd_name} as the gradient of {target}",
-                            _class_builder(obj, args, value_name, bwd_name, target, certain, note, timeout),
-                            certain=certain)
-                  for target, certain, note in targets(bound.arguments, wrt, f"{name}.{value_name}")]
-    return choose(candidates, name, seed, how=LOSS_HOW)
+    return [Candidate(f"{name}.{bwd_name} as the gradient of {target}",
+                      _class_builder(obj, args, value_name, bwd_name, target, certain, note, timeout),
+                      certain=certain)
+            for target, certain, note in targets(bound.arguments, wrt, f"{name}.{value_name}")]
 
 
 def targets(arguments: dict, wrt: str | None, what: str) -> list[tuple[str, bool, str | None]]:
@@ -95,6 +102,8 @@ def targets(arguments: dict, wrt: str | None, what: str) -> list[tuple[str, bool
     predicted = [n for n in floats if n in PREDICTION_NAMES]
     free = [n for n in floats if n not in TARGET_NAMES]
     sure = predicted[0] if len(predicted) == 1 else free[0] if len(free) == 1 else None
+    if sure is not None:  # the names say it: no other argument is read as the gradient's owner
+        return [(sure, True, notes[0] if sure == guess and notes else None)]
     order = [guess] + [n for n in floats if n != guess]
     return [(n, n == sure, notes[0] if n == guess and notes else
              f"differentiated with respect to {n}, the argument its gradient fits (not {guess}, the guess from the "
@@ -227,17 +236,23 @@ def _first_backward_argument(obj, param, x, notes, cls, bwd_name):
 
 def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None, timeout: float | None,
                     seed: int = 0) -> Reading:
+    """The first confirmed reading of a function and its gradient (which argument is differentiated), or a refusal."""
+    return choose(grad_fn_readings(f, grad_f, args, wrt=wrt, timeout=timeout), f"{user_name(f)}/{user_name(grad_f)}",
+                  seed, how=LOSS_HOW)
+
+
+def grad_fn_readings(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None = None,
+                     timeout: float | None = None) -> list[Candidate]:
+    """Every reading gradviz may try for f and grad_f, in the order it tries them."""
     fname, gname = user_name(f), user_name(grad_f)
     bound = _bind(f, args, fname)
     dicts = [n for n, v in bound.arguments.items() if isinstance(v, dict) and any(map(is_float_array, v.values()))]
     if dicts and wrt is None:
-        return choose([Candidate(f"{gname} returning a dict of gradients keyed d<name>",
-                                 lambda: _dict_subject(f, grad_f, args, bound, dicts[0], timeout, []), certain=True)],
-                      f"{fname}/{gname}", seed, how=LOSS_HOW)
-    candidates = [Candidate(f"{gname} as the gradient of {fname} with respect to {target}",
-                            _grad_fn_builder(f, grad_f, args, bound, target, certain, note, timeout),
-                            certain=certain) for target, certain, note in targets(bound.arguments, wrt, fname)]
-    return choose(candidates, f"{fname}/{gname}", seed, how=LOSS_HOW)
+        return [Candidate(f"{gname} returning a dict of gradients keyed d<name>",
+                          lambda: _dict_subject(f, grad_f, args, bound, dicts[0], timeout, []), certain=True)]
+    return [Candidate(f"{gname} as the gradient of {fname} with respect to {target}",
+                      _grad_fn_builder(f, grad_f, args, bound, target, certain, note, timeout), certain=certain)
+            for target, certain, note in targets(bound.arguments, wrt, fname)]
 
 
 def _grad_fn_builder(f, grad_f, args, bound, target, certain, note, timeout):
