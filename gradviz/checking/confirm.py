@@ -43,6 +43,7 @@ class Candidate:
     describe: str
     build: Callable[[], Reading]
     certain: bool = False
+    only: bool = False  # the one way the code can be called (a layer's backward(dout)): what it does is its own
 
 
 @dataclass
@@ -214,7 +215,8 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
     if built and all(a.stage == "forward" for a in built):
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
     if attempts and attempts[0].candidate.certain and attempts[0].reading and (
-            attempts[0].stage in ("backward", "ignores_dout") or attempts[0].why.startswith(FORWARD_RESULT)):
+            attempts[0].stage in ("backward", "ignores_dout") or attempts[0].why.startswith(FORWARD_RESULT)
+            or attempts[0].candidate.only and len(candidates) == 1):
         # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
         # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).
         return attempts[0].reading

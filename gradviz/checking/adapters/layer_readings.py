@@ -68,6 +68,8 @@ def layer_readings(obj: Any, x: np.ndarray, *, params=None, forward: str | None 
                                             certain=plan.certain and output.certain and sure_of_methods))
     if not candidates and failures:
         raise failures[0]  # the forward fails on the user's own input whatever the reading: the user's ERROR
+    if len(candidates) == 1 and candidates[0].certain:
+        candidates[0].only = True
     return candidates
 
 
