@@ -8,6 +8,9 @@ wrong: the next reading is tried, and when none holds gradviz refuses
 (GradvizError, CLI exit 2) with what it tried, why each failed, and the flags
 that say how the code is called. Only a confirmed reading reaches a verdict.
 
+Every adapter (function pairs, layer classes, losses, function/gradient pairs,
+ctx Functions) hands its readings here as Candidates, in the order it tries them.
+
 One exception keeps a student's crash their own: when the code is called
 exactly as its own names say (backward(dout, cache) after forward returned
 (out, cache); every other parameter named after a forward argument) and no

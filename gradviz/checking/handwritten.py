@@ -278,7 +278,8 @@ def check_function(fn_class: Any, *args: Any, eps: float | str = EPS, atol: floa
                    directions: int = DIRECTIONS) -> Report:
     """Check a ctx-style Function class (forward(ctx, *inputs), backward(ctx, d_out)) without torch."""
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
-    return _run(lambda: function_subject(fn_class, args, timeout=timeout, seed=seed), getattr(fn_class, "__name__", "Function"),
+    return _run(lambda: function_subject(fn_class, args, timeout=timeout, seed=seed),
+                getattr(fn_class, "__name__", "Function"),
                 _argument_shapes(getattr(fn_class, "forward", None), args, skip=1), options, given=_named(None, args))
 
 
