@@ -114,6 +114,24 @@ def test_a_layer_updating_its_own_weights_with_self_learning_rate_gives_them_bac
     np.testing.assert_array_equal(layer.biases, biases)
 
 
+def test_an_optimizer_the_backward_calls_with_a_name_and_reads_from_is_stood_in_for_and_left_untouched():
+    """update(param, grad, name) and optimizer.cache: gradviz's stand-in takes both; the user's state is kept."""
+    layer, x = layer_classes.layernorm_make(np.random.default_rng(3), layer_classes.LayerNorm1D)
+    optimizer, gamma = layer.optimizer, layer.gamma.copy()
+    report = gv.check_layer(layer, x)
+    assert report.ok and {r.name for r in report.results} == {"X", "gamma", "beta"}
+    assert "recording optimizer" in report.notes[0]
+    assert layer.optimizer is optimizer and optimizer.cache == {}
+    np.testing.assert_array_equal(layer.gamma, gamma)
+    # the oracle written out: d/dbeta of sum(out * R) is R summed over the batch
+    R = np.random.default_rng(4).normal(size=x.shape)
+    layer.forward(x)
+    layer.optimizer = layer_classes.StepRule(lr=1.0)
+    before = layer.beta.copy()
+    layer.backward(R)
+    np.testing.assert_allclose(before - layer.beta, R.sum(axis=0), rtol=1e-12)
+
+
 # -- the guarantee: no reading gradviz may try turns correct code into a FAIL --------------------------------
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_every_reading_of_correct_code_is_either_unconfirmed_or_passes(case):
@@ -264,7 +282,7 @@ def _with_init(odd):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_cli_every_class_fixture(case):
     for name, wrong in ((case.correct, set()), (case.bug, case.wrong)):
-        done = run_cli(*cli_arguments(case, name), "--json")
+        done = run_cli(*cli_arguments(case, name), "--json")  # layers: random --init of the fixture's shapes
         assert done.returncode == (1 if wrong else 0), done.stdout[-2000:] + done.stderr
         assert _json_failing(done) == wrong
 

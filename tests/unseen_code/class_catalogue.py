@@ -32,6 +32,8 @@ CASES = [
     Case("layer", layer_classes, "ReLU", "ReLUBug", "relu_make", {"input"}),
     Case("layer", layer_classes, "Affine", "AffineBug", "affine_make", {"x"}, {"w": "randn(12,3)", "b": "randn(3)"}),
     Case("layer", layer_classes, "Tanh", "TanhBug", "tanh_make", {"x"}),
+    Case("layer", layer_classes, "LayerNorm1D", "LayerNorm1DBug", "layernorm_make", {"beta"},
+         {"gamma": "randn(4)", "beta": "randn(4)"}),
     Case("loss", loss_classes, "CrossEntropyLoss", "CrossEntropyLossBug", "probabilities_inputs", {"y_pred"}),
     Case("loss", loss_classes, "SquareLoss", "SquareLossBug", "regression_inputs", {"y_pred"}),
     Case("loss", loss_classes, "BinaryCrossEntropy", "BinaryCrossEntropyBug", "binary_inputs", {"y_pred"}),

@@ -237,3 +237,55 @@ ODD = [
     ("GatedCellUnnamed", "gated_make", {"outputs": "h_list"}, ["--outputs", "h_list"]),
     ("TwoStates", "two_states_make", {"outputs": "post"}, ["--outputs", "post"]),
 ]
+
+
+class StepRule:
+    """A library optimizer: update(param, param_grad, param_name) and per-parameter state in `cache`."""
+
+    def __init__(self, lr=0.01):
+        self.lr, self.cache = lr, {}
+
+    def update(self, param, param_grad, param_name):
+        self.cache[param_name] = self.cache.get(param_name, 0) + 1
+        return param - self.lr * param_grad
+
+
+class LayerNorm1D:
+    """backward(dLdy) hands its gradients to self.optimizer.update(param, grad, name) and reads its cache."""
+
+    def __init__(self, gamma, beta):
+        self.gamma, self.beta = gamma, beta
+        self.optimizer = StepRule()
+
+    def forward(self, X):
+        self.X = X
+        self.mu, self.var = X.mean(axis=1, keepdims=True), X.var(axis=1, keepdims=True)
+        self.xhat = (X - self.mu) / np.sqrt(self.var + 1e-5)
+        return self.gamma * self.xhat + self.beta
+
+    def backward(self, dLdy):
+        n = self.X.shape[1]
+        dxhat = dLdy * self.gamma
+        dX = (n * dxhat - dxhat.sum(axis=1, keepdims=True)
+              - self.xhat * (dxhat * self.xhat).sum(axis=1, keepdims=True)) / (n * np.sqrt(self.var + 1e-5))
+        steps = sum(self.optimizer.cache.values())  # reads the optimizer's own state
+        self.gamma = self.optimizer.update(self.gamma, (dLdy * self.xhat).sum(axis=0), "gamma")
+        self.beta = self.optimizer.update(self.beta, dLdy.sum(axis=0), "beta")
+        self.steps = steps + 2
+        return dX
+
+
+class LayerNorm1DBug(LayerNorm1D):
+    def backward(self, dLdy):
+        """Planted bug: beta's gradient averaged over the batch."""
+        n = self.X.shape[1]
+        dxhat = dLdy * self.gamma
+        dX = (n * dxhat - dxhat.sum(axis=1, keepdims=True)
+              - self.xhat * (dxhat * self.xhat).sum(axis=1, keepdims=True)) / (n * np.sqrt(self.var + 1e-5))
+        self.gamma = self.optimizer.update(self.gamma, (dLdy * self.xhat).sum(axis=0), "gamma")
+        self.beta = self.optimizer.update(self.beta, dLdy.mean(axis=0), "beta")
+        return dX
+
+
+def layernorm_make(rng, cls):
+    return cls(1 + 0.1 * rng.normal(size=4), 0.1 * rng.normal(size=4)), rng.normal(size=(5, 4))

@@ -14,6 +14,7 @@ reported as not checked.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import textwrap
 from typing import Any
@@ -36,25 +37,45 @@ SGD_LR = 1.0  # the learning rate handed to backward(dout, learning_rate); p_bef
 
 
 class RecordingOptimizer:
-    """Stands in for a layer's optimizer: remembers each (parameter, gradient) and changes nothing."""
+    """Stands in for a layer's optimizer: remembers each (parameter, gradient) and changes nothing.
 
-    def __init__(self, record: list | None = None):
+    update(param, grad, *more) takes the library's extra arguments (numpy-ml's parameter name); any other
+    attribute the layer reads (its learning rate, its cache) is a copy of the user's own optimizer's, so the
+    stand-in never makes correct code raise.
+    """
+
+    def __init__(self, record: list | None = None, like: Any = None):
         self.record = [] if record is None else record
+        self._like = like
 
-    def update(self, param, grad):
+    def update(self, param, grad, *more, **named):
         self.record.append((param, np.array(grad, dtype=np.float64)))
         return param
 
     step = update
 
+    def __getattr__(self, name: str) -> Any:
+        like = self.__dict__.get("_like")
+        if like is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(like, name)
+
     def __copy__(self):  # copy.copy(optimizer) per parameter, as ML-From-Scratch does: share the record
-        return RecordingOptimizer(self.record)
+        return RecordingOptimizer(self.record, self._like)
 
     def __deepcopy__(self, memo):
-        return RecordingOptimizer(self.record)
+        return RecordingOptimizer(self.record, self._like)
 
     def __repr__(self) -> str:
         return "<gradviz recording optimizer>"
+
+
+def _copy_of(optimizer: Any) -> Any:
+    """The user's optimizer as it was, for the stand-in to read from (its own state is never touched)."""
+    try:
+        return copy.deepcopy(optimizer)
+    except Exception:  # an optimizer that cannot be copied is read as it is
+        return optimizer
 
 
 def float_attributes(obj: Any) -> dict[str, np.ndarray]:
@@ -185,7 +206,7 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
         recorder = RecordingOptimizer()
         swapped = {k: getattr(obj, k) for k in optimizers}
         for k in optimizers:
-            setattr(obj, k, recorder)
+            setattr(obj, k, RecordingOptimizer(recorder.record, _copy_of(swapped[k])))
         if lr_attr:
             swapped[lr_attr] = getattr(obj, lr_attr)
             setattr(obj, lr_attr, step)
