@@ -177,7 +177,8 @@ def test_the_chain_rule_is_tested_by_doubling_dout():
     report = gv.check_layer(Counting("chain_rule_forgotten"), X45)
     [finding] = report.results[0].diagnosis
     assert "same gradient when dout is doubled" in finding.evidence or "doubled" in finding
-    assert any(np.allclose(c, 2 * calls[0]) for c in calls[1:])  # backward was really asked with 2 * dout
+    # backward was really asked with 2 * dout (among the calls of the confirm stage and of the check)
+    assert any(np.allclose(c, 2 * d) for d in calls for c in calls if c.shape == d.shape and np.any(d))
     # the leaky slope's term added without dout: the chain rule is applied only in part
     pair = gv.check_pair(ops.affine_relu_forward, P(ops.affine_relu_backward, bug="chain_rule_forgotten"), X45,
                          rng(8).normal(size=(5, 3)), rng(9).normal(size=3))

@@ -322,6 +322,11 @@ def test_tutorial_course_code_reads_unseen_structures_and_refuses_what_it_cannot
     assert "--outputs NAMES" in refusal and refusal.rstrip().endswith("PASS: every gradient agrees with central "
                                                                       "finite differences.")
     assert ns["done"].returncode == 0 and shown(name, 20).startswith("PASS")
+    layer_refusal, verdict, binding = shown(name, 21).rsplit("\n", 3)[:3]
+    assert "cannot read LeakyCell: two ways of calling it both hold and disagree" in layer_refusal
+    assert "self.z_list[-1]" in layer_refusal and "outputs= (--outputs NAME)" in layer_refusal
+    assert verdict.startswith("PASS") and "the output is self.h_list[-1]" in binding
+    assert "activator <- self.activator" in binding
 
 
 # --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------

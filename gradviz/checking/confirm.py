@@ -8,6 +8,9 @@ wrong: the next reading is tried, and when none holds gradviz refuses
 (GradvizError, CLI exit 2) with what it tried, why each failed, and the flags
 that say how the code is called. Only a confirmed reading reaches a verdict.
 
+Every adapter (function pairs, layer classes, losses, function/gradient pairs,
+ctx Functions) hands its readings here as Candidates, in the order it tries them.
+
 One exception keeps a student's crash their own: when the code is called
 exactly as its own names say (backward(dout, cache) after forward returned
 (out, cache); every other parameter named after a forward argument) and no
@@ -28,6 +31,7 @@ from .streams import stream
 from .subject import Problem, UserCodeError
 
 CONFIRM_STREAM = "confirm"
+FORWARD_RESULT = "the forward's result"
 A, B = 0.75, -1.25  # the linear combination of two random cotangents
 HOW_TO_SAY = ("say how it is called: --dout NAME (the backward parameter that takes the upstream gradient; "
               "dout= in Python), --outputs NAMES (which returned values are outputs; outputs=), --grad NAME=KEY "
@@ -42,6 +46,7 @@ class Candidate:
     describe: str
     build: Callable[[], Reading]
     certain: bool = False
+    only: bool = False  # the one way the code can be called (a layer's backward(dout)): what it does is its own
 
 
 @dataclass
@@ -64,7 +69,7 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
             again = np.array(as_array(reading.name, reading.forward(arrays)), dtype=np.float64)
         except UserCodeError as exc:  # raising is the forward's own; an unreadable output is this reading's
             stage = "forward" if exc.status == "ERROR" else "structure"
-            return f"the forward's result, read this way, failed: {_without_location(exc)}", stage
+            return f"{FORWARD_RESULT}, read this way, failed: {_without_location(exc)}", stage
         if again.shape != out.shape or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
             return "the forward gives different outputs for the same inputs", "forward"
         if not _depends(reading, out, seed):
@@ -77,15 +82,16 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
                 return _some(reading, grads) or _sizes(reading, grads), "structure"
             rng = stream(seed, CONFIRM_STREAM)
             d1, d2 = rng.normal(size=out.shape), rng.normal(size=out.shape)
-            g1, g2 = reading.vjp(d1.copy()), reading.vjp(d2.copy())
-            g3 = reading.vjp(A * d1 + B * d2)
+            vjp = reading.confirm_vjp or reading.vjp  # a layer updating its weights: at a vanishing learning rate
+            g1, g2 = vjp(d1.copy()), vjp(d2.copy())
+            g3 = vjp(A * d1 + B * d2)
         except UserCodeError as exc:
             return f"the backward, called this way, failed: {_without_location(exc)}", "backward"
         why = _some(reading, g3) or _sizes(reading, g3)
         if why is None and _linear(g1, g2, g3) is not None:
             # affine in dout (a term that ignores it): the chain rule forgotten, a bug; anything else: not dout
             try:
-                g0 = reading.vjp(np.zeros(out.shape))
+                g0 = vjp(np.zeros(out.shape))
             except UserCodeError:
                 g0 = None
             return _linear(g1, g2, g3), "ignores_dout" if g0 is not None and _affine(g0, g1, g2, g3) else "structure"
@@ -183,13 +189,16 @@ def _without_location(exc: Exception) -> str:
     return re.sub(r" \(at [^()]*:\d+\)$", "", str(exc))
 
 
-def choose(candidates: list[Candidate], subject: str, seed: int = 0) -> Reading:
+def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = HOW_TO_SAY) -> Reading:
     """The first confirmed reading; else the primary one when no reading could help; else a refusal."""
     attempts: list[Attempt] = []
+    first_error: UserCodeError | None = None  # a reading certain by names that raised while it was read
     for candidate in candidates:
         try:
             reading = candidate.build()
         except UserCodeError as exc:
+            if candidate.certain and first_error is None:
+                first_error = exc
             attempts.append(Attempt(candidate, f"calling it this way failed: {_without_location(exc)}", "backward"))
             continue
         except GradvizError as exc:
@@ -202,17 +211,21 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0) -> Reading:
             rival = _rival(reading, candidates[candidates.index(candidate) + 1:], seed)
             if rival is None:
                 return reading
-            raise GradvizError(ambiguous(subject, candidate, rival))
+            raise GradvizError(ambiguous(subject, candidate, rival, how))
         attempts.append(Attempt(candidate, why, stage, reading))
+        _put_back(reading)
     built = [a for a in attempts if a.reading is not None]
     if built and all(a.stage == "forward" for a in built):
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
-    if attempts and attempts[0].candidate.certain and attempts[0].stage in ("backward", "ignores_dout") \
-            and attempts[0].reading and all(a.why is not None for a in attempts):
+    if attempts and attempts[0].candidate.certain and attempts[0].reading and (
+            attempts[0].stage in ("backward", "ignores_dout") or attempts[0].why.startswith(FORWARD_RESULT)
+            or attempts[0].candidate.only and len(candidates) == 1):
         # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
         # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).
         return attempts[0].reading
-    raise GradvizError(refusal(subject, attempts))
+    if first_error is not None and attempts and attempts[0].candidate.certain and attempts[0].reading is None:
+        raise first_error  # called exactly as its names say, it raised: the user's ERROR, at their line
+    raise GradvizError(refusal(subject, attempts, how))
 
 
 def _rival(chosen: Reading, rest: list[Candidate], seed: int) -> Candidate | None:
@@ -222,9 +235,19 @@ def _rival(chosen: Reading, rest: list[Candidate], seed: int) -> Candidate | Non
             reading = candidate.build()
         except (UserCodeError, GradvizError):
             continue
-        if confirm(reading, seed)[0] is None and not _agree(chosen, reading, seed):
+        held = confirm(reading, seed)[0] is None and not _agree(chosen, reading, seed)
+        _put_back(reading)
+        if held:
             return candidate
     return None
+
+
+def _put_back(reading: Reading) -> None:
+    """A reading not taken leaves the user's object as it found it (a layer's history lists, its weights)."""
+    try:
+        reading.restore()
+    except Exception:  # restoring is best effort; the chosen reading restores again when its check finishes
+        pass
 
 
 def _agree(first: Reading, second: Reading, seed: int) -> bool:
@@ -242,18 +265,18 @@ def _agree(first: Reading, second: Reading, seed: int) -> bool:
                                 for n in common)
 
 
-def ambiguous(subject: str, first: Candidate, second: Candidate) -> str:
+def ambiguous(subject: str, first: Candidate, second: Candidate, how: str = HOW_TO_SAY) -> str:
     return (f"gradviz cannot read {subject}: two ways of calling it both hold and disagree, so the code does not say "
             f"which it means (nothing is said about its gradients):\n  1. {first.describe}\n  2. {second.describe}\n"
-            + HOW_TO_SAY[0].upper() + HOW_TO_SAY[1:])
+            + how[0].upper() + how[1:])
 
 
-def refusal(subject: str, attempts: list[Attempt]) -> str:
+def refusal(subject: str, attempts: list[Attempt], how: str = HOW_TO_SAY) -> str:
     if not attempts:
-        return f"gradviz cannot read {subject}: it found no way to call it; {HOW_TO_SAY}"
+        return f"gradviz cannot read {subject}: it found no way to call it; {how}"
     lines = [f"gradviz cannot read {subject}: none of the {len(attempts)} ways it tried to call it was confirmed "
              "(so nothing is said about its gradients):"]
     for k, a in enumerate(attempts, 1):
         lines.append(f"  {k}. {a.candidate.describe}: {a.why}")
-    lines.append(HOW_TO_SAY[0].upper() + HOW_TO_SAY[1:])
+    lines.append(how[0].upper() + how[1:])
     return "\n".join(lines)

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import GradvizError
 from . import pipeline
 from .adapters.ctx import function_subject
-from .adapters.layer import layer_subject
+from .adapters.layer_readings import read_layer
 from .adapters.logits import logits_reading, probability_axis
 from .adapters.loss import grad_fn_subject, loss_subject
 from .adapters.pair_readings import read_pair
@@ -155,21 +155,27 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
                 backward: str | None = None, eps: float | str = EPS, atol: float = ATOL, rtol: float = RTOL,
                 seed: int = 0, timeout: float | None = None, layout: str | None = None, batch_axis: int = 0,
                 per_example_dout: bool = False, mode: str = "auto", strict: bool = False,
-                directions: int = DIRECTIONS) -> Report:
+                directions: int = DIRECTIONS, dout: str | None = None,
+                outputs: str | Sequence[str] | None = None) -> Report:
     """Check a layer class's backward against finite differences of its forward, whatever its style.
 
     `params` may name attributes (["W", "b"]) or give the arrays; by default
     every float array on the layer is a candidate. `forward`/`backward` name
     the methods when they are not detected; `batch_axis=1` is for
-    (features, examples) code; `layout="NHWC"` helps the diagnosis.
+    (features, examples) code; `layout="NHWC"` helps the diagnosis. Every
+    reading (which methods, where the output is, which backward parameter takes
+    the upstream gradient) is confirmed before a verdict; `dout=` names that
+    parameter (`backward(x, delta_h, activator)`: dout="delta_h") and
+    `outputs=` the attribute holding the output when gradviz cannot tell.
     """
     options = _options(eps, atol, rtol, strict, mode, seed, directions, per_example_dout)
     warns: list[str] = []
     x = float64_copy("the layer input", x, warns)
 
     def build():
-        reading = layer_subject(obj, x, params=params, forward=forward, backward=backward, timeout=timeout,
-                                batch_axis=batch_axis, layout=layout)
+        reading = read_layer(obj, x, params=params, forward=forward, backward=backward, timeout=timeout,
+                             batch_axis=batch_axis, layout=layout, seed=seed, dout=_listed(dout),
+                             outputs=_listed(outputs))
         reading.warnings += warns
         return reading
 
@@ -221,7 +227,8 @@ def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str |
     """Check a loss: a function returning (loss, grad), or a class (compute/backward, forward/backward)."""
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
     name = getattr(obj, "__name__", type(obj).__name__)
-    return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout),
+    return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout,
+                                     seed=seed),
                 name, _argument_shapes(obj if inspect.isroutine(obj) else getattr(obj, compute or "forward", None)
                                        or getattr(obj, "compute", None), args), options, given=_named(None, args))
 
@@ -241,7 +248,7 @@ def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = N
     name = getattr(f, "__name__", "f")
 
     def build() -> Reading:
-        return grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout)
+        return grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout, seed=seed)
 
     report = _run((lambda: logits_reading(build())) if wrt_logits else build, name, _argument_shapes(f, args),
                   options, given=_named(f, args))
@@ -271,7 +278,8 @@ def check_function(fn_class: Any, *args: Any, eps: float | str = EPS, atol: floa
                    directions: int = DIRECTIONS) -> Report:
     """Check a ctx-style Function class (forward(ctx, *inputs), backward(ctx, d_out)) without torch."""
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
-    return _run(lambda: function_subject(fn_class, args, timeout=timeout), getattr(fn_class, "__name__", "Function"),
+    return _run(lambda: function_subject(fn_class, args, timeout=timeout, seed=seed),
+                getattr(fn_class, "__name__", "Function"),
                 _argument_shapes(getattr(fn_class, "forward", None), args, skip=1), options, given=_named(None, args))
 
 

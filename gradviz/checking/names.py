@@ -45,6 +45,15 @@ def strip(key: str) -> str:
     return key
 
 
+UPSTREAM_WORDS = ("grad", "delta", "upstream", "dout", "err", "top_diff", "dl", "sensitivity")
+
+
+def upstream_name(name: str) -> bool:
+    """dout, dA, dZ, dy, grad_output, delta_h, dLdy: a parameter name that says it holds an upstream gradient."""
+    lowered = name.lower()
+    return strip(name) != name or any(w in lowered for w in UPSTREAM_WORDS)
+
+
 def target_of(key: Any, names: Iterable[str]) -> str | None:
     """Which of `names` the gradient called `key` belongs to, or None.
 

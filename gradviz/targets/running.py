@@ -59,16 +59,19 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
     layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
     if second is not None:  # --dout/--outputs/--grad say how a pair is called (checking/confirm.py)
         return check_two_functions(given, first, second, wrt, check_options, {**layout, **(reading or {})})
-    if reading:
-        flag = {"grads": "grad", "wrt_logits": "wrt-logits"}.get(next(iter(reading)), next(iter(reading)))
+    layer_flags = {k: v for k, v in (reading or {}).items() if k in ("dout", "outputs") and inspect.isclass(first)}
+    if set(reading or {}) - set(layer_flags):
+        flag = next(k for k in reading if k not in layer_flags)
+        flag = {"grads": "grad", "wrt_logits": "wrt-logits"}.get(flag, flag)
         raise GradvizError(f"--{flag} says how a pair of functions is called; give the pair as FILE:FORWARD,BACKWARD "
-                           "(or FILE:LOSS,GRADIENT)")
+                           "(or FILE:LOSS,GRADIENT)" + ("; a layer class takes --dout and --outputs"
+                                                        if inspect.isclass(first) else ""))
     if _is_user_op(first):
         op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
         return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
     if inspect.isclass(first):
         return check_class(given, first, label, input_shape, forward, backward, wrt, check_options,
-                           {**layout, "params": params})
+                           {**layout, "params": params, **layer_flags})
     if not callable(first):
         raise GradvizError(f"{label} in {path} is not a function or a class")
     if given.inputs and not _all_numbers(given):
@@ -145,20 +148,26 @@ def check_numpy_function(given: Given, fn, name, path, wrt, options) -> Report:
 def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, options, layout) -> Report:
     from ..checking import handwritten as hw
     from ..checking.adapters.ctx import is_ctx_function
-    from ..checking.adapters.layer import pick_methods
+    from ..checking.adapters.layer_methods import pick_methods
+    from ..checking.adapters.loss import GRADIENT_METHODS
 
+    said = {k: layout.pop(k) for k in ("dout", "outputs") if k in layout}
     if is_ctx_function(cls):
         args, _ = given.arguments(cls.forward, f"{name}.forward", skip_first=1)
         return hw.check_function(cls, *args, **options)
     instance = given.construct(cls, name)
     value_fn = getattr(instance, forward or "", None) or next(
-        (getattr(instance, m) for m in ("compute", "forward", "forward_pass", "calculate") if
-         callable(getattr(instance, m, None))), None)
+        (getattr(instance, m) for m in ("compute", "compute_loss", "loss", "forward", "forward_pass", "calculate")
+         if callable(getattr(instance, m, None))), None)
+    if value_fn is None and callable(getattr(type(instance), "__call__", None)) and any(
+            callable(getattr(instance, m, None)) for m in GRADIENT_METHODS):  # __call__(scores, labels) / grad(...)
+        value_fn = instance.__call__
     if value_fn is None:  # fprop/bprop, __call__/gradient...: the layer adapter's detection, or its error
         value_fn = getattr(instance, pick_methods(instance, forward, backward)[0])
     required = [p for p in inspect.signature(value_fn).parameters.values() if p.default is inspect.Parameter.empty
                 and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    is_loss = callable(getattr(instance, "compute", None)) or len(required) >= 2
+    is_loss = any(callable(getattr(instance, m, None)) for m in ("compute", "compute_loss", "loss")) \
+        or len(required) >= 2
     if is_loss:
         if given.inputs:
             args, _ = given.arguments(value_fn, f"{name}.{value_fn.__name__}")
@@ -179,7 +188,7 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
         first = required[0].name if required else "x"
         raise GradvizError(f"{name} is checked as a layer: give its input with --input {first}=SPEC "
                            "(e.g. 4,3) or --input-shape, e.g. 2,3,8,8")
-    return hw.check_layer(instance, x, forward=forward, backward=backward, **layout, **options)
+    return hw.check_layer(instance, x, forward=forward, backward=backward, **layout, **options, **said)
 
 
 def _same_arguments(f: Callable, g: Callable) -> bool:

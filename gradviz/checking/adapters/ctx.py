@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import GradvizError
+from ..confirm import Candidate, choose
+from ..names import match
 from .reading import Reading, UserCodeError, as_array, call, float64_copy, positional_names, user_name
 
 
@@ -33,7 +35,17 @@ class Context:
         return self.saved_values
 
 
-def function_subject(fn_class: Any, args: tuple, *, timeout: float | None) -> Reading:
+CTX_HOW = ("say how it is called: a ctx Function returns one gradient per input of forward (None for an input "
+           "that is not differentiated); check_layer / check_pair read other shapes")
+
+
+def function_subject(fn_class: Any, args: tuple, *, timeout: float | None, seed: int = 0) -> Reading:
+    """The first confirmed reading of what backward returns: one gradient per input, per float input, or by name."""
+    return choose(function_readings(fn_class, args, timeout=timeout), user_name(fn_class), seed, how=CTX_HOW)
+
+
+def function_readings(fn_class: Any, args: tuple, *, timeout: float | None = None) -> list[Candidate]:
+    """Every reading gradviz may try for a ctx Function, in the order it tries them."""
     name = user_name(fn_class)
     fwd, bwd = getattr(fn_class, "forward", None), getattr(fn_class, "backward", None)
     if not callable(fwd) or not callable(bwd):
@@ -43,11 +55,22 @@ def function_subject(fn_class: Any, args: tuple, *, timeout: float | None) -> Re
         raise GradvizError(f"{name}.forward takes {len(params)} inputs after ctx ({', '.join(params)}); "
                            f"{len(args)} were given")
     names = params[:len(args)]
-    warns: list[str] = []
-    scalar = {n: not isinstance(a, np.ndarray) for n, a in zip(names, args)}
     floats = [n for n, a in zip(names, args) if isinstance(a, (float, np.ndarray)) and np.asarray(a).dtype.kind == "f"]
     if not floats:
         raise GradvizError(f"{name}: no float input to differentiate (give floats like 2.0 or float arrays)")
+    candidates = [Candidate(f"{name}.backward returning one gradient per input of forward ({', '.join(names)})",
+                            lambda: _reading(fn_class, args, names, floats, names, timeout), certain=True)]
+    if len(floats) < len(names):
+        candidates.append(Candidate(f"{name}.backward returning one gradient per float input ({', '.join(floats)})",
+                                    lambda: _reading(fn_class, args, names, floats, floats, timeout)))
+    return candidates
+
+
+def _reading(fn_class, args, names, floats, returned_for, timeout) -> Reading:
+    name = user_name(fn_class)
+    fwd, bwd = fn_class.forward, fn_class.backward
+    warns: list[str] = []
+    scalar = {n: not isinstance(a, np.ndarray) for n, a in zip(names, args)}
     arrays = {n: float64_copy(n, a, warns) for n, a in zip(names, args) if n in floats}
     constants = dict(zip(names, args))
 
@@ -63,17 +86,19 @@ def function_subject(fn_class: Any, args: tuple, *, timeout: float | None) -> Re
         out = run(ctx, {n: a.copy() for n, a in arrays.items()})
         d = float(dout) if np.ndim(dout) == 0 and not isinstance(out, np.ndarray) else dout
         grads = call(f"{name}.backward", bwd, ctx, d, timeout=timeout)
+        if isinstance(grads, dict):  # {"a": da, "b": db}, or {"da": ..., "grad_b": ...}
+            return {n: g for n, g in match(grads, names).items() if n in arrays}
         grads = grads if isinstance(grads, (tuple, list)) else (grads,)
-        if len(grads) != len(names):
+        if len(grads) != len(returned_for):
             raise UserCodeError(f"{name}.backward returned {len(grads)} gradient{'s' * (len(grads) != 1)} for the "
                                 f"{len(names)} inputs {', '.join(names)} of forward; return one per input")
-        return {n: g for n, g in zip(names, grads) if n in arrays}
+        return {n: g for n, g in zip(returned_for, grads) if n in arrays}
 
     return Reading(name=name, convention="a ctx-style Function (forward(ctx, ...), backward(ctx, d_out))",
                    override="check_layer / check_pair for other shapes", arrays=arrays,
                    forward=lambda cur: as_array(f"{name}.forward", run(Context(), cur)), vjp=vjp,
                    backward_name=f"{name}.backward", grad_names={n: f"the gradient of {n}" for n in names},
-                   inputs=tuple(names[:1]), warnings=warns)
+                   inputs=tuple(names[:1]), warnings=warns, named=set(arrays) if returned_for is names else set())
 
 
 def is_ctx_function(cls: Any) -> bool:

@@ -14,6 +14,7 @@ reported as not checked.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import textwrap
 from typing import Any
@@ -23,41 +24,58 @@ import numpy as np
 from ...errors import GradvizError
 from ..names import bare_name, match
 from ..names import spellings as grad_spellings
+from .layer_plans import Output, Plan
 from .layer_state import LayerState
 from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, positional_names
 
-METHOD_PAIRS = (("forward", "backward"), ("forward_pass", "backward_pass"), ("fprop", "bprop"),
-                ("forward_propagation", "backward_propagation"), ("__call__", "gradient"), ("__call__", "backward"))
-FORWARD_NAMES = ("forward", "forward_pass", "fprop", "forward_propagation", "__call__", "call")
-BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "backward_propagation", "gradient", "backprop")
 DX_NAMES = ("dinputs", "dinput", "dx", "dX", "dA_prev", "grad_input", "input_grad", "dA", "delta")
-OUTPUT_NAMES = ("output", "out", "outputs", "y", "Z", "A", "a", "activation")
-LR_NAMES = ("learning_rate", "lr", "eta", "alpha", "step_size", "learningrate", "rate")
 PREFERRED = (("weights", "biases"), ("W", "b"), ("w", "b"), ("weight", "bias"), ("kernel", "bias"),
              ("weights", "bias"), ("gamma", "beta"))
+SELF_LR_NAMES = ("learning_rate", "lr", "eta", "learningrate", "step_size")  # not alpha (a slope), not rate
+CONFIRM_LR = 1e-8  # confirming a layer that updates itself: a vanishing step, so dx computed after it stays linear
 SGD_LR = 1.0  # the learning rate handed to backward(dout, learning_rate); p_before - p_after is then the gradient
 
 
 class RecordingOptimizer:
-    """Stands in for a layer's optimizer: remembers each (parameter, gradient) and changes nothing."""
+    """Stands in for a layer's optimizer: remembers each (parameter, gradient) and changes nothing.
 
-    def __init__(self, record: list | None = None):
+    update(param, grad, *more) takes the library's extra arguments (numpy-ml's parameter name); any other
+    attribute the layer reads (its learning rate, its cache) is a copy of the user's own optimizer's, so the
+    stand-in never makes correct code raise.
+    """
+
+    def __init__(self, record: list | None = None, like: Any = None):
         self.record = [] if record is None else record
+        self._like = like
 
-    def update(self, param, grad):
+    def update(self, param, grad, *more, **named):
         self.record.append((param, np.array(grad, dtype=np.float64)))
         return param
 
     step = update
 
+    def __getattr__(self, name: str) -> Any:
+        like = self.__dict__.get("_like")
+        if like is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(like, name)
+
     def __copy__(self):  # copy.copy(optimizer) per parameter, as ML-From-Scratch does: share the record
-        return RecordingOptimizer(self.record)
+        return RecordingOptimizer(self.record, self._like)
 
     def __deepcopy__(self, memo):
-        return RecordingOptimizer(self.record)
+        return RecordingOptimizer(self.record, self._like)
 
     def __repr__(self) -> str:
         return "<gradviz recording optimizer>"
+
+
+def _copy_of(optimizer: Any) -> Any:
+    """The user's optimizer as it was, for the stand-in to read from (its own state is never touched)."""
+    try:
+        return copy.deepcopy(optimizer)
+    except Exception:  # an optimizer that cannot be copied is read as it is
+        return optimizer
 
 
 def float_attributes(obj: Any) -> dict[str, np.ndarray]:
@@ -71,43 +89,6 @@ def float_attributes(obj: Any) -> dict[str, np.ndarray]:
         elif isinstance(value, (list, tuple)):
             out.update({f"{key}[{i}]": v for i, v in enumerate(value) if is_float_array(v)})
     return out
-
-
-def pick_methods(obj: Any, forward: str | None, backward: str | None) -> tuple[str, str, str]:
-    """The forward and backward method names, and how they were chosen (said in the report)."""
-    cls = type(obj).__name__
-    if isinstance(obj, type):  # the class itself: its methods are unbound, so every pair would look possible
-        raise GradvizError(f"{obj.__name__} is a class: pass an instance, e.g. check_layer({obj.__name__}(...), x) "
-                           "(from the command line gradviz constructs it: --init NAME=SPEC or --args JSON give "
-                           "its constructor arguments)")
-
-    def has(name):
-        return callable(getattr(obj, name, None)) and (name != "__call__" or hasattr(type(obj), "__call__"))
-
-    if forward and backward:
-        for name in (forward, backward):
-            if not has(name):
-                raise GradvizError(f"{cls} has no method {name}(); its methods are {', '.join(_methods(obj))}")
-        return forward, backward, "as given"
-    pairs = [(f, b) for f, b in METHOD_PAIRS if has(f) and has(b) and (not forward or f == forward)
-             and (not backward or b == backward)]
-    if len(pairs) == 1:
-        return pairs[0][0], pairs[0][1], "detected"
-    if len(pairs) > 1:
-        names = " and ".join(f"{f}()/{b}()" for f, b in pairs[:2])
-        raise GradvizError(f"{cls} has two candidate method pairs, {names}: choose one with "
-                           f"forward=/backward= (--forward NAME --backward NAME)")
-    fwd = [n for n in FORWARD_NAMES if has(n) and (not forward or n == forward)]
-    bwd = [n for n in BACKWARD_NAMES if has(n) and (not backward or n == backward)]
-    if len(bwd) > 1:
-        raise GradvizError(f"{cls} has two candidate backward methods, {bwd[0]}() and {bwd[1]}(): choose one with "
-                           "backward= (--backward NAME)")
-    if fwd and bwd:
-        return forward or fwd[0], bwd[0], "detected"
-    tried = ", ".join(f"{f}()/{b}()" for f, b in METHOD_PAIRS)
-    raise GradvizError(f"{cls} matches no layer convention gradviz knows (it tried the method pairs {tried}); "
-                       f"its methods are {', '.join(_methods(obj)) or 'none'}: name them with "
-                       "forward=/backward= (--forward NAME --backward NAME)")
 
 
 def called_attributes(method: Any) -> set[str]:
@@ -132,15 +113,18 @@ def _on_self(node: ast.AST) -> bool:
     return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self"
 
 
-def _required(method: Any, name: str) -> bool:
+def learning_rate_attribute(method: Any, obj: Any) -> str | None:
+    """self.learning_rate when backward reads it and assigns to the layer: it updates its own parameters."""
     try:
-        return inspect.signature(method).parameters[name].default is inspect.Parameter.empty
-    except (TypeError, ValueError, KeyError):
-        return True
-
-
-def _methods(obj) -> list[str]:
-    return [n for n in dir(obj) if not n.startswith("_") and callable(getattr(obj, n, None))]
+        tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    read = {n.attr for n in ast.walk(tree) if _on_self(n) and isinstance(n.ctx, ast.Load)}
+    assigns = any(isinstance(n, (ast.Assign, ast.AugAssign)) and any(
+        _on_self(t) or (isinstance(t, ast.Subscript) and _on_self(t.value))
+        for t in (n.targets if isinstance(n, ast.Assign) else [n.target])) for n in ast.walk(tree))
+    return next((k for k in SELF_LR_NAMES if k in read and assigns and isinstance(vars(obj).get(k), (int, float))
+                 and not isinstance(vars(obj).get(k), bool)), None) if assigns else None
 
 
 def prepare(obj: Any, input_shape: tuple, notes: list[str]) -> None:
@@ -153,16 +137,17 @@ def prepare(obj: Any, input_shape: tuple, notes: list[str]) -> None:
         notes.append(f"called {type(obj).__name__}.initialize(optimizer) with gradviz's recording optimizer")
 
 
-def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None = None, backward: str | None = None,
-                  timeout: float | None = None, batch_axis: int = 0, layout: str | None = None) -> Reading:
+def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], output: Output, plan: Plan,
+                  params=None, timeout: float | None = None, batch_axis: int = 0, layout: str | None = None,
+                  notes: list[str] | None = None) -> Reading:
+    """One reading of a layer: its methods, where its output is, and how its backward is called (layer_plans)."""
     cls = type(obj).__name__
-    notes: list[str] = []
-    prepare(obj, x.shape, notes)
-    fwd_name, bwd_name, how = pick_methods(obj, forward, backward)
+    notes = list(notes or [])
+    fwd_name, bwd_name, how = methods
     fwd, bwd = getattr(obj, fwd_name), getattr(obj, bwd_name)
     input_name = (positional_names(fwd) or ["x"])[0]
-    bwd_params = positional_names(bwd)
-    lr_style = len(bwd_params) >= 2 and bwd_params[1].lower().replace("_", "") in {n.replace("_", "") for n in LR_NAMES}
+    lr_param = plan.learning_rate
+    lr_attr = None if lr_param else learning_rate_attribute(bwd, obj)
     optimizers = {k: v for k, v in vars(obj).items() if type(v).__module__ != "builtins"  # a dict has update() too
                   and not isinstance(v, np.ndarray) and callable(getattr(v, "update", None)) and not inspect.isclass(v)}
     before_forward = float_attributes(obj)
@@ -170,61 +155,72 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
     saved_state = {k: v for k, v in vars(obj).items()}
     state = LayerState(obj)  # before the first call: what forward and backward accumulate is put back each time
     saved_arrays = {k: v.copy() for k, v in before_forward.items()}
-    probe = call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
+    call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
     after = float_attributes(obj)
     written = {k for k, v in after.items() if k not in before_forward or v is not before_forward[k]
                or not np.array_equal(v, saved_arrays[k])}
-    for k, v in saved_arrays.items():  # the probe must not leave anything changed
-        np.copyto(before_forward[k], v)
-    candidates = _parameters(obj, params, before_forward, written)
-    stores_output = probe is None
-    output_attr = _output_attribute(obj, written, x) if stores_output else None
-    if stores_output and output_attr is None:
-        raise UserCodeError(f"{cls}.{fwd_name} returned None and stored no output array on self "
-                            "(return the output, or keep it as self.output)")
-    if lr_style:
+    state.reset()  # the probe must not leave anything changed (arrays keep their identity: they are the buffers)
+    history = {k.split("[")[0] for k in written if "[" in k}  # lists the forward appends to hold state, not weights
+    candidates = _parameters(obj, params, {k: v for k, v in before_forward.items()
+                                           if k.split("[")[0] not in history or params is not None}, written)
+    updates = lr_param is not None or lr_attr is not None
+    if lr_param:
         kind, override = "a learning-rate updater (backward(dout, learning_rate) updates the parameters)", \
             "params= names the parameters"
-        notes.append(f"parameter gradients recovered from the update {cls}.{bwd_name}(dout, {bwd_params[1]}="
-                     f"{SGD_LR:g}) makes (assumes p -= {bwd_params[1]} * grad); parameters restored")
+        notes.append(f"parameter gradients recovered from the update {cls}.{bwd_name}({lr_param}={SGD_LR:g}) makes "
+                     f"(assumes p -= {lr_param} * grad); parameters restored")
     elif optimizers:
         kind, override = f"an optimizer-based layer ({', '.join('self.' + k for k in optimizers)} replaced by a " \
                          "recording optimizer)", "params= names the parameters"
-    elif stores_output:
+    elif output.kind in ("attr", "list"):
         kind, override = "results kept on self (methods return None)", "forward=/backward= (--forward/--backward)"
     else:
         kind, override = f"a layer class ({fwd_name}()/{bwd_name}())", "forward=/backward= (--forward/--backward)"
+    if lr_attr:
+        notes.append(f"self.{lr_attr} set to {SGD_LR:g} while {cls}.{bwd_name} runs: a parameter it changes gives its "
+                     "gradient (p -= lr * grad); parameters restored")
     if how == "detected" and (fwd_name, bwd_name) != ("forward", "backward"):
         notes.append(f"methods {fwd_name}()/{bwd_name}() detected (forward=/backward=, --forward/--backward "
                      "override)")
+    binding = plan.describe(f"{cls}.{bwd_name}") + f"; {output.describe(cls + '.' + fwd_name)}"
+    notes.append(f"binding: {binding}")
 
     arrays = {input_name: x}
     arrays.update(candidates)
-    takes_x = len(bwd_params) >= 2 and _required(bwd, bwd_params[1])  # not a flag: backward(dLdy, retain=True)
     state.protect(arrays)
 
-    def run_forward(current):
+    def run(current):
         state.reset()
-        out = call(f"{cls}.{fwd_name}", fwd, current[input_name], timeout=timeout)
-        if out is None and output_attr is not None:
-            out = getattr(obj, output_attr)
+        returned = call(f"{cls}.{fwd_name}", fwd, current, timeout=timeout)
+        return returned, output.read(obj, returned)
+
+    def run_forward(current):
+        out = run(current.get(input_name, x))[1]
         return as_array(f"{cls}.{fwd_name}", out)
 
-    def vjp(dout):
-        state.reset()
-        call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
+    def confirm_vjp(dout):
+        """Parameter gradients from a unit step (exact); the input's at a vanishing step, so a dx computed after
+        the update (a bug the check reports) stays linear in dout."""
+        grads = vjp(dout, SGD_LR)
+        if input_name in grads:
+            grads[input_name] = vjp(dout, CONFIRM_LR).get(input_name)
+        return grads
+
+    def vjp(dout, step=SGD_LR):
+        returned, out = run(x.copy())
         recorder = RecordingOptimizer()
         swapped = {k: getattr(obj, k) for k in optimizers}
         for k in optimizers:
-            setattr(obj, k, recorder)
+            setattr(obj, k, RecordingOptimizer(recorder.record, _copy_of(swapped[k])))
+        if lr_attr:
+            swapped[lr_attr] = getattr(obj, lr_attr)
+            setattr(obj, lr_attr, step)
         values = {k: v.copy() for k, v in candidates.items()}
+        given = {"x": x.copy(), "lr": step, "cache": output.cache(returned), "out": out}
+        kwargs = {p: (getattr(obj, p) if s == "attr" else given[s]) for p, s in plan.sources}
+        kwargs[plan.dout] = dout
         try:
-            if lr_style:
-                returned = call(f"{cls}.{bwd_name}", bwd, dout, SGD_LR, timeout=timeout)
-            elif takes_x:
-                returned = call(f"{cls}.{bwd_name}", bwd, dout, x.copy(), timeout=timeout)
-            else:
-                returned = call(f"{cls}.{bwd_name}", bwd, dout, timeout=timeout)
+            returned = call(f"{cls}.{bwd_name}", bwd, timeout=timeout, **kwargs)
         finally:
             for k, v in swapped.items():
                 setattr(obj, k, v)
@@ -232,23 +228,24 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
         for k, v in candidates.items():  # `self.W = self.W - lr * dW` rebinds instead of updating in place
             now = getattr(obj, k, v) if "[" not in k else v
             if now is not v:
-                if lr_style and k not in grads and is_float_array(now):
-                    grads[k] = (values[k] - now) / SGD_LR
+                if updates and k not in grads and is_float_array(now):
+                    grads[k] = (values[k] - now) / step
                 setattr(obj, k, v)
-        if lr_style:
+        if updates:
             for k, v in candidates.items():
                 if k not in grads and not np.array_equal(v, values[k]):
-                    grads[k] = (values[k] - v) / SGD_LR
+                    grads[k] = (values[k] - v) / step
                     np.copyto(v, values[k])
         for param, grad in recorder.record:
             name = next((k for k, v in candidates.items() if v is param), None) \
                 or next((k for k, v in candidates.items() if k not in grads and np.shape(v) == np.shape(grad)), None)
             if name is not None:
                 grads[name] = grad
-        return grads
+        return {k: g for k, g in grads.items() if k in arrays}
 
     def restore() -> list[str]:
         changed = []
+        state.reset()
         for k, v in list(vars(obj).items()):
             if k not in saved_state:
                 continue
@@ -261,9 +258,25 @@ def layer_subject(obj: Any, x: np.ndarray, *, params=None, forward: str | None =
                     np.copyto(old, saved_arrays[k])
         return changed
 
+    if output.kind == "list":  # a recurrent layer's BPTT may compute its weights' gradients and not its input's
+        try:
+            trial = vjp(np.zeros(np.shape(run_forward(arrays))))
+        except UserCodeError:
+            trial = {}
+        if _no_input_gradient(trial.get(input_name)) and len(trial) > 1:
+            del arrays[input_name]
+            notes.append(f"{cls}.{bwd_name} computes no gradient for its input {input_name}, which is held constant; "
+                         "its parameters are checked")
+    certain = plan.certain and output.certain
     return Reading(name=cls, convention=kind, override=override, arrays=arrays, forward=run_forward, vjp=vjp,
-                   backward_name=f"{cls}.{bwd_name}",
-                   inputs=(input_name,), batch_axis=batch_axis, layout=layout, notes=notes, restore=restore)
+                   backward_name=f"{cls}.{bwd_name}", inputs=(input_name,) if input_name in arrays else (),
+                   batch_axis=batch_axis, layout=layout,
+                   notes=notes, restore=restore, named=set(arrays) if certain else set(), binding=binding,
+                   confirm_vjp=confirm_vjp if updates else None)
+
+
+def _no_input_gradient(grad: Any) -> bool:
+    return isinstance(grad, Problem) and "stored no input gradient" in grad.message
 
 
 def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
@@ -298,14 +311,6 @@ def _gradient_holder(key: str) -> bool:
     """gradients['W'], grads[0], dparams['b']: an entry of a container of gradients is no parameter."""
     container = key.split("[")[0].lower()
     return "[" in key and (container.startswith("grad") or container in ("dparams", "dparameters", "deltas"))
-
-
-def _output_attribute(obj, written, x) -> str | None:
-    for name in OUTPUT_NAMES:
-        if name in written and is_float_array(getattr(obj, name, None)):
-            return name
-    others = [k for k in written if "[" not in k and getattr(obj, k) is not x and not np.array_equal(getattr(obj, k), x)]
-    return others[-1] if others else None
 
 
 def _sort_out(obj, cls, bwd_name, returned, input_name, candidates) -> dict[str, Any]:

@@ -20,7 +20,10 @@ class LayerState:
         self.obj = obj
         self.buffers: set[int] = set()
         self.saved: dict[str, Any] = {}
+        self.members: dict[str, Any] = {}  # each list's and dict's own elements: an array kept there stays itself
         for key, value in vars(obj).items():
+            if isinstance(value, (list, dict)):
+                self.members[key] = list(value) if isinstance(value, list) else dict(value)
             snapshot = self._snapshot(value)
             if snapshot is not _SKIP:
                 self.saved[key] = (value, snapshot)
@@ -48,23 +51,28 @@ class LayerState:
                 if id(original) in self.buffers:
                     continue
                 np.copyto(original, snapshot)
-            elif isinstance(original, list):
-                if any(id(v) in self.buffers for v in original):
-                    continue
-                original[:] = _restored(snapshot)
+            elif isinstance(original, list):  # what forward appended goes; a differentiated array stays itself
+                members = self.members.get(key, [])
+                original[:] = [self._member(m, v) for m, v in zip(members, snapshot)]
             elif isinstance(original, dict):
-                self._reset_dict(original, snapshot)
+                self._reset_dict(original, snapshot, self.members.get(key, {}))
             if current is not original:
                 setattr(self.obj, key, original)
 
-    def _reset_dict(self, original: dict, snapshot: dict) -> None:
+    def _reset_dict(self, original: dict, snapshot: dict, members: dict) -> None:
         for k in [k for k in original if k not in snapshot]:
             del original[k]
         for k, v in snapshot.items():
-            now = original.get(k)
-            if isinstance(now, np.ndarray) and id(now) in self.buffers:
-                continue
-            original[k] = _restored(v)
+            original[k] = self._member(members.get(k), v)
+
+    def _member(self, member: Any, snapshot: Any) -> Any:
+        """An array the list or dict held keeps its identity (its values put back unless it is differentiated)."""
+        if isinstance(member, np.ndarray) and isinstance(snapshot, np.ndarray) and member.shape == snapshot.shape \
+                and member.dtype == snapshot.dtype:
+            if id(member) not in self.buffers:
+                np.copyto(member, snapshot)
+            return member
+        return _restored(snapshot)
 
 
 class _Skip:

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...errors import GradvizError
+from ..confirm import Candidate, choose
 from .both import _cost_and_gradients, _loss_then_array, both_structured
 from .pair import differentiable
 from ..names import match
@@ -27,7 +28,8 @@ PREDICTION_NAMES = ("y_pred", "y_hat", "yhat", "pred", "preds", "predictions", "
                     "logits", "scores", "AL", "A", "a", "x", "X", "z", "Z", "w", "W", "theta")
 TARGET_NAMES = ("y_true", "y", "t", "target", "targets", "labels", "label", "Y", "y_train")
 DX_NAMES = ("dinputs", "dinput", "dx", "dX", "grad")
-VALUE_METHODS = ("compute", "loss", "calculate", "forward", "__call__")
+VALUE_METHODS = ("compute", "compute_loss", "loss", "calculate", "forward", "__call__")
+GRADIENT_METHODS = ("backward", "gradient", "compute_gradient", "grad")
 
 
 def _bind(fn: Callable, args: tuple, what: str) -> inspect.BoundArguments:
@@ -64,10 +66,53 @@ def _scalar(what: str, value: Any) -> np.ndarray:
 
 
 def loss_subject(obj: Any, args: tuple, *, compute: str | None, backward: str | None, wrt: str | None,
-                 timeout: float | None) -> Reading:
+                 timeout: float | None, seed: int = 0) -> Reading:
+    """The first confirmed reading of a loss (which argument its gradient belongs to), or a refusal."""
+    name = getattr(obj, "__name__", type(obj).__name__)
+    return choose(loss_readings(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout), name, seed,
+                  how=LOSS_HOW)
+
+
+def loss_readings(obj: Any, args: tuple, *, compute: str | None = None, backward: str | None = None,
+                  wrt: str | None = None, timeout: float | None = None) -> list[Candidate]:
+    """Every reading gradviz may try for a loss, in the order it tries them."""
+    name = getattr(obj, "__name__", type(obj).__name__)
     if inspect.isfunction(obj) or inspect.isbuiltin(obj) or (inspect.ismethod(obj) and not compute):
-        return _both_subject(obj, args, wrt, timeout)
-    return _class_subject(obj, args, compute, backward, wrt, timeout)
+        return [Candidate(f"{name} returning (loss, gradient)", lambda: _both_subject(obj, args, wrt, timeout),
+                          certain=True)]
+    value_name, bwd_name = _loss_methods(obj, compute, backward)
+    bound = _bind(getattr(obj, value_name), args, f"{name}.{value_name}")
+    return [Candidate(f"{name}.{bwd_name} as the gradient of {target}",
+                      _class_builder(obj, args, value_name, bwd_name, target, certain, note, timeout),
+                      certain=certain)
+            for target, certain, note in targets(bound.arguments, wrt, f"{name}.{value_name}")]
+
+
+def targets(arguments: dict, wrt: str | None, what: str) -> list[tuple[str, bool, str | None]]:
+    """Each argument the gradient may belong to, the guess by name first: (name, certain by names, the note)."""
+    if wrt is not None:
+        return [(wrt, True, None)]
+    floats = [n for n, v in arguments.items() if is_float_array(v)]
+    if not floats:
+        raise GradvizError(f"{what} received no float array to differentiate (its arguments are "
+                           f"{', '.join(arguments)})")
+    if len(floats) == 1:
+        return [(floats[0], True, None)]
+    notes: list[str] = []
+    guess = guess_wrt(arguments, notes, what)
+    predicted = [n for n in floats if n in PREDICTION_NAMES]
+    free = [n for n in floats if n not in TARGET_NAMES]
+    sure = predicted[0] if len(predicted) == 1 else free[0] if len(free) == 1 else None
+    if sure is not None:  # the names say it: no other argument is read as the gradient's owner
+        return [(sure, True, notes[0] if sure == guess and notes else None)]
+    order = [guess] + [n for n in floats if n != guess]
+    return [(n, n == sure, notes[0] if n == guess and notes else
+             f"differentiated with respect to {n}, the argument its gradient fits (not {guess}, the guess from the "
+             f"names {', '.join(floats)}; wrt= / --wrt NAME overrides)") for n in order]
+
+
+LOSS_HOW = ("say how it is called: wrt= (--wrt NAME) names the argument the gradient belongs to; compute=/backward= "
+            "(--forward NAME --backward NAME) name a loss class's methods")
 
 
 def _both_subject(fn, args, wrt, timeout) -> Reading:
@@ -105,27 +150,35 @@ def _both_subject(fn, args, wrt, timeout) -> Reading:
                    warnings=warns, constants=_others(bound.arguments, target))
 
 
-def _class_subject(obj, args, compute, backward, wrt, timeout) -> Reading:
+def _loss_methods(obj, compute, backward) -> tuple[str, str]:
     cls = type(obj).__name__
     value_name = compute or next((m for m in VALUE_METHODS if callable(getattr(obj, m, None))
                                   and (m != "__call__" or hasattr(type(obj), "__call__"))), None)
     if value_name == "forward" and callable(getattr(obj, "calculate", None)):
         value_name = "calculate"
-    bwd_name = backward or ("backward" if callable(getattr(obj, "backward", None)) else
-                            "gradient" if callable(getattr(obj, "gradient", None)) else None)
+    bwd_name = backward or next((m for m in GRADIENT_METHODS if callable(getattr(obj, m, None))), None)
     if value_name is None or bwd_name is None:
-        raise GradvizError(f"{cls} matches no loss convention gradviz knows (it tried compute()/backward(), "
-                           "forward()/backward(), calculate()/backward(), __call__()/gradient()); name the methods "
+        raise GradvizError(f"{cls} matches no loss convention gradviz knows (it tried {'(), '.join(VALUE_METHODS)}() "
+                           f"with {'(), '.join(GRADIENT_METHODS)}()); name the methods "
                            "with compute=/backward= (--forward NAME --backward NAME)")
+    return value_name, bwd_name
+
+
+def _class_builder(obj, args, value_name, bwd_name, target, certain, note, timeout):
+    return lambda: _class_subject(obj, args, value_name, bwd_name, target, certain, note, timeout)
+
+
+def _class_subject(obj, args, value_name, bwd_name, target, certain, note, timeout) -> Reading:
+    cls = type(obj).__name__
     value_fn, bwd = getattr(obj, value_name), getattr(obj, bwd_name)
     bound = _bind(value_fn, args, f"{cls}.{value_name}")
     names = list(bound.arguments)
-    target = wrt or names[0]
     differentiable(bound.arguments, target, f"{cls}.{value_name}")
     warns: list[str] = []
     arrays = {target: float64_copy(target, bound.arguments[target], warns)}
-    notes: list[str] = []
+    notes: list[str] = [note] if note else []
     bwd_params = positional_names(bwd)
+    by_name = len(bwd_params) >= 2 and set(bwd_params) <= set(names)  # gradient(y, y_pred) after loss(y, y_pred)
 
     def value(current):
         b = _bind(value_fn, args, cls)
@@ -147,10 +200,14 @@ def _class_subject(obj, args, compute, backward, wrt, timeout) -> Reading:
             returned = call(f"{cls}.{bwd_name}", bwd, timeout=timeout)
         elif len(bwd_params) == 1 or (len(rest) == 0):
             returned = call(f"{cls}.{bwd_name}", bwd, 1.0, timeout=timeout)
+        elif by_name:
+            returned = call(f"{cls}.{bwd_name}", bwd, timeout=timeout, **{
+                p: x if p == target else np.copy(bound.arguments[p]) for p in bwd_params})
         else:
-            first = _first_backward_argument(obj, bwd_params[0], x, notes, cls, bwd_name)
-            returned = call(f"{cls}.{bwd_name}", bwd, first, *[np.copy(v) for v in rest][:len(bwd_params) - 1],
-                            timeout=timeout)
+            given = [x if n == target else np.copy(v) for n, v in bound.arguments.items()]
+            if names[0] == target:
+                given[0] = _first_backward_argument(obj, bwd_params[0], x, notes, cls, bwd_name)
+            returned = call(f"{cls}.{bwd_name}", bwd, *given[:len(bwd_params)], timeout=timeout)
         if returned is None:
             returned = next((getattr(obj, n) for n in DX_NAMES if is_float_array(getattr(obj, n, None))), None)
             if returned is None:
@@ -162,7 +219,8 @@ def _class_subject(obj, args, compute, backward, wrt, timeout) -> Reading:
     return Reading(name=cls, convention=f"a loss class ({value_name}() and {style})",
                    override="compute=/backward= (--forward NAME --backward NAME) name the methods",
                    arrays=arrays, forward=value, vjp=vjp, backward_name=f"{cls}.{bwd_name}", inputs=(target,),
-                   loss=True, notes=notes, warnings=warns, constants=_others(bound.arguments, target))
+                   loss=True, notes=notes, warnings=warns, constants=_others(bound.arguments, target),
+                   named={target} if certain else set())
 
 
 def _first_backward_argument(obj, param, x, notes, cls, bwd_name):
@@ -177,15 +235,35 @@ def _first_backward_argument(obj, param, x, notes, cls, bwd_name):
     return x
 
 
-def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None, timeout: float | None) -> Reading:
+def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None, timeout: float | None,
+                    seed: int = 0) -> Reading:
+    """The first confirmed reading of a function and its gradient (which argument is differentiated), or a refusal."""
+    return choose(grad_fn_readings(f, grad_f, args, wrt=wrt, timeout=timeout), f"{user_name(f)}/{user_name(grad_f)}",
+                  seed, how=LOSS_HOW)
+
+
+def grad_fn_readings(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | None = None,
+                     timeout: float | None = None) -> list[Candidate]:
+    """Every reading gradviz may try for f and grad_f, in the order it tries them."""
     fname, gname = user_name(f), user_name(grad_f)
     bound = _bind(f, args, fname)
-    notes: list[str] = []
-    warns: list[str] = []
     dicts = [n for n, v in bound.arguments.items() if isinstance(v, dict) and any(map(is_float_array, v.values()))]
     if dicts and wrt is None:
-        return _dict_subject(f, grad_f, args, bound, dicts[0], timeout, warns)
-    target = wrt or guess_wrt(bound.arguments, notes, fname)
+        return [Candidate(f"{gname} returning a dict of gradients keyed d<name>",
+                          lambda: _dict_subject(f, grad_f, args, bound, dicts[0], timeout, []), certain=True)]
+    return [Candidate(f"{gname} as the gradient of {fname} with respect to {target}",
+                      _grad_fn_builder(f, grad_f, args, bound, target, certain, note, timeout), certain=certain)
+            for target, certain, note in targets(bound.arguments, wrt, fname)]
+
+
+def _grad_fn_builder(f, grad_f, args, bound, target, certain, note, timeout):
+    return lambda: _grad_fn_reading(f, grad_f, args, bound, target, certain, note, timeout)
+
+
+def _grad_fn_reading(f, grad_f, args, bound, target, certain, note, timeout) -> Reading:
+    fname, gname = user_name(f), user_name(grad_f)
+    notes: list[str] = [note] if note else []
+    warns: list[str] = []
     differentiable(bound.arguments, target, fname)
     arrays = {target: float64_copy(target, bound.arguments[target], warns)}
 
@@ -199,7 +277,7 @@ def grad_fn_subject(f: Callable, grad_f: Callable, args: tuple, *, wrt: str | No
                    forward=lambda cur: _scalar(fname, call_with(f, fname, cur)),
                    vjp=lambda dout: {target: call_with(grad_f, gname, {target: arrays[target].copy()})},
                    backward_name=gname, inputs=(target,), loss=True, notes=notes, warnings=warns,
-                   constants=_others(bound.arguments, target))
+                   constants=_others(bound.arguments, target), named={target} if certain else set())
 
 
 def _dict_subject(f, grad_f, args, bound, key, timeout, warns) -> Reading:

@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import GradvizError
 from ..confirm import Candidate, choose
 from .pair import pair_subject, split_settings
-from ..names import strip
+from ..names import upstream_name
 from .reading import Reading, positional_names, user_name
 from .structured import pair_candidates
 
@@ -68,21 +68,12 @@ def _named_convention(forward: Callable, backward: Callable, kwargs: dict, retur
     """backward(dout, cache) after (out, cache), or backward(dout, *forward's arguments) after one array."""
     params = positional_names(backward)
     known = set(positional_names(forward)) | set(split_settings(backward, kwargs))
-    if not params or params[0] in known or not _upstream_name(params[0]):  # backward(X, Y, cache): no upstream
+    if not params or params[0] in known or not upstream_name(params[0]):  # backward(X, Y, cache): no upstream
         return False
     pair = isinstance(returned, tuple) and len(returned) == 2
     if params[1:] == ["cache"]:
         return pair
     return isinstance(returned, np.ndarray) and all(p in known for p in params[1:])
-
-
-UPSTREAM_WORDS = ("grad", "delta", "upstream", "dout", "err", "top_diff", "dl")
-
-
-def _upstream_name(name: str) -> bool:
-    """dout, dA, dZ, dy, grad_output, delta, dLdy: a name that says it holds an upstream gradient."""
-    lowered = name.lower()
-    return strip(name) != name or any(w in lowered for w in UPSTREAM_WORDS)
 
 
 def _binding(forward: Callable, backward: Callable, reading: Reading) -> str:
