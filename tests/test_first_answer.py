@@ -129,3 +129,15 @@ def test_twins_from_one_factory_are_told_apart():
     ops = [registry.get(name) for name in ("sum", "mean", "max")]
     prints = {symbolic_cache.twin_fingerprint(op) for op in ops}
     assert None not in prints and len(prints) == 3
+
+
+def test_the_cache_key_holds_sympys_installed_version_and_each_twins_source():
+    import inspect
+    from importlib import metadata
+
+    from gradviz.checking import symbolic_cache
+    from gradviz.ops import all_ops
+
+    assert symbolic_cache._sympy_version() == metadata.version("sympy")  # read without importing SymPy
+    twins = [getattr(op.symbolic, "__func__", op.symbolic) for op in all_ops() if op.symbolic]
+    assert twins and all(symbolic_cache._source(t) == inspect.getsource(t) for t in twins)

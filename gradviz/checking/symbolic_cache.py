@@ -16,6 +16,9 @@ no one else are read (the trust one gives to one's own __pycache__).
 from __future__ import annotations
 
 import builtins
+import functools
+import importlib.util
+import linecache
 import hashlib
 import inspect
 import json
@@ -25,7 +28,6 @@ import stat
 import sys
 import tempfile
 import types
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,11 +48,44 @@ def cache_dir() -> Path | None:
 def _versions() -> tuple:
     # the package's version without importing the package (checking sits below it): it is loaded already
     __version__ = getattr(sys.modules.get(__name__.split(".")[0]), "__version__", "?")
+    return __version__, _sympy_version(), np.__version__, FORMAT
+
+
+@functools.lru_cache(maxsize=None)
+def _sympy_version() -> str:
+    """SymPy's version without importing SymPy, which a cache hit exists to avoid.
+
+    Its installed dist-info folder's name says it; importlib.metadata would say it too, but its first call
+    costs a fresh process ~90 ms (the email parser), more than the rest of a cached check.
+    """
+    if "sympy" in sys.modules:
+        return sys.modules["sympy"].__version__
+    spec = importlib.util.find_spec("sympy")
+    if spec is None or not spec.origin:
+        return "?"
+    site = Path(spec.origin).parent.parent
+    found = sorted(site.glob("sympy-*.dist-info")) or sorted(site.glob("sympy-*.egg-info"))
+    if found:
+        return found[0].name[len("sympy-"):].rsplit(".", 1)[0]
+    from importlib import metadata  # an unusual install: ask the slow way
+
     try:
-        sympy_version = metadata.version("sympy")
+        return metadata.version("sympy")
     except metadata.PackageNotFoundError:  # pragma: no cover
-        sympy_version = "?"
-    return __version__, sympy_version, np.__version__, FORMAT
+        return "?"
+
+
+def _source(fn: Callable) -> str:
+    """A function's source from its file's lines, as inspect.getsource finds it.
+
+    inspect.getsource first maps every loaded module to its file (milliseconds in a fresh process, the
+    cost a cache hit should not pay); the code object already says where the function starts.
+    """
+    code = fn.__code__
+    lines = linecache.getlines(code.co_filename)
+    if not lines or code.co_firstlineno > len(lines):
+        raise OSError("source not available")
+    return "".join(inspect.getblock(lines[code.co_firstlineno - 1:]))
 
 
 def _definition(fn: Callable, depth: int = 0) -> str | None:
@@ -58,8 +93,8 @@ def _definition(fn: Callable, depth: int = 0) -> str | None:
     target = getattr(fn, "__func__", fn)
     try:
         parts = [f"{getattr(target, '__module__', '')}.{getattr(target, '__qualname__', '')}",
-                 inspect.getsource(target)]
-    except (OSError, TypeError):  # defined in a REPL or built dynamically: no entry, compile as before
+                 _source(target)]
+    except (OSError, TypeError, AttributeError):  # defined in a REPL or built dynamically: no entry, compile as before
         return None
     for cell in getattr(target, "__closure__", None) or ():
         value = cell.cell_contents
