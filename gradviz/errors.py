@@ -23,6 +23,10 @@ class GradvizError(Exception):
             self.kind = kind
 
 
+class InputError(GradvizError):
+    """Bad input whatever way the code is called (float32 parameters): said at once, not as one failed reading."""
+
+
 class GradvizTypeError(GradvizError, TypeError):
     """A value of the wrong kind was passed (a string where a number belongs)."""
 

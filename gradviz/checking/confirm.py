@@ -25,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import GradvizError
+from ..errors import GradvizError, InputError
 from .adapters.reading import Reading, as_array
 from .streams import stream
 from .subject import Problem, UserCodeError
@@ -201,6 +201,8 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
                 first_error = exc
             attempts.append(Attempt(candidate, f"calling it this way failed: {_without_location(exc)}", "backward"))
             continue
+        except InputError:
+            raise  # wrong whatever the reading: trying others would only bury it in a refusal
         except GradvizError as exc:
             attempts.append(Attempt(candidate, str(exc), "structure"))
             continue

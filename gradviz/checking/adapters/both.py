@@ -18,7 +18,7 @@ import numpy as np
 from ...errors import GradvizError
 from .assign import assign
 from .forward_call import ForwardCall, is_numeric_output
-from .reading import Reading, UserCodeError, as_array, returned_items, user_name
+from .reading import Reading, UserCodeError, as_array, no_float_array, returned_items, user_name
 
 
 def _loss_then_array(returned: Any, first_size: int | None = None) -> bool:
@@ -44,8 +44,7 @@ def both_structured(fn: Callable, args: tuple, wrt, timeout: float | None) -> Re
     name = user_name(fn)
     fc = ForwardCall(fn, args, {}, wrt, timeout)
     if not fc.leaves:
-        raise GradvizError(f"{name} received no float array to differentiate (its arguments are "
-                           f"{', '.join(fc.arguments)})")
+        raise no_float_array(name, fc.arguments)
     leaves, shapes = list(fc.arrays), {n: a.shape for n, a in fc.arrays.items()}
     labels = returned_items(fn)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import GradvizError
+from ...errors import GradvizError, InputError
 from ..names import bare_name, match
 from ..names import spellings as grad_spellings
 from .layer_plans import Output, Plan
@@ -294,7 +294,7 @@ def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
                 raise GradvizError(f"params must be attribute names or numpy arrays, got {type(p).__name__}")
         for name, p in out.items():
             if p.dtype != np.float64:
-                raise GradvizError(f"parameter {name} is {p.dtype}; parameters are perturbed in place, so they must "
+                raise InputError(f"parameter {name} is {p.dtype}; parameters are perturbed in place, so they must "
                                    "be float64 arrays (use .astype(np.float64) when creating them)")
         return out
     grad_like = {g for name in before for g in grad_spellings(name)}
@@ -302,7 +302,7 @@ def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
     low = [k for k, v in kept.items() if v.dtype != np.float64]
     if low:  # never a silent hole: these look like parameters, but cannot be perturbed precisely
         arrays = ", ".join(f"{type(obj).__name__}.{k} ({before[k].dtype})" for k in low)
-        raise GradvizError(f"{arrays}: parameters are perturbed in place and compared at 1e-6, which needs float64; "
+        raise InputError(f"{arrays}: parameters are perturbed in place and compared at 1e-6, which needs float64; "
                            f"create them with .astype(np.float64) (float32 rounds each step to about 7 digits)")
     return kept
 

@@ -21,7 +21,7 @@ from ..confirm import Candidate, choose
 from .both import _cost_and_gradients, _loss_then_array, both_structured
 from .pair import differentiable
 from ..names import match
-from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, not_arrays_hint,
+from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, no_float_array,
                       positional_names, user_name)
 
 PREDICTION_NAMES = ("y_pred", "y_hat", "yhat", "pred", "preds", "predictions", "prediction", "output", "outputs",
@@ -43,8 +43,7 @@ def guess_wrt(bound: dict, notes: list[str], what: str) -> str:
     """The argument a gradient belongs to when nothing says so: the prediction-like float array."""
     floats = [n for n, v in bound.items() if is_float_array(v)]
     if not floats:
-        raise GradvizError(f"{what} received no float array to differentiate (its arguments are {', '.join(bound)})"
-                           + not_arrays_hint(bound))
+        raise no_float_array(what, bound)
     if len(floats) == 1:
         return floats[0]
     choice = next((n for n in PREDICTION_NAMES if n in floats), None) or \
@@ -94,8 +93,7 @@ def targets(arguments: dict, wrt: str | None, what: str) -> list[tuple[str, bool
         return [(wrt, True, None)]
     floats = [n for n, v in arguments.items() if is_float_array(v)]
     if not floats:
-        raise GradvizError(f"{what} received no float array to differentiate (its arguments are "
-                           f"{', '.join(arguments)})")
+        raise no_float_array(what, arguments)
     if len(floats) == 1:
         return [(floats[0], True, None)]
     notes: list[str] = []
@@ -127,8 +125,7 @@ def _both_subject(fn, args, wrt, timeout) -> Reading:
     warns: list[str] = []
     target = wrt or next((n for n, v in bound.arguments.items() if is_float_array(v)), None)
     if target is None:
-        raise GradvizError(f"{name} received no float array to differentiate (its arguments are "
-                           f"{', '.join(bound.arguments)})" + not_arrays_hint(bound.arguments))
+        raise no_float_array(name, bound.arguments)
     differentiable(bound.arguments, target, name)
     arrays = {target: float64_copy(target, bound.arguments[target], warns)}
 

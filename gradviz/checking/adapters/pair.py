@@ -18,7 +18,7 @@ from ...errors import GradvizError
 from ..names import match
 from ..names import strip as strip_grad_prefix
 from .reading import (Problem, Reading, UserCodeError, accepts, as_array, call, float64_copy, is_float_array,
-                      not_arrays_hint, positional_names, returned_names, user_name)
+                      no_float_array, positional_names, returned_names, user_name)
 
 OUTPUT_NAMES = ("out", "output", "Z", "A", "y", "outputs")
 
@@ -55,9 +55,7 @@ def pair_subject(forward: Callable, backward: Callable, args: tuple, kwargs: dic
     warns: list[str] = []
     names = differentiable(bound.arguments, wrt, fname)
     if not names:
-        raise GradvizError(f"{fname} received no float array to differentiate (its arguments are "
-                           f"{', '.join(bound.arguments)}){not_arrays_hint(bound.arguments)}; pass float arrays, "
-                           "or name one with wrt=")
+        raise no_float_array(fname, bound.arguments)
     arrays = {n: float64_copy(n, bound.arguments[n], warns) for n in names}
 
     slots = _slots(forward, args, split_settings(forward, kwargs), names)

@@ -163,6 +163,13 @@ def is_float_array(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.dtype.kind == "f"
 
 
+def no_float_array(what: str, arguments: dict) -> GradvizError:
+    """The one refusal of a call with nothing to differentiate: why each data-like argument is no float array."""
+    return GradvizError(f"{what} received no float array to differentiate (its arguments are {', '.join(arguments)})"
+                        f"{not_arrays_hint(arguments)}; pass float arrays (or a dict of arrays), or name one with "
+                        "wrt= (--wrt NAME)")
+
+
 def not_arrays_hint(arguments: dict) -> str:
     """Why the arguments that look like data are not float arrays, in the user's names ("" when none do)."""
     hints = []

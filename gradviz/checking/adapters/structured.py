@@ -17,7 +17,7 @@ from ..confirm import Candidate
 from .assign import assign
 from .forward_call import ForwardCall
 from .pair import split_settings
-from .reading import Reading, UserCodeError, accepts, as_array, call, returned_names, user_name
+from .reading import Reading, UserCodeError, accepts, as_array, call, no_float_array, returned_names, user_name
 from .structure import Plan, plans
 
 TRIAL_SEED = 12345
@@ -30,8 +30,7 @@ def pair_candidates(forward: Callable, backward: Callable, args: tuple, kwargs: 
     """Every structural reading of the pair, most certain first, and what forward returned."""
     fc = ForwardCall(forward, args, split_settings(forward, kwargs), wrt, timeout)
     if not fc.leaves:
-        raise GradvizError(f"{fc.name} received no float array to differentiate (its arguments are "
-                           f"{', '.join(fc.arguments)}); pass arrays (or a dict of arrays), or name one with wrt=")
+        raise no_float_array(fc.name, fc.arguments)
     returned = fc({n: a.copy() for n, a in fc.arrays.items()})  # raising here fails every reading alike: an ERROR
     elements = fc.elements(returned)
     labels = fc.labels(len(elements))
