@@ -7,17 +7,17 @@ import numpy as np
 from .context import Context
 from .finding import Finding
 from .registry import hypothesis
-from .util import fraction, lined_up, nonzero, scale
+from .facts import facts
+from .util import fraction, lined_up
 
 
-def _supports(user, ref):
-    size = scale(ref, user)
-    return nonzero(user, size), nonzero(ref, size)
+def _supports(user, ref, ctx):
+    return facts(user, ref, ctx).supports
 
 
 @hypothesis
 def mask_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    u, r = _supports(user, ref)
+    u, r = _supports(user, ref, ctx)
     leak = u & ~r
     if not leak.any() or not r.any() or not ctx.close(user[r], ref[r]):
         return None
@@ -35,7 +35,7 @@ def mask_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
 
 @hypothesis
 def mask_inverted(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    u, r = _supports(user, ref)
+    u, r = _supports(user, ref, ctx)
     if not r.any() or (~r).sum() == 0 or np.any(u & r) or u.sum() < 0.5 * (~r).sum():
         return None
     where = lined_up(r, ctx)
@@ -51,7 +51,7 @@ def mask_inverted(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | 
 @hypothesis
 def mask_from_wrong_tensor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """Right values where both pass, but yours is zeroed by another array's sign."""
-    u, r = _supports(user, ref)
+    u, r = _supports(user, ref, ctx)
     both = u & r
     if not both.any() or np.array_equal(u, r) or not ctx.close(user[both], ref[both]):
         return None

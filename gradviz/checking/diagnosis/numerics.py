@@ -39,6 +39,9 @@ def float32_arithmetic(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findi
     fingerprint is strong; whether float32 explains the whole error is judged
     separately from the size of the error.
     """
+    first = user.flat[int(np.argmax(user != 0))] if user.size else 0.0
+    if first != 0 and first != np.round(first) and float(np.float32(first)) != first:
+        return None  # one value off the float32 grid settles it: all of them must be on it
     values = user[user != 0]
     if values.size < 4 or np.all(values == np.round(values)):
         return None  # too few numbers, or small integers (masks, counts): float32-exact by nature

@@ -26,14 +26,12 @@ def sample_subset_rows(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findi
     axis = ctx.batch_axis
     if user.ndim < 2 or not ctx.batch or user.shape[axis] != ctx.batch or ctx.batch < 2:
         return None
-    rows_u = np.moveaxis(user, axis, 0)
-    rows_r = np.moveaxis(ref, axis, 0)
-    kept = []
-    for i, (u, r) in enumerate(zip(rows_u, rows_r)):
-        if ctx.close(u, r):
-            kept.append(i)
-        elif np.any(u):
-            return None
+    rows_u = np.moveaxis(user, axis, 0).reshape(ctx.batch, -1)
+    rows_r = np.moveaxis(ref, axis, 0).reshape(ctx.batch, -1)
+    right = np.all(np.abs(rows_u - rows_r) <= ctx.atol + ctx.rtol * np.abs(rows_r), axis=1)  # per sample
+    if np.any(~right & np.any(rows_u != 0, axis=1)):
+        return None  # a sample wrong and not zero: not a subset left out
+    kept = np.flatnonzero(right).tolist()
     if not kept or len(kept) == ctx.batch or not all(np.any(rows_r[i]) for i in range(ctx.batch) if i not in kept):
         return None
     cause, sentence = _describe(kept, ctx.batch)
@@ -64,15 +62,20 @@ def sample_subset_sum(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findin
     n = ctx.batch
     mine, true = user.reshape(-1)[elements], ref.reshape(-1)[elements]
     where = "every element" if len(elements) == user.size else f"{len(elements)} of its {user.size} elements"
-    for kept in ([0], list(range(n - 1)), list(range(1, n))):
-        candidate = parts[kept].sum(axis=0)
-        for divisor, label in ((1, ""), (len(kept), ", divided by the number of samples used"),
-                               (n, ", divided by the batch size")):
-            if ctx.close(mine, candidate / divisor) and not ctx.close(candidate / divisor, true):
-                cause, sentence = _describe(kept, n)
-                return Finding(sentence, cause=cause, confidence=0.9 if divisor == 1 else 0.85,
-                               evidence=f"the per-sample gradients of samples {kept[:6]}{label} reproduce yours on "
-                                        f"{where}")
+    subsets = [([0], parts[0]), (list(range(n - 1)), parts[:-1].sum(axis=0)),
+               (list(range(1, n)), parts[1:].sum(axis=0))]
+    tries = [(kept, divisor, label, summed) for kept, summed in subsets
+             for divisor, label in ((1, ""), (len(kept), ", divided by the number of samples used"),
+                                    (n, ", divided by the batch size"))]
+    candidates = np.array([summed / divisor for _, divisor, _, summed in tries])  # tried all at once
+    reproduce = np.all(np.abs(mine - candidates) <= ctx.atol + ctx.rtol * np.abs(candidates), axis=1)
+    differ = ~np.all(np.abs(candidates - true) <= ctx.atol + ctx.rtol * np.abs(true), axis=1)
+    for (kept, divisor, label, _), fits in zip(tries, reproduce & differ):
+        if fits:
+            cause, sentence = _describe(kept, n)
+            return Finding(sentence, cause=cause, confidence=0.9 if divisor == 1 else 0.85,
+                           evidence=f"the per-sample gradients of samples {kept[:6]}{label} reproduce yours on "
+                                    f"{where}")
     return None
 
 

@@ -12,6 +12,21 @@ def scale(*arrays: np.ndarray) -> float:
     return max([1.0] + [float(np.max(np.abs(a), initial=0.0)) for a in arrays])
 
 
+def near(a: np.ndarray, b, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """np.allclose(a, b, rtol, atol) for finite float arrays (nan is never near), without its per-call overhead.
+
+    The recognisers ask it dozens of times per diagnosis ("is the output tanh of the input?")."""
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+
+
+def broadcastable(shape: tuple, to: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to `to` (np.broadcast_to would succeed)."""
+    if len(shape) > len(to):
+        return False
+    return all(n == 1 or n == m for n, m in zip(shape[::-1], to[::-1]))
+
+
 def nonzero(a: np.ndarray, ref_scale: float) -> np.ndarray:
     """Elements that are clearly not zero at this scale."""
     return np.abs(a) > 1e-6 * ref_scale
