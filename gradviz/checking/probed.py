@@ -33,14 +33,21 @@ class ProbeOutputs:
         self.count = 0
         self.active = False
         self.complete = False
-        self._ranges = [(2 * self.offsets[p], 2 * self.offsets[p + 1]) for p in sorted(wanted)]
+        self._keep = [False] * self.evaluations  # by evaluation: does it belong to a wanted array?
+        for p in wanted:
+            self._keep[2 * self.offsets[p]: 2 * self.offsets[p + 1]] = [True] * (2 * sizes[p])
 
     def recording(self, output: Callable[[list], np.ndarray]) -> Callable[[list], np.ndarray]:
+        """`output`, keeping a copy of what it returns at the wanted evaluations while active (on the probe's
+        hot path: one counter and one list lookup per evaluation)."""
+        keep, last = self._keep, self.evaluations
+
         def forward(arrays: list) -> np.ndarray:
             out = output(arrays)
             if self.active:
-                index, self.count = self.count, self.count + 1
-                if any(lo <= index < hi for lo, hi in self._ranges):
+                index = self.count
+                self.count = index + 1
+                if index < last and keep[index]:
                     self.kept[index] = np.array(out, dtype=np.float64)  # a copy: the user may reuse the buffer
             return out
 
