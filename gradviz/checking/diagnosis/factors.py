@@ -88,18 +88,19 @@ def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | N
     known = facts(user, ref, ctx)
     if known.informative < 3:
         return None
-    mask = known.ref_support
     size = np.abs(ref).reshape(-1)
     probe = np.argpartition(-size, 8)[:8] if size.size > 8 else np.arange(size.size)  # the 8 largest elements
     # (they rule most arrays out, cheaply)
-    at = np.unravel_index(probe, user.shape)
     with np.errstate(all="ignore"):
-        ratio = np.where(mask[at], user[at] / np.where(mask[at], ref[at], 1.0), np.nan)
+        ratio = user.reshape(-1)[probe] / ref.reshape(-1)[probe]
+    ratio[~known.ref_support.reshape(-1)[probe]] = np.nan
     named = [(name, a) for name, a in ctx.arrays().items()  # dout: the chain-rule hypothesis speaks about it
              if name != "dout" and a.size > 1 and a.ndim <= user.ndim and broadcastable(a.shape, user.shape)]
     if not named:
         return None
-    values = np.array([a[_aligned(at, a.shape, user.shape)] for _, a in named])  # each array at the probe
+    at = np.unravel_index(probe, user.shape)
+    values = np.array([a.reshape(-1)[probe] if a.shape == user.shape else a[_aligned(at, a.shape, user.shape)]
+                       for _, a in named])  # each array at the probe
     with np.errstate(all="ignore"):
         missing_like = np.all(np.abs(ratio * values - 1.0) <= 1e-8 + 1e-2, axis=1)  # np.allclose(.., rtol=1e-2)
         extra_like = np.all(np.abs(ratio - values) <= 1e-8 + 1e-2 * np.abs(values), axis=1)

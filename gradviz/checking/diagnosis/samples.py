@@ -62,15 +62,15 @@ def sample_subset_sum(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findin
     n = ctx.batch
     mine, true = user.reshape(-1)[elements], ref.reshape(-1)[elements]
     where = "every element" if len(elements) == user.size else f"{len(elements)} of its {user.size} elements"
-    subsets = [([0], parts[0]), (list(range(n - 1)), parts[:-1].sum(axis=0)),
-               (list(range(1, n)), parts[1:].sum(axis=0))]
-    tries = [(kept, divisor, label, summed) for kept, summed in subsets
+    sums = np.stack([parts[0], parts[:-1].sum(axis=0), parts[1:].sum(axis=0)])  # the samples kept, in turn:
+    tries = [(kept, row, divisor, label)  # [0], all but the last, all but the first; each divided three ways
+             for row, kept in enumerate(([0], list(range(n - 1)), list(range(1, n))))
              for divisor, label in ((1, ""), (len(kept), ", divided by the number of samples used"),
                                     (n, ", divided by the batch size"))]
-    candidates = np.array([summed / divisor for _, divisor, _, summed in tries])  # tried all at once
+    candidates = sums[[row for _, row, _, _ in tries]] / np.array([[d] for _, _, d, _ in tries], dtype=np.float64)
     reproduce = np.all(np.abs(mine - candidates) <= ctx.atol + ctx.rtol * np.abs(candidates), axis=1)
     differ = ~np.all(np.abs(candidates - true) <= ctx.atol + ctx.rtol * np.abs(true), axis=1)
-    for (kept, divisor, label, _), fits in zip(tries, reproduce & differ):
+    for (kept, _, divisor, label), fits in zip(tries, reproduce & differ):
         if fits:
             cause, sentence = _describe(kept, n)
             return Finding(sentence, cause=cause, confidence=0.9 if divisor == 1 else 0.85,
@@ -87,8 +87,9 @@ def _chosen_elements(user: np.ndarray, ref: np.ndarray, ctx: Context) -> list[in
     wrong = err > ctx.atol + ctx.rtol * np.abs(ref).reshape(-1)
     order = np.argsort(~wrong, kind="stable")  # the wrong elements first, in index order
     picked = order[: SAMPLED_ELEMENTS // 2] if wrong.any() else order[:0]
-    spread = np.linspace(0, user.size - 1, SAMPLED_ELEMENTS).astype(int)  # then elements spread over the array
-    return sorted(set(picked.tolist()) | set(spread.tolist()))[:SAMPLED_ELEMENTS]
+    step = (user.size - 1) / (SAMPLED_ELEMENTS - 1)  # then elements spread over the array (np.linspace's points)
+    spread = [int(k * step) for k in range(SAMPLED_ELEMENTS - 1)] + [user.size - 1]
+    return sorted(set(picked.tolist()) | set(spread))[:SAMPLED_ELEMENTS]
 
 
 def per_sample_gradients(forward, arrays: list[np.ndarray], index: int, cotangent: np.ndarray,
