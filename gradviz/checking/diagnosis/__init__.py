@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .context import Context
+from .facts import Facts
 from .finding import NO_PATTERN, Finding, as_finding
 from .registry import HYPOTHESES, hypothesis
 from .structure import how_wrong, where_wrong
@@ -39,15 +40,16 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
     if not np.all(np.isfinite(user)):
         return [numerics.not_finite(user, reference, ctx)]
     found: list[Finding] = []
-    numbers = _digest(user), _digest(reference)
+    answered = ctx.memo.setdefault(("findings", _digest(user), _digest(reference)), {})  # by hypothesis
+    ctx.memo["facts"] = Facts(user, reference, ctx)  # what several hypotheses measure, measured once
+    same_shape = user.shape == reference.shape
     for fn, any_shape in HYPOTHESES:
-        if user.shape != reference.shape and not any_shape:
+        if not same_shape and not any_shape:
             continue
-        key = (fn,) + numbers
-        if key in ctx.memo and getattr(fn, "memo", True):  # the same numbers diagnosed again (parameters re-judged)
-            finding = ctx.memo[key]
+        if fn in answered and getattr(fn, "memo", True):  # the same numbers diagnosed again (parameters re-judged)
+            finding = answered[fn]
         else:
-            finding = ctx.memo[key] = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
+            finding = answered[fn] = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
         if finding is not None and all(f.cause != finding.cause for f in found):
             found.append(finding)
     if not found:

@@ -33,7 +33,10 @@ def nonzero(a: np.ndarray, ref_scale: float) -> np.ndarray:
 
 
 def index_text(index) -> str:
-    index = tuple(int(i) for i in np.atleast_1d(index)) if np.ndim(index) else (int(index),)
+    if isinstance(index, tuple) and all(isinstance(i, (int, np.integer)) for i in index):
+        index = tuple(int(i) for i in index)  # (np.unravel_index's tuple: read without numpy)
+    else:
+        index = tuple(int(i) for i in np.atleast_1d(index)) if np.ndim(index) else (int(index),)
     return "[" + ",".join(map(str, index)) + "]"
 
 
