@@ -44,7 +44,7 @@ class Aids:
 def aids_for(s: Subject, compared: list[int], out: np.ndarray, cot, batch: int | None, mode: str) -> Aids:
     """The check's Aids; the probe outputs are kept only when some parameter may ask for its split."""
     probed = recorder_for([splits_by_sample(s, k, out, cot, batch) for k in compared],
-                          [s.inputs[k].data.size for k in compared], out.size, mode)
+                          [s.inputs[k].data.size for k in compared], out.shape, mode)
     return Aids(probed, {k: j for j, k in enumerate(compared)})
 
 

@@ -22,70 +22,70 @@ class ProbeOutputs:
     """Records the outputs of the full probe's evaluations that belong to the wanted arrays.
 
     `sizes` are the element counts of the compared arrays in the probe's order; `wanted` their
-    positions whose split may be asked for. Use `recording(output)` as the forward while `active`.
+    positions whose split may be asked for; `shape` the output's. Use `recording(output)` as the
+    forward, inside `with recorder:` around the probe.
     """
 
-    def __init__(self, sizes: list[int], wanted: set[int]):
+    def __init__(self, sizes: list[int], wanted: set[int], shape: tuple):
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
         self.evaluations = 2 * self.offsets[-1]
-        self.wanted = wanted
-        self.kept: dict[int, np.ndarray] = {}
-        self.count = 0
-        self.active = False
-        self.complete = False
-        self._keep = [False] * self.evaluations  # by evaluation: does it belong to a wanted array?
+        self.wanted, self.shape = wanted, tuple(shape)
+        self.outputs = {p: np.empty((2 * sizes[p],) + self.shape) for p in wanted}  # up, down for each element
+        self._slots: list = [None] * self.evaluations  # by evaluation: (buffer, row) when it is kept
         for p in wanted:
-            self._keep[2 * self.offsets[p]: 2 * self.offsets[p + 1]] = [True] * (2 * sizes[p])
+            start = 2 * self.offsets[p]
+            self._slots[start: start + 2 * sizes[p]] = [(self.outputs[p], row) for row in range(2 * sizes[p])]
+        self.count = 0
+        self.active = self.complete = self.broken = False
 
     def recording(self, output: Callable[[list], np.ndarray]) -> Callable[[list], np.ndarray]:
-        """`output`, keeping a copy of what it returns at the wanted evaluations while active (on the probe's
-        hot path: one counter and one list lookup per evaluation)."""
-        keep, last = self._keep, self.evaluations
+        """`output`, copying what it returns at the wanted evaluations into the buffers while active
+        (on the probe's hot path: a counter, a list lookup and, for a parameter's element, one copy)."""
+        slots, last = self._slots, self.evaluations
 
         def forward(arrays: list) -> np.ndarray:
             out = output(arrays)
             if self.active:
                 index = self.count
                 self.count = index + 1
-                if index < last and keep[index]:
-                    self.kept[index] = np.array(out, dtype=np.float64)  # a copy: the user may reuse the buffer
+                slot = slots[index] if index < last else None
+                if slot is not None:
+                    if np.shape(out) == self.shape:
+                        slot[0][slot[1]] = out  # a copy: the user may reuse their output buffer
+                    else:
+                        self.broken = True
             return out
 
         return forward
 
     def __enter__(self) -> "ProbeOutputs":
-        self.active, self.count, self.kept = True, 0, {}
+        self.active, self.count, self.broken = True, 0, False
         return self
 
     def __exit__(self, *exc) -> None:
         self.active = False
-        self.complete = exc[0] is None and self.count >= self.evaluations
-        if not self.complete:
-            self.kept = {}
+        self.complete = exc[0] is None and self.count >= self.evaluations and not self.broken
 
     def split(self, position: int, cotangent: np.ndarray, batch_axis: int, eps: float,
               elements: list[int]) -> np.ndarray | None:
         """The per-sample true gradient of compared array `position` at flat `elements`: (batch, len(elements)).
 
         The same numbers as samples.per_sample_gradients (the same evaluations, the same reductions)."""
-        if not self.complete or position not in self.wanted:
+        if not self.complete or position not in self.wanted or cotangent.shape != self.shape:
             return None
-        start = 2 * self.offsets[position]
-        ups = [self.kept.get(start + 2 * j) for j in elements]
-        downs = [self.kept.get(start + 2 * j + 1) for j in elements]
-        if any(a is None or a.shape != cotangent.shape for a in ups + downs):
-            return None
-        other = tuple(1 + a for a in range(cotangent.ndim) if a != batch_axis)  # axes after the stacking one
-        up = np.sum(np.stack(ups) * cotangent, axis=other)  # (len(elements), batch)
-        down = np.sum(np.stack(downs) * cotangent, axis=other)
+        rows = 2 * np.asarray(elements, dtype=np.intp)
+        kept = self.outputs[position]
+        other = tuple(1 + a for a in range(cotangent.ndim) if a != batch_axis)  # axes after the element one
+        up = np.sum(kept[rows] * cotangent, axis=other)  # (len(elements), batch)
+        down = np.sum(kept[rows + 1] * cotangent, axis=other)
         return ((up - down) / (2 * eps)).T
 
 
-def recorder_for(roles: list[bool], sizes: list[int], out_size: int, mode: str) -> ProbeOutputs | None:
+def recorder_for(roles: list[bool], sizes: list[int], shape: tuple, mode: str) -> ProbeOutputs | None:
     """A recorder when the probe is full and some parameter (roles[p] True) may want its split; else None."""
     if mode != "full":
         return None
     wanted = {p for p, (parameter, size) in enumerate(zip(roles, sizes)) if parameter and 0 < size <= MAX_ELEMENTS}
-    if not wanted or 2 * sum(sizes[p] for p in wanted) * max(out_size, 1) > MAX_FLOATS:
+    if not wanted or 2 * sum(sizes[p] for p in wanted) * max(int(np.prod(shape)), 1) > MAX_FLOATS:
         return None
-    return ProbeOutputs(sizes, wanted)
+    return ProbeOutputs(sizes, wanted, shape)

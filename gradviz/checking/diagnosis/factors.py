@@ -90,15 +90,15 @@ def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | N
         return None
     size = np.abs(ref).reshape(-1)
     probe = np.argpartition(-size, 8)[:8] if size.size > 8 else np.arange(size.size)  # the 8 largest elements
-    # (they rule most arrays out, cheaply)
-    with np.errstate(all="ignore"):
-        ratio = user.reshape(-1)[probe] / ref.reshape(-1)[probe]
-    ratio[~known.ref_support.reshape(-1)[probe]] = np.nan
+    if not known.ref_support.reshape(-1)[probe].all():  # (they rule most arrays out, cheaply)
+        return None  # a ratio there is undefined: no array fits at the probe
     named = [(name, a) for name, a in ctx.arrays().items()  # dout: the chain-rule hypothesis speaks about it
              if name != "dout" and a.size > 1 and a.ndim <= user.ndim and broadcastable(a.shape, user.shape)]
     if not named:
         return None
-    at = np.unravel_index(probe, user.shape)
+    with np.errstate(all="ignore"):
+        ratio = user.reshape(-1)[probe] / ref.reshape(-1)[probe]
+    at = None if all(a.shape == user.shape for _, a in named) else np.unravel_index(probe, user.shape)
     values = np.array([a.reshape(-1)[probe] if a.shape == user.shape else a[_aligned(at, a.shape, user.shape)]
                        for _, a in named])  # each array at the probe
     with np.errstate(all="ignore"):
@@ -122,7 +122,7 @@ def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | N
 def _aligned(at: tuple, shape: tuple, full: tuple) -> tuple:
     """Indices into an array of `shape` of the elements at `at` of its broadcast to `full`."""
     lead = len(full) - len(shape)
-    return tuple(at[lead + d] if n == full[lead + d] else np.zeros_like(at[lead + d]) for d, n in enumerate(shape))
+    return tuple(at[lead + d] if n == full[lead + d] else 0 for d, n in enumerate(shape))
 
 
 @hypothesis

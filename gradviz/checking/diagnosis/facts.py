@@ -36,6 +36,12 @@ class Facts:
         return int(np.count_nonzero(self.ref_support))
 
     @cached_property
+    def right(self) -> np.ndarray:
+        """Element by element, whether yours agrees with the true gradient within the check's tolerance."""
+        with np.errstate(invalid="ignore"):
+            return np.abs(self.user - self.ref) <= self.ctx.atol + self.ctx.rtol * np.abs(self.ref)
+
+    @cached_property
     def supports(self) -> tuple[np.ndarray, np.ndarray]:
         """Where yours and the true gradient are clearly not zero, at the scale of both."""
         size = scale(self.ref, self.user)

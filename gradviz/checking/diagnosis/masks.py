@@ -19,7 +19,7 @@ def _supports(user, ref, ctx):
 def mask_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     u, r = _supports(user, ref, ctx)
     leak = u & ~r
-    if not leak.any() or not r.any() or not ctx.close(user[r], ref[r]):
+    if not leak.any() or not r.any() or not facts(user, ref, ctx).right[r].all():
         return None
     where = lined_up(~r, ctx)
     if where:
@@ -53,7 +53,7 @@ def mask_from_wrong_tensor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> F
     """Right values where both pass, but yours is zeroed by another array's sign."""
     u, r = _supports(user, ref, ctx)
     both = u & r
-    if not both.any() or np.array_equal(u, r) or not ctx.close(user[both], ref[both]):
+    if not both.any() or np.array_equal(u, r) or not facts(user, ref, ctx).right[both].all():
         return None
     if not (r & ~u).any():
         return None  # nothing lost: the forgotten-mask hypothesis covers the rest

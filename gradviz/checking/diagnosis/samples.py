@@ -6,6 +6,7 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
+from .facts import facts
 from .registry import hypothesis
 
 
@@ -63,15 +64,15 @@ def sample_subset_sum(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findin
     mine, true = user.reshape(-1)[elements], ref.reshape(-1)[elements]
     where = "every element" if len(elements) == user.size else f"{len(elements)} of its {user.size} elements"
     sums = np.stack([parts[0], parts[:-1].sum(axis=0), parts[1:].sum(axis=0)])  # the samples kept, in turn:
-    tries = [(kept, row, divisor, label)  # [0], all but the last, all but the first; each divided three ways
-             for row, kept in enumerate(([0], list(range(n - 1)), list(range(1, n))))
+    tries = [(kept, divisor, label)  # [0], all but the last, all but the first; each divided three ways
+             for kept in ([0], list(range(n - 1)), list(range(1, n)))
              for divisor, label in ((1, ""), (len(kept), ", divided by the number of samples used"),
                                     (n, ", divided by the batch size"))]
-    candidates = sums[[row for _, row, _, _ in tries]] / np.array([[d] for _, _, d, _ in tries], dtype=np.float64)
+    candidates = np.repeat(sums, 3, axis=0) / np.array([[d] for _, d, _ in tries], dtype=np.float64)
     reproduce = np.all(np.abs(mine - candidates) <= ctx.atol + ctx.rtol * np.abs(candidates), axis=1)
-    differ = ~np.all(np.abs(candidates - true) <= ctx.atol + ctx.rtol * np.abs(true), axis=1)
-    for (kept, _, divisor, label), fits in zip(tries, reproduce & differ):
-        if fits:
+    for i in np.flatnonzero(reproduce):  # (usually none: then nothing more is computed)
+        if not ctx.close(candidates[i], true):
+            kept, divisor, label = tries[i]
             cause, sentence = _describe(kept, n)
             return Finding(sentence, cause=cause, confidence=0.9 if divisor == 1 else 0.85,
                            evidence=f"the per-sample gradients of samples {kept[:6]}{label} reproduce yours on "
@@ -83,8 +84,7 @@ def _chosen_elements(user: np.ndarray, ref: np.ndarray, ctx: Context) -> list[in
     """The wrong elements first (largest error first), then others, at most SAMPLED_ELEMENTS, seeded."""
     if user.size <= SAMPLED_ELEMENTS:
         return list(range(user.size))
-    err = np.abs(user - ref).reshape(-1)
-    wrong = err > ctx.atol + ctx.rtol * np.abs(ref).reshape(-1)
+    wrong = ~facts(user, ref, ctx).right.reshape(-1)
     order = np.argsort(~wrong, kind="stable")  # the wrong elements first, in index order
     picked = order[: SAMPLED_ELEMENTS // 2] if wrong.any() else order[:0]
     step = (user.size - 1) / (SAMPLED_ELEMENTS - 1)  # then elements spread over the array (np.linspace's points)
