@@ -35,13 +35,17 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
     ctx = context if context is not None else Context(**known)
     user = np.asarray(user, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
-    if not np.all(np.isfinite(reference)) or user.shape == reference.shape and ctx.close(user, reference):
-        return []
-    if not np.all(np.isfinite(user)):
-        return [numerics.not_finite(user, reference, ctx)]
+    key = ("findings", _digest(user), _digest(reference))
+    answered = ctx.memo.get(key)  # by hypothesis, for the same numbers diagnosed again (parameters re-judged)
+    if answered is None:
+        if not np.all(np.isfinite(reference)) or user.shape == reference.shape and ctx.close(user, reference):
+            return []
+        if not np.all(np.isfinite(user)):
+            return [numerics.not_finite(user, reference, ctx)]
+        answered = ctx.memo[key] = {Facts: Facts(user, reference, ctx)}
+    shared = ctx.memo["facts"] = answered[Facts]  # what several hypotheses measure, measured once for these numbers
+    shared.user, shared.ref = user, reference  # (the same numbers, perhaps in other arrays)
     found: list[Finding] = []
-    answered = ctx.memo.setdefault(("findings", _digest(user), _digest(reference)), {})  # by hypothesis
-    ctx.memo["facts"] = Facts(user, reference, ctx)  # what several hypotheses measure, measured once
     same_shape = user.shape == reference.shape
     for fn, any_shape in HYPOTHESES:
         if not same_shape and not any_shape:

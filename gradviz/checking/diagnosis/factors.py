@@ -9,7 +9,7 @@ import numpy as np
 from .context import Context
 from .finding import Finding
 from .registry import hypothesis
-from .facts import constant_ratio, facts  # noqa: F401  (constant_ratio: read here by conventions)
+from .facts import facts
 from .util import broadcastable, near, nonzero, scale
 
 _LN2 = math.log(2.0)
