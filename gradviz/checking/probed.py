@@ -41,19 +41,19 @@ class ProbeOutputs:
     def recording(self, output: Callable[[list], np.ndarray]) -> Callable[[list], np.ndarray]:
         """`output`, copying what it returns at the wanted evaluations into the buffers while active
         (on the probe's hot path: a counter, a list lookup and, for a parameter's element, one copy)."""
-        slots, last = self._slots, self.evaluations
+        slots, last, shape = self._slots, self.evaluations, self.shape
 
         def forward(arrays: list) -> np.ndarray:
             out = output(arrays)
             if self.active:
                 index = self.count
                 self.count = index + 1
-                slot = slots[index] if index < last else None
-                if slot is not None:
-                    if np.shape(out) == self.shape:
-                        slot[0][slot[1]] = out  # a copy: the user may reuse their output buffer
+                if index < last and slots[index] is not None:
+                    buffer, row = slots[index]
+                    if getattr(out, "shape", None) == shape:
+                        buffer[row] = out  # a copy: the user may reuse their output buffer
                     else:
-                        self.broken = True
+                        self.broken = True  # (not an array of the output's shape: measured apart instead)
             return out
 
         return forward
