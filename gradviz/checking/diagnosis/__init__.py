@@ -38,9 +38,9 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
     key = ("findings", _digest(user), _digest(reference))
     answered = ctx.memo.get(key)  # by hypothesis, for the same numbers diagnosed again (parameters re-judged)
     if answered is None:
-        if not np.all(np.isfinite(reference)) or user.shape == reference.shape and ctx.close(user, reference):
+        if not np.isfinite(reference).all() or user.shape == reference.shape and ctx.close(user, reference):
             return []
-        if not np.all(np.isfinite(user)):
+        if not np.isfinite(user).all():
             return [numerics.not_finite(user, reference, ctx)]
         answered = ctx.memo[key] = {Facts: Facts(user, reference, ctx)}
     shared = ctx.memo["facts"] = answered[Facts]  # what several hypotheses measure, measured once for these numbers

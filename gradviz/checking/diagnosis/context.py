@@ -57,7 +57,7 @@ class Context:
     def close(self, a: np.ndarray, b: np.ndarray) -> bool:
         """Whether two arrays agree within the check's tolerances (shapes must match)."""
         a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-        return a.shape == b.shape and bool(np.all(np.abs(a - b) <= self.atol + self.rtol * np.abs(b)))
+        return a.shape == b.shape and bool((np.abs(a - b) <= self.atol + self.rtol * np.abs(b)).all())
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every named array known around the op: inputs, output, upstream gradient (read once; do not modify)."""

@@ -102,15 +102,15 @@ def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | N
     values = np.array([a.reshape(-1)[probe] if a.shape == user.shape else a[_aligned(at, a.shape, user.shape)]
                        for _, a in named])  # each array at the probe
     with np.errstate(all="ignore"):
-        missing_like = np.all(np.abs(ratio * values - 1.0) <= 1e-8 + 1e-2, axis=1)  # np.allclose(.., rtol=1e-2)
-        extra_like = np.all(np.abs(ratio - values) <= 1e-8 + 1e-2 * np.abs(values), axis=1)
+        missing_like = (np.abs(ratio * values - 1.0) <= 1e-8 + 1e-2).all(axis=1)  # np.allclose(.., rtol=1e-2)
+        extra_like = (np.abs(ratio - values) <= 1e-8 + 1e-2 * np.abs(values)).all(axis=1)
     for (name, a), maybe in zip(named, missing_like | extra_like):
         if not maybe or np.ptp(a) <= 1e-9 * scale(a):
             continue  # ruled out at the probe, or a constant array (the constant-factor hypothesis)
         with np.errstate(all="ignore"):
             a = np.broadcast_to(a, user.shape)
             for candidate, missing in ((ref / a, True), (ref * a, False)):
-                if np.all(np.isfinite(candidate)) and ctx.close(user, candidate) and not ctx.close(candidate, ref):
+                if np.isfinite(candidate).all() and ctx.close(user, candidate) and not ctx.close(candidate, ref):
                     sentence = (f"a factor {name} is missing: yours * {name} is the true gradient" if missing else
                                 f"it is multiplied by {name} once too often: yours / {name} is the true gradient")
                     return Finding(sentence, cause="factor_array_missing" if missing else "factor_array_extra",

@@ -61,7 +61,7 @@ class Facts:
         if self.user.size != self.ref.size:
             return False
         gap = np.abs(np.sort(self.user, axis=None) - np.sort(self.ref, axis=None))
-        return bool(np.all(gap <= self.ctx.atol + self.ctx.rtol * float(np.max(np.abs(self.ref), initial=0.0))))
+        return bool((gap <= self.ctx.atol + self.ctx.rtol * float(np.abs(self.ref).max(initial=0.0))).all())
 
 
 def constant_ratio(user: np.ndarray, ref: np.ndarray) -> float | None:
@@ -72,7 +72,7 @@ def constant_ratio(user: np.ndarray, ref: np.ndarray) -> float | None:
         return None
     with np.errstate(all="ignore"):
         ratios = user[mask] / ref[mask]
-    if not np.all(np.isfinite(ratios)):
+    if not np.isfinite(ratios).all():
         return None
     low, high = float(ratios.min()), float(ratios.max())
     if high - low > 2.001e-3 * max(abs(low), abs(high)):
@@ -81,7 +81,7 @@ def constant_ratio(user: np.ndarray, ref: np.ndarray) -> float | None:
     if centre == 0 or max(high - centre, centre - low) > 1e-3 * abs(centre):
         return None
     # The elements left out must be (near) zero in both.
-    if np.any(np.abs(user[~mask]) > 1e-6 * scale(user)):
+    if (np.abs(user[~mask]) > 1e-6 * scale(user)).any():
         return None
     return centre
 

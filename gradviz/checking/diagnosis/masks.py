@@ -36,7 +36,7 @@ def mask_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
 @hypothesis
 def mask_inverted(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     u, r = _supports(user, ref, ctx)
-    if not r.any() or (~r).sum() == 0 or np.any(u & r) or u.sum() < 0.5 * (~r).sum():
+    if not r.any() or (~r).sum() == 0 or (u & r).any() or u.sum() < 0.5 * (~r).sum():
         return None
     where = lined_up(r, ctx)
     sentence = ("the mask is inverted: yours is 0 exactly where the true gradient is not, and nonzero where it "

@@ -29,8 +29,8 @@ def sample_subset_rows(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findi
         return None
     rows_u = np.moveaxis(user, axis, 0).reshape(ctx.batch, -1)
     rows_r = np.moveaxis(ref, axis, 0).reshape(ctx.batch, -1)
-    right = np.all(np.abs(rows_u - rows_r) <= ctx.atol + ctx.rtol * np.abs(rows_r), axis=1)  # per sample
-    if np.any(~right & np.any(rows_u != 0, axis=1)):
+    right = (np.abs(rows_u - rows_r) <= ctx.atol + ctx.rtol * np.abs(rows_r)).all(axis=1)  # per sample
+    if (~right & (rows_u != 0).any(axis=1)).any():
         return None  # a sample wrong and not zero: not a subset left out
     kept = np.flatnonzero(right).tolist()
     if not kept or len(kept) == ctx.batch or not all(np.any(rows_r[i]) for i in range(ctx.batch) if i not in kept):
@@ -69,7 +69,7 @@ def sample_subset_sum(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findin
              for divisor, label in ((1, ""), (len(kept), ", divided by the number of samples used"),
                                     (n, ", divided by the batch size"))]
     candidates = np.repeat(sums, 3, axis=0) / np.array([[d] for _, d, _ in tries], dtype=np.float64)
-    reproduce = np.all(np.abs(mine - candidates) <= ctx.atol + ctx.rtol * np.abs(candidates), axis=1)
+    reproduce = (np.abs(mine - candidates) <= ctx.atol + ctx.rtol * np.abs(candidates)).all(axis=1)
     for i in np.flatnonzero(reproduce):  # (usually none: then nothing more is computed)
         if not ctx.close(candidates[i], true):
             kept, divisor, label = tries[i]

@@ -9,7 +9,7 @@ from .context import Context
 
 def scale(*arrays: np.ndarray) -> float:
     """The size of the numbers involved (at least 1), for relative thresholds."""
-    return max([1.0] + [float(np.max(np.abs(a), initial=0.0)) for a in arrays])
+    return max([1.0] + [float(np.abs(a).max(initial=0.0)) for a in arrays])
 
 
 def near(a: np.ndarray, b, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
@@ -17,7 +17,7 @@ def near(a: np.ndarray, b, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
 
     The recognisers ask it dozens of times per diagnosis ("is the output tanh of the input?")."""
     with np.errstate(all="ignore"):
-        return bool(np.all(np.abs(a - b) <= atol + rtol * np.abs(b)))
+        return bool((np.abs(a - b) <= atol + rtol * np.abs(b)).all())
 
 
 def broadcastable(shape: tuple, to: tuple) -> bool:
