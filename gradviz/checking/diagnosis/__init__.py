@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .context import Context
-from .facts import Facts, facts
+from .facts import Facts, facts_of
 from .finding import NO_PATTERN, Finding, as_finding
 from .registry import HYPOTHESES, hypothesis
 from .structure import how_wrong, where_wrong
@@ -69,7 +69,7 @@ def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:
                        "and no transpose or reshape of it is right", cause=NO_PATTERN,
                        evidence=f"shape {user.shape} vs {ref.shape}", confidence=0.0)
     err = np.abs(user - ref)
-    wrong = ~facts(user, ref, ctx).right
+    wrong = ~facts_of(user, ref, ctx).right
     order = np.argsort(-np.where(wrong, err, -1.0), axis=None)[: min(3, int(wrong.sum()))]
     places = ", ".join(f"{index_text(np.unravel_index(i, user.shape)) if user.ndim else '()'} "
                        f"(yours {user.flat[i]:.4g}, true {ref.flat[i]:.4g})" for i in order)

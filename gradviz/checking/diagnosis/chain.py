@@ -12,7 +12,7 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
-from .facts import facts
+from .facts import facts_of
 from .registry import hypothesis
 from .util import cotangent_like, nonzero, scale
 
@@ -29,7 +29,7 @@ def _scaled_response(ctx: Context, shape: tuple) -> np.ndarray | None:
 
 @hypothesis
 def chain_rule_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    if not facts(user, ref, ctx).informative:
+    if not facts_of(user, ref, ctx).informative:
         return None
     doubled = _scaled_response(ctx, user.shape)
     if doubled is not None:

@@ -9,7 +9,7 @@ import numpy as np
 from .context import Context
 from .finding import Finding
 from .registry import hypothesis
-from .facts import facts
+from .facts import facts_of
 from .util import broadcastable, near, nonzero, scale
 
 _LN2 = math.log(2.0)
@@ -85,7 +85,7 @@ def _axis_lengths(ctx: Context, shape: tuple) -> list[int]:
 @hypothesis
 def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """yours * A == true (a factor A missing, e.g. gamma) or yours == true * A (A multiplied in once too often)."""
-    known = facts(user, ref, ctx)
+    known = facts_of(user, ref, ctx)
     if known.informative < 3:
         return None
     size = np.abs(ref).reshape(-1)
@@ -127,7 +127,7 @@ def _aligned(at: tuple, shape: tuple, full: tuple) -> tuple:
 
 @hypothesis
 def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    known = facts(user, ref, ctx)
+    known = facts_of(user, ref, ctx)
     ratio = known.ratio
     if ratio is None or abs(ratio - 1.0) <= ctx.rtol:
         return None

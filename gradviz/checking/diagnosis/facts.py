@@ -2,8 +2,9 @@
 
 The size of the numbers, which elements carry information, the constant ratio if there is one,
 whether yours holds the true gradient's numbers in some other order: each hypothesis used to
-compute these for itself. `facts(user, ref, ctx)` gives the pair's shared record; `diagnose`
-starts a fresh one for every call, and a hypothesis called alone builds its own.
+compute these for itself. `facts_of(user, ref, ctx)` gives the pair's shared record; `diagnose`
+keeps one per pair of numbers (a gradient diagnosed again reuses it), and a hypothesis called
+alone builds its own.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def constant_ratio(user: np.ndarray, ref: np.ndarray) -> float | None:
     return centre
 
 
-def facts(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Facts:
+def facts_of(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Facts:
     """The shared record of this pair (the one `diagnose` started, or a new one)."""
     kept = ctx.memo.get("facts")
     if kept is None or kept.user is not user or kept.ref is not ref:

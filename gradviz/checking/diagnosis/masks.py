@@ -7,19 +7,19 @@ import numpy as np
 from .context import Context
 from .finding import Finding
 from .registry import hypothesis
-from .facts import facts
+from .facts import facts_of
 from .util import fraction, lined_up
 
 
 def _supports(user, ref, ctx):
-    return facts(user, ref, ctx).supports
+    return facts_of(user, ref, ctx).supports
 
 
 @hypothesis
 def mask_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     u, r = _supports(user, ref, ctx)
     leak = u & ~r
-    if not leak.any() or not r.any() or not facts(user, ref, ctx).right[r].all():
+    if not leak.any() or not r.any() or not facts_of(user, ref, ctx).right[r].all():
         return None
     where = lined_up(~r, ctx)
     if where:
@@ -53,7 +53,7 @@ def mask_from_wrong_tensor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> F
     """Right values where both pass, but yours is zeroed by another array's sign."""
     u, r = _supports(user, ref, ctx)
     both = u & r
-    if not both.any() or np.array_equal(u, r) or not facts(user, ref, ctx).right[both].all():
+    if not both.any() or np.array_equal(u, r) or not facts_of(user, ref, ctx).right[both].all():
         return None
     if not (r & ~u).any():
         return None  # nothing lost: the forgotten-mask hypothesis covers the rest

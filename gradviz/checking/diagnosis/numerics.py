@@ -6,7 +6,7 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
-from .facts import facts
+from .facts import facts_of
 from .registry import hypothesis
 from .util import fraction, scale, some_indices
 
@@ -64,7 +64,7 @@ def wrong_only_at_kinks(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Find
     """Right wherever the function is smooth; wrong only at kinks or ties (x == 0 for ReLU, tied maxima)."""
     if ctx.kinks is None or np.shape(ctx.kinks) != user.shape or not np.any(ctx.kinks):
         return None
-    wrong = ~facts(user, ref, ctx).right
+    wrong = ~facts_of(user, ref, ctx).right
     if not wrong.any() or (wrong & ~ctx.kinks).any():
         return None
     return Finding(f"right everywhere the function is smooth; wrong only at {fraction(wrong)} sitting on a kink "

@@ -6,7 +6,7 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
-from .facts import facts
+from .facts import facts_of
 from .registry import hypothesis
 
 
@@ -84,7 +84,7 @@ def _chosen_elements(user: np.ndarray, ref: np.ndarray, ctx: Context) -> list[in
     """The wrong elements first (largest error first), then others, at most SAMPLED_ELEMENTS, seeded."""
     if user.size <= SAMPLED_ELEMENTS:
         return list(range(user.size))
-    wrong = ~facts(user, ref, ctx).right.reshape(-1)
+    wrong = ~facts_of(user, ref, ctx).right.reshape(-1)
     order = np.argsort(~wrong, kind="stable")  # the wrong elements first, in index order
     picked = order[: SAMPLED_ELEMENTS // 2] if wrong.any() else order[:0]
     step = (user.size - 1) / (SAMPLED_ELEMENTS - 1)  # then elements spread over the array (np.linspace's points)
