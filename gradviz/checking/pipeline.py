@@ -17,6 +17,7 @@ reaches every one of them.
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,7 +31,7 @@ from .diagnosis import Context, diagnose
 from .diagnosis.graph import from_first_wrong_node
 from .diagnosis.settled import diagnose_settled
 from .finite import Differences
-from .contexts import context_for
+from .contexts import Aids, aids_for, context_for
 from .holes import HoleFinder
 from .local import check_nodes
 from .localize import localize_failures
@@ -192,17 +193,19 @@ class _Check:
         nodes, formulas = [], {}
         if compared:
             arrays = [self.arrays[k] for k in compared]
-            loss = self.restricted_loss(cot, compared)
-            base = loss(arrays)
             mode = probing.pick_mode(opt.mode, sum(a.size for a in arrays))
-            self.settings["mode"] = mode
             batch = s.batch_size(out)
+            aids = aids_for(s, compared, out, cot, batch, mode)  # e.g. probe outputs kept for the per-sample split
+            loss = self.restricted_loss(cot, compared, aids.probed)
+            base = loss(arrays)
+            self.settings["mode"] = mode
             scale = [1.0 / batch if opt.per_example_dout and batch and s.inputs[k].role == PARAMETER else 1.0
                      for k in compared]
             if "finite" in opt.methods:
                 scaled = [g / sc for g, sc in zip(yours, scale)]
-                finite = self.finite = probing.probe(loss, arrays, scaled, base, mode, tol, opt.directions,
-                                                     stream(opt.seed, DIRECTIONS))
+                with aids.probed or nullcontext():
+                    finite = self.finite = probing.probe(loss, arrays, scaled, base, mode, tol, opt.directions,
+                                                         stream(opt.seed, DIRECTIONS))
                 if finite.per_element is not None and any(sc != 1.0 for sc in scale):
                     finite.per_element = [_scaled(d, sc) for d, sc in zip(finite.per_element, scale)]
                 curved = probing.curvature_warning(loss, arrays, tol, base, stream(opt.seed, DIRECTIONS))
@@ -220,7 +223,7 @@ class _Check:
                     node_eps = EPS if any("visibly curves" in w for w in self.warnings) else tol.eps
                     nodes = check_nodes(s.root, eps=node_eps, atol=tol.atol, rtol=tol.rtol, seed=opt.seed,
                                         use_symbolic="symbolic" in opt.methods)
-            contexts = [self.context(k, out, cot, batch) for k in compared]
+            contexts = [self.context(k, out, cot, batch, aids) for k in compared]
             self.contexts = dict(zip(compared, contexts))
             for j, k in enumerate(compared):
                 results[k] = self.judged(j, k, yours[j], finite, sym, mode, contexts[j])
@@ -254,9 +257,9 @@ class _Check:
         return report
 
     # -- helpers of the stages ----------------------------------------------------------
-    def loss_of(self, cot) -> Callable[[list], float]:
+    def loss_of(self, cot, probed=None) -> Callable[[list], float]:
         """sum(forward(arrays) * R): the scalar whose gradient is the VJP with R (the output itself for a loss)."""
-        output = self.subject.output
+        output = self.subject.output if probed is None else probed.recording(self.subject.output)
 
         def loss(arrays: list) -> float:  # on the hot path of full mode: no temporaries beyond the dot product
             out = np.asarray(output(arrays), dtype=np.float64)
@@ -266,9 +269,9 @@ class _Check:
 
         return loss
 
-    def restricted_loss(self, cot, compared: list[int]) -> Callable[[list], float]:
+    def restricted_loss(self, cot, compared: list[int], probed=None) -> Callable[[list], float]:
         """The loss as a function of the compared inputs only; the others stay at their values."""
-        loss = self.loss_of(cot)
+        loss = self.loss_of(cot, probed)
         if len(compared) == len(self.arrays):
             return loss
 
@@ -287,9 +290,9 @@ class _Check:
                                                              self.subject.inputs)
         return grads, note, formulas, strategy
 
-    def context(self, k: int, out: np.ndarray, cot, batch: int | None) -> Context:
+    def context(self, k: int, out: np.ndarray, cot, batch: int | None, aids: Aids | None = None) -> Context:
         """What the diagnosis knows about input k: the same fields whatever the entry point."""
-        return context_for(self.subject, self.arrays, k, out, cot, batch, self.tol)
+        return context_for(self.subject, self.arrays, k, out, cot, batch, self.tol, aids)
 
     def judged(self, j, k, yours, finite, sym, mode, context) -> InputResult:
         spec = self.subject.inputs[k]

@@ -58,6 +58,7 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
             note[any_agree & ~all_agree & ~agree_f] = "finite differences disagree with the other two"
             note[any_agree & ~all_agree & ~agree_s] = "SymPy disagree with the other two"
             note[~any_agree & agree(fin, sym, atol, rtol)] = YOURS_ODD
+    kinked = None
     if diffs is not None:
         kinked = diffs.kinked(atol, rtol).reshape(-1)
         if kinked.any():
@@ -97,6 +98,6 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
     if result.status == FAIL and ref is not None:
         known = context if context is not None else Context(batch=batch, layout=layout)
         known = replace(known, name=known.name or name, atol=atol, rtol=rtol,
-                        kinks=diffs.kinked(atol, rtol).reshape(shape) if diffs is not None else known.kinks)
+                        kinks=kinked.reshape(shape) if kinked is not None else known.kinks)
         result.diagnosis = diagnose(auto_in, ref.reshape(shape), known)
     return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .context import Context
+from .facts import Facts, facts_of
 from .finding import NO_PATTERN, Finding, as_finding
 from .registry import HYPOTHESES, hypothesis
 from .structure import how_wrong, where_wrong
@@ -34,20 +35,25 @@ def diagnose(user, reference, context: Context | None = None, **known) -> list[F
     ctx = context if context is not None else Context(**known)
     user = np.asarray(user, dtype=np.float64)
     reference = np.asarray(reference, dtype=np.float64)
-    if not np.all(np.isfinite(reference)) or user.shape == reference.shape and ctx.close(user, reference):
-        return []
-    if not np.all(np.isfinite(user)):
-        return [numerics.not_finite(user, reference, ctx)]
+    key = ("findings", _digest(user), _digest(reference))
+    answered = ctx.memo.get(key)  # by hypothesis, for the same numbers diagnosed again (parameters re-judged)
+    if answered is None:
+        if not np.isfinite(reference).all() or user.shape == reference.shape and ctx.close(user, reference):
+            return []
+        if not np.isfinite(user).all():
+            return [numerics.not_finite(user, reference, ctx)]
+        answered = ctx.memo[key] = {Facts: Facts(user, reference, ctx)}
+    shared = ctx.memo["facts"] = answered[Facts]  # what several hypotheses measure, measured once for these numbers
+    shared.user, shared.ref = user, reference  # (the same numbers, perhaps in other arrays)
     found: list[Finding] = []
-    numbers = _digest(user), _digest(reference)
+    same_shape = user.shape == reference.shape
     for fn, any_shape in HYPOTHESES:
-        if user.shape != reference.shape and not any_shape:
+        if not same_shape and not any_shape:
             continue
-        key = (fn,) + numbers
-        if key in ctx.memo and getattr(fn, "memo", True):  # the same numbers diagnosed again (parameters re-judged)
-            finding = ctx.memo[key]
+        if fn in answered and getattr(fn, "memo", True):  # the same numbers diagnosed again (parameters re-judged)
+            finding = answered[fn]
         else:
-            finding = ctx.memo[key] = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
+            finding = answered[fn] = fn(user, reference, ctx)  # a hypothesis that raises is a gradviz bug: never hidden
         if finding is not None and all(f.cause != finding.cause for f in found):
             found.append(finding)
     if not found:
@@ -63,7 +69,7 @@ def _no_pattern(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding:
                        "and no transpose or reshape of it is right", cause=NO_PATTERN,
                        evidence=f"shape {user.shape} vs {ref.shape}", confidence=0.0)
     err = np.abs(user - ref)
-    wrong = ~(err <= ctx.atol + ctx.rtol * np.abs(ref))
+    wrong = ~facts_of(user, ref, ctx).right
     order = np.argsort(-np.where(wrong, err, -1.0), axis=None)[: min(3, int(wrong.sum()))]
     places = ", ".join(f"{index_text(np.unravel_index(i, user.shape)) if user.ndim else '()'} "
                        f"(yours {user.flat[i]:.4g}, true {ref.flat[i]:.4g})" for i in order)

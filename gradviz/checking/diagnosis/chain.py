@@ -12,6 +12,7 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
+from .facts import facts_of
 from .registry import hypothesis
 from .util import cotangent_like, nonzero, scale
 
@@ -28,12 +29,12 @@ def _scaled_response(ctx: Context, shape: tuple) -> np.ndarray | None:
 
 @hypothesis
 def chain_rule_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    if not np.any(nonzero(ref, scale(ref))):
+    if not facts_of(user, ref, ctx).informative:
         return None
     doubled = _scaled_response(ctx, user.shape)
     if doubled is not None:
         constant = 2.0 * user - doubled  # the part of yours that does not scale with dout
-        if not np.any(nonzero(constant, scale(user, ref))) or ctx.close(constant, np.zeros_like(constant)):
+        if not nonzero(constant, scale(user, ref)).any() or ctx.close(constant, np.zeros_like(constant)):
             return None  # linear in dout: the chain rule is applied (whatever else is wrong)
         if _proportional(constant, ctx.wrt):
             return None  # lam * W added in backward: the regularization hypothesis names that
@@ -63,7 +64,7 @@ def chain_rule_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fin
 
 
 def _proportional(a: np.ndarray, b) -> bool:
-    if not isinstance(b, np.ndarray) or b.shape != a.shape or not np.any(b):
+    if not isinstance(b, np.ndarray) or b.shape != a.shape or not b.any():
         return False
-    c = float(np.sum(a * b) / np.sum(b * b))
+    c = float((a * b).sum() / (b * b).sum())
     return bool(np.allclose(a, c * b, rtol=1e-6, atol=1e-9 * scale(a)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .context import Context
-from .factors import constant_ratio
+from .facts import constant_ratio, facts_of
 from .finding import Finding
 from .registry import hypothesis
 
@@ -21,7 +21,7 @@ def per_example_dout(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding
     """
     if ctx.attrs.get("role") != "parameter" or not ctx.attrs.get("input_gradient_ok"):
         return None
-    ratio = constant_ratio(user, ref)
+    ratio = facts_of(user, ref, ctx).ratio
     if ratio is None or ratio <= 0:
         return None
     others = [constant_ratio(u, r) for u, r in ctx.attrs.get("parameters", ())]

@@ -9,28 +9,10 @@ import numpy as np
 from .context import Context
 from .finding import Finding
 from .registry import hypothesis
-from .util import nonzero, scale
+from .facts import facts_of
+from .util import broadcastable, near, nonzero, scale
 
 _LN2 = math.log(2.0)
-
-
-def constant_ratio(user: np.ndarray, ref: np.ndarray) -> float | None:
-    """The ratio user / ref if it is one constant over the elements that matter."""
-    size = scale(ref)
-    mask = nonzero(ref, size)
-    if np.count_nonzero(mask) == 0:
-        return None
-    with np.errstate(all="ignore"):
-        ratios = user[mask] / ref[mask]
-    if not np.all(np.isfinite(ratios)):
-        return None
-    centre = float(np.median(ratios))
-    if centre == 0 or np.max(np.abs(ratios - centre)) > 1e-3 * abs(centre):
-        return None
-    # The elements left out must be (near) zero in both.
-    if np.any(np.abs(user[~mask]) > 1e-6 * scale(user)):
-        return None
-    return centre
 
 
 def named_factors(ctx: Context, shape: tuple) -> list[tuple[float, str, str]]:
@@ -103,26 +85,32 @@ def _axis_lengths(ctx: Context, shape: tuple) -> list[int]:
 @hypothesis
 def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """yours * A == true (a factor A missing, e.g. gamma) or yours == true * A (A multiplied in once too often)."""
-    size = scale(ref)
-    mask = nonzero(ref, size)
-    if np.count_nonzero(mask) < 3:
+    known = facts_of(user, ref, ctx)
+    if known.informative < 3:
+        return None
+    size = np.abs(ref).reshape(-1)
+    probe = np.argpartition(-size, 8)[:8] if size.size > 8 else np.arange(size.size)  # the 8 largest elements
+    if not known.ref_support.reshape(-1)[probe].all():  # (they rule most arrays out, cheaply)
+        return None  # a ratio there is undefined: no array fits at the probe
+    named = [(name, a) for name, a in ctx.arrays().items()  # dout: the chain-rule hypothesis speaks about it
+             if name != "dout" and a.size > 1 and a.ndim <= user.ndim and broadcastable(a.shape, user.shape)]
+    if not named:
         return None
     with np.errstate(all="ignore"):
-        ratio = np.where(mask, user / np.where(mask, ref, 1.0), np.nan).reshape(-1)
-    probe = np.argsort(-np.abs(ref).reshape(-1))[:8]  # a few large elements rule most arrays out, cheaply
-    for name, a in ctx.arrays().items():
-        if name == "dout" or a.ndim > user.ndim or np.ptp(a) <= 1e-9 * scale(a):
-            continue  # dout: the chain-rule hypothesis; a constant array: the constant-factor one
-        try:
-            a = np.broadcast_to(a, user.shape)
-        except ValueError:
-            continue
-        flat = a.reshape(-1)[probe]
+        ratio = user.reshape(-1)[probe] / ref.reshape(-1)[probe]
+    at = None if all(a.shape == user.shape for _, a in named) else np.unravel_index(probe, user.shape)
+    values = np.array([a.reshape(-1)[probe] if a.shape == user.shape else a[_aligned(at, a.shape, user.shape)]
+                       for _, a in named])  # each array at the probe
+    with np.errstate(all="ignore"):
+        missing_like = (np.abs(ratio * values - 1.0) <= 1e-8 + 1e-2).all(axis=1)  # np.allclose(.., rtol=1e-2)
+        extra_like = (np.abs(ratio - values) <= 1e-8 + 1e-2 * np.abs(values)).all(axis=1)
+    for (name, a), maybe in zip(named, missing_like | extra_like):
+        if not maybe or np.ptp(a) <= 1e-9 * scale(a):
+            continue  # ruled out at the probe, or a constant array (the constant-factor hypothesis)
         with np.errstate(all="ignore"):
-            if not (np.allclose(ratio[probe] * flat, 1.0, rtol=1e-2) or np.allclose(ratio[probe], flat, rtol=1e-2)):
-                continue
+            a = np.broadcast_to(a, user.shape)
             for candidate, missing in ((ref / a, True), (ref * a, False)):
-                if np.all(np.isfinite(candidate)) and ctx.close(user, candidate) and not ctx.close(candidate, ref):
+                if np.isfinite(candidate).all() and ctx.close(user, candidate) and not ctx.close(candidate, ref):
                     sentence = (f"a factor {name} is missing: yours * {name} is the true gradient" if missing else
                                 f"it is multiplied by {name} once too often: yours / {name} is the true gradient")
                     return Finding(sentence, cause="factor_array_missing" if missing else "factor_array_extra",
@@ -131,14 +119,21 @@ def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | N
     return None
 
 
+def _aligned(at: tuple, shape: tuple, full: tuple) -> tuple:
+    """Indices into an array of `shape` of the elements at `at` of its broadcast to `full`."""
+    lead = len(full) - len(shape)
+    return tuple(at[lead + d] if n == full[lead + d] else 0 for d, n in enumerate(shape))
+
+
 @hypothesis
 def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    ratio = constant_ratio(user, ref)
+    known = facts_of(user, ref, ctx)
+    ratio = known.ratio
     if ratio is None or abs(ratio - 1.0) <= ctx.rtol:
         return None
     # One number is always "a constant times" another: with fewer than 3 elements that carry
     # information the ratio is stated only tentatively (any replayed cause outranks it).
-    informative = int(np.count_nonzero(nonzero(ref, scale(ref))))
+    informative = known.informative
     evidence = f"yours / true = {ratio:.6g} on every nonzero element"
     matches = [(cause, sentence) for factor, cause, sentence in named_factors(ctx, user.shape)
                if abs(ratio - factor) <= 1e-3 * abs(factor)]

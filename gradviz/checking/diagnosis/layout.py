@@ -8,6 +8,7 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
+from .facts import facts_of
 from .registry import hypothesis
 
 
@@ -20,6 +21,8 @@ def transposed(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | Non
     """dW = X @ dY instead of X.T @ dY: the last two axes swapped (square or not)."""
     if user.ndim < 2 or user.shape == ref.shape and user.shape[-1] != user.shape[-2]:
         return None
+    if not facts_of(user, ref, ctx).same_numbers:
+        return None  # a transpose keeps the numbers
     swapped = np.swapaxes(user, -1, -2)
     if swapped.shape != ref.shape or not ctx.close(swapped, ref) or ctx.close(user, ref):
         return None
@@ -38,8 +41,8 @@ def permuted(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """Axes in another order: NHWC against NCHW, (out, in) against (in, out) kernels."""
     if user.ndim < 3 or user.ndim > 5 or sorted(user.shape) != sorted(ref.shape):
         return None
-    if user.shape == ref.shape and ctx.close(user, ref):
-        return None
+    if user.shape == ref.shape and ctx.close(user, ref) or not facts_of(user, ref, ctx).same_numbers:
+        return None  # right already, or not the true numbers in any order
     for order in permutations(range(user.ndim)):
         if order == tuple(range(user.ndim)) or order[:-2] + order[-2:][::-1] == tuple(range(user.ndim)):
             continue  # identity, or the plain transpose the hypothesis above names
@@ -59,8 +62,8 @@ def permuted(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
 @hypothesis(any_shape=True)
 def reshaped(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """The right numbers in a reshape instead of a transpose (or of another shape altogether)."""
-    if user.size != ref.size or user.size < 2:
-        return None
+    if user.size != ref.size or user.size < 2 or not facts_of(user, ref, ctx).same_numbers:
+        return None  # a reshape, like a transpose, keeps the numbers
     if user.shape != ref.shape and ctx.close(user.reshape(ref.shape), ref):
         return Finding(f"it holds the right numbers in the wrong shape: {_shape(user.shape)} instead of "
                        f"{_shape(ref.shape)}; reshape it (and check nothing needs a transpose)",

@@ -7,19 +7,19 @@ import numpy as np
 from .context import Context
 from .finding import Finding
 from .registry import hypothesis
-from .util import fraction, lined_up, nonzero, scale
+from .facts import facts_of
+from .util import fraction, lined_up
 
 
-def _supports(user, ref):
-    size = scale(ref, user)
-    return nonzero(user, size), nonzero(ref, size)
+def _supports(user, ref, ctx):
+    return facts_of(user, ref, ctx).supports
 
 
 @hypothesis
 def mask_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    u, r = _supports(user, ref)
+    u, r = _supports(user, ref, ctx)
     leak = u & ~r
-    if not leak.any() or not r.any() or not ctx.close(user[r], ref[r]):
+    if not leak.any() or not r.any() or not facts_of(user, ref, ctx).right[r].all():
         return None
     where = lined_up(~r, ctx)
     if where:
@@ -35,8 +35,8 @@ def mask_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
 
 @hypothesis
 def mask_inverted(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    u, r = _supports(user, ref)
-    if not r.any() or (~r).sum() == 0 or np.any(u & r) or u.sum() < 0.5 * (~r).sum():
+    u, r = _supports(user, ref, ctx)
+    if not r.any() or (~r).sum() == 0 or (u & r).any() or u.sum() < 0.5 * (~r).sum():
         return None
     where = lined_up(r, ctx)
     sentence = ("the mask is inverted: yours is 0 exactly where the true gradient is not, and nonzero where it "
@@ -51,9 +51,9 @@ def mask_inverted(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | 
 @hypothesis
 def mask_from_wrong_tensor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """Right values where both pass, but yours is zeroed by another array's sign."""
-    u, r = _supports(user, ref)
+    u, r = _supports(user, ref, ctx)
     both = u & r
-    if not both.any() or np.array_equal(u, r) or not ctx.close(user[both], ref[both]):
+    if not both.any() or np.array_equal(u, r) or not facts_of(user, ref, ctx).right[both].all():
         return None
     if not (r & ~u).any():
         return None  # nothing lost: the forgotten-mask hypothesis covers the rest

@@ -6,6 +6,7 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
+from .facts import facts_of
 from .registry import hypothesis
 
 
@@ -26,14 +27,12 @@ def sample_subset_rows(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findi
     axis = ctx.batch_axis
     if user.ndim < 2 or not ctx.batch or user.shape[axis] != ctx.batch or ctx.batch < 2:
         return None
-    rows_u = np.moveaxis(user, axis, 0)
-    rows_r = np.moveaxis(ref, axis, 0)
-    kept = []
-    for i, (u, r) in enumerate(zip(rows_u, rows_r)):
-        if ctx.close(u, r):
-            kept.append(i)
-        elif np.any(u):
-            return None
+    rows_u = np.moveaxis(user, axis, 0).reshape(ctx.batch, -1)
+    rows_r = np.moveaxis(ref, axis, 0).reshape(ctx.batch, -1)
+    right = (np.abs(rows_u - rows_r) <= ctx.atol + ctx.rtol * np.abs(rows_r)).all(axis=1)  # per sample
+    if (~right & (rows_u != 0).any(axis=1)).any():
+        return None  # a sample wrong and not zero: not a subset left out
+    kept = np.flatnonzero(right).tolist()
     if not kept or len(kept) == ctx.batch or not all(np.any(rows_r[i]) for i in range(ctx.batch) if i not in kept):
         return None
     cause, sentence = _describe(kept, ctx.batch)
@@ -64,15 +63,20 @@ def sample_subset_sum(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findin
     n = ctx.batch
     mine, true = user.reshape(-1)[elements], ref.reshape(-1)[elements]
     where = "every element" if len(elements) == user.size else f"{len(elements)} of its {user.size} elements"
-    for kept in ([0], list(range(n - 1)), list(range(1, n))):
-        candidate = parts[kept].sum(axis=0)
-        for divisor, label in ((1, ""), (len(kept), ", divided by the number of samples used"),
-                               (n, ", divided by the batch size")):
-            if ctx.close(mine, candidate / divisor) and not ctx.close(candidate / divisor, true):
-                cause, sentence = _describe(kept, n)
-                return Finding(sentence, cause=cause, confidence=0.9 if divisor == 1 else 0.85,
-                               evidence=f"the per-sample gradients of samples {kept[:6]}{label} reproduce yours on "
-                                        f"{where}")
+    sums = np.stack([parts[0], parts[:-1].sum(axis=0), parts[1:].sum(axis=0)])  # the samples kept, in turn:
+    tries = [(kept, divisor, label)  # [0], all but the last, all but the first; each divided three ways
+             for kept in ([0], list(range(n - 1)), list(range(1, n)))
+             for divisor, label in ((1, ""), (len(kept), ", divided by the number of samples used"),
+                                    (n, ", divided by the batch size"))]
+    candidates = np.repeat(sums, 3, axis=0) / np.array([[d] for _, d, _ in tries], dtype=np.float64)
+    reproduce = (np.abs(mine - candidates) <= ctx.atol + ctx.rtol * np.abs(candidates)).all(axis=1)
+    for i in np.flatnonzero(reproduce):  # (usually none: then nothing more is computed)
+        if not ctx.close(candidates[i], true):
+            kept, divisor, label = tries[i]
+            cause, sentence = _describe(kept, n)
+            return Finding(sentence, cause=cause, confidence=0.9 if divisor == 1 else 0.85,
+                           evidence=f"the per-sample gradients of samples {kept[:6]}{label} reproduce yours on "
+                                    f"{where}")
     return None
 
 
@@ -80,12 +84,12 @@ def _chosen_elements(user: np.ndarray, ref: np.ndarray, ctx: Context) -> list[in
     """The wrong elements first (largest error first), then others, at most SAMPLED_ELEMENTS, seeded."""
     if user.size <= SAMPLED_ELEMENTS:
         return list(range(user.size))
-    err = np.abs(user - ref).reshape(-1)
-    wrong = err > ctx.atol + ctx.rtol * np.abs(ref).reshape(-1)
+    wrong = ~facts_of(user, ref, ctx).right.reshape(-1)
     order = np.argsort(~wrong, kind="stable")  # the wrong elements first, in index order
     picked = order[: SAMPLED_ELEMENTS // 2] if wrong.any() else order[:0]
-    spread = np.linspace(0, user.size - 1, SAMPLED_ELEMENTS).astype(int)  # then elements spread over the array
-    return sorted(set(picked.tolist()) | set(spread.tolist()))[:SAMPLED_ELEMENTS]
+    step = (user.size - 1) / (SAMPLED_ELEMENTS - 1)  # then elements spread over the array (np.linspace's points)
+    spread = [int(k * step) for k in range(SAMPLED_ELEMENTS - 1)] + [user.size - 1]
+    return sorted(set(picked.tolist()) | set(spread))[:SAMPLED_ELEMENTS]
 
 
 def per_sample_gradients(forward, arrays: list[np.ndarray], index: int, cotangent: np.ndarray,

@@ -15,9 +15,11 @@ from .finding import Finding
 from .registry import hypothesis
 
 
-def _index_arrays(ctx: Context, rows: int):
+def _index_arrays(ctx: Context, rows: int, shape: tuple | None = None):
     """Integer arrays among the arguments that index the gradient's first axis and repeat a value."""
     for name, value in ctx.inputs.items():
+        if shape is not None and isinstance(value, np.ndarray) and value.shape != shape[:value.ndim]:
+            continue  # dout does not have the shape idx.shape + (embedding dims): not the index
         if isinstance(value, (list, tuple)):
             value = np.asarray(value)
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf" or value.size < 2:
@@ -37,7 +39,7 @@ def repeated_indices_lost(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fi
     g = ctx.cotangent
     if not isinstance(g, np.ndarray) or user.ndim < 1:
         return None
-    for name, idx in _index_arrays(ctx, user.shape[0]):
+    for name, idx in _index_arrays(ctx, user.shape[0], g.shape):
         if g.shape != idx.shape + user.shape[1:]:
             continue
         buffered = np.zeros(user.shape)

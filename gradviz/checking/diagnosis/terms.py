@@ -15,15 +15,15 @@ MIN_ELEMENTS = 3  # fitting one coefficient to fewer numbers than this always "s
 def _fit(diff: np.ndarray, term: np.ndarray) -> float | None:
     if np.count_nonzero(term) < MIN_ELEMENTS:
         return None
-    norm = float(np.sum(term * term))
-    return float(np.sum(diff * term)) / norm if norm > 0 else None
+    norm = float((term * term).sum())
+    return float((diff * term).sum()) / norm if norm > 0 else None
 
 
 @hypothesis
 def regularization_mismatch(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """The gradient has a term lam * W that the loss lacks (or the reverse)."""
     w = ctx.wrt
-    if not isinstance(w, np.ndarray) or w.shape != user.shape or not np.any(w):
+    if not isinstance(w, np.ndarray) or w.shape != user.shape or not w.any():
         return None
     lam = _fit(user - ref, np.asarray(w, dtype=np.float64))
     if lam is None or abs(lam) < 1e-6 or not ctx.close(user, ref + lam * w):

@@ -9,7 +9,22 @@ from .context import Context
 
 def scale(*arrays: np.ndarray) -> float:
     """The size of the numbers involved (at least 1), for relative thresholds."""
-    return max([1.0] + [float(np.max(np.abs(a), initial=0.0)) for a in arrays])
+    return max([1.0] + [float(np.abs(a).max(initial=0.0)) for a in arrays])
+
+
+def near(a: np.ndarray, b, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """np.allclose(a, b, rtol, atol) for finite float arrays (nan is never near), without its per-call overhead.
+
+    The recognisers ask it dozens of times per diagnosis ("is the output tanh of the input?")."""
+    with np.errstate(all="ignore"):
+        return bool((np.abs(a - b) <= atol + rtol * np.abs(b)).all())
+
+
+def broadcastable(shape: tuple, to: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to `to` (np.broadcast_to would succeed)."""
+    if len(shape) > len(to):
+        return False
+    return all(n == 1 or n == m for n, m in zip(shape[::-1], to[::-1]))
 
 
 def nonzero(a: np.ndarray, ref_scale: float) -> np.ndarray:
@@ -18,7 +33,10 @@ def nonzero(a: np.ndarray, ref_scale: float) -> np.ndarray:
 
 
 def index_text(index) -> str:
-    index = tuple(int(i) for i in np.atleast_1d(index)) if np.ndim(index) else (int(index),)
+    if isinstance(index, tuple) and all(isinstance(i, (int, np.integer)) for i in index):
+        index = tuple(int(i) for i in index)  # (np.unravel_index's tuple: read without numpy)
+    else:
+        index = tuple(int(i) for i in np.atleast_1d(index)) if np.ndim(index) else (int(index),)
     return "[" + ",".join(map(str, index)) + "]"
 
 
