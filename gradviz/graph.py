@@ -38,6 +38,21 @@ def remember_label(node: Any) -> None:
     _labelled[key] = weakref.ref(node, lambda _, key=key: _labelled.pop(key, None))
 
 
+def _get_label(node: Any) -> str | None:
+    return node._label
+
+
+def _set_label(node: Any, name: str | None) -> None:
+    node._label = name
+    if name and node._op is not None:
+        remember_label(node)
+
+
+# Value.label and Tensor.label: a name set on an op result is remembered, so gv.check keeps the user's names.
+LABEL = property(_get_label, _set_label, doc="What a person calls this node (`w1`, `layer2.W`); drawings and "
+                                              "reports use it.")
+
+
 def labelled_results() -> list:
     """The op results with a user label that are still alive."""
     return [n for n in (ref() for ref in list(_labelled.values())) if n is not None and n._label]

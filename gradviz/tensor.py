@@ -135,16 +135,7 @@ class Tensor:
         self.id = graph.next_id()
         self.requires_grad = bool(requires_grad)
 
-    @property
-    def label(self) -> str | None:
-        """What a person calls this node (`w1`, `layer2.W`); drawings and reports use it."""
-        return self._label
-
-    @label.setter
-    def label(self, name: str | None) -> None:
-        self._label = name
-        if name and self._op is not None:
-            graph.remember_label(self)
+    label = graph.LABEL
 
     # -- array-like properties ---------------------------------------------------
     @property

@@ -142,16 +142,7 @@ class Value:
             return () if a is None else (a,)
         return a if b is _MANY else (a, b)
 
-    @property
-    def label(self) -> str | None:
-        """What a person calls this node (`w1`, `layer2.W`); drawings and reports use it."""
-        return self._label
-
-    @label.setter
-    def label(self, name: str | None) -> None:
-        self._label = name
-        if name and self._op is not None:
-            graph.remember_label(self)
+    label = graph.LABEL
 
     # -- arithmetic ------------------------------------------------------------
     # +, - and * are what scalar networks are made of: their nodes are built
