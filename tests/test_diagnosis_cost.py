@@ -24,7 +24,7 @@ class Counted(Dense):
     Counted on the class: gradviz may run copies of the object it was given."""
 
     calls = {"forward": 0, "backward": 0}
-    douts: list = []
+    douts: list = []  # every upstream gradient backward was given, in order
 
     def forward(self, inputs):
         Counted.calls["forward"] += 1
@@ -32,7 +32,7 @@ class Counted(Dense):
 
     def backward(self, dvalues):
         Counted.calls["backward"] += 1
-        Counted.douts.append(np.array(dvalues, copy=True))
+        Counted.douts.append(np.array(dvalues, dtype=np.float64))
         if self.bug == "dout_ignored":  # the chain rule forgotten in both parameter gradients
             x = self.inputs
             self.dweights, self.dbiases = x.T @ np.ones_like(dvalues), np.ones_like(dvalues).sum(axis=0)
@@ -78,8 +78,10 @@ def test_the_split_read_from_the_probe_equals_its_own_finite_differences(monkeyp
 
     monkeypatch.setattr(pipeline, "context_for", spy)
     gv.check_layer(Dense(6, 4, bug="first_sample_only"), rng(2).normal(size=(8, 6)))
+    assert {ctx.name for _, ctx in seen} == {"weights"}  # the passing inputs' diagnoses need no Context
+    gv.check_layer(Counted(6, 4, bug="dout_ignored"), rng(2).normal(size=(8, 6)))  # both parameters fail
     split = [(args, ctx) for args, ctx in seen if ctx.per_sample is not None]
-    assert {ctx.name for _, ctx in split} == {"weights", "biases"}
+    assert sorted(ctx.name for _, ctx in split) == ["biases", "weights", "weights"]
     for (subject, arrays, k, out, cot, batch, tol, aids), ctx in split:
         elements = list(range(arrays[k].size))
         recorded = ctx.per_sample(elements=elements)
@@ -97,15 +99,14 @@ def test_one_doubled_dout_answers_every_failing_input():
     calls = counted(lambda: reports.append(gv.check_layer(Counted(5, 3, bug="dout_ignored"),
                                                           rng(3).normal(size=(6, 5)))))
     assert causes(reports[0], "weights") == causes(reports[0], "biases") == ["chain_rule_forgotten"]
-    assert _doubled(Counted.douts) == 1 and calls["backward"] == len(Counted.douts)  # one, for both diagnoses
-    counted(lambda: gv.check_layer(Counted(5, 3), rng(3).normal(size=(6, 5))))
-    assert _doubled(Counted.douts) == 0  # a passing check asks nothing of the kind
-
-
-def _doubled(douts: list) -> int:
-    """Backward calls whose upstream gradient is twice an earlier one (the chain-rule hypothesis's scaling test;
-    the confirm stage's linearity test combines two random ones instead)."""
-    return sum(any(d.shape == e.shape and np.array_equal(d, 2 * e) for e in douts[:k]) for k, d in enumerate(douts))
+    douts = list(Counted.douts)
+    doubled = [d for d in douts if any(e.shape == d.shape and e.any() and np.array_equal(d, 2 * e) for e in douts)]
+    assert len(doubled) == 1  # one backward with dout doubled answers both diagnoses
+    zero = [d for d in douts if not d.any()]
+    plain = counted(lambda: gv.check_layer(Counted(5, 3), rng(3).normal(size=(6, 5))))
+    # and one with dout = 0: the confirm stage tells a backward affine in dout (this bug) from one not linear at all
+    assert len(zero) == 1 and not any(not d.any() for d in Counted.douts)
+    assert calls["backward"] == plain["backward"] + 2
 
 
 def _normalize(x, axis, eps, gamma, beta):

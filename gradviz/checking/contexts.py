@@ -9,7 +9,9 @@ forgotten" be tested by scaling dout).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -46,6 +48,36 @@ def aids_for(s: Subject, compared: list[int], out: np.ndarray, cot, batch: int |
     probed = recorder_for([splits_by_sample(s, k, out, cot, batch) for k in compared],
                           [s.inputs[k].data.size for k in compared], out.shape, mode)
     return Aids(probed, {k: j for j, k in enumerate(compared)})
+
+
+class Contexts(Mapping):
+    """The compared inputs' Contexts by input index, each built the first time something asks for it.
+
+    A passing input's diagnosis never runs: its Context (names, geometry, per-sample split) is built
+    only if a later stage (settled kinks, localization, the parameters re-diagnosed) asks for it."""
+
+    def __init__(self, build: Callable[[int], Context], keys: list[int]):
+        self._build, self._keys, self._built = build, list(keys), {}
+
+    def __getitem__(self, k: int) -> Context:
+        if k not in self._built:
+            if k not in self._keys:
+                raise KeyError(k)
+            self._built[k] = self._build(k)
+        return self._built[k]
+
+    def __contains__(self, k) -> bool:
+        return k in self._keys
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def later(self, k: int) -> Callable[[], Context]:
+        """Input k's Context when it is first needed (a failing verdict asks)."""
+        return functools.partial(self.__getitem__, k)
 
 
 def context_for(s: Subject, arrays: list[np.ndarray], k: int, out: np.ndarray, cot, batch: int | None,

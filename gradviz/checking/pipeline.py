@@ -31,7 +31,7 @@ from .diagnosis import Context, diagnose
 from .diagnosis.graph import from_first_wrong_node
 from .diagnosis.settled import diagnose_settled
 from .finite import Differences
-from .contexts import Aids, aids_for, context_for
+from .contexts import Aids, Contexts, aids_for, context_for
 from .holes import HoleFinder
 from .local import check_nodes
 from .localize import localize_failures
@@ -223,10 +223,9 @@ class _Check:
                     node_eps = EPS if any("visibly curves" in w for w in self.warnings) else tol.eps
                     nodes = check_nodes(s.root, eps=node_eps, atol=tol.atol, rtol=tol.rtol, seed=opt.seed,
                                         use_symbolic="symbolic" in opt.methods)
-            contexts = [self.context(k, out, cot, batch, aids) for k in compared]
-            self.contexts = dict(zip(compared, contexts))
+            self.contexts = contexts = Contexts(lambda k: self.context(k, out, cot, batch, aids), compared)
             for j, k in enumerate(compared):
-                results[k] = self.judged(j, k, yours[j], finite, sym, mode, contexts[j])
+                results[k] = self.judged(j, k, yours[j], finite, sym, mode, contexts.later(k))
             judged = [results[k] for k in compared]
             if tol.strict and finite is not None:
                 self.settings["tolerance"] = probing.apply_strict(judged, finite)
@@ -314,7 +313,8 @@ class _Check:
         """A failing directional check names the wrong input(s) and their worst (sampled) elements."""
         finite = self.finite
         failing = next((d for d, row in zip(finite.directions, finite.directional) if row[4] == FAIL), None)
-        located = localize_failures(loss, arrays, yours, base, [results[k] for k in compared], contexts, self.tol,
+        located = localize_failures(loss, arrays, yours, base, [results[k] for k in compared],
+                                    [contexts[k] for k in compared], self.tol,
                                     stream(self.options.seed, DIRECTIONS), failing)
         for k, (result, note) in zip(compared, located):
             results[k] = result

@@ -10,6 +10,8 @@ forward again. Directional checks, and parameters too large to record, fall back
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Callable
 
 import numpy as np
@@ -27,7 +29,7 @@ class ProbeOutputs:
     """
 
     def __init__(self, sizes: list[int], wanted: set[int], shape: tuple):
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int).tolist()
+        self.offsets = [0, *itertools.accumulate(int(n) for n in sizes)]  # (without numpy: a check pays it once)
         self.evaluations = 2 * self.offsets[-1]
         self.wanted, self.shape = wanted, tuple(shape)
         self.outputs = {p: np.empty((2 * sizes[p],) + self.shape) for p in wanted}  # up, down for each element
@@ -86,6 +88,6 @@ def recorder_for(roles: list[bool], sizes: list[int], shape: tuple, mode: str) -
     if mode != "full":
         return None
     wanted = {p for p, (parameter, size) in enumerate(zip(roles, sizes)) if parameter and 0 < size <= MAX_ELEMENTS}
-    if not wanted or 2 * sum(sizes[p] for p in wanted) * max(int(np.prod(shape)), 1) > MAX_FLOATS:
+    if not wanted or 2 * sum(sizes[p] for p in wanted) * max(math.prod(shape), 1) > MAX_FLOATS:
         return None
     return ProbeOutputs(sizes, wanted, shape)

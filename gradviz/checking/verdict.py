@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
+from typing import Callable
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def agree(x, y, atol: float, rtol: float):
 
 def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarray | None,
           atol: float, rtol: float, *, batch: int | None = None, layout: str | None = None,
-          context: Context | None = None) -> InputResult:
+          context: Context | Callable[[], Context] | None = None) -> InputResult:
     """Rows and status for one input: PASS, FAIL, NONDIFF (a valid subgradient at a kink) or SKIPPED.
 
     An element FAILs only when autograd disagrees with every oracle available;
@@ -96,8 +97,9 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
     result = InputResult(name, tuple(shape), worst_status(status.tolist()), build_rows,
                          autograd=auto_in, finite=fin_out, symbolic=sym_out, statuses=status, notes=note)
     if result.status == FAIL and ref is not None:
-        known = context if context is not None else Context(batch=batch, layout=layout)
-        known = replace(known, name=known.name or name, atol=atol, rtol=rtol,
-                        kinks=kinked.reshape(shape) if kinked is not None else known.kinks)
+        known = context() if callable(context) else context  # (built only now: a passing input needs none)
+        known = copy.copy(known) if known is not None else Context(batch=batch, layout=layout)
+        known.name, known.atol, known.rtol = known.name or name, atol, rtol  # (as dataclasses.replace, cheaper)
+        known.kinks = kinked.reshape(shape) if kinked is not None else known.kinks
         result.diagnosis = diagnose(auto_in, ref.reshape(shape), known)
     return result

@@ -96,12 +96,11 @@ def array_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | N
              if name != "dout" and a.size > 1 and a.ndim <= user.ndim and broadcastable(a.shape, user.shape)]
     if not named:
         return None
-    with np.errstate(all="ignore"):
-        ratio = user.reshape(-1)[probe] / ref.reshape(-1)[probe]
     at = None if all(a.shape == user.shape for _, a in named) else np.unravel_index(probe, user.shape)
     values = np.array([a.reshape(-1)[probe] if a.shape == user.shape else a[_aligned(at, a.shape, user.shape)]
                        for _, a in named])  # each array at the probe
     with np.errstate(all="ignore"):
+        ratio = user.reshape(-1)[probe] / ref.reshape(-1)[probe]
         missing_like = (np.abs(ratio * values - 1.0) <= 1e-8 + 1e-2).all(axis=1)  # np.allclose(.., rtol=1e-2)
         extra_like = (np.abs(ratio - values) <= 1e-8 + 1e-2 * np.abs(values)).all(axis=1)
     for (name, a), maybe in zip(named, missing_like | extra_like):

@@ -51,7 +51,7 @@ class Facts:
     @cached_property
     def ratio(self) -> float | None:
         """yours / true if it is one constant over the elements that matter (and both are 0 elsewhere)."""
-        return constant_ratio(self.user, self.ref)
+        return constant_ratio(self.user, self.ref, self.ref_support)
 
     @cached_property
     def same_numbers(self) -> bool:
@@ -65,10 +65,9 @@ class Facts:
         return bool((gap <= self.ctx.atol + self.ctx.rtol * float(np.abs(self.ref).max(initial=0.0))).all())
 
 
-def constant_ratio(user: np.ndarray, ref: np.ndarray) -> float | None:
-    """The ratio user / ref if it is one constant over the elements that matter."""
-    size = scale(ref)
-    mask = nonzero(ref, size)
+def constant_ratio(user: np.ndarray, ref: np.ndarray, mask: np.ndarray | None = None) -> float | None:
+    """The ratio user / ref if it is one constant over the elements that matter (`mask`: ref's support, if known)."""
+    mask = nonzero(ref, scale(ref)) if mask is None else mask
     if np.count_nonzero(mask) == 0:
         return None
     with np.errstate(all="ignore"):

@@ -6,16 +6,16 @@ import numpy as np
 
 from .context import Context
 from .finding import Finding
+from .facts import facts_of
 from .registry import hypothesis
-from .util import fraction, lined_up, nonzero, scale, slices_text, some_indices
+from .util import fraction, lined_up, slices_text, some_indices
 
 
 @hypothesis
 def sign_flip_on_subset(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    size = scale(ref)
     if not ctx.close(np.abs(user), np.abs(ref)):
         return None
-    big = nonzero(ref, size) & (np.abs(ref) > ctx.atol)
+    big = facts_of(user, ref, ctx).ref_support & (np.abs(ref) > ctx.atol)  # (nonzero at the scale of ref)
     flipped = big & (np.sign(user) != np.sign(ref))
     if not flipped.any() or np.array_equal(flipped, big):
         return None  # no flip at all, or all of them (the constant factor -1 names that)
