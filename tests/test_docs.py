@@ -301,10 +301,12 @@ def test_tutorial_course_code_names_each_planted_bug_and_each_convention():
     assert shown(name, 11).startswith("PASS")
     assert "guessed from the names y_true, y_pred" in shown(name, 12)
     assert shown(name, 13).startswith("PASS")
-    convention, per_example = shown(name, 14).splitlines()
+    activation, reading = shown(name, 14).splitlines()  # sigmoid and sigmoid_derivative, both arrays
+    assert activation.startswith("PASS") and reading.startswith("sigmoid is elementwise in x")
+    convention, per_example = shown(name, 15).splitlines()
     assert "1/3 of the true gradient" in convention and "deeplearning.ai convention" in convention  # m = 3
     assert per_example.startswith("PASS")
-    assert ns["done"].returncode == 0 and "PASS" in shown(name, 15)
+    assert ns["done"].returncode == 0 and "PASS" in shown(name, 16)
 
 
 def test_tutorial_course_code_reads_unseen_structures_and_refuses_what_it_cannot_confirm():
@@ -312,17 +314,17 @@ def test_tutorial_course_code_reads_unseen_structures_and_refuses_what_it_cannot
     upstream gradient (db1 with 4/m), a cost returned with its gradients, a refusal and the flag resolving it."""
     name = "tutorial-course-code.md"
     ns = executed(name).namespace
-    rows, binding = shown(name, 16).splitlines()
+    rows, binding = shown(name, 17).splitlines()
     assert "(\"parameters['Waa']\", 'FAIL')" in rows and rows.count("'PASS'") == 4
     assert binding.startswith("binding: da_next <- upstream of") and "dWaa <- parameters['Waa']" in binding
-    assert "parameters['b1']: it is the true gradient times a constant 4 everywhere" in shown(name, 17)
-    assert shown(name, 18).startswith("PASS")
-    refusal = shown(name, 19)
+    assert "parameters['b1']: it is the true gradient times a constant 4 everywhere" in shown(name, 18)
+    assert shown(name, 19).startswith("PASS")
+    refusal = shown(name, 20)
     assert "cannot read twin_forward/twin_backward: two ways of calling it both hold and disagree" in refusal
     assert "--outputs NAMES" in refusal and refusal.rstrip().endswith("PASS: every gradient agrees with central "
                                                                       "finite differences.")
-    assert ns["done"].returncode == 0 and shown(name, 20).startswith("PASS")
-    layer_refusal, verdict, binding = shown(name, 21).rsplit("\n", 3)[:3]
+    assert ns["done"].returncode == 0 and shown(name, 21).startswith("PASS")
+    layer_refusal, verdict, binding = shown(name, 22).rsplit("\n", 3)[:3]
     assert "cannot read LeakyCell: two ways of calling it both hold and disagree" in layer_refusal
     assert "self.z_list[-1]" in layer_refusal and "outputs= (--outputs NAME)" in layer_refusal
     assert verdict.startswith("PASS") and "the output is self.h_list[-1]" in binding

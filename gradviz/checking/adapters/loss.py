@@ -21,6 +21,7 @@ from ..confirm import Candidate, choose
 from .both import _cost_and_gradients, _loss_then_array, both_structured
 from .pair import differentiable
 from ..names import match
+from .elementwise import elementwise_or_refuse
 from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, no_float_array,
                       positional_names, user_name)
 
@@ -269,12 +270,26 @@ def _grad_fn_reading(f, grad_f, args, bound, target, certain, note, timeout) -> 
         b.arguments[target] = current[target]
         return call(name, fn, *b.args, timeout=timeout, **b.kwargs)
 
-    return Reading(name=fname, convention=f"a function and its gradient ({fname}, {gname})",
-                   override="wrt= (--wrt NAME) names the differentiated argument", arrays=arrays,
-                   forward=lambda cur: _scalar(fname, call_with(f, fname, cur)),
-                   vjp=lambda dout: {target: call_with(grad_f, gname, {target: arrays[target].copy()})},
-                   backward_name=gname, inputs=(target,), loss=True, notes=notes, warnings=warns,
-                   constants=_others(bound.arguments, target), named={target} if certain else set())
+    common = dict(name=fname, override="wrt= (--wrt NAME) names the differentiated argument", arrays=arrays,
+                  backward_name=gname, inputs=(target,), notes=notes, warnings=warns,
+                  constants=_others(bound.arguments, target), named={target} if certain else set())
+    first = as_array(fname, call_with(f, fname, {target: arrays[target].copy()}))
+    if first.size == 1:
+        return Reading(convention=f"a function and its gradient ({fname}, {gname})", loss=True,
+                       forward=lambda cur: _scalar(fname, call_with(f, fname, cur)),
+                       vjp=lambda dout: {target: call_with(grad_f, gname, {target: arrays[target].copy()})},
+                       **common)
+    # An array out: an activation and its derivative (sigmoid, sigmoid_prime). Read only when each output element
+    # depends on its own input element alone, where the derivative's array is the Jacobian's whole diagonal.
+    elementwise_or_refuse(lambda x: as_array(fname, call_with(f, fname, {target: x})), arrays[target], first,
+                          fname, gname, target)
+    notes.append(f"{fname} is elementwise in {target}: {gname}({target}) is read as its elementwise derivative, "
+                 "checked as the upstream gradient times it")
+    return Reading(convention=f"an elementwise function and its derivative ({fname}, {gname})",
+                   forward=lambda cur: as_array(fname, call_with(f, fname, cur)),
+                   vjp=lambda dout: {target: np.asarray(dout) * as_array(gname, call_with(
+                       grad_f, gname, {target: arrays[target].copy()}))},
+                   **common)
 
 
 def _dict_subject(f, grad_f, args, bound, key, timeout, warns) -> Reading:
