@@ -91,6 +91,16 @@ ATTACKS = {
                 pass
         _os._exit(0)
     ''',
+    # closes every pipe it holds, then keeps running as if nothing had happened
+    "closer": '''
+        import os as _os, time as _time
+        for _fd in range(3, 64):
+            try:
+                _os.close(_fd)
+            except OSError:
+                pass
+        _time.sleep(60)
+    ''',
 }
 
 
@@ -129,6 +139,9 @@ def test_forged_verdicts_and_hostile_messages_never_give_marks(tmp_path):
     assert rows["patcher"]["Sigmoid"] == "2"  # its right code is still right
     for attacker in ("forger", "pickler", "oversized", "huge_array", "garbage"):
         assert rows[attacker]["score"] == "0" and rows[attacker]["status"] == "ERROR", attacker
+    # its copy of the channel is not the only one: the grader hears nothing and stops it at the time limit
+    assert rows["closer"]["score"] == "0" and rows["closer"]["status"] == "TIMEOUT"
+    assert "time limit" in reasons["closer"]["Dense"]
     assert "limit" in reasons["oversized"]["Dense"]
     assert "not a gradviz message" in reasons["garbage"]["Dense"]
     assert not Path(f"/tmp/{MARKER}-pickle").exists()  # nothing was unpickled, here or anywhere

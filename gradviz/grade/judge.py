@@ -35,6 +35,7 @@ from .spec import parse_check_args
 
 WORKER = ("import sys; sys.path.insert(0, {path!r}); from gradviz.grade.worker import main; main()")
 STARTUP = 60.0  # seconds a worker may take to start its interpreter and import gradviz, before the time limit
+EXIT_WAIT = 15.0  # seconds to learn how a worker whose channel closed has ended (its teardown can be slow)
 
 
 def ready() -> None:
@@ -220,15 +221,23 @@ class Judge:
         return {**error_outcome(message, cause), "status": status}
 
     def _exit_code(self) -> int | None:
+        """How the worker ended, once its channel has closed; None while it still runs (it closed the channel itself).
+
+        The wait is generous: a worker's namespaces are torn down after its channel closes, and on a loaded machine
+        that has taken more than 2 s. A zygote's worker is first asked to end (it is killed if it still runs), so the
+        answer never waits for a worker that keeps running: its code is then the zygote's own SIGKILL.
+        """
         if self.reporter is not None:
-            self.reporter.settimeout(2)
+            self.reporter.shutdown(socket.SHUT_WR)  # the zygote kills a worker still running, then reports its end
+            self.reporter.settimeout(EXIT_WAIT)
             try:
                 text = self.reporter.recv(64).decode("ascii", "replace")
             except OSError:
                 return None
-            return int(text) if text.lstrip("-").isdigit() else None
+            code = int(text) if text.lstrip("-").isdigit() else None
+            return None if code == -signal.SIGKILL else code  # killed on our request: it was still running
         try:
-            return self.process.wait(timeout=2)
+            return self.process.wait(timeout=EXIT_WAIT)
         except subprocess.TimeoutExpired:
             return None
 
