@@ -109,18 +109,24 @@ def scalar_mlp(rows, title, nin, sizes, X, Y, epochs, lr, rounds, floor_target, 
         "floor": lambda: floors.scalar_train(nin, sizes, X, Y, epochs, lr),
         "gradviz": lambda: train(gv.Value, gv.Value.tanh, nin, sizes, X, Y, epochs, lr),
         "gv.nn": lambda: train_nn(nin, sizes, X, Y, epochs, lr),
+        "least engine": lambda: train(*floors.least_engine(), nin, sizes, X, Y, epochs, lr),
     }
     if have("micrograd"):
         MV, mtanh = micrograd_value()
         contenders["micrograd"] = lambda: train(MV, mtanh, nin, sizes, X, Y, epochs, lr)
     # the same math: the floor and the engine end on the same loss
     assert math.isclose(contenders["floor"](), contenders["gradviz"](), rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose(contenders["floor"](), contenders["least engine"](), rel_tol=1e-9, abs_tol=1e-12)
     # CPU seconds: every contender is single-threaded Python, and on a shared machine
     # wall time also counts the time spent waiting for a core.
     t = interleaved_seconds(contenders, rounds=rounds, warmup=0, min_sample=0.0, clock=time.process_time)
     gv_s = t["gradviz"]
     rows.append(Row(title, gv_s, "plain-Python floor", t["floor"], f"within {floor_target:g}x",
                     f"gradviz/floor = {gv_s / t['floor']:.2f}"))
+    # the language's share of that ratio: a six-slot engine with nothing but reverse mode (floors.least_engine)
+    rows.append(Row(title, gv_s, "least engine", t["least engine"], "(info)",
+                    f"least/floor = {t['least engine'] / t['floor']:.2f}, gradviz/least = "
+                    f"{gv_s / t['least engine']:.2f}"))
     if "micrograd" in t:
         rows.append(Row(title, gv_s, "micrograd", t["micrograd"], f">= {micrograd_target:g}x"))
     nn_s = t["gv.nn"]

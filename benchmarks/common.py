@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import sys
@@ -48,7 +49,10 @@ def interleaved_seconds(fns: dict[str, Callable[[], object]], rounds: int = 7, w
     time, so the fastest turn is the one they disturbed least (medians of turns
     moved by 30% between runs on a loaded two-core machine; minimums by a few %).
     With clock=time.process_time, single-threaded contenders are timed in CPU
-    seconds, which leave out the time spent waiting for a core.
+    seconds, which leave out the time spent waiting for a core. Before every
+    turn, untimed, the cycle collector clears what the previous contender left:
+    a turn never pays for another's garbage (micrograd's closures leave cycles
+    that the next contender's first full collection would otherwise walk).
     """
     numbers = {}
     for name, fn in fns.items():
@@ -61,6 +65,7 @@ def interleaved_seconds(fns: dict[str, Callable[[], object]], rounds: int = 7, w
     for _ in range(rounds):
         for name, fn in fns.items():
             number = numbers[name]
+            gc.collect()
             start = clock()
             for _ in range(number):
                 fn()

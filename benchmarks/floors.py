@@ -64,6 +64,97 @@ def scalar_train(nin: int, sizes: list[int], X, Y, epochs: int, lr: float) -> fl
     return loss
 
 
+# --- the least engine: what any Python operator-overloading engine must pay ----------------
+def least_engine() -> tuple[type, object]:
+    """A scalar engine with nothing but what reverse mode needs: (Value class, its tanh).
+
+    Six slots (value, gradient, two parents, the op's backward, a creation
+    number), each op one small function, a backward in creation order (a set
+    of visited nodes, a sort, no recursion). No labels, scopes, constants as
+    nodes, error messages or IEEE handling. It shows what the language costs:
+    its ratio to the floor is what any engine written this way pays, and
+    gradviz's ratio to it is what gradviz's own features cost on top.
+    """
+    from itertools import count
+
+    new, ids = object.__new__, count().__next__
+
+    def mul(g, a, b, out):
+        return g * b, g * a
+
+    def add(g, a, b, out):
+        return g, g
+
+    def sub(g, a, b, out):
+        return g, -g
+
+    def tanh_grad(g, a, out):
+        return g * (1.0 - out * out)
+
+    class Least:
+        __slots__ = ("data", "grad", "a", "b", "op", "id")
+
+        def __init__(self, data):
+            self.data, self.grad, self.a, self.b, self.op, self.id = float(data), 0.0, None, None, None, ids()
+
+        def _binary(self, other, data, op):
+            out = new(Least)
+            out.data, out.grad, out.a, out.b, out.op, out.id = data, 0.0, self, other, op, ids()
+            return out
+
+        def __add__(self, other):
+            other = other if type(other) is Least else Least(other)
+            return self._binary(other, self.data + other.data, add)
+
+        __radd__ = __add__
+
+        def __mul__(self, other):
+            other = other if type(other) is Least else Least(other)
+            return self._binary(other, self.data * other.data, mul)
+
+        __rmul__ = __mul__
+
+        def __sub__(self, other):
+            other = other if type(other) is Least else Least(other)
+            return self._binary(other, self.data - other.data, sub)
+
+        def __pow__(self, k):
+            if k != 2:
+                raise NotImplementedError("the least engine only squares (the benchmark's loss)")
+            return self._binary(self, self.data * self.data, mul)  # x * x: both parents are x
+
+        def tanh(self):
+            out = new(Least)
+            out.data, out.grad, out.a, out.b, out.op, out.id = math.tanh(self.data), 0.0, self, None, tanh_grad, ids()
+            return out
+
+        def backward(self):
+            order, seen, stack = [], set(), [self]
+            while stack:
+                node = stack.pop()
+                if node.op is None or node.id in seen:
+                    continue
+                seen.add(node.id)
+                order.append(node)
+                stack.append(node.a)
+                if node.b is not None:
+                    stack.append(node.b)
+            order.sort(key=lambda n: n.id, reverse=True)
+            for node in order:
+                node.grad = 0.0
+            self.grad = 1.0
+            for node in order:
+                a, b = node.a, node.b
+                if b is None:
+                    a.grad += node.op(node.grad, a.data, node.data)
+                else:
+                    ga, gb = node.op(node.grad, a.data, b.data, node.data)
+                    a.grad += ga
+                    b.grad += gb
+
+    return Least, Least.tanh
+
+
 # --- the array MLP (relu hidden layers, softmax cross-entropy) ------------------------------
 def array_mlp_params(dims: list[int], seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(W (in, out), b (out,)) per layer, He-initialized, as gv.nn.Linear(init='he') draws them."""
