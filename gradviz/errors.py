@@ -7,6 +7,12 @@ traceback and a notebook user sees the cause instead of a numpy internals dump.
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
 
 class GradvizError(Exception):
     """Bad input or an impossible request, explained in one readable message.
@@ -49,3 +55,14 @@ def describe(obj: object) -> str:
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(obj).__name__} {text}"
+
+
+def warn_at_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn at the first line outside gradviz: the user's call, however deep inside gradviz the cause was found.
+
+    A fixed stacklevel points into gradviz as soon as one more function sits between the user and the warning.
+    """
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

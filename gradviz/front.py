@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,7 @@ def _is_torch_tensor(root: Any) -> bool:
 def draw(root: Any, *args: Any, **options: Any) -> rendering.Drawing:
     if _is_torch_tensor(root):  # torchviz's make_dot(y): gv.torch.draw walks the recorded graph or grad_fn
         return importlib.import_module("gradviz.torch").draw(root, *args, **options)
-    with warnings.catch_warnings(record=True) as caught:  # said again below, at the user's line, not this one
-        warnings.simplefilter("always")
-        drawing = rendering.draw(root, *args, **options)
-    for warning in caught:
-        warnings.warn(warning.message, warning.category, stacklevel=2)
-    return drawing
+    return rendering.draw(root, *args, **options)  # its warnings name the user's line (errors.warn_at_user)
 
 
 @functools.wraps(rendering.render)

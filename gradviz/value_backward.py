@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import numbers
 from operator import attrgetter
-import warnings
 from typing import Any
 
 import numpy as np
 
 from . import graph
-from .errors import GradvizTypeError, NumericWarning, describe
+from .errors import GradvizTypeError, NumericWarning, describe, warn_at_user
 from .ops.registry import OpDef
 
 # A node stores its parents in two slots, `_a` and `_b`, rather than in a tuple:
@@ -175,8 +174,8 @@ def _ieee_backward(op: OpDef, node: Any) -> tuple:
         grads = op.backward(np.float64(node.grad), *args, np.float64(node.data), **(node._attrs or {}))
     grads = tuple(float(g) for g in grads)
     inputs = ", ".join(f"{p.data:g}" for p in node._parents)
-    warnings.warn(f"the gradient of {op.display}({inputs}) divides by zero; it is {', '.join(map(str, grads))} "
-                  "(IEEE float semantics, as in numpy and PyTorch)", NumericWarning, stacklevel=4)
+    warn_at_user(f"the gradient of {op.display}({inputs}) divides by zero; it is {', '.join(map(str, grads))} "
+                 "(IEEE float semantics, as in numpy and PyTorch)", NumericWarning)
     return grads
 
 

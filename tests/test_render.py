@@ -188,10 +188,14 @@ def test_big_graphs_collapse_automatically_and_say_so():
     assert "auto-collapsed" not in gv.draw(unscoped, collapse=False).source
 
 
-def test_drawing_before_backward_warns():
+def test_drawing_before_backward_warns_at_the_users_line(tmp_path):
     x = gv.Value(1.0, label="x")
-    with pytest.warns(UserWarning, match="call backward"):
+    with pytest.warns(UserWarning, match="call backward") as drawn:
         gv.draw(x * 2.0)
+    with pytest.warns(UserWarning, match="call backward") as rendered:
+        gv.render(x * 3.0, tmp_path / "graph.svg")  # a deeper path inside gradviz: the same line is named
+    for caught in (drawn, rendered):
+        assert [w.filename for w in caught] == [__file__], [(w.filename, w.lineno) for w in caught]
 
 
 def test_drawing_displays_inline_as_svg():

@@ -80,8 +80,18 @@ def test_tanh_and_sigmoid_are_stable_at_plus_minus_1000():
 
 
 def test_exp_overflow_gives_inf_with_a_warning():
-    with pytest.warns(gv.NumericWarning, match="overflow"):
+    with pytest.warns(gv.NumericWarning, match="overflow") as caught:
         assert gv.Value(1000.0).exp().data == math.inf
+    assert caught[0].filename == __file__  # the user's line, not gradviz's
+
+
+def test_a_gradient_that_divides_by_zero_warns_at_the_backward_call():
+    x = gv.Value(0.0)
+    out = x.sqrt()
+    with pytest.warns(gv.NumericWarning, match="divides by zero") as caught:
+        out.backward()
+    assert x.grad == math.inf
+    assert caught[0].filename == __file__
 
 
 def test_negative_base_with_fractional_exponent_is_nan_with_warning():

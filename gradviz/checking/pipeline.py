@@ -16,14 +16,13 @@ reaches every one of them.
 
 from __future__ import annotations
 
-import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ..errors import PrecisionWarning
+from ..errors import PrecisionWarning, warn_at_user
 from .adapters.reading import as_array
 from . import probe as probing
 from . import served
@@ -111,7 +110,7 @@ class _Check:
             if spec.float32:
                 message = (f"{spec.name} is float32; it was upcast to float64 for the check. Finite differences in "
                            "float32 are dominated by round-off (try report.sweep() to see why)")
-                warnings.warn(message, PrecisionWarning, stacklevel=5)
+                warn_at_user(message, PrecisionWarning)
                 self.warnings.append(message)
         bad = [i.name for i in s.inputs if not np.all(np.isfinite(i.data))]
         if bad:

@@ -10,18 +10,17 @@ outside the domain: like numpy they return inf or nan and emit a
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
-from ..errors import NumericWarning
+from ..errors import NumericWarning, warn_at_user
 
 _INF = math.inf
 _NAN = math.nan
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, NumericWarning, stacklevel=4)
+    warn_at_user(message, NumericWarning)
 
 
 def exp(x):

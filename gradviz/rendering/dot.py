@@ -14,11 +14,11 @@ overlay (a Report's verdict on each node) and drawing (the Digraph subclass).
 from __future__ import annotations
 
 import textwrap
-import warnings
 from typing import Any, Sequence
 
 import numpy as np
 
+from ..errors import warn_at_user
 from ..checking.status import ERROR
 from ..graph import topological_order
 from . import foreign
@@ -68,9 +68,9 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
     order = topological_order(root)
     plan = Plan(order, {id(n): i for i, n in enumerate(order)})
     plan_collapse(plan, collapse, max_nodes)
-    if warn_no_grad and len(order) > 1 and not any(np.any(np.asarray(n.grad) != 0) for n in order):
-        warnings.warn("drawing a graph whose gradients are all zero: call backward() first to see them",
-                      UserWarning, stacklevel=2)
+    # a report's verdict says what happened to the gradients (a backward that raised leaves them all zero)
+    if warn_no_grad and report is None and len(order) > 1 and not any(np.any(np.asarray(n.grad) != 0) for n in order):
+        warn_at_user("drawing a graph whose gradients are all zero: call backward() first to see them")
     overlay = Overlay(report, root, order)
     g = Drawing(name="gradviz", format="svg")
     rankdir = _choose_rankdir(plan, precision) if rankdir == "auto" else rankdir

@@ -17,14 +17,13 @@ import signal
 import textwrap
 import threading
 import traceback
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from ...errors import GradvizError, PrecisionWarning
+from ...errors import GradvizError, PrecisionWarning, warn_at_user
 from ..subject import Problem, UserCodeError  # noqa: F401 - re-exported for the adapters
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -152,7 +151,7 @@ def float64_copy(name: str, value: Any, warnings_out: list[str]) -> np.ndarray:
     array = np.asarray(value)
     if array.dtype == np.float32:
         message = f"{name} is float32; it was upcast to float64 for the check"
-        warnings.warn(message, PrecisionWarning, stacklevel=4)
+        warn_at_user(message, PrecisionWarning)
         warnings_out.append(message)
     if array.dtype.kind not in "fiub":
         raise GradvizError(f"{name} must be a numeric array, got dtype {array.dtype}")
