@@ -22,6 +22,7 @@ DOCS = ROOT / "docs"
 sys.path.insert(0, str(DOCS))
 
 import build_images  # noqa: E402  (docs/build_images.py)
+import browser as headless  # noqa: E402  (tests/browser.py)
 import pages  # noqa: E402  (docs/pages.py: one runner for the site, the notebooks and these tests)
 
 
@@ -360,26 +361,11 @@ return [sizes, images];
 
 
 @pytest.fixture(scope="module")
-def browser():
-    pytest.importorskip("selenium", reason="selenium is not installed (the test extra)")
-    import shutil
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    driver_path = shutil.which("chromedriver") or shutil.which("chromium-driver")
-    if driver_path is None:
-        pytest.skip("chromium-driver is not installed (CI installs it: apt-get install chromium chromium-driver)")
-    options = Options()
-    if shutil.which("chromium"):
-        options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    yield driver
-    driver.quit()
+def browser(tmp_path_factory):
+    if headless.unavailable():
+        pytest.skip(headless.unavailable())
+    with headless.chromium(tmp_path_factory.mktemp("profile"), *VIEWPORT) as driver:
+        yield driver
 
 
 @pytest.fixture(scope="module")

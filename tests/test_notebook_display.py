@@ -7,11 +7,12 @@ and measured in headless Chromium.
 
 import base64
 import re
-import shutil
 
 import nbformat
 import numpy as np
 import pytest
+
+import browser
 
 import gradviz as gv
 
@@ -39,19 +40,10 @@ def _execute(*cells: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory):
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs Debian's chromium and chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (the test extra)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--window-size=1280,900", f"--user-data-dir={tmp_path_factory.mktemp('profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    yield driver
-    driver.quit()
+    if browser.unavailable():
+        pytest.skip(browser.unavailable())
+    with browser.chromium(tmp_path_factory.mktemp("profile"), 1280, 900) as driver:
+        yield driver
 
 
 def _shown_width(driver, tmp_path, body: str, cell_px: int) -> float:

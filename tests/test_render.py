@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,6 +13,7 @@ import pytest
 import gradviz as gv
 from gradviz.rendering import backends
 
+import browser
 from oracles import wrong_tanh
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -203,32 +203,13 @@ def test_drawing_displays_inline_as_svg():
     assert svg.lstrip().startswith("<?xml") or "<svg" in svg
 
 
-def _chromium():
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        return None
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        return None
-    return webdriver, Service
-
-
-@pytest.mark.skipif(_chromium() is None, reason="needs Debian's chromium and chromium-driver, and selenium")
+@pytest.mark.skipif(browser.unavailable() is not None, reason=str(browser.unavailable()))
 def test_step_through_page_in_headless_chromium(tmp_path):
-    webdriver, Service = _chromium()
     out = neuron()
     before = [n.grad for n in gv.topological_order(out)]
     page = gv.animate_backward(out, tmp_path / "backward.html")
     assert [n.grad for n in gv.topological_order(out)] == before  # real gradients restored after the frames
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    try:
+    with browser.chromium(tmp_path / "profile") as driver:
         driver.get(page.as_uri())
         frames = driver.find_elements("css selector", "figure.gv-frame")
         assert len(frames) == 6  # before backward + one per op (2 mul, 2 add, tanh)
@@ -245,8 +226,6 @@ def test_step_through_page_in_headless_chromium(tmp_path):
         assert widget.get_attribute("data-current") == "1"
         driver.find_element("tag name", "body").send_keys("\ue014")  # the right arrow key
         assert widget.get_attribute("data-current") == "2"
-    finally:
-        driver.quit()
 
 
 def test_an_nchw_image_with_one_sample_and_channel_is_drawn_as_a_grid():

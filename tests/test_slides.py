@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import browser
+
 import gradviz as gv
 from gradviz.rendering import backends
 
@@ -110,24 +112,12 @@ def test_pdf_without_system_graphviz_says_what_is_missing(tmp_path):
 @pytest.fixture(scope="module")
 def laptop(tmp_path_factory):
     """Headless Chromium with a 1280x800 laptop screen."""
-    pytest.importorskip("selenium", reason="selenium is not installed (the test extra)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver_path = shutil.which("chromedriver") or shutil.which("chromium-driver")
-    if driver_path is None:
-        pytest.skip("chromium-driver is not installed (CI installs it: apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    if shutil.which("chromium"):
-        options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path_factory.mktemp('profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
-    yield driver
-    driver.quit()
+    if browser.unavailable():
+        pytest.skip(browser.unavailable())
+    with browser.chromium(tmp_path_factory.mktemp("profile"), 1280, 800) as driver:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+        yield driver
 
 
 # The shown frame's caption and graph: where they sit on the screen, and the graph's smallest text in CSS px.
