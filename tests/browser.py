@@ -1,38 +1,10 @@
-"""Headless Chromium for the tests of what people see in a browser: one way to find it and start it."""
+"""Headless Chromium for the tests: docs/headless.py, the one way to start it (the docs' screenshots use it too)."""
 
-from __future__ import annotations
-
-import shutil
-from contextlib import contextmanager
+import sys
 from pathlib import Path
-from typing import Iterator
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
 
-def unavailable() -> str | None:
-    """Why no browser can be started here (the tests skip and say so), or None."""
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (the test extra)"
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        return "needs Debian's chromium and chromium-driver (CI installs them: apt-get install chromium chromium-driver)"
-    return None
+from headless import chromium, unavailable  # noqa: E402,F401
 
-
-@contextmanager
-def chromium(profile: Path, width: int = 1280, height: int = 900) -> Iterator:
-    """A headless Chromium driven by selenium with its own profile folder, closed on exit."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", f"--window-size={width},{height}", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+__all__ = ["chromium", "unavailable"]

@@ -387,13 +387,12 @@ def test_progress_line():
     assert progress_line(0, 0, 3, 0.0, width=4) == "[....] 0/3 graded, 0 failing, 3 left"
 
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
-import grading_screenshot  # noqa: E402  (docs/grading_screenshot.py: the tutorial's picture, same browser)
+import browser  # noqa: E402  (the browser the tutorial's picture is taken with: docs/headless.py)
 
 
-@pytest.mark.skipif(not grading_screenshot.available(), reason="needs chromium, chromium-driver and selenium")
+@pytest.mark.skipif(browser.unavailable() is not None, reason=str(browser.unavailable()))
 def test_summary_renders_in_headless_chromium(graded, tmp_path):
-    with grading_screenshot.chromium(tmp_path / "profile") as driver:
+    with browser.chromium(tmp_path / "profile", 1000, 1200) as driver:
         driver.get((graded["out"] / "summary.html").as_uri())
         bars = driver.find_elements("css selector", "#score-histogram rect.bin")
         drawn = {b.get_attribute("data-score"): b.size["height"] for b in bars}
@@ -537,9 +536,9 @@ def test_a_missing_gradient_row_shows_no_error_of_zero():
     assert "FAIL" in cells[2] and cells[3:5] == ["-", "-"] and "no gradient" in cells[5]
 
 
-@pytest.mark.skipif(not grading_screenshot.available(), reason="needs chromium, chromium-driver and selenium")
+@pytest.mark.skipif(browser.unavailable() is not None, reason=str(browser.unavailable()))
 def test_the_summary_and_a_feedback_page_read_on_a_phone(graded, tmp_path):
-    with grading_screenshot.chromium(tmp_path / "profile") as driver:
+    with browser.chromium(tmp_path / "profile", 1000, 1200) as driver:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                {"width": 390, "height": 844, "deviceScaleFactor": 3, "mobile": True})
         for page in ("summary.html", "feedback/bob.html", "feedback/nia.html"):
