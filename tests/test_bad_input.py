@@ -186,6 +186,26 @@ def test_api_float32_parameters_are_named_not_skipped(layers):
         gv.check_layer(layers.HalfPrecisionDense(), np.ones((4, 3)))
 
 
+def test_api_check_of_a_built_graph_asks_for_the_function_that_builds_it():
+    """micrograd's habit, gv.check(loss): a usage message, not an ERROR blaming 'the checked function'."""
+    x = gv.Value(0.5, label="x")
+    loss = (x * x).tanh()
+    for args in [(loss,), (loss, x)]:
+        with pytest.raises(gv.GradvizError, match=r"the function that computes the output, not the output itself"
+                                                   r".*gv\.check\(lambda x, w: \(x \* w\)\.tanh\(\), x, w\)"):
+            gv.check(*args)
+    with pytest.raises(gv.GradvizError, match=r"first argument is the function to check, got float 3\.0"):
+        gv.check(3.0, x)
+
+
+def test_api_check_without_inputs_shows_how_to_give_them():
+    def neuron(x, w):
+        return (x * w).tanh()
+
+    with pytest.raises(gv.GradvizError, match=r"gv\.check\(neuron, x, w\) checks neuron\(x, w\)"):
+        gv.check(neuron)
+
+
 def test_api_ragged_list(layers):
     with pytest.raises(gv.GradvizError, match="y_pred is a ragged list"):
         gv.check_grad_fn(lambda y_pred: float(np.sum(y_pred)), lambda y_pred: np.ones(3), [[1.0, 2.0], [3.0]])

@@ -67,6 +67,8 @@ def check(
         raise GradvizError("strict=True measures the finite differences' own error: include 'finite' in methods")
     subject = graph_subject(fn, inputs, params, name)
     if not subject.inputs:
-        raise GradvizError("check() needs at least one input to differentiate with respect to")
+        name = getattr(fn, "__name__", "fn").replace("<lambda>", "fn")
+        raise GradvizError(f"gv.check needs the inputs to differentiate with respect to, after the function: "
+                           f"gv.check({name}, x, w) checks {name}(x, w)")
     options = pipeline.Options(tolerance, mode=mode, methods=methods, seed=seed, directions=directions)
     return pipeline.run(subject, options)

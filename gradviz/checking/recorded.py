@@ -159,6 +159,14 @@ class RecordedSubject(Subject):
 
 def graph_subject(fn: Callable, inputs: Sequence, params: Sequence | None, name: str | None) -> RecordedSubject:
     """gv.check's subject: the user's function on gradviz Values/Tensors, or a front end's own recorder."""
+    if isinstance(fn, (Value, Tensor)):  # micrograd's habit: the graph's output, where the function belongs
+        raise GradvizTypeError(
+            f"gv.check needs the function that computes the output, not the output itself ({fn!r}): "
+            "it re-runs the function at nearby points. Wrap the code that built it, e.g. "
+            "gv.check(lambda x, w: (x * w).tanh(), x, w); to see the graph you built, gv.draw(output)")
+    if not callable(fn):
+        raise GradvizTypeError(f"gv.check's first argument is the function to check, got {describe(fn)}; "
+                               "e.g. gv.check(lambda x: (x * x).tanh(), x)")
     specs = graph_inputs(inputs, params)
     make = getattr(fn, "gradviz_subject", None)
     recorder = make(specs) if make is not None else GradvizRecorder(fn, specs, len(inputs))
