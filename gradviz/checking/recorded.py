@@ -164,7 +164,7 @@ def graph_subject(fn: Callable, inputs: Sequence, params: Sequence | None, name:
             f"gv.check needs the function that computes the output, not the output itself ({fn!r}): "
             "it re-runs the function at nearby points. Wrap the code that built it, e.g. "
             "gv.check(lambda x, w: (x * w).tanh(), x, w); to see the graph you built, gv.draw(output)")
-    if not callable(fn):
+    if not callable(fn) and not hasattr(fn, "gradviz_subject"):  # a front end (gv.torch) brings its own recorder
         raise GradvizTypeError(f"gv.check's first argument is the function to check, got {describe(fn)}; "
                                "e.g. gv.check(lambda x: (x * x).tanh(), x)")
     specs = graph_inputs(inputs, params)
