@@ -84,6 +84,13 @@ STUDENTS = {
     "lazy": klass.LAYERS.replace("return dx, [dW, db]", "return dx") + SIGMOID,
     # the right layer with its own names for the parameters: matched to the reference by shape
     "renamed": klass.LAYERS.replace("self.W", "self.weights").replace("self.b", "self.bias") + SIGMOID,
+    # a bias kept as a row, (1, 2) where the reference has (2,): the same numbers, matched across the shapes
+    "row_bias": klass.LAYERS.replace("self.b = np.zeros(2)", "self.b = np.zeros((1, 2))").replace(
+        "db = dZ.sum(axis=0)", "db = dZ.sum(axis=0, keepdims=True)") + SIGMOID,
+    # nnfs's names with momentum buffers of the same shapes beside them (the output does not use them)
+    "buffers": klass.LAYERS.replace("self.W", "self.weights").replace("self.b", "self.bias").replace(
+        "self.bias = np.zeros(2)", "self.bias = np.zeros(2)\n        self.v_weights = np.zeros((3, 2))\n"
+        "        self.v_bias = np.zeros(2)") + SIGMOID,
 }
 
 
@@ -110,7 +117,8 @@ def test_the_reference_gives_the_forward_its_own_column_and_points(graded):
     assert list(rows["honest"]) == ["Dense", "Dense forward", "Sigmoid", "Sigmoid forward"]
     assert {t: r["points"] for t, r in rows["honest"].items()} == {"Dense": 3, "Dense forward": 1, "Sigmoid": 2,
                                                                    "Sigmoid forward": 2}
-    assert {t: r["status"] for t, r in rows["renamed"].items()} == dict.fromkeys(rows["renamed"], "PASS")
+    for student in ("renamed", "row_bias", "buffers"):  # correct code written its own way: every point
+        assert {t: r["status"] for t, r in rows[student].items()} == dict.fromkeys(rows[student], "PASS"), student
 
 
 def test_a_wrong_forward_with_a_matching_backward_loses_the_forward_points(graded):

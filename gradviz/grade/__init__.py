@@ -47,6 +47,10 @@ def grade(submissions: str | Path, spec: str | Path | Spec, out: str | Path, *, 
     from .runner import Limits, grade_folder, parse_shard
 
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    if not resume:  # a resumed run was checked when it started
+        from .preflight import check_references
+
+        check_references(spec)
     for flag, value in (("--timeout", timeout), ("--memory", memory_mb), ("--output-limit", output_mb)):
         if value is not None and not value > 0:
             raise GradvizError(f"{flag} must be a positive number, got {value:g}")

@@ -57,7 +57,7 @@ def compare_forward(student: Subject, reference: Subject, seed: int) -> dict[str
                       for a in theirs]
         mine = [i.data.copy() for i in student.inputs]
         for k, j in matched.items():
-            mine[j] = theirs[k].copy()
+            mine[j] = theirs[k].reshape(mine[j].shape).copy()
         expected = np.asarray(reference.output(theirs), dtype=np.float64)
         try:
             yours = np.asarray(student.output(mine), dtype=np.float64)
@@ -78,19 +78,42 @@ def compare_forward(student: Subject, reference: Subject, seed: int) -> dict[str
 
 
 def match_arrays(student: Subject, reference: Subject) -> tuple[dict[int, int], list[str]]:
-    """reference index -> student index: the same name and shape, else the only one of that shape and role."""
+    """reference index -> student index, for arrays of the same role holding the same numbers' layout.
+
+    The same name first; else the only array of a compatible shape (equal once axes of length 1 are
+    dropped: a bias of shape (1, n) is the reference's (n,)); among several, the ones the student's
+    output depends on (momentum buffers, caches and running statistics beside the weights are not).
+    """
     matched: dict[int, int] = {}
     unmatched = []
+    used: dict[int, bool] = {}
     for k, ref in enumerate(reference.inputs):
-        same = [j for j, s in enumerate(student.inputs) if s.name == ref.name and s.data.shape == ref.data.shape]
-        if not same:
-            same = [j for j, s in enumerate(student.inputs) if s.data.shape == ref.data.shape and s.role == ref.role
-                    and j not in matched.values()]
-        if len(same) == 1 or (same and same[0] not in matched.values() and student.inputs[same[0]].name == ref.name):
+        free = [j for j, s in enumerate(student.inputs) if j not in matched.values() and s.role == ref.role
+                and _compatible(s.data.shape, ref.data.shape)]
+        same = [j for j in free if student.inputs[j].name == ref.name] or free
+        if len(same) > 1:
+            same = [j for j in same if used.setdefault(j, _output_depends_on(student, j))]
+        if len(same) == 1:
             matched[k] = same[0]
         else:
             unmatched.append(f"{ref.name} (shape {ref.data.shape})")
     return matched, unmatched
+
+
+def _compatible(shape: tuple, other: tuple) -> bool:
+    return tuple(n for n in shape if n != 1) == tuple(n for n in other if n != 1)
+
+
+def _output_depends_on(student: Subject, j: int) -> bool:
+    """Whether changing the student's j-th array changes its output (one extra evaluation of theirs)."""
+    arrays = [i.data.copy() for i in student.inputs]
+    try:
+        before = np.asarray(student.output(arrays), dtype=np.float64)
+        arrays[j] = arrays[j] + np.random.default_rng(j).normal(size=arrays[j].shape) + 1.0
+        after = np.asarray(student.output(arrays), dtype=np.float64)
+    except UserCodeError:
+        return True  # not known to be unused: it stays a candidate
+    return before.shape != after.shape or not np.allclose(before, after, rtol=0, atol=0)
 
 
 def _outcome(status: str, message: str, cause: str | None) -> dict[str, Any]:

@@ -1,0 +1,80 @@
+"""A spec that cannot work is refused before any submission runs, naming the target: the teacher's reference
+must pass its own check with each target's settings (otherwise every student, correct ones too, gets the
+same ERROR, or correct work is graded against a wrong reference)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from gradviz.errors import GradvizError
+from gradviz.grade import grade
+
+PAIR = textwrap.dedent('''
+    import numpy as np
+
+
+    def relu_forward(x):
+        return np.maximum(0, x), x
+
+
+    def relu_backward(dout, cache):
+        return dout * (cache > 0)
+''')
+
+SPEC = textwrap.dedent('''
+    [assignment]
+    title = "ReLU"
+    timeout = 10
+
+    [[target]]
+    name = "ReLU"
+    check = "layers.py:relu_forward,relu_backward"
+    points = 2
+    {settings}
+    reference = "solution.py:relu_forward,relu_backward"
+
+    [[target.variant]]
+    name = "a wide batch"
+    {variant}
+''')
+
+
+def _course(root: Path, solution: str, settings: str, variant: str = 'input = { x = "3,40" }') -> Path:
+    (root / "course").mkdir(parents=True)
+    (root / "course" / "solution.py").write_text(solution)
+    (root / "subs" / "ana").mkdir(parents=True)
+    (root / "subs" / "ana" / "layers.py").write_text(PAIR)
+    spec = root / "course" / "grading.toml"
+    spec.write_text(SPEC.format(settings=settings, variant=variant))
+    return spec
+
+
+def test_a_setting_the_functions_cannot_take_is_refused_before_grading(tmp_path):
+    spec = _course(tmp_path, PAIR, 'input-shape = "6,5"')  # a pair's input is named: input = { x = ... }
+    with pytest.raises(GradvizError, match=r"grading\.toml: target 'ReLU': the teacher's reference solution\.py:"
+                                           r"relu_forward,relu_backward cannot be checked with these settings.*"
+                                           r"relu_forward needs its argument x"):
+        grade(tmp_path / "subs", spec, tmp_path / "out", no_sandbox=True)
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing was written
+
+
+def test_a_hidden_variant_the_reference_fails_is_named(tmp_path):
+    spec = _course(tmp_path, PAIR, 'input = { x = "6,5" }', variant='input = { y = "3,40" }')
+    with pytest.raises(GradvizError, match=r"target 'ReLU', a wide batch: the teacher's reference"):
+        grade(tmp_path / "subs", spec, tmp_path / "out", no_sandbox=True)
+
+
+def test_a_reference_that_fails_its_own_check_is_refused_from_the_command_line(tmp_path):
+    wrong = PAIR.replace("dout * (cache > 0)", "dout * (cache > 0) * 2")  # the teacher's slip
+    spec = _course(tmp_path, wrong, 'input = { x = "6,5" }')
+    run = subprocess.run([sys.executable, "-m", "gradviz", "grade", str(tmp_path / "subs"), "--spec", str(spec),
+                          "--out", str(tmp_path / "out"), "--no-sandbox"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "target 'ReLU': the teacher's reference solution.py:relu_forward,relu_backward does not pass its own " \
+           "check with these settings (FAIL" in run.stderr
+    assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()
