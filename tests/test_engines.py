@@ -90,8 +90,6 @@ PLANTED = [
      "Value(self.data + other.data, (self, other), '*')", "Value.__mul__", "forward_mismatch", FAIL),
     ("micrograd_style", "    def __neg__(self):\n        return self * -1\n", "", "Value.__sub__", "missing_operation",
      ERROR),
-    ("micrograd_style", "t = math.tanh(self.data)", "t = (math.exp(2 * self.data) - 1) / (math.exp(2 * self.data) + 1)",
-     "Value.tanh", "overflow", ERROR),
     ("tensor_style", "child.grad += local * node.grad", "child.grad = local * node.grad", "Tensor.backward",
      "assignment_not_accumulation", FAIL),
     ("tensor_style", 'return [1.0 - self.value ** 2]', 'return [1.0 - self.children[0].value ** 2]', "F.tanh",

@@ -33,7 +33,7 @@ def engine_class(target: str) -> Any | None:
 
 def check_target(cls: Any, args) -> Report:
     """The engine check with the command line's seed and tolerances."""
-    return check_engine(cls, seed=getattr(args, "seed", 0), eps=getattr(args, "eps", None) or 1e-6,
+    return check_engine(cls, parents=getattr(args, "parents", None), seed=getattr(args, "seed", 0), eps=getattr(args, "eps", None) or 1e-6,
                         atol=_given(args, "atol", 1e-5), rtol=_given(args, "rtol", 1e-3))
 
 

@@ -148,7 +148,7 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                          'def __radd__(self, o): return o.data + self'),
     "stale_gradients": ("engines", 'backward() called twice without zeroing adds stale interior gradients again (a note)',
                         'loss.backward(); loss.backward()'),
-    "overflow": ("engines", 'an op breaks on a large input (tanh(800) via exp overflows): raises, or gives nan',
+    "overflow": ("engines", 'an op overflows on a large input (tanh(800) via exp): a note, not a failure, when it raises or gives nan; a failure when it gives a wrong finite number',
                  't = (math.exp(2*x) - 1) / (math.exp(2*x) + 1)'),
     "own_output": ("engines", 'an op right alone is wrong once its input feeds two ops: its rule is kept on the input, not the result',
                    'self._backward = _backward  # not out._backward'),
