@@ -223,9 +223,12 @@ def assignment(engine: Engine, build: Callable[[], Any]) -> tuple[str, str] | No
 
 def backward_place(engine: Engine, build: Callable[[], Any], fallback: Any) -> Place | None:
     """The code that ran in backward() for the graph `build()` makes, beyond what a bare leaf runs."""
-    rules = rules_ran(engine, build)
-    if not rules:  # the local derivative is computed in the forward: (parent, local) pairs, a dict of rules
-        return made_at(engine, build, fallback) or _function_place(fallback, source_file(engine))
+    inside = f"{engine.name}.{engine.backward}."  # backward()'s own helpers (a genexpr over a node's parents)
+    rules = sorted(rules_ran(engine, build), key=lambda rule: _qualname(rule[0]).startswith(inside))
+    if not rules or _qualname(rules[0][0]).startswith(inside):
+        made = made_at(engine, build, fallback)  # (parent, local) pairs: the rule is written in the forward
+        if made is not None or not rules:
+            return made or _function_place(fallback, source_file(engine))
     code, lines = rules[0]
     path = code.co_filename
     seen: list[int] = []
@@ -246,6 +249,7 @@ def made_at(engine: Engine, build: Callable[[], Any], fn: Any) -> Place | None:
     if code is None or not inits:
         return None
     calls: list[int] = []
+    made: list = []
 
     def tracer(frame, event, arg):
         if event == "call" and frame.f_code in inits and frame.f_back is not None and frame.f_back.f_code is code:
@@ -255,12 +259,16 @@ def made_at(engine: Engine, build: Callable[[], Any], fn: Any) -> Place | None:
     old = sys.gettrace()
     sys.settrace(tracer)
     try:
-        build()
+        made.append(build())
     except Exception:  # noqa: BLE001 - a raising forward is reported by the battery, not here
         return None
     finally:
         sys.settrace(old)
-    if not calls:
+    held = getattr(made[0], engine.parents.split(".")[0], None) if engine.parents and "." not in engine.parents \
+        else None
+    pairs = [item for item in (held if isinstance(held, (list, tuple)) else ())
+             if isinstance(item, (tuple, list)) and len(item) == 2]
+    if not calls or not pairs:  # parents without their local derivatives: the rule is not in this call
         return None
     return Place(_qualname(code), code.co_filename, code.co_firstlineno, [calls[-1]])
 
