@@ -144,6 +144,13 @@ def test_ops_as_classes_are_read_through_the_creators_parents_and_a_wrong_backwa
     assert f"bug.py:{line} in Tanh.backward: `return (up * (1 - t),)`" in report.verdict
     [alone] = [r for r in report.results if r.name == "Tensor.tanh (a.tanh())"]
     assert alone.diagnosis[0].cause == "one_minus_y"
+    sech = (("self.memo = (math.tanh(x),)", "self.memo = (math.tanh(x), x)"),
+            ("(t,) = self.memo\n        return (up * (1 - t * t),)", "t, x = self.memo\n        return (up / math.cosh(x),)"))
+    cls, path = load(tmp_path, "op_class_style", "Tensor", sech, name="sech")  # sech where sech**2 belongs
+    report = gv.check_engine(cls)
+    assert f"sech.py:{line_of(path, 'return (up / math.cosh(x),)')} in Tanh.backward" in report.verdict
+    [alone] = [r for r in report.results if r.name == "Tensor.tanh (a.tanh())"]
+    assert alone.diagnosis[0].cause == "dropped_product_term" and "1 / cosh(x)**2" in alone.diagnosis[0]
 
 
 def test_parents_kept_deeper_are_refused_with_where_gradviz_looked_and_named_with_parents(tmp_path):
