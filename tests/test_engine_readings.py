@@ -191,6 +191,12 @@ def test_a_rule_computed_in_the_forward_is_quoted_at_the_line_that_builds_the_no
     line = line_of(path, "n * self.v ** n - 1")
     assert line_of(path, "def __pow__") == line - 1
     assert f"engine.py:{line} in Var.__pow__: `return Var(self.v ** n" in report.verdict, report.verdict
+    assert report.verdict.startswith("FAIL: Var.__pow__'s power rule has its parentheses misplaced")
+    powers = [r for r in report.results if r.name.startswith("Var.__pow__ (a ** ") and r.status == FAIL]
+    assert len(powers) == 4 and all(r.diagnosis[0].cause == "power_rule_precedence" for r in powers)
+    a = cls(1.3)  # what the slip computes, by hand: 3 * 1.3**3 - 1, not 3 * 1.3**2
+    (a ** 3).backward()
+    assert math.isclose(a.grad, 3 * 1.3 ** 3 - 1) and not math.isclose(a.grad, 3 * 1.3 ** 2)
     # a constructor call spread over two lines is quoted whole
     two_lines = ("return Var(self.v ** n, ((self, n * self.v ** (n - 1)),))",
                  "return Var(self.v ** n,\n                   ((self, n * self.v ** n - 1),))")

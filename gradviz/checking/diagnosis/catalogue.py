@@ -132,6 +132,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                       'self.grad += self.data * out.grad  # in __mul__'),
     "missing_factor": ("engines", 'a rule is missing a factor it needs: n in the power rule, exp(x) in exp, the other operand',
                        'self.grad += x ** (n - 1) * out.grad  # n *'),
+    "power_rule_precedence": ("engines", "the power rule typed without its parentheses: n * a**n - 1 where n * a**(n - 1) belongs",
+                              'self.grad += (n * self.data ** n - 1) * out.grad'),
     "swapped_reflected_operands": ("engines", 'a reflected op (1.5 - a, 1.5 / a) computes or differentiates a - 1.5, a / 1.5',
                                    '__rsub__ = __sub__'),
     "forward_mismatch": ("engines", "an operation's forward computes something else than the op it stands for",
