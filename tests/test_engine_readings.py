@@ -178,6 +178,10 @@ def test_parents_kept_deeper_are_refused_with_where_gradviz_looked_and_named_wit
     assert json.loads(done.stdout)["reports"][0]["status"] == PASS
     done = run_cli("check", "deep.py:Tensor", cwd=tmp_path)
     assert done.returncode == 2 and "--parents" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("render", "deep.py:Tensor", "--parents", "node.fn.parents", "-o", "deep.svg", cwd=tmp_path)
+    assert done.returncode == 0 and (tmp_path / "deep.svg").exists(), done.stderr
+    done = run_cli("check", "tanh(w * x)", "--parents", "grad_fn.inputs", cwd=tmp_path)
+    assert done.returncode == 2 and "--parents grad_fn.inputs is for autograd engine classes" in done.stderr
 
 
 # -- where a rule kept in the forward is quoted, and numbers in names ---------------------
