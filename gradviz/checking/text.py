@@ -289,14 +289,34 @@ def _input_block(r, color: bool, width: int = DEFAULT_WIDTH, common: dict | None
     return lines
 
 
+def scope_parts(name: str) -> list[str]:
+    """A parameter path's scopes: 'layer0.neuron1.w2' -> three parts. Only a dot outside brackets and quotes,
+    and not between two digits, separates scopes: 'Value.__add__ (a + 1.5)' is two parts, the number whole."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, c in enumerate(name):
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth = max(depth - 1, 0)
+        elif c == "." and depth == 0 and not (0 < i < len(name) - 1 and name[i - 1].isdigit()
+                                                and name[i + 1].isdigit()):
+            parts.append(name[start:i])
+            start = i + 1
+    return parts + [name[start:]]
+
+
 def scope_of(name: str, depth: int) -> str:
     """The first `depth` scopes of a parameter path: ('layer0.neuron1.w2', 1) -> 'layer0'; '' at top level."""
-    return ".".join(name.split(".")[:-1][:depth])
+    return ".".join(scope_parts(name)[:-1][:depth])
 
 
 def grouped(results: list) -> dict[str, list]:
     """Inputs by scope, as deep as still fits in MAX_GROUPS lines (at least by their first scope)."""
-    deepest = max((r.name.count(".") for r in results), default=0)
+    deepest = max((len(scope_parts(r.name)) - 1 for r in results), default=0)
     best: dict[str, list] = {}
     for depth in range(1, max(deepest, 1) + 1):
         groups: dict[str, list] = {}

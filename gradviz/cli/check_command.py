@@ -33,6 +33,9 @@ def _run_check(args) -> int:
     if targets.is_file_target(args.target) or args.optimizer:  # --optimizer: a file target, or its error
         report = file_target_report(args)
     else:
+        from ..targets.engine import parents_unused
+
+        parents_unused(args)
         build, values = targets.expression_function(args.target, targets.parse_at(args.at), args.seed)
         from ..checking.core import check
 
@@ -62,6 +65,7 @@ def file_target_report(args):
     engine = None if getattr(args, "optimizer", None) else engine_target.engine_class(args.target)
     if engine is not None:  # a student's own autograd class (gv.check_engine)
         return engine_target.check_target(engine, args)
+    engine_target.parents_unused(args)
     if getattr(args, "optimizer", None):
         return targets.check_optimizer_target(args.target, args.optimizer, args_json=args.args_json,
                                               steps=args.steps, seed=args.seed,

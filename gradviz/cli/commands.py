@@ -66,6 +66,7 @@ def _render(args) -> int:
     if engine is not None:  # a student's engine: its own small graph, with the check's verdict on it
         root, report = engine_target.render_root(engine, args)
     else:
+        engine_target.parents_unused(args)
         usage.check_target_file(args.target)
         root = targets.graph_of(args.target, targets.parse_at(args.at), inputs_of(args), args.seed)
     path = render(root, args.output, rankdir=args.rankdir, collapse=args.collapse, show_order=args.show_order,

@@ -166,4 +166,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="an argument of a file function or method: 2.5, a shape 4,5, randn(4,5), rand(3), "
                         "randint(10, size=5), zeros/ones/eye, [1, 0, 2], or relu/tanh/sigmoid/identity (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs, cotangents and directions")
+    p.add_argument("--parents", metavar="ATTR",
+                   help="where your autograd engine's results keep their operands: an attribute or a path one "
+                        "level down, e.g. --parents grad_fn.inputs (default: detected)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")

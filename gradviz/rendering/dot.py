@@ -63,7 +63,7 @@ def draw(root: Any, *, rankdir: str = "auto", show: Sequence[str] = ("label", "d
     twin, in the names of the edge's own inputs; highlight outlines one op
     node and `changed` marks value nodes (the current step of an animation).
     """
-    root = foreign.adapt_root(root)  # a student's own engine's node: drawn through its parents
+    root = foreign.adapt_root(root, report)  # a student's own engine's node: drawn through its parents
     report = foreign.adapt_report(root, report)
     order = topological_order(root)
     plan = Plan(order, {id(n): i for i, n in enumerate(order)})

@@ -45,12 +45,16 @@ def is_native(root: Any) -> bool:
     return hasattr(root, "_parents") and hasattr(root, "_op") and hasattr(root, "id")
 
 
-def adapt_root(root: Any) -> Any:
-    """gradviz's own nodes pass through; a student's node becomes a ForeignNode graph."""
+def adapt_root(root: Any, report: Any = None) -> Any:
+    """gradviz's own nodes pass through; a student's node becomes a ForeignNode graph.
+
+    A check_engine report says where the parents were read (`--parents node.fn.inputs`): drawn the same way.
+    """
     if is_native(root):
         return root
+    reading = (getattr(report, "settings", None) or {}).get("engine") or {}
     try:
-        engine = discover(type(root))
+        engine = discover(type(root), reading.get("parents") if reading.get("class") == type(root).__name__ else None)
     except GradvizError as exc:
         raise GradvizError(f"cannot draw a {type(root).__name__}: it is neither a gradviz Value/Tensor nor a node "
                            f"of an autograd engine gradviz can read ({exc})") from None

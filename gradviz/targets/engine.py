@@ -31,9 +31,16 @@ def engine_class(target: str) -> Any | None:
     return obj if has_backward and has_arithmetic and not _defined(obj, "forward") else None
 
 
+def parents_unused(args) -> None:
+    """--parents names where an engine's results keep their operands: on any other target it would be ignored."""
+    if getattr(args, "parents", None):
+        raise GradvizError(f"--parents {args.parents} is for autograd engine classes (a class with backward() and "
+                           f"arithmetic, like micrograd's Value); {args.target} is not one: leave --parents out")
+
+
 def check_target(cls: Any, args) -> Report:
     """The engine check with the command line's seed and tolerances."""
-    return check_engine(cls, seed=getattr(args, "seed", 0), eps=getattr(args, "eps", None) or 1e-6,
+    return check_engine(cls, parents=getattr(args, "parents", None), seed=getattr(args, "seed", 0), eps=getattr(args, "eps", None) or 1e-6,
                         atol=_given(args, "atol", 1e-5), rtol=_given(args, "rtol", 1e-3))
 
 

@@ -28,6 +28,8 @@ ACTIVATIONS: dict[str, list[tuple[str, str, Local]]] = {
         ("one_minus_y", "tanh' written as 1 - y instead of 1 - y**2 (y = tanh(x))", lambda x, y: 1 - y),
         ("pre_activation", "tanh' evaluated on the pre-activation: 1 - x**2 where 1 - y**2 (y = tanh(x)) belongs",
          lambda x, y: 1 - x ** 2),
+        ("dropped_product_term", "half of the product sech(x) * sech(x) is missing: tanh' written as 1 / cosh(x) "
+         "where 1 / cosh(x)**2 belongs", lambda x, y: 1 / np.cosh(x)),
     ],
     "sigmoid": [
         ("pre_activation", "sigmoid' evaluated on the pre-activation: x * (1 - x) where s * (1 - s) "

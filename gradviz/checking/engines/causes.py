@@ -89,7 +89,7 @@ def gradient_causes(run: FormRun, operand: int, operand_name: str) -> list[Findi
                         f"in {form.key}", cause="operand_without_gradient",
                         evidence=f"{operand_name}.grad = 0 at all {yours.size} points; the true one is "
                                  f"{true[0]:.6g}, ...", confidence=0.95)]
-    missing = _missing_factor(run, operand, yours, true)
+    missing = _missing_factor(run, operand, yours, true) or _power_precedence(run, operand, yours)
     if missing is not None:
         return [missing]
     i = run.node_index(operand)
@@ -121,6 +121,30 @@ def _missing_factor(run: FormRun, operand: int, yours: np.ndarray, true: np.ndar
             return Finding(f"{form.method}'s rule is missing a factor: {what}", cause="missing_factor",
                            evidence=f"yours {yours[0]:.6g} times {factor[0]:.6g} is the true {true[0]:.6g} "
                                     f"(at all {len(pts)} points)", confidence=0.9)
+    return None
+
+
+# the power rule n * a**(n - 1) with its parentheses misplaced, as typed: (what, yours as a function of a, n)
+PRECEDENCE = (("n * a**n - 1", lambda a, n: n * a ** n - 1), ("n * a**(n - 1) - 1", lambda a, n: n * a ** (n - 1) - 1),
+              ("(n * a)**(n - 1)", lambda a, n: (n * a) ** (n - 1)))
+
+
+def _power_precedence(run: FormRun, operand: int, yours: np.ndarray) -> Finding | None:
+    """a ** n's rule typed without its parentheses (`n * a ** n - 1`): recomputed at every point and compared."""
+    form = run.form
+    if "exponent" not in form.attrs:
+        return None
+    n = form.attrs["exponent"]
+    a = np.array([p.values[run.node_index(operand)] for p in run.points if not p.kink])
+    for what, typed in PRECEDENCE:
+        with np.errstate(all="ignore"):
+            candidate = typed(a, n)
+        if np.all(np.isfinite(candidate)) and _close(yours, candidate):
+            return Finding(f"{form.method}'s power rule has its parentheses misplaced: it computes {what} where "
+                           f"n * a**(n - 1) belongs (n = {n:g})", cause="power_rule_precedence",
+                           evidence=f"at a = {a[0]:g}: yours {yours[0]:.6g}, {what} = {candidate[0]:.6g}, "
+                                    f"n * a**(n - 1) = {n * a[0] ** (n - 1):.6g} (at all {a.size} points)",
+                           confidence=0.9)
     return None
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..diagnosis.finding import Finding
 from ..report import ERROR, FAIL, NONDIFF, PASS, SKIPPED, InputResult, Report, Row
 from ..tolerance import Tolerance
-from . import causes, whole
+from . import causes, robust, whole
 from .battery import FormRun, build, forward_ok, measure
 from .cases import CaseRun, Ops, cases_for, run_case
 from .discovery import Engine, _defined, discover
@@ -25,14 +25,15 @@ from .locate import Fault, assignment, backward_place, methods_called
 from .verdict import verdict
 
 
-def check_engine(cls: Any, functions: Any = None, *, seed: int = 0, eps: float = 1e-6, atol: float = 1e-5,
-                 rtol: float = 1e-3) -> Report:
+def check_engine(cls: Any, functions: Any = None, *, parents: str | None = None, seed: int = 0, eps: float = 1e-6,
+                 atol: float = 1e-5, rtol: float = 1e-3) -> Report:
     """Check a micrograd-style autograd class op by op; `functions` adds module-level ops (F.tanh) it should know.
 
-    Raises GradvizError (CLI exit 2) when `cls` is not an engine, naming what is missing.
+    `parents` says where a result keeps its operands ("_prev", or a path such as "grad_fn.inputs") when
+    discovery cannot find it. Raises GradvizError (CLI exit 2) when `cls` is not an engine, naming what is missing.
     """
     tol = Tolerance.of(eps, atol, rtol)
-    engine = discover(cls)
+    engine = discover(cls, parents)
     found = named_functions(functions) or module_functions(engine)
     forms = binary_forms(engine) + unary_forms(engine, found)
     rng = np.random.default_rng(seed)
@@ -49,15 +50,18 @@ def check_engine(cls: Any, functions: Any = None, *, seed: int = 0, eps: float =
     unary = {f.op: f.method for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}
     unary_calls = {f.op: f.apply for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}
     twice_failed: list = []
+    flagged: list = []  # overflows at a large input: robustness notes, typed for the verdict
     failed_alone = _failed_alone(results)
     ops = Ops(unary_calls)
     on_input = [method for op, method in unary.items() if _rule_on_input(engine, ops, op)]
     for case in cases_for(engine, unary, set(passed)):
-        results.append(_check_case(engine, case, ops, tol, twice_failed, failed_alone, on_input))
+        results.append(_check_case(engine, case, ops, tol, twice_failed, failed_alone, on_input, flagged))
+    notes += robust.overflow_notes(flagged)
     results.append(whole.twice(engine, notes))
     results.append(whole.depth(engine, "a + 1.5" in passed))
     settings = {"eps": tol.eps, "atol": tol.atol, "rtol": tol.rtol, "seed": seed, "engine": _reading(engine),
                 "op_labels": labels, "checked": sorted({f.method for f in passed.values()}),
+                "robustness": [{k: f[k] for k in ("method", "input", "phase")} for f in flagged],
                 "summary": f"{engine.construction}; number .{engine.number}, gradient .{engine.grad}, parents "
                            f".{engine.parents}; atol={tol.atol:g} rtol={tol.rtol:g} eps={tol.eps:g}"}
     report = Report(subject=engine.name, results=results, settings=settings, columns=("yours", "finite", "symbolic"))
@@ -242,25 +246,23 @@ def _inherited(engine: Engine, results: list[InputResult], runs: list) -> None:
 
 
 def _check_case(engine: Engine, case, ops: Ops, tol: Tolerance, twice_failed: list,
-                failed_alone: dict, on_input: list) -> InputResult:
+                failed_alone: dict, on_input: list, flagged: list) -> InputResult:
     name = f"{case.method} ({case.key})"
     run: CaseRun = run_case(engine, case, ops, tol.eps)
     if run.fault is not None:
         if case.kind == "large":
-            return InputResult(name, (), ERROR, message=f"{run.phase} raised {run.fault.text()}", diagnosis=[
-                causes.overflow_cause(case.method, case.key, f"raised {run.fault.kind} at {run.fault.where}")])
+            return robust.large_fault(case, run, flagged)
         return InputResult(name, (), ERROR, message=f"{run.phase} raised {run.fault.text()}", diagnosis=[
             Finding(f"{case.method} raised on {case.key}: {run.fault.text()}", cause="operation_raised",
                     evidence=run.fault.text(), confidence=0.9)])
     rows = [_row(n, k, y, fd, ref, ref, tol, None) for k, n, y, fd, ref, _, _ in run.rows]
     result = InputResult(name, (len(case.points),), _worst([r.status for r in rows]), row_source=rows)
     bad_forward = [(out, ref_out) for *_, out, ref_out in run.rows if not whole.same(out, ref_out)]
-    if case.kind == "large" and (bad_forward or result.status == FAIL):
-        out, ref_out = bad_forward[0] if bad_forward else (run.rows[0][5], run.rows[0][6])
-        what = f"gives {out:.6g} where the true value is {ref_out:.6g}" if bad_forward else \
-            f"gives the gradient {run.rows[0][2]:.6g} where the true one is {run.rows[0][4]:.6g}"
-        result.status, result.diagnosis = FAIL, [causes.overflow_cause(case.method, case.key, what)]
-    elif result.status == FAIL:
+    if case.kind == "large":
+        robust.large_verdict(case, result, run, bad_forward, flagged)
+        if result.status != PASS:
+            return result
+    if result.status == FAIL:
         bad = next(r for r in rows if r.status == FAIL)
         graph = lambda: case.expr(ops, engine.leaf(case.points[0][0]), engine.leaf(case.points[0][1]))  # noqa: E731
         inherited = _built_on(engine, case.method, case.key, lambda: engine.run_backward(graph()), failed_alone)

@@ -67,8 +67,13 @@ class Engine:
         return 0.0 if g is None else as_number(g)
 
     def parents_of(self, node: Any) -> list:
-        """The nodes `node` came from (a container of nodes, or of (node, local-derivative) pairs)."""
-        held = getattr(node, self.parents, None) if self.parents else None
+        """The nodes `node` came from (a container of nodes, or of (node, local-derivative) pairs).
+
+        `parents` may be a path one level down (`grad_fn.inputs`): a leaf's `grad_fn` is None, so no parents.
+        """
+        held = node
+        for part in self.parents.split(".") if self.parents else [None]:
+            held = getattr(held, part, None) if part and held is not None else None
         return [p for p in (node_of(item, self.node_types) for item in _items(held)) if p is not None]
 
     def run_backward(self, root: Any) -> None:
@@ -175,8 +180,11 @@ def _leaf_maker(cls: type) -> tuple[Callable[[float], Any], str]:
                        "as its first argument")
 
 
-def discover(cls: Any) -> Engine:
-    """The Engine reading of `cls`, or a GradvizError naming everything that is missing."""
+def discover(cls: Any, parents: str | None = None) -> Engine:
+    """The Engine reading of `cls`, or a GradvizError naming everything that is missing.
+
+    `parents` names where a result keeps its operands ("_prev", "grad_fn.inputs") when discovery cannot find it.
+    """
     if not inspect.isclass(cls):
         raise GradvizError(f"check_engine takes the class itself, not one of its objects: got a "
                            f"{type(cls).__name__}; pass the class, check_engine({type(cls).__name__})")
@@ -205,7 +213,7 @@ def discover(cls: Any) -> Engine:
                            "backward() and + * ...); for a layer class use check_layer")
     engine = Engine(cls, number, grad, backward=backward, make_leaf=make, construction=construction)
     engine.backward_takes_seed = _needs_seed(getattr(cls, backward))
-    _find_structure(engine, arithmetic[0])
+    _find_structure(engine, arithmetic[0], parents)
     _confirm_gradient(engine, arithmetic[0])
     return engine
 
@@ -227,7 +235,7 @@ def _needs_seed(method: Callable) -> bool:
                for p in params)
 
 
-def _find_structure(engine: Engine, dunder: str) -> None:
+def _find_structure(engine: Engine, dunder: str, given: str | None = None) -> None:
     """The parents attribute (holds both operands of a*b), the op label and the per-node backward closure."""
     a, b = engine.leaf(2.0), engine.leaf(3.0)
     try:
@@ -238,19 +246,57 @@ def _find_structure(engine: Engine, dunder: str) -> None:
     if not isinstance(out, engine.node_types):
         raise GradvizError(f"{engine.name}.{dunder} returned {type(out).__name__}, not a {engine.name}")
     leaf_attrs, attrs = _attributes(a), _attributes(out)
-    for name, held in attrs.items():
-        found = {id(node_of(item, engine.node_types)) for item in _items(held)}
-        if id(a) in found and id(b) in found:
-            engine.parents = name
-            break
-    else:
-        raise GradvizError(f"{engine.name}: the result of a {dunder} b holds neither a nor b in any attribute, "
-                           "so gradviz cannot walk the graph (micrograd keeps them in _prev)")
+    engine.parents = given if given is not None else _parents_path(engine, out, (a, b), dunder)
+    if given is not None and {id(p) for p in engine.parents_of(out)} != {id(a), id(b)}:
+        raise GradvizError(f"{engine.name}: parents={given!r} does not hold a and b in the result of a {dunder} b "
+                           f"(it holds {_holding(out, given)}); name the attribute (or path, like grad_fn.inputs) "
+                           "that keeps a result's operands")
     engine.op_attr = next((n for n in OP_NAMES if isinstance(attrs.get(n), str) and attrs.get(n)
                            and leaf_attrs.get(n) != attrs.get(n)), "")
     engine.node_backward = next((n for n, v in attrs.items() if callable(v) and not isinstance(v, type)
-                                 and n not in (engine.parents, engine.number, engine.grad)
+                                 and n not in (engine.parents.split(".")[0], engine.number, engine.grad)
                                  and _is_closure_of(v)), "")
+
+
+def _holds_both(engine: Engine, held: Any, operands: tuple) -> bool:
+    found = {id(node_of(item, engine.node_types)) for item in _items(held)}
+    return all(id(x) in found for x in operands)
+
+
+def _parents_path(engine: Engine, out: Any, operands: tuple, dunder: str) -> str:
+    """Where the result keeps its operands: an attribute (`_prev`), or one level down in an object the result
+    holds (PyTorch-like `grad_fn.inputs`, `ctx.saved`, `op.parents`); a GradvizError saying where it looked."""
+    attrs = _attributes(out)
+    for name, held in attrs.items():
+        if _holds_both(engine, held, operands):
+            return name
+    inside = {name: _attributes(held) for name, held in attrs.items() if _is_holder(engine, held)}
+    for name, inner in inside.items():
+        for sub, held in inner.items():
+            if _holds_both(engine, held, operands):
+                return f"{name}.{sub}"
+    looked = ", ".join(f".{n}" for n in attrs) or "none"
+    deeper = "; one level down: " + ", ".join(f".{n}.{sub}" for n, inner in inside.items() for sub in inner) \
+        if any(inside.values()) else ""
+    raise GradvizError(f"{engine.name}: the result of a {dunder} b holds neither a nor b where gradviz looked (its "
+                       f"attributes: {looked}{deeper}), so gradviz cannot walk the graph (micrograd keeps them in "
+                       f"_prev, PyTorch-like engines in grad_fn.inputs); say where with "
+                       f"check_engine({engine.name}, parents=\"grad_fn.inputs\") or --parents grad_fn.inputs")
+
+
+def _is_holder(engine: Engine, held: Any) -> bool:
+    """An object a result keeps its op in (grad_fn, ctx, op): not a node, number, string, function or class."""
+    if held is None or isinstance(held, (engine.node_types, str, bytes, int, float, type, types.ModuleType,
+                                         types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
+        return False
+    return bool(_attributes(held))
+
+
+def _holding(out: Any, path: str) -> str:
+    held = out
+    for part in path.split("."):
+        held = getattr(held, part, None)
+    return "nothing" if held is None else type(held).__name__
 
 
 def _confirm_gradient(engine: Engine, dunder: str) -> None:

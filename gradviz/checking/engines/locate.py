@@ -147,8 +147,26 @@ class Place:
         return self.first_line
 
     def where(self, line: int) -> str:
-        text = linecache.getline(self.path, line).strip()
+        text = statement(self.path, line)
         return f"{short(self.path, line)} in {self.function}" + (f": `{text}`" if text else "")
+
+
+def statement(path: str, line: int, most: int = 4) -> str:
+    """The statement starting at `line`, joined when its brackets run on (`return Node(a / b,` + next line)."""
+    text = linecache.getline(path, line).strip()
+    depth, n = _depth(text), line
+    while depth > 0 and n < line + most:
+        n += 1
+        more = linecache.getline(path, n).strip()
+        if not more:
+            break
+        text, depth = f"{text} {more}", depth + _depth(more)
+    return text
+
+
+def _depth(text: str) -> int:
+    code = text.split("#", 1)[0]
+    return sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
 
 
 def _assigns(text: str, grad: str) -> bool:
@@ -205,9 +223,12 @@ def assignment(engine: Engine, build: Callable[[], Any]) -> tuple[str, str] | No
 
 def backward_place(engine: Engine, build: Callable[[], Any], fallback: Any) -> Place | None:
     """The code that ran in backward() for the graph `build()` makes, beyond what a bare leaf runs."""
-    rules = rules_ran(engine, build)
-    if not rules:
-        return _function_place(fallback, source_file(engine))
+    inside = f"{engine.name}.{engine.backward}."  # backward()'s own helpers (a genexpr over a node's parents)
+    rules = sorted(rules_ran(engine, build), key=lambda rule: _qualname(rule[0]).startswith(inside))
+    if not rules or _qualname(rules[0][0]).startswith(inside):
+        made = made_at(engine, build, fallback)  # (parent, local) pairs: the rule is written in the forward
+        if made is not None or not rules:
+            return made or _function_place(fallback, source_file(engine))
     code, lines = rules[0]
     path = code.co_filename
     seen: list[int] = []
@@ -215,6 +236,41 @@ def backward_place(engine: Engine, build: Callable[[], Any], fallback: Any) -> P
         if n not in seen and _writes(linecache.getline(path, n).strip(), engine.grad):
             seen.append(n)
     return Place(_qualname(code), path, code.co_firstlineno, seen)
+
+
+def made_at(engine: Engine, build: Callable[[], Any], fn: Any) -> Place | None:
+    """Where `fn` (the op's method) made its result: the line that called the node's constructor last.
+
+    An engine that keeps (parent, local derivative) pairs writes the rule in that call
+    (`return Node(self.value ** n, [(self, n * self.value ** (n - 1))])`), not in `def __pow__`.
+    """
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    inits = {getattr(vars(k).get("__init__"), "__code__", None) for k in engine.node_types} - {None}
+    if code is None or not inits:
+        return None
+    calls: list[int] = []
+    made: list = []
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code in inits and frame.f_back is not None and frame.f_back.f_code is code:
+            calls.append(frame.f_back.f_lineno)
+        return None
+
+    old = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        made.append(build())
+    except Exception:  # noqa: BLE001 - a raising forward is reported by the battery, not here
+        return None
+    finally:
+        sys.settrace(old)
+    held = getattr(made[0], engine.parents.split(".")[0], None) if engine.parents and "." not in engine.parents \
+        else None
+    pairs = [item for item in (held if isinstance(held, (list, tuple)) else ())
+             if isinstance(item, (tuple, list)) and len(item) == 2]
+    if not calls or not pairs:  # parents without their local derivatives: the rule is not in this call
+        return None
+    return Place(_qualname(code), code.co_filename, code.co_firstlineno, [calls[-1]])
 
 
 def _function_place(fn: Any, path: str) -> Place | None:
