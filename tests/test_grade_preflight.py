@@ -1,4 +1,6 @@
-"""A spec that cannot work is refused before any submission runs, naming the target: the teacher's reference
+"""What the grader checks before and around a submission's code, said in the teacher's and the student's terms.
+
+A spec that cannot work is refused before any submission runs, naming the target: the teacher's reference
 must pass its own check with each target's settings (otherwise every student, correct ones too, gets the
 same ERROR, or correct work is graded against a wrong reference)."""
 
@@ -78,3 +80,14 @@ def test_a_reference_that_fails_its_own_check_is_refused_from_the_command_line(t
     assert "target 'ReLU': the teacher's reference solution.py:relu_forward,relu_backward does not pass its own " \
            "check with these settings (FAIL" in run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_submission_without_the_file_says_what_was_handed_in(tmp_path):
+    spec = _course(tmp_path, PAIR, 'input = { x = "6,5" }')
+    (tmp_path / "subs" / "jo").mkdir()
+    (tmp_path / "subs" / "jo" / "hw3.ipynb").write_text("{}")  # the notebook, not the file the spec names
+    (tmp_path / "subs" / "jo" / "notes.txt").write_text("see the notebook")
+    results = {r.student: r for r in grade(tmp_path / "subs", spec, tmp_path / "out", no_sandbox=True)}
+    assert {t.status for t in results["ana"].targets} == {"PASS"}
+    reasons = {t.reason for t in results["jo"].targets}
+    assert reasons == {"your submission has no layers.py (it has: hw3.ipynb, notes.txt)"}, reasons

@@ -175,6 +175,8 @@ class Judge:
             message, arrays = self.channel.receive()
             if message.get("kind") == "unread":
                 cause = str(message.get("cause", "raised"))[:40]
+                if cause == "missing_file":  # said from the folder the grader holds, in the student's terms
+                    return error_outcome(self._missing_file(argv[0]), cause)
                 return error_outcome(clip(str(message.get("message", "")), 2000), cause)
             if message.get("kind") != "subject":
                 raise wire.WireError("the worker answered a check with something that is not a check")
@@ -194,6 +196,16 @@ class Judge:
         if message.get("kind") != "checked":
             return self._stop_for(wire.WireError("the worker did not finish the check as it should"))
         return report_outcome(report, subject.causes) if reference is None else outcome
+
+    def _missing_file(self, target: str) -> str:
+        """'your submission has no layers.py (it has: hw3.ipynb)': what was handed in instead, not a CLI hint."""
+        wanted = target.split(":", 1)[0]
+        try:
+            found = sorted(p.name for p in Path(self.job["source"]).iterdir() if not p.name.startswith("."))
+        except OSError:
+            found = []
+        shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
+        return f"your submission has no {wanted}" + (f" (it has: {shown})" if found else " (the folder is empty)")
 
     def _forward(self, subject: RemoteSubject, reference: str, argv: list[str], label: str, seed: int) -> dict:
         """The student's forward against the teacher's (read here, in the grader); the worker's undo runs after."""
