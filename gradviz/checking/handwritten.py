@@ -181,6 +181,9 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
                              batch_axis=batch_axis, layout=layout, seed=seed, dout=_listed(dout),
                              outputs=_listed(outputs))
         reading.warnings += warns
+        for name, value in getattr(obj, "__dict__", {}).items():  # the layer's settings (self.p = 0.2), for the diagnosis
+            if isinstance(value, (float, np.floating)) and not name.startswith("_"):
+                reading.constants.setdefault(name, float(value))
         return reading
 
     return _run(build, type(obj).__name__, [("input", x.shape)], options, given=[("x", x)], code=(obj,))
