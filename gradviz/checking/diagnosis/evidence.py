@@ -38,6 +38,34 @@ def code_signs(ctx: Context) -> frozenset[str] | None:
     return frozenset(found) if read else None
 
 
+def has_branches(code: tuple) -> bool:
+    """Whether the user's code is piecewise: an ordering comparison, or where/abs/maximum/clip/sign.
+
+    Such code takes other branches at other inputs (a Huber loss beyond -delta), so one draw of
+    inputs may never reach the branch that is wrong."""
+    return any(_branches_in(fn) for obj in code for fn in _functions(obj))
+
+
+@functools.lru_cache(maxsize=256)
+def _branches_in(fn: Any) -> bool:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Lt, ast.Gt, ast.LtE, ast.GtE)) for op in node.ops):
+            return True
+        if isinstance(node, ast.Call):
+            called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if called in _PIECEWISE:
+                return True
+    return False
+
+
+_PIECEWISE = {"where", "abs", "fabs", "absolute", "maximum", "minimum", "clip", "sign", "heaviside", "piecewise",
+              "select", "max", "min", "relu"}
+
+
 def _functions(obj: Any) -> list:
     """The functions holding obj's code: itself, or every method of its class and the user's base classes.
 

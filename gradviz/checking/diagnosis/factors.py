@@ -116,7 +116,7 @@ def _setting_factors(ctx: Context) -> list[tuple[float, str, str, str | None]]:
 
 def _square_root_axes(ctx: Context, shape: tuple) -> list[tuple[int, str]]:
     """(n, what n is) for each axis length n >= 2 of the arrays around the op: a scale 1/sqrt(n) may use it."""
-    named = [(ctx.name or "the gradient", shape)] + [(k, a.shape) for k, a in ctx.arrays().items() if k != "dout"]
+    named = [(k, a.shape) for k, a in ctx.arrays().items() if k != "dout"] + [(ctx.name or "the gradient", shape)]
     found: dict[int, str] = {}
     for name, dims in named:
         for axis, n in enumerate(dims):
