@@ -220,3 +220,14 @@ def test_two_equal_fits_are_both_said_with_a_lower_confidence():
     [finding] = diagnose(true * 2, true, Context(batch=2))
     assert finding.confidence <= 0.6
     assert "more than one cause fits" in finding and "batch size (2)" in finding and "factor 2" in finding
+
+
+def test_the_batch_is_not_named_alone_when_the_square_root_of_another_axis_explains_the_ratio():
+    """Code that cannot be read: 3 is the batch of 3 queries and sqrt(9) of their width; both are said."""
+    true = rng(13).normal(size=(3, 9))
+    [finding] = diagnose(true * 3, true, Context(name="Q", batch=3, wrt=np.zeros((3, 9))))
+    assert finding.confidence <= 0.6 and "more than one cause fits" in finding
+    assert "batch size (3)" in finding and "sqrt(9)" in finding
+    narrow = rng(14).normal(size=(3, 5))
+    [finding] = diagnose(narrow * 3, narrow, Context(name="Q", batch=3, wrt=np.zeros((3, 5))))
+    assert finding.cause == "missing_batch_division" and finding.confidence >= 0.9  # no axis of 9: the batch

@@ -20,9 +20,9 @@ from .context import Context
 
 # sign -> what it stands for, in the words of a finding's evidence
 SIGNS = {
-    "minus_one": "an N - 1, a variance or ddof",
-    "two": "a square, a 2 or a 1/2",
-    "sqrt": "a square root",
+    "minus_one": "N - 1, variance or ddof",
+    "two": "square, 2 or 1/2",
+    "sqrt": "square root",
 }
 
 

@@ -221,6 +221,8 @@ def constant_factor(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding 
             evidenced.append((cause, sentence))
         elif needs is None or (signs is None and needs == "two"):  # 2 and 1/2 keep their plain meaning
             unknown.append((cause, sentence))
+        elif signs is None and needs == "sqrt" and any(c.endswith("batch_division") for c, _, _ in matched):
+            unknown.append((cause, sentence))  # the batch is named only when no other axis explains the number
         else:
             unseen.append(f"{cause} fits the number but is not named: the code shows no {SIGNS[needs]}"
                           if signs is not None else f"{cause} fits the number but is not named: the code could not "
