@@ -138,7 +138,7 @@ class RecordedSubject(Subject):
         """The forward and backward of the user's own ops in the recorded graph (read by the diagnosis)."""
         if self._code is None:
             ops = {}
-            for node in topological_order(self.root) if self.root is not None else ():
+            for node in topological_order(self.root) if hasattr(self.root, "_parents") else ():
                 op = getattr(node, "_op", None)
                 if op is not None and not op.builtin:
                     ops[op.name] = op

@@ -73,18 +73,22 @@ def _functions(obj: Any) -> list:
     notebook cell; a class is looked up by name in its module's file, which a cell does not have)."""
     if isinstance(obj, types.MethodType):
         obj = obj.__func__
-    if isinstance(obj, types.FunctionType):
-        return [obj]
+    if isinstance(obj, types.FunctionType):  # (gradviz's own wrappers, a torch bridge's, are not the user's code)
+        return [] if _ours(getattr(obj, "__module__", None) or "") else [obj]
     cls = obj if isinstance(obj, type) else type(obj)
     found = []
     for klass in cls.__mro__:
-        if klass.__module__ in ("builtins", "abc") or klass.__module__.split(".")[0] in ("gradviz", "numpy", "torch"):
+        if klass.__module__ in ("builtins", "abc") or _ours(klass.__module__):
             continue
         for member in vars(klass).values():
             member = getattr(member, "__func__", member)  # staticmethod, classmethod
             if isinstance(member, types.FunctionType):
                 found.append(member)
     return found
+
+
+def _ours(module: str) -> bool:
+    return module.split(".")[0] in ("gradviz", "numpy", "torch")
 
 
 @functools.lru_cache(maxsize=256)
