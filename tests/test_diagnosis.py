@@ -216,7 +216,24 @@ def test_a_sign_flip_on_whole_rows_names_the_rows():
     user = true.copy()
     user[2] *= -1
     [finding] = diagnose(user, true, Context())
-    assert finding.cause == "sign_flip_subset" and "rows 2" in finding
+    assert finding.cause == "sign_flip_subset" and "on row 2," in finding and "rows 2" not in finding
+    user[0] *= -1
+    [finding] = diagnose(user, true, Context())
+    assert "on rows 0, 2," in finding
+
+
+def test_wrong_indices_along_an_unnamed_axis_read_as_english():
+    """A 3-axis gradient wrong in some indices of axis 1: 'indices along axis 1', never 'index along axis 1s'."""
+    true = rng(19).normal(size=(2, 5, 3))
+    user = true.copy()
+    user[:, 1:4] *= rng(20).uniform(1.5, 2.5, size=(2, 3, 3))
+    [finding] = diagnose(user, true, Context())
+    assert finding.cause == "no_pattern" and "only in indices 1, 2, 3 along axis 1 (of 5)" in finding
+    assert "axis 1s" not in finding
+    user = true.copy()
+    user[:, 2] += 1.0
+    [finding] = diagnose(user, true, Context())
+    assert "only in index 2 along axis 1 (of 5)" in finding
 
 
 def test_one_term_of_the_loss_gradient_with_the_wrong_sign():

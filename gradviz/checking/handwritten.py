@@ -55,6 +55,7 @@ class HandwrittenSubject(Subject):
         self.notes = reading.notes  # the same list: adapters add notes while the check runs
         self.warnings = list(reading.warnings)
         self.constants = dict(reading.constants)
+        self.code = tuple(reading.code)
 
     def first(self, arrays: list[np.ndarray]) -> np.ndarray:
         return self.reading.forward(dict(zip(self.names, arrays)))
@@ -103,10 +104,12 @@ def _options(eps, atol, rtol, strict, mode, seed, directions, per_example_dout=F
                    directions=directions, per_example_dout=per_example_dout)
 
 
-def _run(build: Callable[[], Reading], name: str, shapes: list, options: Options, given: Sequence = ()) -> Report:
+def _run(build: Callable[[], Reading], name: str, shapes: list, options: Options, given: Sequence = (),
+         code: tuple = ()) -> Report:
     """Read the user's code and check it; user code failing while it is read is an ERROR report.
 
-    The step is validated against the arrays the user gave before their code first runs.
+    The step is validated against the arrays the user gave before their code first runs; `code` is the
+    user's functions or objects, whose source the diagnosis may read for evidence of a structure.
     """
     floats = [(n, np.asarray(a, dtype=np.float64)) for n, a in given if _is_float(a)]
     options.tolerance.check_step([a for _, a in floats], [n for n, _ in floats])
@@ -117,6 +120,7 @@ def _run(build: Callable[[], Reading], name: str, shapes: list, options: Options
         results = [InputResult(n, s, exc.status, message=str(exc)) for n, s in rows]
         return Report(subject=name, results=results, settings=options.settings(options.mode),
                       verdict=f"{exc.status}: {exc}.", stopped_by=exc.cause)
+    reading.code = reading.code or code
     return check_subject(reading, options)
 
 
@@ -177,9 +181,12 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
                              batch_axis=batch_axis, layout=layout, seed=seed, dout=_listed(dout),
                              outputs=_listed(outputs))
         reading.warnings += warns
+        for name, value in getattr(obj, "__dict__", {}).items():  # the layer's settings (self.p = 0.2), for the diagnosis
+            if isinstance(value, (float, np.floating)) and not name.startswith("_"):
+                reading.constants.setdefault(name, float(value))
         return reading
 
-    return _run(build, type(obj).__name__, [("input", x.shape)], options, given=[("x", x)])
+    return _run(build, type(obj).__name__, [("input", x.shape)], options, given=[("x", x)], code=(obj,))
 
 
 def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Sequence[str] | None = None,
@@ -211,7 +218,8 @@ def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Seq
     said = {"dout": _listed(dout), "outputs": _listed(outputs), "grads": grads}
     return _run(lambda: read_pair(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
                                   layout=layout, seed=seed, **said),
-                name, _argument_shapes(forward, args, kwargs), options, given=_named(forward, args))
+                name, _argument_shapes(forward, args, kwargs), options, given=_named(forward, args),
+                code=(forward, backward))
 
 
 def _listed(value: str | Sequence[str] | None) -> list[str] | None:
@@ -230,7 +238,8 @@ def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str |
     return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout,
                                      seed=seed),
                 name, _argument_shapes(obj if inspect.isroutine(obj) else getattr(obj, compute or "forward", None)
-                                       or getattr(obj, "compute", None), args), options, given=_named(None, args))
+                                       or getattr(obj, "compute", None), args), options, given=_named(None, args),
+                code=(obj,))
 
 
 def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = None, eps: float | str = EPS,
@@ -251,7 +260,7 @@ def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = N
         return grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout, seed=seed)
 
     report = _run((lambda: logits_reading(build())) if wrt_logits else build, name, _argument_shapes(f, args),
-                  options, given=_named(f, args))
+                  options, given=_named(f, args), code=(f, grad_f))
     return report if wrt_logits else _logits_hint(report, build, options)
 
 
@@ -280,7 +289,8 @@ def check_function(fn_class: Any, *args: Any, eps: float | str = EPS, atol: floa
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
     return _run(lambda: function_subject(fn_class, args, timeout=timeout, seed=seed),
                 getattr(fn_class, "__name__", "Function"),
-                _argument_shapes(getattr(fn_class, "forward", None), args, skip=1), options, given=_named(None, args))
+                _argument_shapes(getattr(fn_class, "forward", None), args, skip=1), options, given=_named(None, args),
+                code=(fn_class,))
 
 
 for _entry in (check_layer, check_pair, check_loss, check_grad_fn, check_function):

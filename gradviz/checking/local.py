@@ -350,6 +350,7 @@ def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
     context = Context(name=names[i], kind=op.display, wrt=arrays[i], inputs=dict(zip(names, arrays)),
                       output=np.asarray(out, dtype=np.float64), cotangent=np.asarray(cot, dtype=np.float64),
                       attrs=dict(attrs), twin=twin, atol=atol, rtol=rtol,
+                      code=() if op.builtin else (op.forward, op.backward),
                       vjp=lambda dout: _input_vjp(op, inputs, attrs, out, dout, i))
     complete_geometry(context)
     return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import GradvizError, GradvizTypeError, describe
+from ..graph import topological_order
 from ..tensor import Tensor, as_array
 from ..value import Value
 from .carry_labels import carry_labels
@@ -131,6 +132,22 @@ class RecordedSubject(Subject):
         self.leaves: list = []
         self.user_inputs: list = []
         self._originals = [(s.node, s.node.data) for s in specs if s.node is not None]
+
+    @property
+    def code(self) -> tuple:
+        """The forward and backward of the user's own ops in the recorded graph (read by the diagnosis)."""
+        if self._code is None:
+            ops = {}
+            for node in topological_order(self.root) if hasattr(self.root, "_parents") else ():
+                op = getattr(node, "_op", None)
+                if op is not None and not op.builtin:
+                    ops[op.name] = op
+            self._code = tuple(f for op in ops.values() for f in (op.forward, op.backward))
+        return self._code
+
+    @code.setter
+    def code(self, value: tuple) -> None:
+        self._code = tuple(value) or None  # (nothing given: found in the graph when asked)
 
     def first(self, arrays: list[np.ndarray]) -> np.ndarray:
         self.root, self.leaves = self.recorder.record(arrays)

@@ -13,6 +13,7 @@ import zlib
 import numpy as np
 
 INPUTS, PARAMETERS, COTANGENT, DIRECTIONS, TARGETS = "inputs", "parameters", "cotangent", "directions", "targets"
+SPREAD = "inputs spread over scales"  # the second draw of piecewise code (targets/running.py)
 
 
 def stream(seed: int, purpose: str) -> np.random.Generator:

@@ -77,6 +77,7 @@ class Subject:
         self.warnings: list[str] = []
         self.constants: dict[str, Any] = {}  # the other arguments by the user's names (settings, labels)
         self.attrs: dict[str, Any] = {}  # what is known of the op: window, stride, padding
+        self.code: tuple = ()  # the user's functions or objects behind the forward and backward (diagnosis evidence)
 
     @property
     def names(self) -> list[str]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import ast
 import inspect
 import json
+import re
 import textwrap
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import spec as spec_mod
-from ..checking.streams import INPUTS, PARAMETERS, stream
+from ..checking.streams import INPUTS, PARAMETERS, SPREAD, stream
 from ..errors import GradvizError
 from ..tensor import Tensor
 from ..value import Value
@@ -85,7 +86,9 @@ class Given:
         self.init_texts = init_texts or {}  # what the user typed after --init NAME=, for the error hints
 
     @classmethod
-    def from_flags(cls, args_json: str | None, inputs: dict[str, str], init: dict[str, str], seed: int) -> "Given":
+    def from_flags(cls, args_json: str | None, inputs: dict[str, str], init: dict[str, str], seed: int,
+                   spread: bool = False) -> "Given":
+        """The flags' values; `spread=True`: a second draw whose normal inputs span scales 0.1x to 10x, both signs."""
         settings, positional = {}, []
         if args_json:
             try:
@@ -98,8 +101,11 @@ class Given:
                 positional = parsed
             else:
                 raise GradvizError('--args takes a JSON object of settings, e.g. \'{"pad": 1}\', or a list')
-        input_rng, init_rng = stream(seed, INPUTS), stream(seed, PARAMETERS)
+        input_rng, init_rng = stream(seed, SPREAD if spread else INPUTS), stream(seed, PARAMETERS)
         values = {n: spec_mod.parse(t, f"--input {n}", input_rng) for n, t in inputs.items()}
+        for n, t in inputs.items() if spread else ():
+            if normal_draw(t) and isinstance(values[n], np.ndarray):  # each element at its own scale
+                values[n] = values[n] * 10.0 ** input_rng.uniform(-1.0, 1.0, size=values[n].shape)
         numbers = {n: as_number(t) for n, t in inputs.items() if as_number(t) is not None}
         made = {n: spec_mod.parse(t, f"--init {n}", init_rng) for n, t in init.items()}
         return cls(values, numbers, made, settings, positional, init_texts=dict(init))
@@ -161,6 +167,11 @@ class Given:
         first, n = next(iter(sizes.items()))
         return (f"; --init {first}={n} made a random array of shape ({n},), not the number {n}: "
                 f"give numbers in --args JSON, e.g. --args '{json.dumps(sizes)}' (--init is for arrays)")
+
+
+def normal_draw(text: str) -> bool:
+    """Whether an --input SPEC is a seeded standard-normal draw (a shape, or randn(...))."""
+    return bool(re.fullmatch(r"\s*\d+(\s*[,x]\s*\d+)*\s*,?\s*", text)) or text.strip().startswith("randn(")
 
 
 def missing_argument(fn: Callable, who: str, name: str) -> GradvizError:

@@ -8,6 +8,7 @@ call of gradviz's checkers. Torch code is handed to gv.torch's targets.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import sys
@@ -18,6 +19,7 @@ import numpy as np
 
 from .. import notebooks
 from ..checking.core import check
+from ..checking.diagnosis.evidence import has_branches
 from ..checking.report import Report
 from ..checking.streams import INPUTS, stream
 from ..errors import GradvizError
@@ -25,7 +27,7 @@ from ..function import Function
 from ..tensor import Tensor
 from ..value import Value
 from . import packages
-from .inputs import Given, function_inputs, user_op_inputs
+from .inputs import Given, function_inputs, normal_draw, user_op_inputs
 from .loading import is_file_target, load, resolve, split_target
 from .parsing import expression_function, parse_shape
 
@@ -57,8 +59,10 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
     given = Given.from_flags(args_json, inputs, init or {}, seed)
     check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed", "mode", "strict")}
     layout = {"batch_axis": batch_axis or 0, "per_example_dout": per_example_dout}
+    spread = functools.partial(_second_draw, inputs=inputs, args_json=args_json, init=init or {}, seed=seed)
     if second is not None:  # --dout/--outputs/--grad say how a pair is called (checking/confirm.py)
-        return check_two_functions(given, first, second, wrt, check_options, {**layout, **(reading or {})})
+        return spread(lambda g: check_two_functions(g, first, second, wrt, check_options,
+                                                    {**layout, **(reading or {})}), given, (first, second))
     layer_flags = {k: v for k, v in (reading or {}).items() if k in ("dout", "outputs") and inspect.isclass(first)}
     if set(reading or {}) - set(layer_flags):
         flag = next(k for k in reading if k not in layer_flags)
@@ -70,12 +74,12 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
         op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
         return check(lambda *xs: first.apply(*xs), *op_inputs, name=label, **options)
     if inspect.isclass(first):
-        return check_class(given, first, label, input_shape, forward, backward, wrt, check_options,
-                           {**layout, "params": params, **layer_flags})
+        return spread(lambda g: check_class(g, first, label, input_shape, forward, backward, wrt, check_options,
+                                            {**layout, "params": params, **layer_flags}), given, (first,))
     if not callable(first):
         raise GradvizError(f"{label} in {path} is not a function or a class")
     if given.inputs and not _all_numbers(given):
-        return check_numpy_function(given, first, label, path, wrt, check_options)
+        return spread(lambda g: check_numpy_function(g, first, label, path, wrt, check_options), given, (first,))
     values = function_inputs(first, label, module_inputs_of(first), inputs, seed)
     if not _builds_graph(first, values):
         if given.inputs:  # plain numbers for numpy code: read them as SPECs (3 is a vector of 3)
@@ -85,6 +89,27 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
             f"gradient too (FILE:{label},{label}_prime, or a pair FILE:FORWARD,BACKWARD), or return (loss, gradient) "
             f"from {label} and pass its inputs with --input NAME=SPEC")
     return check(first, *values, name=label, **options)
+
+
+def _second_draw(run: Callable[[Given], Report], given: Given, code: tuple, *, inputs: dict[str, str],
+                 args_json: str | None, init: dict[str, str], seed: int) -> Report:
+    """Check piecewise code at a second draw of its random inputs, spread over scales, when the first passes.
+
+    One standard-normal draw may never reach a branch (a Huber loss's r < -delta): code with
+    comparisons or where/abs/maximum is checked once more with each drawn element at its own scale
+    (0.1x to 10x, both signs; seeded like the first), and a failure there is the verdict."""
+    report = run(given)
+    if not report.ok or not any(normal_draw(t) for t in inputs.values()) or not has_branches(code):
+        return report
+    second = run(Given.from_flags(args_json, inputs, init, seed, spread=True))
+    drawn = ", ".join(n for n, t in inputs.items() if normal_draw(t))
+    if second.ok:
+        report.notes.append(f"the code branches: {drawn} were drawn a second time with each element at its own scale "
+                            "(0.1x to 10x), and that agrees too")
+        return report
+    second.notes.insert(0, f"the first draw of {drawn} passed; a second draw with each element at its own scale "
+                           "(0.1x to 10x) reaches a branch the first did not (the code branches), and fails there")
+    return second
 
 
 def torch_bridge(obj: Any):

@@ -44,6 +44,12 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                         "dx = 3 * dout"),
     "n_minus_one": ("constant factor", "N/(N-1) or (N-1)/N times the true gradient: an unbiased variance against a biased one",
                     "var = x.var(ddof=1)  # forward uses ddof=0"),
+    "setting_factor": ("constant factor", "an argument's value times the true gradient (keep_prob, 1 - p): a division "
+                       "or a factor by that argument missing", "return dout * mask  # forward was x * mask / keep_prob"),
+    "missing_sqrt_scale": ("constant factor", "sqrt(d) times the true gradient: the forward's 1/sqrt(d) scale "
+                           "missing in backward", "dscores = dout @ V.T  # scores = Q @ K.T / np.sqrt(d)"),
+    "extra_sqrt_scale": ("constant factor", "1/sqrt(d) of the true gradient: divided by sqrt(d) once too often",
+                         "dQ = dscores @ K / np.sqrt(d) / np.sqrt(d)"),
     "factor_array_missing": ("array factor", "the true gradient divided by a known array: a factor such as gamma is missing",
                              "dx = dout * inv_std  # the gamma factor forgotten"),
     "factor_array_extra": ("array factor", "the true gradient times a known array: a factor multiplied in once too often",

@@ -31,6 +31,8 @@ class Context:
     float32:   whether the user's data arrived as float32
     vjp:       this gradient as the user's backward gives it for another upstream gradient (dout -> grad);
                lets a hypothesis test how backward responds to dout (the chain rule) directly
+    code:      the user's own functions, classes or objects (forward, backward): their source, read with
+               ast when a cause needs it, shows whether a structure (an N - 1, a 1/sqrt(d)) is there
     """
 
     name: str = ""
@@ -49,6 +51,7 @@ class Context:
     twin: Callable[..., Any] | None = None
     float32: bool = False
     vjp: Callable[[np.ndarray], np.ndarray | None] | None = None
+    code: tuple = ()
     memo: dict = field(default_factory=dict, repr=False)  # costly facts measured once per gradient (per-sample split)
     eps: float = 1e-6
     atol: float = 1e-5

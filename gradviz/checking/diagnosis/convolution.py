@@ -8,6 +8,8 @@ then each slip is recomputed with gradviz's own conv backward and compared.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ...ops.conv import conv2d_backward, conv2d_forward, pair
@@ -39,7 +41,9 @@ def recognise_conv(ctx: Context):
         return None
     y = to_nchw(np.asarray(y, dtype=np.float64), ctx)
     images = [a for n, a in arrays.items() if a.ndim == 4 and n not in (ctx.output_name, "dout")]
-    biases = [a.reshape(-1) for a in arrays.values() if a.size == y.shape[1] and a.ndim <= 4]
+    biases = [a.reshape(-1)[None, :, None, None] for a in arrays.values() if a.size == y.shape[1] and a.ndim <= 4]
+    biases += [a for n, a in arrays.items()  # untied: one per output element, (C, H, W) or a batch of one
+               if a.shape in (y.shape[1:], (1,) + y.shape[1:]) and n not in (ctx.output_name, "dout")]
     for x in images:
         xn = to_nchw(x, ctx)
         for w in images:
@@ -56,7 +60,7 @@ def recognise_conv(ctx: Context):
                 if plain.shape != y.shape:
                     continue
                 for b in [None] + biases:
-                    out = plain if b is None else plain + b[None, :, None, None]
+                    out = plain if b is None else plain + b
                     if np.allclose(out, y, rtol=1e-9, atol=1e-10):
                         return x, w, b, stride, padding
     return None
@@ -118,6 +122,9 @@ def _candidates(g, x, w, stride, padding, for_input: bool):
 @hypothesis
 def convolution_slips(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     g = ctx.cotangent
+    if user.ndim == 3 and isinstance(g, np.ndarray) and g.ndim == 3 and np.ndim(ctx.output) == 3:
+        found = convolution_slips(user[None], ref[None], _one_image(ctx))  # one (C, H, W) image, no batch axis
+        return found
     if user.ndim != 4 or not isinstance(g, np.ndarray) or g.ndim != 4 or ctx.wrt is None:
         return None
     found = recognise_conv(ctx)
@@ -140,6 +147,16 @@ def convolution_slips(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findin
                            evidence=f"the output is conv2d(input, kernel, stride={stride[0]}, padding={padding[0]}); "
                                     "backward with that slip reproduces yours on every element")
     return None
+
+
+def _one_image(ctx: Context) -> Context:
+    """The context of a convolution of one (C, H, W) image, as a batch of one (NCHW)."""
+    def batched(a):
+        return a[None] if isinstance(a, np.ndarray) and a.ndim == 3 else a
+
+    return dataclasses.replace(ctx, wrt=batched(ctx.wrt), inputs={k: batched(v) for k, v in ctx.inputs.items()},
+                               output=batched(ctx.output), cotangent=batched(ctx.cotangent), layout="NCHW",
+                               kinks=None, memo={})
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

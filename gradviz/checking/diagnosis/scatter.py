@@ -2,7 +2,8 @@
 
 numpy's buffered `a[idx] += b` writes each repeated index once (the last value wins), so an
 embedding or a gather whose backward is written that way drops the other occurrences. The
-integer index array is found among the op's arguments; the buffered update is recomputed and
+integer index array is found among the op's arguments; the buffered update is recomputed (with
+dout times the constant the true gradient shows, when the forward scales the rows it gathers) and
 compared with yours.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .context import Context
+from .facts import constant_ratio
 from .finding import Finding
 from .registry import hypothesis
 
@@ -42,8 +44,14 @@ def repeated_indices_lost(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fi
     for name, idx in _index_arrays(ctx, user.shape[0], g.shape):
         if g.shape != idx.shape + user.shape[1:]:
             continue
+        accumulated = np.zeros(user.shape)
+        np.add.at(accumulated, idx, g)
+        # dout may reach the table scaled (a transformer's sqrt(d_model)): the scale is read off the true gradient
+        factor = constant_ratio(ref, accumulated)
+        if factor is None:
+            continue
         buffered = np.zeros(user.shape)
-        buffered[idx] += g  # the user's slip, replayed: one write per distinct index
+        buffered[idx] += g * factor  # the user's slip, replayed: one write per distinct index
         name = name if name.isidentifier() else "idx"  # an unlabelled graph constant ("input 1")
         if ctx.close(user, buffered) and not ctx.close(buffered, ref):
             repeats = int(idx.size - len(np.unique(idx)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .context import Context
-from .util import nonzero, scale
+from .util import listing, nonzero, scale
 
 
 def axis_names(shape: tuple, ctx: Context) -> list[str]:
@@ -45,8 +45,7 @@ def where_wrong(wrong: np.ndarray, ctx: Context) -> str:
     if best is None:
         return f"at {int(wrong.sum())} of {wrong.size} elements, spread over every {' and '.join(names)}"
     _, axis, hit = best
-    listed = ", ".join(map(str, hit[:6])) + (", ..." if len(hit) > 6 else "")
-    return f"only in {names[axis]}{'s' if len(hit) > 1 else ''} {listed} (of {wrong.shape[axis]})"
+    return f"only in {listing(names[axis], hit)} (of {wrong.shape[axis]})"
 
 
 def _window_positions(wrong: np.ndarray, ctx: Context) -> tuple[float, str] | None:

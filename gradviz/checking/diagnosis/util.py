@@ -87,8 +87,17 @@ def slices_text(mask: np.ndarray) -> str | None:
                 return f"the last {what}"
             if len(picked) == 1 and picked[0] == 0:
                 return f"the first {what}"
-            return f"{what}s " + ", ".join(map(str, picked[:6])) + (", ..." if len(picked) > 6 else "")
+            return listing(what, picked)
     return None
+
+
+def listing(what: str, picked) -> str:
+    """'row 2' / 'rows 0, 2' / 'indices 1, 2, 3 along axis 1': some indices of one axis, named in English."""
+    listed = ", ".join(map(str, picked[:6])) + (", ..." if len(picked) > 6 else "")
+    head, _, tail = what.partition(" ")
+    if head == "index":  # 'index along axis 1': the numbers go after the noun
+        return f"{'index' if len(picked) == 1 else 'indices'} {listed} {tail}"
+    return f"{what if len(picked) == 1 else what + 's'} {listed}"
 
 
 def cotangent_like(ctx: Context, shape: tuple) -> np.ndarray | None:
