@@ -209,6 +209,10 @@ def lr_applied_twice(ctx: Context) -> Finding | None:
 def weight_decay_mode(ctx: Context) -> Finding | None:
     if not ctx.hp.get("weight_decay"):
         return None
+    if ctx.follows(Variant(decay="both")):
+        return _found("weight decay applied twice: as L2 in the gradient (g + weight_decay*p, into the moments) "
+                      "and decoupled (p -= lr*weight_decay*p)", f"{_reproduced(ctx)} with both; "
+                      + ("AdamW decouples it only" if ctx.kind == "adamw" else "the rule adds it to g only"))
     if ctx.kind == "adamw" and ctx.follows(Variant(decay="coupled")):
         return _found("weight decay coupled (L2: g + weight_decay*p goes into the moments) where AdamW decouples "
                        "it (p -= lr*weight_decay*p, outside the moments)", _reproduced(ctx))
@@ -327,7 +331,8 @@ CAUSES: dict[str, tuple[str, str]] = {
     "momentum_convention": ("momentum's sign, lr or averaging mixed between conventions", "v = mu*v - lr*g; p -= v"),
     "step_sign_flipped": ("the parameters move up the gradient", "p += lr * g"),
     "lr_applied_twice": ("the learning rate is applied twice", "p -= lr * (lr * g)"),
-    "weight_decay_mode": ("weight decay coupled, decoupled or not applied against the rule", "g = g + wd * p  # AdamW"),
+    "weight_decay_mode": ("weight decay coupled, decoupled, twice or not applied against the rule",
+                          "g = g + wd * p  # AdamW"),
     "state_shared": ("one optimizer state (or step counter) shared between parameters", "self.v = mu*self.v + g"),
     "different_hyperparameter": ("the rule is right, one hyperparameter differs", "eps = 1e-7  # Keras's"),
     "two_slips": ("two known slips at once (pairs searched when no single cause fits)",

@@ -48,7 +48,7 @@ class Variant:
     # or "given" (the counters a training loop passed, e.g. epochs)
     eps: str = "outside"  # "outside" the root, "inside" it, or added "before" the bias correction
     square: str = "square"  # what the second moment averages: "square" (g^2), "abs" (|g|), "none" (g)
-    decay: str = "rule"  # weight decay: the "rule"'s own, "coupled" (L2 in g), "decoupled" (AdamW)
+    decay: str = "rule"  # weight decay: the "rule"'s own, "coupled" (L2 in g), "decoupled" (AdamW), or "both"
     lr_power: int = 1  # 2: lr applied twice
     sign: int = 1  # -1: the step goes uphill
     dampening: bool = False  # momentum as an average: v = mu*v + (1-mu)*g
@@ -77,9 +77,9 @@ def _step(kind: str, p: np.ndarray, g: np.ndarray, state: dict, t: float, hp: Ma
     wd = hp.get("weight_decay", 0.0)
     decay = ("decoupled" if kind == "adamw" else "coupled") if var.decay == "rule" else var.decay
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if wd and decay == "coupled":
+        if wd and decay in ("coupled", "both"):
             g = g + wd * p
-        if wd and decay == "decoupled":
+        if wd and decay in ("decoupled", "both"):
             p = p - hp["lr"] * wd * p
         if kind == "sgd":
             delta = -lr * g

@@ -18,7 +18,8 @@ from .functions import drive_config_function, drive_loop_function, is_config_fun
 from .step import drive_step, is_step
 from .layer_objects import drive_layer_object, is_layer_object
 from .parameter import drive_per_parameter, is_per_parameter
-from .updates import drive_containers, drive_held, drive_layers, is_containers, is_held, is_layers
+from .containers import drive_containers, is_containers
+from .updates import drive_held, drive_layers, is_held, is_layers
 
 __all__ = ["CONVENTIONS", "Convention", "Setup", "detect"]
 
@@ -33,8 +34,9 @@ CONVENTIONS = [
                "over opt.layers[name].parameters", is_layers, drive_layers),
     Convention("per-parameter update", "opt.update(w, grad) -> w (or in place)", is_per_parameter,
                drive_per_parameter, takes_roles=True),
-    Convention("update over all parameters", "opt.update(params, grads[, epoch]) -> params (or in place)",
-               is_containers, drive_containers),
+    Convention("update over all parameters", "opt.update(params, grads[, epoch]) -> params (or in place), or "
+               "step/apply; two dicts or lists of arrays, whatever they are called, gradients keyed alike or dW",
+               is_containers, drive_containers, takes_roles=True),
     Convention("optimizer holding the parameters", "opt.update(grads[, epoch]) -> opt.params (or in place)",
                is_held, drive_held),
     Convention("PyTorch-style step()", "opt.step() over parameters holding .grad", is_step, drive_step),
