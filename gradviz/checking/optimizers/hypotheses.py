@@ -7,7 +7,7 @@ every step, on every drive; the evidence says so with the numbers that show it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -17,7 +17,7 @@ from .driving import Run
 from .rules import KINDS, REFERENCE, Variant, trajectory
 
 ADAM = ("adam", "adamw")
-SECOND_MOMENT = ("rmsprop", "adam", "adamw")
+SECOND_MOMENT = ("rmsprop", "adam", "adamw", "adagrad")
 MOMENTUM = ("momentum", "nesterov")
 
 
@@ -37,9 +37,15 @@ class Context:
     atol: float
     origin: dict[str, str] = field(default_factory=dict)  # hyperparameter -> "given", "yours" or "default"
     cache: dict = field(default_factory=dict)
+    base: Variant = REFERENCE  # the way the rule is written that causes depart from (rules.ACCEPTED)
 
     def follows(self, variant: Variant = REFERENCE, kind: str | None = None, **hp_changes) -> bool:
-        """Does this variant of the rule reproduce every drive, parameter and completed step?"""
+        """Does this variant of the rule reproduce every drive, parameter and completed step?
+
+        A variant departs from the base: the fields it changes from the reference replace the base's."""
+        changed = {f: getattr(variant, f) for f in variant.__dataclass_fields__
+                   if getattr(variant, f) != getattr(REFERENCE, f)}
+        variant = replace(self.base, **changed)
         key = (variant, kind, tuple(sorted(hp_changes.items())))
         if key not in self.cache:
             hp = {**self.hp, **hp_changes}
@@ -246,7 +252,7 @@ def _implied_lr(ctx: Context) -> float | None:
     name = next(iter(run.trajectories))
     if not run.trajectories[name] or np.shape(run.trajectories[name][0]) != np.shape(run.start[name]):
         return None
-    ref = trajectory(ctx.kind, ctx.hp, run.start, run.gradients, 1)[name][0]
+    ref = trajectory(ctx.kind, ctx.hp, run.start, run.gradients, 1, ctx.base)[name][0]
     theirs, ours = run.trajectories[name][0] - run.start[name], ref - run.start[name]
     moved = np.abs(ours) > 0
     ratios = theirs[moved] / ours[moved]
