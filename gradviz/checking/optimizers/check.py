@@ -10,7 +10,8 @@ from ...errors import GradvizError
 from ..diagnosis.finding import Finding
 from ..report import ERROR, FAIL, PASS, InputResult, Report, Row
 from . import hyperparameters as hyper
-from .conventions import Setup, detect
+from .confirming import Unconfirmed
+from .conventions import Setup, fitting
 from .driving import Run, UserFault
 from .hypotheses import Context, explain
 from .rules import ACCEPTED, FORMULAS, KINDS, REFERENCE, trajectory
@@ -35,16 +36,14 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
     hyper.validate(hyperparameters)
     if roles is not None and not isinstance(roles, dict):
         raise GradvizError("roles is a dict like {'param': 'w', 'grad': 'param_grad', 'state': ['v', 's']}")
-    convention = detect(target, roles)
-    if roles and not convention.takes_roles:
-        raise GradvizError(f"roles are read for functions with explicit state and per-parameter update objects; "
-                           f"{getattr(target, '__name__', type(target).__name__)} is a {convention.name} "
-                           f"({convention.form}), whose arguments gradviz already knows: leave roles out")
-    try:
-        runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters), dict(roles or {})))
-    except UserFault as fault:  # raised before any step: the optimizer could not even be made
-        raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
-                           "instance") from None
+    candidates = fitting(target, roles)
+    if roles and not candidates[0].takes_roles:
+        raise GradvizError(f"roles are read for functions with explicit state and objects whose update's "
+                           f"arguments gradviz reads by structure; {getattr(target, '__name__', type(target).__name__)}"
+                           f" is a {candidates[0].name} ({candidates[0].form}), whose arguments gradviz already knows: "
+                           "leave roles out")
+    convention, runs = _drive(target, [c for c in candidates if c.takes_roles or not roles],
+                              Setup(seed, steps, dict(hyperparameters), dict(roles or {})))
     subject = getattr(target, "__name__", None) or type(target).__name__
     runs, ctx, origin, findings, followed = _choose_alternative(kind, runs, hyperparameters, rtol, atol)
     chosen, hp = ctx.kind, ctx.hp
@@ -75,6 +74,22 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
         report.notes.append(f"step counter passed: {counted.alternative}"
                             + ("; the reference rule follows this count" if report.ok else ""))
     return report
+
+
+def _drive(target: Any, candidates: list, setup: Setup) -> tuple[Any, list[Run]]:
+    """The first convention that confirms a reading of the code, and its drives; every refusal when none does."""
+    refusals = []
+    for convention in candidates:
+        try:
+            return convention, convention.drive(target, setup)
+        except Unconfirmed as refused:
+            refusals.append((convention, str(refused)))
+        except UserFault as fault:  # raised before any step: the optimizer could not even be made
+            raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
+                               "instance") from None
+    if len(refusals) == 1:
+        raise Unconfirmed(refusals[0][1])
+    raise Unconfirmed("\n".join(f"Read as {c.name} ({c.form}):\n{text}" for c, text in refusals))
 
 
 def _unknown_rule(subject: str, closest: str, bad: Any) -> str:

@@ -21,7 +21,7 @@ from .parameter import drive_per_parameter, is_per_parameter
 from .containers import drive_containers, is_containers
 from .updates import drive_held, drive_layers, is_held, is_layers
 
-__all__ = ["CONVENTIONS", "Convention", "Setup", "detect"]
+__all__ = ["CONVENTIONS", "Convention", "Setup", "detect", "fitting"]
 
 CONVENTIONS = [
     Convention("CS231n-style function", "next_w, config = rule(w, dw, config)", is_config_function,
@@ -46,18 +46,26 @@ CONVENTIONS = [
 
 
 def detect(target: Any, roles: dict | None = None) -> Convention:
-    """The convention `target` is written in; one message listing every convention tried when none fits.
+    """The convention `target` is written in; one message listing every convention tried when none fits."""
+    return fitting(target, roles)[0]
 
-    Roles said for a plain function make it a function with explicit state (unless it is a loop or CS231n's form).
-    """
+
+def fitting(target: Any, roles: dict | None = None) -> list[Convention]:
+    """Every convention whose shape `target` has, in the fixed order: when the first cannot confirm a reading of
+    the code (update(a, b) may take one parameter or all of them), the next is tried. Roles said for a plain
+    function make it a function with explicit state (unless it is a loop or CS231n's form)."""
+    found = []
     for convention in CONVENTIONS:
         if roles and convention.drive is drive_explicit and inspect.isfunction(target):
-            return convention
+            found.append(convention)
+            continue
         try:
             if convention.detect(target):
-                return convention
+                found.append(convention)
         except Exception:  # a property that raises while we look is not a fit
             continue
+    if found:
+        return found
     tried = "; ".join(f"{c.name}: {c.form}" for c in CONVENTIONS)
     raise GradvizError(f"{_describe(target)} is not written in a calling convention gradviz knows; tried {tried}")
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from ....errors import GradvizError
 from .. import hyperparameters as hyper
-from ..confirming import Attempt, check_roles, decays_weights, half, moves_where_gradient, refusal, same
+from ..confirming import Attempt, Unconfirmed, check_roles, decays_weights, half, moves_where_gradient, refusal, same
 from ..driving import Run, UserFault, as_values, drive
 from ..problem import DEFAULT_SHAPES, LAYERED_SHAPES, fixed_gradients
 from .common import EPOCH, GRAD, GRADS, NAME, PARAM, PARAMS, STEP, Setup, counter_drives, fresh_instance, \
@@ -194,7 +194,7 @@ def choose(target: Any, setup: Setup) -> Reading:
     for reading in named if not said else ():
         if _runs_at_all(target, setup, reading):
             return reading
-    raise GradvizError(refusal(subject, attempts, bool(said)))
+    raise Unconfirmed(refusal(subject, attempts, bool(said)))
 
 
 def drive_containers(target: Any, setup: Setup) -> list[Run]:

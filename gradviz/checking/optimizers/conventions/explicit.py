@@ -24,7 +24,7 @@ import numpy as np
 
 from ....errors import GradvizError
 from .. import hyperparameters as hyper
-from ..confirming import Attempt, check_roles, decays_weights, half, keeps_memory, moves_where_gradient, \
+from ..confirming import Attempt, Unconfirmed, check_roles, decays_weights, half, keeps_memory, moves_where_gradient, \
     raised, refusal, same
 from ..driving import Run, UserFault, drive
 from ..layouts import LAYOUTS, Layout, Misfit, leaves, refill, same_structure
@@ -301,7 +301,7 @@ def drive_explicit(fn: Callable, setup: Setup) -> list[Run]:
             break
         attempts.append(Attempt(reading.describe(), whys[0][1]))
     if chosen is None:
-        raise GradvizError(refusal(fn.__name__, attempts, bool(roles)))
+        raise Unconfirmed(refusal(fn.__name__, attempts, bool(roles)))
     return [_drive(fn, chosen, args, setup, start) for start in starts]
 
 
