@@ -107,7 +107,8 @@ def _name_says(subject: str, chosen: str) -> list[str]:
     named = [k for k in KINDS if k.replace("-", "_") in lowered]
     named = [k for k in named if not (k == "adam" and "adamw" in named)]
     named = [k for k in named if k != "sgd"] or named  # sgd_momentum, sgd_nesterov: the second word says it
-    family = {"sgd": ("sgd", "momentum", "nesterov", "momentum-ema"), "momentum": ("momentum", "momentum-ema")}
+    family = {"sgd": ("sgd", "momentum", "nesterov", "momentum-ema"), "momentum": ("momentum", "momentum-ema"),
+              "adam": ("adam", "adamw")}  # torch's SGD(momentum=...), an Adam class that decays decoupled
     if not named or any(chosen in family.get(k, (k,)) for k in named):
         return []
     said = named[0]

@@ -197,9 +197,10 @@ def choose(target: Any, setup: Setup) -> Reading:
     raise Unconfirmed(refusal(subject, attempts, bool(said)))
 
 
-def drive_containers(target: Any, setup: Setup) -> list[Run]:
-    """update(params, grads[, name][, epoch]) over the confirmed containers, returning them or in place."""
-    reading = choose(target, setup)
+def drive_containers(target: Any, setup: Setup, reading: Reading | None = None) -> list[Run]:
+    """update(params, grads[, name][, epoch]) over the confirmed containers, returning them or in place.
+    `reading`: one to drive (default: the first confirmed)."""
+    reading = reading or choose(target, setup)
     kind, prefix = PACKS[reading.pack]
     runs = []
     for label, counter in counter_drives(reading.role_of):

@@ -34,7 +34,8 @@ from .functions import USUAL
 
 PARAM_NAMES = PARAM + PARAMS + ("var", "params_list", "weights_list", "thetas")
 STATE_NAMES = ("v", "s", "m", "r", "h", "velocity", "velocities", "vel", "cache", "state", "states", "moment",
-               "moments", "m_t", "v_t", "s_t", "accumulator", "sq", "first_moment", "second_moment")
+               "moments", "m_t", "v_t", "s_t", "accumulator", "sq", "first_moment", "second_moment",
+               "accum", "accumulators", "acc", "sum_sq", "sum_squares", "G")  # Adagrad's sum keeps all of itself
 
 
 def _is_grad_name(name: str) -> bool:
