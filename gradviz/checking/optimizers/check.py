@@ -87,9 +87,13 @@ def _drive(target: Any, candidates: list, setup: Setup) -> tuple[Any, list[Run]]
         except UserFault as fault:  # raised before any step: the optimizer could not even be made
             raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
                                "instance") from None
-    if len(refusals) == 1:
-        raise Unconfirmed(refusals[0][1])
-    raise Unconfirmed("\n".join(f"Read as {c.name} ({c.form}):\n{text}" for c, text in refusals))
+    first = refusals[0][1]
+    for convention, text in refusals[1:]:  # said briefly: the first convention is the one the code's shape suggests
+        lines = text.splitlines()
+        first += (f"\nAlso tried as {convention.name} ({convention.form}): "
+                  + lines[0].split(": ", 1)[-1].replace(" (so nothing is said about the optimizer):", "")
+                  + (f"; {lines[1].strip()}" if len(lines) > 1 and lines[1].strip()[:1].isdigit() else ""))
+    raise Unconfirmed(first)
 
 
 def _unknown_rule(subject: str, closest: str, bad: Any) -> str:
