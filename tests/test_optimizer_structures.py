@@ -121,6 +121,17 @@ def test_the_bugs_name_what_the_code_does():
     assert "step counter that starts at 2 instead of 1" in counted
 
 
+def test_l2_decay_counted_twice_in_sgd_is_named():
+    problem = fixed_gradients(0, 1)
+    w0, g = problem.start["W"], problem.gradients(1, problem.start)["W"]
+    good = gv.check_optimizer(wu.sgd_decay, kind="sgd", steps=1)
+    assert good.ok and good.settings["hyperparameters"]["weight_decay"] == 1e-3
+    np.testing.assert_allclose(yours(good)[0], (w0 - 0.05 * (g + 1e-3 * w0)).ravel(), rtol=1e-13)
+    bad = gv.check_optimizer(wu.sgd_decay_bug, kind="sgd")
+    assert "weight decay applied twice: each step decays p by 2*lr*weight_decay*p" in bad.verdict
+    np.testing.assert_allclose(yours(bad)[0], (w0 - 0.05 * (g + 2e-3 * w0)).ravel(), rtol=1e-13)
+
+
 # -- every reading: unconfirmed, or confirmed and then the correct code passes -----------------------------------
 OBJECTS = [p for p in PAIRS if p[3] == WHOLE]
 

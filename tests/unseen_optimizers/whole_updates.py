@@ -225,3 +225,20 @@ class TensorsSGDBug(TensorsSGD):
     def update(self, tensors, deltas):
         for key in tensors:
             tensors[key] += self.lr * deltas[key]
+
+
+def sgd_decay(w, dw, config=None):
+    """SGD with L2 decay folded into the gradient, CS231n's convention."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 0.05)
+    config.setdefault("weight_decay", 1e-3)
+    return w - config["learning_rate"] * (dw + config["weight_decay"] * w), config
+
+
+def sgd_decay_bug(w, dw, config=None):
+    """Planted bug: the decay is folded into the gradient, then added to the step once more."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 0.05)
+    config.setdefault("weight_decay", 1e-3)
+    g = dw + config["weight_decay"] * w
+    return w - config["learning_rate"] * (g + config["weight_decay"] * w), config

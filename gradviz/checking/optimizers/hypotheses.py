@@ -216,9 +216,12 @@ def weight_decay_mode(ctx: Context) -> Finding | None:
     if not ctx.hp.get("weight_decay"):
         return None
     if ctx.follows(Variant(decay="both")):
-        return _found("weight decay applied twice: as L2 in the gradient (g + weight_decay*p, into the moments) "
-                      "and decoupled (p -= lr*weight_decay*p)", f"{_reproduced(ctx)} with both; "
-                      + ("AdamW decouples it only" if ctx.kind == "adamw" else "the rule adds it to g only"))
+        if ctx.kind in SECOND_MOMENT:
+            return _found("weight decay applied twice: as L2 in the gradient (g + weight_decay*p, into the moments) "
+                          "and decoupled (p -= lr*weight_decay*p)", f"{_reproduced(ctx)} with both; "
+                          + ("AdamW decouples it only" if ctx.kind == "adamw" else "the rule adds it to g only"))
+        return _found("weight decay applied twice: each step decays p by 2*lr*weight_decay*p (g + weight_decay*p, "
+                      "with the decay added again)", f"{_reproduced(ctx)} with the decay counted twice")
     if ctx.kind == "adamw" and ctx.follows(Variant(decay="coupled")):
         return _found("weight decay coupled (L2: g + weight_decay*p goes into the moments) where AdamW decouples "
                        "it (p -= lr*weight_decay*p, outside the moments)", _reproduced(ctx))
