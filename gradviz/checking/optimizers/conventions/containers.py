@@ -150,6 +150,8 @@ def _confirm(target: Any, setup: Setup, reading: Reading, counter, said_grad: bo
         halved = dict(zip(grads, half(list(grads.values()))))
         _, partly, _, _ = _one_step(target, setup, reading, counter, halved)
     except UserFault as fault:
+        if fault.message.startswith("creating "):  # the object could not be made: no reading can say anything
+            raise
         return fault.message.removeprefix(f"{reading.method} ")
     names = list(problem.start)
     if not same([first[n] for n in names], [again[n] for n in names]):
