@@ -31,6 +31,7 @@ CORRECT = [
     (cs.sgd_momentum, "momentum", "CS231n-style function"),
     (cs.nesterov_momentum, "nesterov", "CS231n-style function"),
     (cs.rmsprop, "rmsprop", "CS231n-style function"),
+    (cs.rmsprop_eps_inside, "rmsprop", "CS231n-style function"),  # TensorFlow 1's placement: a convention
     (cs.adam, "adam", "CS231n-style function"),
     (cs.adamw, "adamw", "CS231n-style function"),
     (loops.gradient_descent, "sgd", "loop function"),
