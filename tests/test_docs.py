@@ -282,6 +282,13 @@ def test_tutorial_optimizer_reads_explicit_state_and_per_parameter_objects_and_r
                                      "matches at all 5 steps.")
 
 
+def test_tutorial_optimizer_reads_an_update_over_every_parameter_by_structure():
+    verdict, binding = shown("tutorial-optimizer.md", 8).splitlines()
+    assert verdict.startswith("Momentum (update over all parameters) follows momentum") and "5 steps" in verdict
+    assert binding == ("binding: update(...): weights <- the parameters (a dict keyed W, b), grads <- their gradients "
+                       "(a dict keyed dW, db)")
+
+
 def test_tutorial_course_code_names_each_planted_bug_and_each_convention():
     """Every convention's example: the verdict the planted bug implies (1/5 for a mean over 5 rows, 2/3 for
     Mul's swapped a*d and b*d at a=2, b=3, ...) and the convention the report says it picked."""

@@ -87,8 +87,8 @@ def rmsprop(w, dw, config=None):
     return next_w, config
 
 
-def rmsprop_eps_inside_bug(w, dw, config=None):
-    """eps inside the square root."""
+def rmsprop_eps_inside(w, dw, config=None):
+    """eps inside the square root, as TensorFlow 1 writes RMSProp: a convention, not a bug."""
     if config is None:
         config = {}
     config.setdefault("learning_rate", 1e-2)

@@ -101,13 +101,14 @@ class Optimizer_RMSprop:
 
 
 class Optimizer_RMSprop_bug(Optimizer_RMSprop):
-    """Planted bug: epsilon inside the square root."""
+    """Planted bug: the caches average |g|, not g squared (epsilon inside the square root, TensorFlow 1's way,
+    is not the bug: the cause is found from that convention)."""
 
     def update_params(self, layer):
         if not hasattr(layer, "weight_cache"):
             layer.weight_cache = np.zeros_like(layer.weights)
             layer.bias_cache = np.zeros_like(layer.biases)
-        layer.weight_cache = self.rho * layer.weight_cache + (1 - self.rho) * layer.dweights ** 2
-        layer.bias_cache = self.rho * layer.bias_cache + (1 - self.rho) * layer.dbiases ** 2
+        layer.weight_cache = self.rho * layer.weight_cache + (1 - self.rho) * np.abs(layer.dweights)
+        layer.bias_cache = self.rho * layer.bias_cache + (1 - self.rho) * np.abs(layer.dbiases)
         layer.weights += -self.learning_rate * layer.dweights / np.sqrt(layer.weight_cache + self.epsilon)
         layer.biases += -self.learning_rate * layer.dbiases / np.sqrt(layer.bias_cache + self.epsilon)

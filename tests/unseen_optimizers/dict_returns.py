@@ -11,9 +11,9 @@ def rmsprop_update(weights, gradients, cache, lr=1e-3, decay_rate=0.9, eps=1e-8)
 
 
 def rmsprop_update_bug(weights, gradients, cache, lr=1e-3, decay_rate=0.9, eps=1e-8):
-    """Planted bug: eps inside the square root."""
-    new_cache = {k: decay_rate * cache[k] + (1 - decay_rate) * gradients[k] ** 2 for k in weights}
-    new_weights = {k: weights[k] - lr * gradients[k] / np.sqrt(new_cache[k] + eps) for k in weights}
+    """Planted bug: the cache averages |g|, not g squared."""
+    new_cache = {k: decay_rate * cache[k] + (1 - decay_rate) * np.abs(gradients[k]) for k in weights}
+    new_weights = {k: weights[k] - lr * gradients[k] / (np.sqrt(new_cache[k]) + eps) for k in weights}
     return new_weights, new_cache
 
 

@@ -10,10 +10,11 @@ from ...errors import GradvizError
 from ..diagnosis.finding import Finding
 from ..report import ERROR, FAIL, PASS, InputResult, Report, Row
 from . import hyperparameters as hyper
-from .conventions import Setup, detect
+from .confirming import Unconfirmed
+from .conventions import Setup, fitting
 from .driving import Run, UserFault
 from .hypotheses import Context, explain
-from .rules import FORMULAS, KINDS, trajectory
+from .rules import ACCEPTED, FORMULAS, KINDS, REFERENCE, trajectory
 
 RTOL, ATOL = 1e-9, 1e-12  # both sides run in float64 on the same gradients: only rounding may differ
 
@@ -35,37 +36,88 @@ def check_optimizer(target: Any, kind: str = "auto", steps: int = 5, *, seed: in
     hyper.validate(hyperparameters)
     if roles is not None and not isinstance(roles, dict):
         raise GradvizError("roles is a dict like {'param': 'w', 'grad': 'param_grad', 'state': ['v', 's']}")
-    convention = detect(target, roles)
-    if roles and not convention.takes_roles:
-        raise GradvizError(f"roles are read for functions with explicit state and per-parameter update objects; "
-                           f"{getattr(target, '__name__', type(target).__name__)} is a {convention.name} "
-                           f"({convention.form}), whose arguments gradviz already knows: leave roles out")
-    try:
-        runs = convention.drive(target, Setup(seed, steps, dict(hyperparameters), dict(roles or {})))
-    except UserFault as fault:  # raised before any step: the optimizer could not even be made
-        raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
-                           "instance") from None
+    candidates = fitting(target, roles)
+    if roles and not candidates[0].takes_roles:
+        raise GradvizError(f"roles are read for functions with explicit state and objects whose update's "
+                           f"arguments gradviz reads by structure; {getattr(target, '__name__', type(target).__name__)}"
+                           f" is a {candidates[0].name} ({candidates[0].form}), whose arguments gradviz already knows: "
+                           "leave roles out")
+    convention, runs = _drive(target, [c for c in candidates if c.takes_roles or not roles],
+                              Setup(seed, steps, dict(hyperparameters), dict(roles or {})))
     subject = getattr(target, "__name__", None) or type(target).__name__
-    runs, chosen, hp, origin, findings = _choose_alternative(kind, runs, hyperparameters, rtol, atol)
-    results = [_result(run, name, chosen, hp, rtol, atol, len(runs) > 1) for run in runs for name in run.trajectories]
+    runs, ctx, origin, findings, followed = _choose_alternative(kind, runs, hyperparameters, rtol, atol)
+    chosen, hp = ctx.kind, ctx.hp
+    results = [_result(run, name, ctx, len(runs) > 1) for run in runs for name in run.trajectories]
     first_bad = next((r for r in results if r.status != PASS), None)
+    if kind == "auto" and not followed and not findings and not any(run.fault for run in runs):
+        raise GradvizError(_unknown_rule(subject, chosen, first_bad))
     if first_bad is not None:  # a cause belongs to the optimizer, not to one parameter: said once
         first_bad.diagnosis = list(findings)
+    written = dict(ACCEPTED.get(chosen, [])).get(ctx.base, "")
     settings = {"kind": chosen, "asked": kind, "steps": steps, "rtol": rtol, "atol": atol, "seed": seed,
                 "convention": convention.name, "problem": convention.problem, "hyperparameters": hp,
+                "written": written,
                 "summary": f"kind={chosen} steps={steps} rtol={rtol:g} atol={atol:g} "
                            + " ".join(f"{k}={v:g}({origin[k]})" for k, v in hp.items())}
     report = Report(subject=subject, results=results, settings=settings,
                     columns=("yours", "reference", ""))
     report.verdict = _verdict(report, subject, kind, chosen, findings, convention.name)
     report.warnings = list(dict.fromkeys(n for run in runs for n in run.notes)) + _conflicts(hyperparameters, runs)
+    if kind == "auto" and report.ok:
+        report.warnings += _name_says(subject, chosen)
     report.notes = list(dict.fromkeys(f"binding: {run.binding}" for run in runs if run.binding))
+    if written:
+        report.notes.append(f"written with {written}: both placements are in use; the reference follows yours")
     counted = next((run for run in runs if run.alternative), None)
     if counted is not None:
         settings["counter"] = counted.alternative
         report.notes.append(f"step counter passed: {counted.alternative}"
                             + ("; the reference rule follows this count" if report.ok else ""))
     return report
+
+
+def _drive(target: Any, candidates: list, setup: Setup) -> tuple[Any, list[Run]]:
+    """The first convention that confirms a reading of the code, and its drives; every refusal when none does."""
+    refusals = []
+    for convention in candidates:
+        try:
+            return convention, convention.drive(target, setup)
+        except Unconfirmed as refused:
+            refusals.append((convention, str(refused)))
+        except UserFault as fault:  # raised before any step: the optimizer could not even be made
+            raise GradvizError(f"{fault.message}; give its arguments as hyperparameters (--args JSON), or pass an "
+                               "instance") from None
+    first = refusals[0][1]
+    for convention, text in refusals[1:]:  # said briefly: the first convention is the one the code's shape suggests
+        lines = text.splitlines()
+        first += (f"\nAlso tried as {convention.name} ({convention.form}): "
+                  + lines[0].split(": ", 1)[-1].replace(" (so nothing is said about the optimizer):", "")
+                  + (f"; {lines[1].strip()}" if len(lines) > 1 and lines[1].strip()[:1].isdigit() else ""))
+    raise Unconfirmed(first)
+
+
+def _unknown_rule(subject: str, closest: str, bad: Any) -> str:
+    """Auto found no rule and no known slip of one: gradviz has no reference for this update, so it says nothing."""
+    where = f" (the closest, {closest}: {bad.name} {bad.message})" if bad is not None else ""
+    return (f"{subject} follows none of the update rules gradviz knows ({', '.join(KINDS)}), nor a known slip in "
+            f"one of them{where}. gradviz has no reference for the rule it follows, so it says nothing about it. "
+            f"If it is meant to be one of these rules, name it (kind='{closest}', --optimizer {closest}) to see "
+            "where it departs.")
+
+
+def _name_says(subject: str, chosen: str) -> list[str]:
+    """A name that says one rule (sgd_nesterov) while the steps follow another (momentum): said, not judged."""
+    lowered = subject.lower().replace("-", "_")
+    named = [k for k in KINDS if k.replace("-", "_") in lowered]
+    named = [k for k in named if not (k == "adam" and "adamw" in named)]
+    named = [k for k in named if k != "sgd"] or named  # sgd_momentum, sgd_nesterov: the second word says it
+    family = {"sgd": ("sgd", "momentum", "nesterov", "momentum-ema"), "momentum": ("momentum", "momentum-ema"),
+              "adam": ("adam", "adamw")}  # torch's SGD(momentum=...), an Adam class that decays decoupled
+    if not named or any(chosen in family.get(k, (k,)) for k in named):
+        return []
+    said = named[0]
+    return [f"the name {subject} says {said}, but its steps follow {chosen}, not {said}; if {said} is meant, "
+            f"check it as kind='{said}' (--optimizer {said}), which shows where it departs"]
 
 
 def _choose_alternative(kind: str, runs: list[Run], given: dict, rtol: float, atol: float):
@@ -78,13 +130,12 @@ def _choose_alternative(kind: str, runs: list[Run], given: dict, rtol: float, at
     for label in labels:
         group = [run for run in runs if run.alternative in ("", label)]
         chosen = _choose_kind(kind, group, given, rtol, atol)
-        ctx = Context(chosen[0], chosen[1], group, rtol, atol)
-        if ctx.follows():
+        if chosen[3]:
             return (group, *chosen)
         tried.append((group, chosen))
     # none followed: the usual count (the first), unless another count leaves a cause that is not about the
     # counter itself (a count gradviz chose must not become the user's bug)
-    explained = next((t for t in tried[1:] if t[1][3] and not {f.cause for f in t[1][3]} & COUNTER_CAUSES), tried[0])
+    explained = next((t for t in tried[1:] if t[1][2] and not {f.cause for f in t[1][2]} & COUNTER_CAUSES), tried[0])
     return (explained[0], *explained[1])
 
 
@@ -92,31 +143,37 @@ COUNTER_CAUSES = {"bias_counter_from_zero", "bias_counter_offset", "bias_power_f
 
 
 def _choose_kind(kind: str, runs: list[Run], given: dict, rtol: float, atol: float):
-    """The rule to compare with, its hyperparameters (and where each came from) and the causes found."""
+    """The context compared with (rule, hyperparameters, the way it is written), where each hyperparameter came
+    from, the causes found, and whether the rule is followed."""
     candidates = KINDS if kind == "auto" else (kind,)
     contexts = []
     for k in candidates:
         hp, origin = hyper.resolve(k, given, [s for run in runs for s in run.sources])
-        contexts.append((Context(k, hp, runs, rtol, atol, origin), origin))
+        for base in [REFERENCE] + [v for v, _ in ACCEPTED.get(k, [])]:
+            contexts.append((Context(k, hp, runs, rtol, atol, origin, base=base), origin))
     # when several rules fit (a parameter that never moves fits them all), the one whose hyperparameters your
     # code names is meant: an object with lr, rho and eps is an RMSProp
     contexts.sort(key=lambda c: -sum(where == "yours" for where in c[1].values()))
     for ctx, origin in contexts:
         if ctx.follows():
-            return ctx.kind, ctx.hp, origin, []
+            return ctx, origin, [], True
+    pair = None  # one cause from a way the rule is written (eps inside the root) before two slips from another
     for ctx, origin in contexts:
         findings = explain(ctx)
-        if findings:
-            return ctx.kind, ctx.hp, origin, findings
-    ctx, origin = max(contexts, key=lambda c: _closeness(c[0]))
-    return ctx.kind, ctx.hp, origin, []
+        if findings and not any(f.cause == "two_slips" for f in findings):
+            return ctx, origin, findings, False
+        pair = pair or (findings and (ctx, origin, findings, False))
+    if pair:
+        return pair
+    ctx, origin = max((c for c in contexts if c[0].base == REFERENCE), key=lambda c: _closeness(c[0]))
+    return ctx, origin, [], False
 
 
 def _closeness(ctx: Context) -> tuple:
     """Later first divergence is closer; at the same step, a smaller error is."""
     worst_step, worst_err = np.inf, 0.0
     for run in ctx.runs:
-        ref = _reference(run, ctx.kind, ctx.hp)
+        ref = _reference(run, ctx)
         for name, mine in run.trajectories.items():
             hit = _divergence(mine, ref[name], ctx.rtol, ctx.atol)
             if hit is not None:
@@ -126,9 +183,9 @@ def _closeness(ctx: Context) -> tuple:
     return (worst_step, -worst_err)
 
 
-def _reference(run: Run, kind: str, hp: dict) -> dict[str, list[np.ndarray]]:
+def _reference(run: Run, ctx: Context) -> dict[str, list[np.ndarray]]:
     done = max((len(t) for t in run.trajectories.values()), default=0)
-    return trajectory(kind, hp, run.start, run.gradients, max(done, 1))
+    return trajectory(ctx.kind, ctx.hp, run.start, run.gradients, max(done, 1), ctx.base)
 
 
 def _divergence(mine: list[np.ndarray], ref: list[np.ndarray], rtol: float, atol: float):
@@ -159,11 +216,12 @@ def _rows(name: str, u: np.ndarray, r: np.ndarray, rtol: float, atol: float) -> 
     return rows
 
 
-def _result(run: Run, name: str, kind: str, hp: dict, rtol: float, atol: float, labelled: bool) -> InputResult:
+def _result(run: Run, name: str, ctx: Context, labelled: bool) -> InputResult:
+    kind, rtol, atol = ctx.kind, ctx.rtol, ctx.atol
     shown = f"{name} ({run.label})" if labelled and run.label else name
     shape = np.shape(run.start[name])
     mine = run.trajectories[name]
-    ref = _reference(run, kind, hp)[name]
+    ref = _reference(run, ctx)[name]
     hit = _divergence(mine, ref, rtol, atol)
     fault = run.fault
     if fault is not None and fault.parameter in (None, name) and (hit is None or hit[0] >= fault.step):
@@ -183,7 +241,8 @@ def _result(run: Run, name: str, kind: str, hp: dict, rtol: float, atol: float, 
 
 
 def _verdict(report: Report, subject: str, asked: str, kind: str, findings: list[Finding], convention: str) -> str:
-    rule = f"{kind} ({FORMULAS[kind]})"
+    written = report.settings.get("written")
+    rule = f"{kind} ({FORMULAS[kind]})" + (f" written with {written.split(',')[0]}" if written else "")
     steps = report.settings["steps"]
     if report.status == PASS:
         found = "identified as" if asked == "auto" else "follows"

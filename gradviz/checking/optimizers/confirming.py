@@ -23,6 +23,10 @@ HOW_TO_SAY = ("say which argument is which: roles={'param': NAME, 'grad': NAME, 
 MAX_LISTED = 8
 
 
+class Unconfirmed(GradvizError):
+    """No reading of the user's optimizer was confirmed: a refusal, which the next convention that fits may lift."""
+
+
 @dataclass
 class Attempt:
     """One reading tried and why it was not confirmed."""

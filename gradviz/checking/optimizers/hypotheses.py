@@ -7,7 +7,7 @@ every step, on every drive; the evidence says so with the numbers that show it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -17,7 +17,7 @@ from .driving import Run
 from .rules import KINDS, REFERENCE, Variant, trajectory
 
 ADAM = ("adam", "adamw")
-SECOND_MOMENT = ("rmsprop", "adam", "adamw")
+SECOND_MOMENT = ("rmsprop", "adam", "adamw", "adagrad")
 MOMENTUM = ("momentum", "nesterov")
 
 
@@ -37,9 +37,15 @@ class Context:
     atol: float
     origin: dict[str, str] = field(default_factory=dict)  # hyperparameter -> "given", "yours" or "default"
     cache: dict = field(default_factory=dict)
+    base: Variant = REFERENCE  # the way the rule is written that causes depart from (rules.ACCEPTED)
 
     def follows(self, variant: Variant = REFERENCE, kind: str | None = None, **hp_changes) -> bool:
-        """Does this variant of the rule reproduce every drive, parameter and completed step?"""
+        """Does this variant of the rule reproduce every drive, parameter and completed step?
+
+        A variant departs from the base: the fields it changes from the reference replace the base's."""
+        changed = {f: getattr(variant, f) for f in variant.__dataclass_fields__
+                   if getattr(variant, f) != getattr(REFERENCE, f)}
+        variant = replace(self.base, **changed)
         key = (variant, kind, tuple(sorted(hp_changes.items())))
         if key not in self.cache:
             hp = {**self.hp, **hp_changes}
@@ -209,6 +215,13 @@ def lr_applied_twice(ctx: Context) -> Finding | None:
 def weight_decay_mode(ctx: Context) -> Finding | None:
     if not ctx.hp.get("weight_decay"):
         return None
+    if ctx.follows(Variant(decay="both")):
+        if ctx.kind in SECOND_MOMENT:
+            return _found("weight decay applied twice: as L2 in the gradient (g + weight_decay*p, into the moments) "
+                          "and decoupled (p -= lr*weight_decay*p)", f"{_reproduced(ctx)} with both; "
+                          + ("AdamW decouples it only" if ctx.kind == "adamw" else "the rule adds it to g only"))
+        return _found("weight decay applied twice: each step decays p by 2*lr*weight_decay*p (g + weight_decay*p, "
+                      "with the decay added again)", f"{_reproduced(ctx)} with the decay counted twice")
     if ctx.kind == "adamw" and ctx.follows(Variant(decay="coupled")):
         return _found("weight decay coupled (L2: g + weight_decay*p goes into the moments) where AdamW decouples "
                        "it (p -= lr*weight_decay*p, outside the moments)", _reproduced(ctx))
@@ -242,7 +255,7 @@ def _implied_lr(ctx: Context) -> float | None:
     name = next(iter(run.trajectories))
     if not run.trajectories[name] or np.shape(run.trajectories[name][0]) != np.shape(run.start[name]):
         return None
-    ref = trajectory(ctx.kind, ctx.hp, run.start, run.gradients, 1)[name][0]
+    ref = trajectory(ctx.kind, ctx.hp, run.start, run.gradients, 1, ctx.base)[name][0]
     theirs, ours = run.trajectories[name][0] - run.start[name], ref - run.start[name]
     moved = np.abs(ours) > 0
     ratios = theirs[moved] / ours[moved]
@@ -327,7 +340,8 @@ CAUSES: dict[str, tuple[str, str]] = {
     "momentum_convention": ("momentum's sign, lr or averaging mixed between conventions", "v = mu*v - lr*g; p -= v"),
     "step_sign_flipped": ("the parameters move up the gradient", "p += lr * g"),
     "lr_applied_twice": ("the learning rate is applied twice", "p -= lr * (lr * g)"),
-    "weight_decay_mode": ("weight decay coupled, decoupled or not applied against the rule", "g = g + wd * p  # AdamW"),
+    "weight_decay_mode": ("weight decay coupled, decoupled, twice or not applied against the rule",
+                          "g = g + wd * p  # AdamW"),
     "state_shared": ("one optimizer state (or step counter) shared between parameters", "self.v = mu*self.v + g"),
     "different_hyperparameter": ("the rule is right, one hyperparameter differs", "eps = 1e-7  # Keras's"),
     "two_slips": ("two known slips at once (pairs searched when no single cause fits)",

@@ -114,3 +114,48 @@ LAYOUTS = (
     Layout("list"), Layout("list", grad_order="reversed"), Layout("layers"), Layout("layers", grad_order="reversed"),
     Layout("array"),
 )
+
+
+# -- state as the user's own builder makes it: any nesting of dicts, lists and arrays, with counters inside ------
+def leaves(structure: Any) -> list[np.ndarray]:
+    """The arrays of a nested state ({'t': 0, 'm': {'W1': ...}, 'v': {...}}), in a fixed order; numbers (a step
+    counter kept in the state) are not among them."""
+    if isinstance(structure, np.ndarray):
+        return [structure]
+    if isinstance(structure, dict):
+        return [a for k in structure for a in leaves(structure[k])]
+    if isinstance(structure, (list, tuple)):
+        return [a for item in structure for a in leaves(item)]
+    return []
+
+
+def refill(structure: Any, value: Any) -> Any:
+    """A copy of a nested state with every array replaced by value(array); numbers and the nesting are kept."""
+    if isinstance(structure, np.ndarray):
+        return np.array(value(structure), dtype=np.float64)
+    if isinstance(structure, dict):
+        return {k: refill(v, value) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(refill(v, value) for v in structure)
+    return structure
+
+
+def same_structure(given: Any, back: Any, where: str = "state") -> None:
+    """A Misfit unless a state handed back has the nesting, keys and array shapes of the one handed in."""
+    if isinstance(given, np.ndarray):
+        try:
+            shape = np.shape(np.array(getattr(back, "data", back), dtype=np.float64))
+        except (TypeError, ValueError):
+            raise Misfit(f"{where}: expected an array, got {type(back).__name__}") from None
+        if shape != given.shape:
+            raise Misfit(f"{where}: an array of shape {shape} where {given.shape} belongs")
+    elif isinstance(given, dict):
+        if not isinstance(back, dict) or sorted(map(str, back)) != sorted(map(str, given)):
+            raise Misfit(f"{where}: expected a dict keyed {', '.join(map(str, list(given)[:4]))}, got {_what(back)}")
+        for k in given:
+            same_structure(given[k], back[k], f"{where}[{k!r}]")
+    elif isinstance(given, (list, tuple)):
+        if not isinstance(back, (list, tuple)) or len(back) != len(given):
+            raise Misfit(f"{where}: expected a list of {len(given)}, got {_what(back)}")
+        for k, (a, b) in enumerate(zip(given, back)):
+            same_structure(a, b, f"{where}[{k}]")

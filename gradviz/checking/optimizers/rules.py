@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-KINDS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "momentum-ema")
+KINDS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw", "momentum-ema", "adagrad")
 
 DEFAULTS: dict[str, dict[str, float]] = {
     "sgd": {"lr": 1e-2, "weight_decay": 0.0},
@@ -24,6 +24,7 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "adam": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
     "adamw": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 1e-2},
     "momentum-ema": {"lr": 1e-2, "momentum": 0.9, "weight_decay": 0.0},
+    "adagrad": {"lr": 1e-2, "eps": 1e-10, "weight_decay": 0.0},
 }
 
 FORMULAS = {
@@ -36,6 +37,7 @@ FORMULAS = {
     "adamw": "p -= lr*weight_decay*p, then the Adam step",
     "momentum-ema": "v = beta*v + (1-beta)*g; p -= lr*v  (momentum as an exponential average, as a major course "
                     "teaches it)",
+    "adagrad": "s = s + g^2; p -= lr*g/(sqrt(s) + eps)",
 }
 
 
@@ -48,7 +50,7 @@ class Variant:
     # or "given" (the counters a training loop passed, e.g. epochs)
     eps: str = "outside"  # "outside" the root, "inside" it, or added "before" the bias correction
     square: str = "square"  # what the second moment averages: "square" (g^2), "abs" (|g|), "none" (g)
-    decay: str = "rule"  # weight decay: the "rule"'s own, "coupled" (L2 in g), "decoupled" (AdamW)
+    decay: str = "rule"  # weight decay: the "rule"'s own, "coupled" (L2 in g), "decoupled" (AdamW), or "both"
     lr_power: int = 1  # 2: lr applied twice
     sign: int = 1  # -1: the step goes uphill
     dampening: bool = False  # momentum as an average: v = mu*v + (1-mu)*g
@@ -59,6 +61,14 @@ class Variant:
 
 
 REFERENCE = Variant()
+
+# Ways a rule is written in practice that are not bugs: kind -> [(the variant, what it is)]. A trajectory that
+# follows one passes, and the report names the convention it follows; causes are then sought from it.
+ACCEPTED: dict[str, list[tuple[Variant, str]]] = {
+    "rmsprop": [(Variant(eps="inside"), "eps inside the square root, g/sqrt(s + eps), as TensorFlow 1's "
+                                        "RMSPropOptimizer and Hinton's lecture write it (PyTorch and Keras: "
+                                        "g/(sqrt(s) + eps))")],
+}
 
 
 def _second(g: np.ndarray, how: str) -> np.ndarray:
@@ -77,9 +87,9 @@ def _step(kind: str, p: np.ndarray, g: np.ndarray, state: dict, t: float, hp: Ma
     wd = hp.get("weight_decay", 0.0)
     decay = ("decoupled" if kind == "adamw" else "coupled") if var.decay == "rule" else var.decay
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if wd and decay == "coupled":
+        if wd and decay in ("coupled", "both"):
             g = g + wd * p
-        if wd and decay == "decoupled":
+        if wd and decay in ("decoupled", "both"):
             p = p - hp["lr"] * wd * p
         if kind == "sgd":
             delta = -lr * g
@@ -98,6 +108,9 @@ def _step(kind: str, p: np.ndarray, g: np.ndarray, state: dict, t: float, hp: Ma
         elif kind == "rmsprop":
             rho = hp["rho"]
             state["s"] = rho * state.get("s", 0.0) + (1 - rho) * _second(g, var.square)
+            delta = -lr * g / _denominator(state["s"], hp["eps"], var.eps)
+        elif kind == "adagrad":  # the sum of every squared gradient so far, never decayed
+            state["s"] = state.get("s", 0.0) + _second(g, var.square)
             delta = -lr * g / _denominator(state["s"], hp["eps"], var.eps)
         elif kind in ("adam", "adamw"):
             b1, b2, eps = hp["beta1"], hp["beta2"], hp["eps"]

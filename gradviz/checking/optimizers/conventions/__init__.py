@@ -18,9 +18,10 @@ from .functions import drive_config_function, drive_loop_function, is_config_fun
 from .step import drive_step, is_step
 from .layer_objects import drive_layer_object, is_layer_object
 from .parameter import drive_per_parameter, is_per_parameter
-from .updates import drive_containers, drive_held, drive_layers, is_containers, is_held, is_layers
+from .containers import drive_containers, is_containers
+from .updates import drive_held, drive_layers, is_held, is_layers
 
-__all__ = ["CONVENTIONS", "Convention", "Setup", "detect"]
+__all__ = ["CONVENTIONS", "Convention", "Setup", "detect", "fitting"]
 
 CONVENTIONS = [
     Convention("CS231n-style function", "next_w, config = rule(w, dw, config)", is_config_function,
@@ -33,8 +34,9 @@ CONVENTIONS = [
                "over opt.layers[name].parameters", is_layers, drive_layers),
     Convention("per-parameter update", "opt.update(w, grad) -> w (or in place)", is_per_parameter,
                drive_per_parameter, takes_roles=True),
-    Convention("update over all parameters", "opt.update(params, grads[, epoch]) -> params (or in place)",
-               is_containers, drive_containers),
+    Convention("update over all parameters", "opt.update(params, grads[, epoch]) -> params (or in place), or "
+               "step/apply; two dicts or lists of arrays, whatever they are called, gradients keyed alike or dW",
+               is_containers, drive_containers, takes_roles=True),
     Convention("optimizer holding the parameters", "opt.update(grads[, epoch]) -> opt.params (or in place)",
                is_held, drive_held),
     Convention("PyTorch-style step()", "opt.step() over parameters holding .grad", is_step, drive_step),
@@ -44,18 +46,26 @@ CONVENTIONS = [
 
 
 def detect(target: Any, roles: dict | None = None) -> Convention:
-    """The convention `target` is written in; one message listing every convention tried when none fits.
+    """The convention `target` is written in; one message listing every convention tried when none fits."""
+    return fitting(target, roles)[0]
 
-    Roles said for a plain function make it a function with explicit state (unless it is a loop or CS231n's form).
-    """
+
+def fitting(target: Any, roles: dict | None = None) -> list[Convention]:
+    """Every convention whose shape `target` has, in the fixed order: when the first cannot confirm a reading of
+    the code (update(a, b) may take one parameter or all of them), the next is tried. Roles said for a plain
+    function make it a function with explicit state (unless it is a loop or CS231n's form)."""
+    found = []
     for convention in CONVENTIONS:
         if roles and convention.drive is drive_explicit and inspect.isfunction(target):
-            return convention
+            found.append(convention)
+            continue
         try:
             if convention.detect(target):
-                return convention
+                found.append(convention)
         except Exception:  # a property that raises while we look is not a fit
             continue
+    if found:
+        return found
     tried = "; ".join(f"{c.name}: {c.form}" for c in CONVENTIONS)
     raise GradvizError(f"{_describe(target)} is not written in a calling convention gradviz knows; tried {tried}")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import numbers
+import re
 import sys
 from dataclasses import dataclass
 from itertools import permutations
@@ -23,17 +24,18 @@ import numpy as np
 
 from ....errors import GradvizError
 from .. import hyperparameters as hyper
-from ..confirming import Attempt, check_roles, decays_weights, half, keeps_memory, moves_where_gradient, \
+from ..confirming import Attempt, Unconfirmed, check_roles, decays_weights, half, keeps_memory, moves_where_gradient, \
     raised, refusal, same
 from ..driving import Run, UserFault, drive
-from ..layouts import LAYOUTS, Layout, Misfit
+from ..layouts import LAYOUTS, Layout, Misfit, leaves, refill, same_structure
 from ..problem import fixed_gradients
 from .common import EPOCH, GRAD, GRADS, PARAM, PARAMS, STEP, Setup, signature
 from .functions import USUAL
 
 PARAM_NAMES = PARAM + PARAMS + ("var", "params_list", "weights_list", "thetas")
 STATE_NAMES = ("v", "s", "m", "r", "h", "velocity", "velocities", "vel", "cache", "state", "states", "moment",
-               "moments", "m_t", "v_t", "s_t", "accumulator", "sq", "first_moment", "second_moment")
+               "moments", "m_t", "v_t", "s_t", "accumulator", "sq", "first_moment", "second_moment",
+               "accum", "accumulators", "acc", "sum_sq", "sum_squares", "G")  # Adagrad's sum keeps all of itself
 
 
 def _is_grad_name(name: str) -> bool:
@@ -52,11 +54,18 @@ class Reading:
         """The code's names say this reading: a gradient's name for the gradient, state names for the state."""
         return _is_grad_name(self.grad) and all(s in STATE_NAMES for s in self.states)
 
-    def describe(self) -> str:
+    def describe(self, made: list | None = None) -> str:
+        """The binding in the user's names; `made`: the states as the user's builder made them (a nested state
+        is described by its own keys)."""
         lay = self.layout
         parts = [f"{self.param} <- the parameters ({lay.describe('param')})",
                  f"{self.grad} <- their gradients ({lay.describe('grad')})"]
-        parts += [f"{s} <- state ({lay.describe('state')}, zeros at first)" for s in self.states]
+        for k, s in enumerate(self.states):
+            state = made[k] if made else None
+            nested = isinstance(state, dict) and not all(isinstance(v, np.ndarray) for v in state.values())
+            keyed = f"a dict keyed {', '.join(map(str, state))}, arrays zero at first" if nested else \
+                f"{lay.describe('state')}, zeros at first"
+            parts.append(f"{s} <- state ({keyed})")
         return ", ".join(parts)
 
 
@@ -148,18 +157,26 @@ class Call:
 
 
 def fresh_states(fn: Callable, reading: Reading, shapes: list[tuple]) -> tuple[list[Any], str]:
-    """Zeros shaped like the parameters, or what the module's own state builder (initialize_velocity) makes."""
+    """Zeros shaped like the parameters, or what the module's own state builder (initialize_velocity,
+    init_adam_state, make_rmsprop_state) makes: any nesting of dicts and lists of zero arrays shaped like the
+    parameters, with counters beside them ({'t': 0, 'm': {...}, 'v': {...}})."""
     lay = reading.layout
     for name, builder in _builders(fn):
         try:
             made = builder(lay.pack([np.zeros(s) for s in shapes], "param"))
             made = [made] if len(reading.states) == 1 and not isinstance(made, tuple) else list(made)
-            if len(made) == len(reading.states) and all(
-                    not np.any(v) for m in made for v in lay.unpack(m, "state", shapes)):
+            arrays = [a for m in made for a in leaves(m)]
+            if len(made) == len(reading.states) and arrays and all(
+                    a.shape in shapes and not np.any(a) for a in arrays):
                 return made, f"the state is made by {name}(...) from your file"
         except Exception:
             continue
     return [lay.pack([np.zeros(s) for s in shapes], "state") for _ in reading.states], ""
+
+
+# a state builder's name: init_adam_state, initialize_velocity, adam_init, make_rmsprop_state, build_cache, ...
+BUILDER = re.compile(r"^(init|initiali[sz]e)|_init$|^(make|build|create|new)_\w*(state|cache|velocit|moment|slot)",
+                     re.IGNORECASE)
 
 
 def _builders(fn: Callable):
@@ -168,7 +185,7 @@ def _builders(fn: Callable):
         if obj is fn or not inspect.isfunction(obj) or obj.__module__ != fn.__module__:
             continue
         required = [p for p in signature(obj) if p.default is inspect.Parameter.empty]
-        if name.lower().startswith("init") and len(required) == 1:
+        if BUILDER.search(name) and len(required) == 1:
             yield name, obj
 
 
@@ -204,8 +221,8 @@ def call_once(fn: Callable, reading: Reading, args: Arguments, t: int | None, pa
         got[free] = item
     new_params = lay.unpack(got.get("", packed_p), "param", shapes)
     new_states = [got.get(s, c) for s, c in zip(reading.states, states)]
-    for container in new_states:
-        lay.unpack(container, "state", shapes)
+    for name, given, container in zip(reading.states, states, new_states):
+        same_structure(given, container, name)
     counter = int(numbers_back[0]) if args.counter is not None and numbers_back else None
     return Call(new_params, new_states, counter, lay.unpack(packed_g, "grad", shapes), extra)
 
@@ -218,7 +235,9 @@ def confirm(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start
     names, start_values = list(problem.start), list(problem.start.values())
     grads = list(problem.gradients(1, problem.start).values())
     halved = half(grads)
-    remembered = [np.abs(g) + 1.0 for g in grads]  # a state to hand in, to see how much of it comes back
+    remembered = {np.shape(g): np.abs(g) + 1.0 for g in grads}  # a state to hand in, to see how much comes back
+    held = [refill(s, lambda a: remembered.get(a.shape, np.ones(a.shape))) for s in
+            fresh_states(fn, reading, shapes)[0]]
 
     def once(gradients, states=None):
         with np.errstate(all="ignore"):  # a counter from 0 divides by zero: the drive says so, not numpy
@@ -227,8 +246,8 @@ def confirm(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start
 
     try:
         first, again, partly = once(grads), once(grads), once(halved)
-        memory = once([np.zeros(s) for s in shapes], [reading.layout.pack(remembered, "state") for _ in
-                                                       reading.states]) if reading.states and not said_grad else None
+        memory = once([np.zeros(s) for s in shapes], [refill(h, lambda a: a) for h in held]) \
+            if reading.states and not said_grad else None
     except Misfit as misfit:
         return f"handed back {misfit}"
     except Exception as exc:
@@ -244,8 +263,8 @@ def confirm(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start
         if wrong:
             return wrong
     if memory is not None and not reading.named():  # a symmetric formula: only the names tell the two apart
-        for state, container in zip(reading.states, memory.states):
-            if not keeps_memory(remembered, reading.layout.unpack(container, "state", shapes)):
+        for state, before, container in zip(reading.states, held, memory.states):
+            if not keeps_memory(leaves(before), leaves(container)):
                 return (f"with a zero gradient it handed back little of {state}: a state keeps most of itself, "
                         f"so {state} looks like the gradient")
     return _lr_matters(fn, reading, args, start, start_values, grads, first, shapes)
@@ -283,7 +302,7 @@ def drive_explicit(fn: Callable, setup: Setup) -> list[Run]:
             break
         attempts.append(Attempt(reading.describe(), whys[0][1]))
     if chosen is None:
-        raise GradvizError(refusal(fn.__name__, attempts, bool(roles)))
+        raise Unconfirmed(refusal(fn.__name__, attempts, bool(roles)))
     return [_drive(fn, chosen, args, setup, start) for start in starts]
 
 
@@ -313,7 +332,7 @@ def _drive(fn: Callable, reading: Reading, args: Arguments, setup: Setup, start:
     run = drive(problem, step, fn.__name__)
     run.sources = [dict(args.canonical)]
     run.counters = counters if start is not None else None
-    run.binding = reading.describe() + (f"; {args.counter} <- the step counter" if args.counter else "") \
+    run.binding = reading.describe(states if made_by else None) + (f"; {args.counter} <- the step counter" if args.counter else "") \
         + (f"; {made_by}" if made_by else "") \
         + (f"; the {now['extra']} values returned after them are not kept" if now["extra"] else "")
     if args.filled:

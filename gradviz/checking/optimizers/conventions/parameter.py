@@ -16,7 +16,7 @@ import numpy as np
 
 from ....errors import GradvizError
 from .. import hyperparameters as hyper
-from ..confirming import Attempt, check_roles, decays_weights, half, moves_where_gradient, raised, refusal, same
+from ..confirming import Attempt, Unconfirmed, check_roles, decays_weights, half, moves_where_gradient, raised, refusal, same
 from ..driving import Run, UserFault, call, drive
 from ..problem import fixed_gradients
 from .common import EPOCH, GRAD, NAME, PARAM, STEP, Setup, arguments, counter_drives, fresh_instance, mark_counter, \
@@ -135,7 +135,7 @@ def choose(target: Any, setup: Setup) -> dict[str, str]:
     named = _named(target)
     if named is not None and not said:  # the code names every role: read as written, and its faults are its own
         return named
-    raise GradvizError(refusal(f"{_subject(target)}.update", attempts, bool(said)))
+    raise Unconfirmed(refusal(f"{_subject(target)}.update", attempts, bool(said)))
 
 
 def _subject(target: Any) -> str:

@@ -29,11 +29,6 @@ def _update_roles(target: Any) -> dict[str, str] | None:
     return roles
 
 
-def is_containers(target: Any) -> bool:
-    roles = _update_roles(target)
-    return roles is not None and "params" in roles.values() and "grads" in roles.values()
-
-
 def _groups(names: list[str], by_layer: bool) -> dict[str | None, list[str]]:
     """Parameters grouped by layer ("dense1.W" -> layer "dense1", key "W"), or one group of all."""
     if not by_layer:
@@ -49,11 +44,13 @@ def _full(layer: str | None, key: Any) -> str:
 
 
 def _update_groups(opt: Any, roles: dict, t: int, params: dict, grads: dict, pack: type,
-                   counter: Callable | None, holders: dict | None = None) -> dict:
+                   counter: Callable | None, holders: dict | None = None, method_name: str = "update",
+                   grad_prefix: str = "") -> dict:
     """One training step over every group: update(...) per layer (or once for all), results read back.
 
     With `holders` (layers holding .parameters), update gets only gradients and its return value is written
-    back to the layer, as the course's training loop does; without, it gets the parameters too.
+    back to the layer, as the course's training loop does; without, it gets the parameters too. `method_name`
+    is the method called (update, step, apply); `grad_prefix` "d" keys a dict of gradients dW, db.
     """
     new = {}
     for layer, keys in _groups(list(params), "name" in roles.values()).items():
@@ -61,44 +58,24 @@ def _update_groups(opt: Any, roles: dict, t: int, params: dict, grads: dict, pac
         mine = {k: params[_full(layer, k)] for k in keys}
         packed = (lambda d: d) if pack is dict else (lambda d: [d[k] for k in keys])
         given_params = packed(mine)
-        values = {"params": given_params, "grads": packed({k: grads[_full(layer, k)] for k in keys}),
-                  "name": layer}
+        given_grads = {k: grads[_full(layer, k)] for k in keys}
+        values = {"params": given_params, "name": layer,
+                  "grads": {grad_prefix + str(k): v for k, v in given_grads.items()} if pack is dict and grad_prefix
+                  else packed(given_grads)}
         values["grad"] = values["grads"]
         if counter:
             values["epoch"] = values["step"] = counter(t)
         where = f" for layer {layer!r}" if layer else ""
         if holders is not None:
             holders[layer].parameters = given_params
-        out = call(f"update{where}", layer, opt.update, **arguments(roles, values))
+        out = call(f"{method_name}{where}", layer, getattr(opt, method_name), **arguments(roles, values))
         if holders is not None:
             if out is not None:
                 holders[layer].parameters = out
             out = holders[layer].parameters
-        got = as_dict(given_params if out is None else out, keys, f"update{where}")
+        got = as_dict(given_params if out is None else out, keys, f"{method_name}{where}")
         new.update({_full(layer, k): v for k, v in got.items()})
     return new
-
-
-def drive_containers(target: Any, setup: Setup) -> list[Run]:
-    """update(params, grads[, name][, epoch]) over dicts (or lists), returning them or updating in place."""
-    roles = _update_roles(target)
-    shapes = LAYERED_SHAPES if "name" in roles.values() else DEFAULT_SHAPES
-    runs = []
-    for label, counter in counter_drives(roles):
-        run = None
-        for pack in (dict, list):  # which container the code expects is found by trying: dicts first
-            problem = fixed_gradients(setup.seed, setup.steps, shapes=shapes)
-            opt = fresh_instance(target, setup)
-            attempt = drive(problem, lambda t, p, g, opt=opt, pack=pack, counter=counter:
-                            _update_groups(opt, roles, t, p, g, pack, counter), "update")
-            attempt.sources = sources_of(opt, hyper.signature_defaults(target))
-            if run is None or (_fails_at_once(run) and not _fails_at_once(attempt)):
-                run = attempt
-            if not _fails_at_once(attempt):
-                break
-        mark_counter(run, label, counter, setup.steps)
-        runs.append(run)
-    return runs
 
 
 def _fails_at_once(run: Run) -> bool:
