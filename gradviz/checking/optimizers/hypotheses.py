@@ -14,7 +14,7 @@ import numpy as np
 
 from ..diagnosis.finding import Finding
 from .driving import Run
-from .rules import KINDS, REFERENCE, Variant, trajectory
+from .rules import ACCEPTED, KINDS, REFERENCE, Variant, trajectory
 
 ADAM = ("adam", "adamw")
 SECOND_MOMENT = ("rmsprop", "adam", "adamw", "adagrad")
@@ -356,8 +356,9 @@ def explain(ctx: Context) -> list[Finding]:
     reproduce it are listed together at a shared, lower confidence (the drive cannot tell them
     apart); when no single cause does, pairs of known slips are searched.
     """
-    if ctx.follows():
-        return []
+    accepted = [written for written, _ in ACCEPTED.get(ctx.kind, [])] if ctx.base == REFERENCE else []
+    if ctx.follows() or any(ctx.follows(written) for written in accepted):
+        return []  # the rule itself, or a way of writing it that is in use (rules.ACCEPTED): no slip to name
     found = []
     for hypothesis in HYPOTHESES + [two_slips]:
         if hypothesis is two_slips and found:
