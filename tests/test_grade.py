@@ -236,6 +236,9 @@ def test_feedback_explains_each_failing_target(graded):
     assert "## Sigmoid" in nia and "times a constant" in nia
     dan = (feedback / "dan.md").read_text()
     assert "a batch of 7 (hidden)" in dan and "7,3" not in dan  # the hidden inputs are not revealed
+    hidden = dan.split("a batch of 7 (hidden)", 1)[1]
+    assert "`W`: wrong on the hidden variant" in hidden  # which array, not the numbers at the hidden inputs
+    assert "yours" not in hidden and "true" not in hidden and "(7," not in hidden, hidden
     assert "## Dense" not in (feedback / "alice.md").read_text()
 
 

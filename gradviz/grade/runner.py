@@ -28,6 +28,7 @@ from ..checking.report import ERROR, PASS
 from ..errors import GradvizError
 from .progress import Progress
 from .results import TIMEOUT, Journal, SubmissionResult, TargetResult, target_status
+from .hidden import hidden_view
 from . import sandbox
 from .spec import Spec
 
@@ -299,6 +300,7 @@ def _target_results(spec: Spec, outcomes: list[dict], stop: str, timed_out: bool
                          "unchecked": stopped, "cause": "timeout" if timed_out else cause})
             stopped = True
         hidden = {c.label for c in target.checks if c.hidden}
+        mine = [hidden_view(o) if o["check"] in hidden else o for o in mine]  # never the hidden inputs' numbers
         status = target_status(mine)
         bad = next((o for o in mine if not o["ok"]), None)
         reason = "" if bad is None else (f"{bad['check']}: " if bad["check"] in hidden else "") + _one_line(bad)
