@@ -70,6 +70,8 @@ CASES = {
     },
     "wrong_reduction_axis": {
         "class": (lambda bug: gv.check_layer(ops.Linear(4, 4, bug), SQUARE), "b"),
+        # a batch of 6 and 3 outputs: db has the batch's shape, (6,) for b's (3,)
+        "class, not square": (lambda bug: gv.check_layer(ops.Linear(4, 3, bug), ROWS), "b"),
         "gv.Function": (lambda bug: gv.check(lambda a, b: ops.add_bias_function(bug).apply(a, b), T("x", SQUARE),
                                              T("b", GAMMA)), "b"),
     },

@@ -34,9 +34,10 @@ def _sum_matching(total: np.ndarray, target: np.ndarray, ctx: Context) -> tuple 
     return None
 
 
-@hypothesis
+@hypothesis(any_shape=True)
 def wrong_reduction_axis(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
-    """db = dout.sum(axis=1) where dout.sum(axis=0) belongs (it has the right size when dout is square)."""
+    """db = dout.sum(axis=1) where dout.sum(axis=0) belongs: of the right size when dout is square, else of the
+    batch's size (the shape alone says it is wrong; the sum says why)."""
     g = ctx.cotangent
     if not isinstance(g, np.ndarray) or g.ndim < 2 or g.size == ref.size:
         return None
@@ -46,7 +47,7 @@ def wrong_reduction_axis(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fin
     for axes in _axis_sets(g.ndim):
         summed = g.sum(axis=axes)
         if axes != right and summed.size == user.size and ctx.close(summed.reshape(user.shape), user) \
-                and not ctx.close(summed.reshape(ref.shape), ref):
+                and (summed.size != ref.size or not ctx.close(summed.reshape(ref.shape), ref)):
             return Finding(f"it is dout summed over {_axes_text(axes)} where the sum belongs over {_axes_text(right)} "
                            "(the axis the forward broadcast along)", cause="wrong_reduction_axis", confidence=0.95,
                            evidence=f"dout.sum({_axes_text(axes)}) reproduces yours; dout.sum({_axes_text(right)}) "
