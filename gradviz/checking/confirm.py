@@ -88,6 +88,9 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
         except UserCodeError as exc:
             return f"the backward, called this way, failed: {_without_location(exc)}", "backward"
         why = _some(reading, g3) or _sizes(reading, g3)
+        unread = reading.unread() if why is None and reading.unread else None
+        if unread:
+            return unread, "unread"  # an array backward stored that gradviz cannot name: the user says where it is
         if why is None and _linear(g1, g2, g3) is not None:
             # affine in dout (a term that ignores it): the chain rule forgotten, a bug; anything else: not dout
             try:
@@ -246,7 +249,7 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
     if attempts and attempts[0].candidate.certain and attempts[0].reading and (
             attempts[0].stage in ("backward", "ignores_dout") or attempts[0].why.startswith(FORWARD_RESULT)
-            or attempts[0].candidate.only and len(candidates) == 1):
+            or attempts[0].candidate.only and len(candidates) == 1 and attempts[0].stage != "unread"):
         # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
         # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).
         return attempts[0].reading

@@ -58,6 +58,7 @@ class Reading:
     named: set[str] = field(default_factory=set)  # gradients matched by the user's own names (confirm.py)
     binding: str = ""  # how the code was called, in the user's names (printed in the report)
     confirm_vjp: Callable[[Any], dict[str, Any]] | None = None  # the VJP confirm.py tests, when not `vjp` itself
+    unread: Callable[[], str | None] | None = None  # after a VJP: why arrays left without a gradient are a misreading
 
     def grad_name(self, name: str) -> str:
         return self.grad_names.get(name, "d" + name.split("[")[0].split(".")[-1])
