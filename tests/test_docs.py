@@ -332,6 +332,15 @@ def test_tutorial_course_code_reads_unseen_structures_and_refuses_what_it_cannot
     assert "activator <- self.activator" in binding
 
 
+def test_tutorial_course_code_reads_several_inputs_and_integer_ids():
+    """forward(x, h_prev): a gradient per input, the planted Whh (not Whh.T) fails h_prev alone; integer ids are
+    data and the table's accumulated gradient passes."""
+    name = "tutorial-course-code.md"
+    rows, embedding = shown(name, 23).splitlines()
+    assert rows == ("[('x', 'PASS'), ('h_prev', 'FAIL'), ('Wxh', 'PASS'), ('Whh', 'PASS'), ('bh', 'PASS')]")
+    assert embedding.startswith("PASS")
+
+
 # --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------
 
 MIN_TEXT_PX = 10

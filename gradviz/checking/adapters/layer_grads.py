@@ -26,7 +26,15 @@ GRAD_LISTS = ("grads", "gradients", "dparams", "dparameters", "param_grads")
 
 def sort_out(obj: Any, what: str, returned: Any, inputs: tuple[str, ...], candidates: dict,
              items: list[str | None] | None = None) -> dict[str, Any]:
-    """What backward gave: a gradient per differentiated input and per parameter, however it was handed back."""
+    """What backward gave: a gradient per differentiated input and per parameter, however it was handed back.
+
+    A parameter whose gradient is not among what backward returned is looked for where it was stored."""
+    out = _sort_out(obj, what, returned, inputs, candidates, items)
+    left = {k: v for k, v in candidates.items() if k not in out}
+    return {**out, **stored_grads(obj, left)} if left else out
+
+
+def _sort_out(obj, what, returned, inputs, candidates, items) -> dict[str, Any]:
     if isinstance(returned, dict):  # one dict for everything: {"dx": ..., "dW": ..., "db": ...}
         out = match(returned, [*inputs, *candidates])
         if inputs and inputs[0] not in out:
