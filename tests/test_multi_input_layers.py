@@ -43,6 +43,7 @@ CASES = [
     Case("ElmanCell", "elman_make", {"h_prev"}),
     Case("ProductGate", "gate_make", {"u", "v"}),
     Case("SkipProjection", "skip_make", {"x"}),
+    Case("ProjectAdd", "project_make", {"x"}),
     Case("MaskedDropout", "dropout_make", {"x"}),
     Case("TokenTable", "table_make", {"params[0]"}),
     Case("LinearCMU", "cmu_make", {"b"}),
@@ -70,6 +71,8 @@ def _closed_form(name, layer, inputs, R):
         return {"u": R * inputs["v"], "v": R * inputs["u"]}
     if name == "SkipProjection":
         return {"x": R @ layer.W.T, "skip": R, "W": inputs["x"].T @ R}
+    if name == "ProjectAdd":
+        return {"x": R @ layer.W.T, "h": R, "W": inputs["x"].T @ R}
     if name == "MaskedDropout":
         return {"x": R * inputs["mask"] / (1 - layer.drop)}
     if name == "TokenTable":
@@ -137,14 +140,14 @@ def test_a_correct_layer_passes_and_its_bug_fails_on_the_right_gradient(case):
 def test_each_input_gets_its_own_gradient_and_data_is_never_differentiated():
     report = gv.check_layer(*_made(CASES[0], "ElmanCell"))
     assert {r.name for r in report.results} == {"x", "h_prev", "Wx", "Wh", "b"}
-    dropout = gv.check_layer(*_made(CASES[3], "MaskedDropout"))
+    dropout = gv.check_layer(*_made(CASES[4], "MaskedDropout"))
     assert {r.name for r in dropout.results} == {"x"}  # the integer mask reached the forward and is data
-    table = gv.check_layer(*_made(CASES[4], "TokenTable"))
+    table = gv.check_layer(*_made(CASES[5], "TokenTable"))
     assert {r.name for r in table.results} == {"params[0]"}  # integer ids stay integers
 
 
 def test_the_mask_the_user_gives_is_the_mask_the_forward_uses():
-    layer, inputs = _made(CASES[3], "MaskedDropout")
+    layer, inputs = _made(CASES[4], "MaskedDropout")
     inputs["mask"] = np.zeros((4, 5), dtype=int)  # everything dropped: the output is zero whatever x is
     report = gv.check_layer(layer, inputs)
     assert report.ok and np.array_equal(layer.mask, inputs["mask"])
@@ -152,11 +155,17 @@ def test_the_mask_the_user_gives_is_the_mask_the_forward_uses():
 
 
 def test_a_float_input_the_backward_returns_nothing_for_is_held_as_data_and_said():
-    layer, inputs = _made(CASES[3], "MaskedDropout")
+    layer, inputs = _made(CASES[4], "MaskedDropout")
     inputs["mask"] = inputs["mask"].astype(float)
     report = gv.check_layer(layer, inputs)
     assert report.ok and {r.name for r in report.results} == {"x"}
     assert any("returns no gradient for mask, held constant as data" in n for n in report.notes)
+
+
+def test_gradients_returned_in_another_order_than_the_inputs_are_matched_by_shape_and_said():
+    report = gv.check_layer(*_made(CASES[3], "ProjectAdd"))
+    assert report.ok and {r.name for r in report.results} == {"x", "h", "W"}
+    assert any(n.startswith("binding: ") and "-> x, h (by position, or by shape)" in n for n in report.notes)
 
 
 def test_integer_inputs_and_no_parameters_leave_nothing_to_differentiate():
@@ -166,7 +175,7 @@ def test_integer_inputs_and_no_parameters_leave_nothing_to_differentiate():
 
 
 def test_an_argument_the_forward_does_not_take_is_refused_not_dropped():
-    layer, inputs = _made(CASES[3], "MaskedDropout")
+    layer, inputs = _made(CASES[4], "MaskedDropout")
     inputs["keep"] = inputs.pop("mask")
     with pytest.raises(GradvizError) as refused:
         gv.check_layer(layer, inputs)
@@ -174,7 +183,7 @@ def test_an_argument_the_forward_does_not_take_is_refused_not_dropped():
 
 
 def test_a_gradient_stored_under_an_unknown_name_is_refused_with_the_grad_flag_never_failed():
-    layer, x = _made(CASES[6], "NablaLinear")
+    layer, x = _made(CASES[7], "NablaLinear")
     with pytest.raises(GradvizError) as refused:
         gv.check_layer(layer, x)
     text = str(refused.value)
@@ -191,7 +200,7 @@ def test_a_tuple_of_gradients_is_not_confirmed_as_one_loss_gradient_and_never_cr
             assert why is not None and "one gradient per argument" in why
 
 
-@pytest.mark.parametrize("case", CASES[:5], ids=lambda c: c.correct)
+@pytest.mark.parametrize("case", CASES[:6], ids=lambda c: c.correct)
 def test_every_reading_of_a_correct_multi_input_layer_is_unconfirmed_or_passes(case):
     confirmed = 0
     for candidate in layer_readings(*_made(case, case.correct)):

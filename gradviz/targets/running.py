@@ -207,15 +207,19 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
 def _scalar_output(instance: Any, value_fn: Callable, args: list) -> bool:
     """Whether the forward returns one number (a loss) at the given inputs; tried on a copy of the object.
 
-    A forward that fails here, or an object that cannot be copied, is read as before (a loss), whose checks say why.
+    An object that cannot be copied is read as a loss (as before); a forward that raises at the user's inputs is
+    read as a layer, whose probe reports the user's ERROR without naming a convention it never reached.
     """
     try:
         trial = copy.deepcopy(instance)
+    except Exception:  # an object that cannot be copied: the loss reading, which never changes its state
+        return True
+    try:
         out = getattr(trial, value_fn.__name__)(*[copy.deepcopy(a) for a in args])
         out = out[0] if isinstance(out, tuple) and out else out
         return np.size(np.asarray(out, dtype=np.float64)) == 1
-    except Exception:  # the user's code raising or returning no numbers: the loss reading reports it
-        return True
+    except Exception:  # the user's code raising or returning no numbers: said by the layer's probe
+        return False
 
 
 def _by_name(fn: Callable, args: list) -> dict:

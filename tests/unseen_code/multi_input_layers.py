@@ -85,6 +85,30 @@ class SkipProjectionBug(SkipProjection):
         return {"dskip": d_out, "dx": d_out @ self.W}
 
 
+class ProjectAdd:
+    """out = x @ W + h with x (2, 3) and h (2, 4): backward returns h's gradient first, then x's; only the
+    shapes say which is which."""
+
+    def __init__(self, W):
+        self.W = W
+
+    def forward(self, x, h):
+        self.x = x
+        return x @ self.W + h
+
+    def backward(self, g):
+        self.dW = self.x.T @ g
+        return g, g @ self.W.T
+
+
+class ProjectAddBug(ProjectAdd):
+    """Planted bug: the input's gradient is scaled by the layer's width as if it were averaged."""
+
+    def backward(self, g):
+        self.dW = self.x.T @ g
+        return g, g @ self.W.T / self.W.shape[1]
+
+
 class MaskedDropout:
     """Inverted dropout; a test passes its own 0/1 mask, which is data, never differentiated."""
 
@@ -199,6 +223,10 @@ def gate_make(rng, cls):
 
 def skip_make(rng, cls):
     return cls(rng.normal(size=(4, 4))), {"x": rng.normal(size=(2, 4)), "skip": rng.normal(size=(2, 4))}
+
+
+def project_make(rng, cls):
+    return cls(rng.normal(size=(3, 4))), {"x": rng.normal(size=(2, 3)), "h": rng.normal(size=(2, 4))}
 
 
 def dropout_make(rng, cls):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ...errors import GradvizError, InputError
 from ..names import spellings as grad_spellings
-from .layer_grads import said_grads, sort_out, unread
+from .layer_grads import describe_inputs, said_grads, sort_out, unread
 from .layer_inputs import Feed
 from .layer_plans import Output, Plan
 from .layer_state import LayerState
@@ -183,6 +183,8 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
         notes.append(f"methods {fwd_name}()/{bwd_name}() detected (forward=/backward=, --forward/--backward "
                      "override)")
     binding = plan.describe(f"{cls}.{bwd_name}") + f"; {output.describe(cls + '.' + fwd_name)}"
+    if len(feed.diff) >= 2:
+        binding += "; " + describe_inputs(items, feed.diff, candidates)
     notes.append(f"binding: {binding}")
 
     arrays = {n: feed.values[n] for n in feed.diff}
@@ -191,6 +193,10 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
         raise InputError(f"{cls} has nothing to differentiate: its inputs {', '.join(feed.values)} are data "
                          "(integers, booleans or settings) and it holds no float parameter; pass float arrays to "
                          "check a gradient (x.astype(float))")
+    data = [n for n, v in feed.values.items() if isinstance(v, np.ndarray) and v.dtype.kind in "iub"]
+    if data:
+        notes.append(f"{', '.join(data)}: integer or boolean data, passed as given and not differentiated "
+                     "(pass a float array to check its gradient)")
     state.protect(arrays)
     last: dict[str, Any] = {}
 
@@ -234,7 +240,7 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
             for k, v in swapped.items():
                 setattr(obj, k, v)
         grads = sort_out(obj, f"{cls}.{bwd_name}", returned, tuple(n for n in arrays if n in feed.diff), candidates,
-                         items)
+                         items, {n: np.shape(feed.values[n]) for n in feed.diff})
         grads.update(said_grads(obj, returned, items, grads_said or {}, arrays))
         last.update(before=ids, after=float_attributes(obj))
         for k, v in candidates.items():  # `self.W = self.W - lr * dW` rebinds instead of updating in place

@@ -25,16 +25,16 @@ GRAD_LISTS = ("grads", "gradients", "dparams", "dparameters", "param_grads")
 
 
 def sort_out(obj: Any, what: str, returned: Any, inputs: tuple[str, ...], candidates: dict,
-             items: list[str | None] | None = None) -> dict[str, Any]:
+             items: list[str | None] | None = None, shapes: dict | None = None) -> dict[str, Any]:
     """What backward gave: a gradient per differentiated input and per parameter, however it was handed back.
 
     A parameter whose gradient is not among what backward returned is looked for where it was stored."""
-    out = _sort_out(obj, what, returned, inputs, candidates, items)
+    out = _sort_out(obj, what, returned, inputs, candidates, items, shapes or {})
     left = {k: v for k, v in candidates.items() if k not in out}
     return {**out, **stored_grads(obj, left)} if left else out
 
 
-def _sort_out(obj, what, returned, inputs, candidates, items) -> dict[str, Any]:
+def _sort_out(obj, what, returned, inputs, candidates, items, shapes) -> dict[str, Any]:
     if isinstance(returned, dict):  # one dict for everything: {"dx": ..., "dW": ..., "db": ...}
         out = match(returned, [*inputs, *candidates])
         if inputs and inputs[0] not in out:
@@ -43,7 +43,7 @@ def _sort_out(obj, what, returned, inputs, candidates, items) -> dict[str, Any]:
                 out[inputs[0]] = returned[key]
         return out
     if len(inputs) >= 2 and isinstance(returned, (tuple, list)):
-        return _several_inputs(obj, returned, inputs, candidates, items)
+        return _several_inputs(obj, returned, inputs, candidates, items, shapes)
     grads: Any = None
     if isinstance(returned, tuple) and len(returned) >= 2:
         dx, grads = returned[0], (returned[1] if len(returned) == 2 and not is_float_array(returned[1])
@@ -64,8 +64,9 @@ def _sort_out(obj, what, returned, inputs, candidates, items) -> dict[str, Any]:
     return {**out, **_parameter_grads(obj, what, grads, candidates)}
 
 
-def _several_inputs(obj, returned, inputs, candidates, items) -> dict[str, Any]:
-    """forward(x, h_prev) -> backward returns (dx, dh_prev[, dW, ...]): the returned names first, then positions."""
+def _several_inputs(obj, returned, inputs, candidates, items, shapes) -> dict[str, Any]:
+    """forward(x, h_prev) -> backward returns (dx, dh_prev[, dW, ...]): the returned names, then positions, then
+    shapes (the first values fit the inputs in one other order only)."""
     values = list(returned)
     names = list(items or [])
     out: dict[str, Any] = {}
@@ -74,12 +75,27 @@ def _several_inputs(obj, returned, inputs, candidates, items) -> dict[str, Any]:
         if all(targets) and len(set(targets)) == len(targets) and all(t in targets for t in inputs):
             return {**dict(zip(targets, values)), **_parameter_grads(obj, "", None, {
                 k: v for k, v in candidates.items() if k not in targets})}
-    for name, value in zip(inputs, values):
+    order = list(inputs)
+    head = values[:len(inputs)]
+    if shapes and any(np.shape(v) != shapes.get(n) for n, v in zip(order, head)):
+        fits = [[n for n in inputs if shapes.get(n) == np.shape(v)] for v in head]
+        if all(len(f) == 1 for f in fits) and len({f[0] for f in fits}) == len(inputs):
+            order = [f[0] for f in fits]
+    for name, value in zip(order, values):
         if value is not None:
             out[name] = value
     rest = values[len(inputs):]
     grads = rest[0] if len(rest) == 1 and not is_float_array(rest[0]) else rest
     return {**out, **_parameter_grads(obj, "", grads, candidates)}
+
+
+def describe_inputs(items: list[str | None] | None, inputs: tuple[str, ...], candidates: dict) -> str:
+    """How the gradients of several inputs are found, for the binding the report prints."""
+    names = list(items or [])
+    targets = [target_of(n, [*inputs, *candidates]) if n else None for n in names]
+    if names and all(targets) and all(t in targets for t in inputs):
+        return ", ".join(f"{names[targets.index(t)]} -> {t}" for t in inputs) + " (by the names it returns)"
+    return f"its first {len(inputs)} returned values -> {', '.join(inputs)} (by position, or by shape)"
 
 
 def _parameter_grads(obj, what, grads, candidates) -> dict[str, Any]:
