@@ -246,6 +246,32 @@ def test_cli_every_named_input_reaches_the_forward(name, flags, wrong):
     assert _json_failing(bad) == wrong
 
 
+def test_cli_a_per_sample_loss_taking_two_arrays_is_still_read_as_a_loss():
+    """The layer readings are tried first and not confirmed (backward's first argument is the predictions, not
+    an upstream gradient); the loss reading is, and the mean of the per-sample losses is checked."""
+    rng = np.random.default_rng(3)
+    y, t = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    truth = 2 * (y - t) / y.size  # d mean((t - y)**2) / dy, checked against central differences here
+    numeric = np.zeros_like(y)
+    for i in np.ndindex(y.shape):
+        e = np.zeros_like(y)
+        e[i] = 1e-6
+        numeric[i] = (np.mean(m.PerSampleSquaredError().forward(y + e, t))
+                      - np.mean(m.PerSampleSquaredError().forward(y - e, t))) / 2e-6
+    np.testing.assert_allclose(truth, numeric, rtol=1e-6, atol=1e-9)
+    for cls, right in ((m.PerSampleSquaredError, True), (m.PerSampleSquaredErrorBug, False)):
+        loss = cls()
+        loss.backward(y, t)
+        assert np.allclose(loss.dinputs, truth) == right
+    flags = ["--input", "y_pred=5,3", "--input", "y_true=5,3"]
+    good = run_cli(f"{FILE}:PerSampleSquaredError", *flags)
+    assert good.returncode == 0, good.stdout[-2000:] + good.stderr
+    notes = json.loads(good.stdout)["reports"][0]["notes"]
+    assert any("checked as a loss class" in n for n in notes)
+    bad = run_cli(f"{FILE}:PerSampleSquaredErrorBug", *flags)
+    assert bad.returncode == 1 and _json_failing(bad) == {"y_pred"}
+
+
 def test_cli_refuses_an_unknown_gradient_name_with_exit_2_and_an_unknown_input_too():
     refused = run_cli(f"{FILE}:NablaLinear", "--args", '{"n_in": 4, "n_out": 3}', "--input-shape", "5,4")
     assert refused.returncode == 2 and "--grad W=nabla_W" in refused.stderr and "Traceback" not in refused.stderr

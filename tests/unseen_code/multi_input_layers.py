@@ -213,6 +213,25 @@ class NablaLinearBug(NablaLinear):
         return delta @ self.W.T
 
 
+class PerSampleSquaredError:
+    """A loss, not a layer, though its forward takes two arrays and returns an array (one loss per sample):
+    backward(dvalues, y_true) takes the predictions and keeps self.dinputs (the nnfs book's style)."""
+
+    def forward(self, y_pred, y_true):
+        return np.mean((y_true - y_pred) ** 2, axis=-1)
+
+    def backward(self, dvalues, y_true):
+        samples, outputs = len(dvalues), len(dvalues[0])
+        self.dinputs = -2 * (y_true - dvalues) / outputs / samples
+
+
+class PerSampleSquaredErrorBug(PerSampleSquaredError):
+    """Planted bug: the mean over the outputs is forgotten in backward."""
+
+    def backward(self, dvalues, y_true):
+        self.dinputs = -2 * (y_true - dvalues) / len(dvalues)
+
+
 def elman_make(rng, cls):
     return cls(3, 4), {"x": rng.normal(size=(3, 1)), "h_prev": rng.normal(size=(4, 1))}
 

@@ -183,7 +183,7 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
         notes.append(f"methods {fwd_name}()/{bwd_name}() detected (forward=/backward=, --forward/--backward "
                      "override)")
     binding = plan.describe(f"{cls}.{bwd_name}") + f"; {output.describe(cls + '.' + fwd_name)}"
-    if len(feed.diff) >= 2:
+    if len(feed.diff) >= 2 and (items is None or len(items) >= len(feed.diff)):
         binding += "; " + describe_inputs(items, feed.diff, candidates)
     notes.append(f"binding: {binding}")
 
