@@ -144,6 +144,9 @@ def test_each_input_gets_its_own_gradient_and_data_is_never_differentiated():
     assert {r.name for r in dropout.results} == {"x"}  # the integer mask reached the forward and is data
     table = gv.check_layer(*_made(CASES[5], "TokenTable"))
     assert {r.name for r in table.results} == {"params[0]"}  # integer ids stay integers
+    layer, inputs = _made(CASES[5], "TokenTableBug")
+    named = gv.check_layer(layer, inputs, labels={"W": layer.params[0]})  # the user's name for params[0]
+    assert {r.name: r.status for r in named.results} == {"W": "FAIL"} and "checked: W" in named.notes
 
 
 def test_the_mask_the_user_gives_is_the_mask_the_forward_uses():
@@ -230,7 +233,7 @@ CLI = [
     ("ProductGate", ["--input", "u=3,4", "--input", "v=3,4"], {"u", "v"}),
     ("MaskedDropout", ["--args", '{"drop": 0.2}', "--input", "x=4,5", "--input", "mask=randint(2, size=(4, 5))"],
      {"x"}),
-    ("TokenTable", ["--init", "table=6,3", "--input", "ids=[0, 2, 0, 5]"], {"params[0]"}),
+    ("TokenTable", ["--init", "table=6,3", "--input", "ids=[0, 2, 0, 5]"], {"table"}),  # --init's name
     ("LinearCMU", ["--args", '{"in_features": 4, "out_features": 3}', "--input-shape", "5,4"], {"b"}),
     ("NablaLinear", ["--args", '{"n_in": 4, "n_out": 3}', "--input-shape", "5,4", "--grad", "W=nabla_W", "--grad",
                      "b=nabla_b"], {"W"}),

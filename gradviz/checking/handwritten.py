@@ -157,13 +157,15 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
                 seed: int = 0, timeout: float | None = None, layout: str | None = None, batch_axis: int = 0,
                 per_example_dout: bool = False, mode: str = "auto", strict: bool = False,
                 directions: int = DIRECTIONS, dout: str | None = None,
-                outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None) -> Report:
+                outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None,
+                labels: dict[str, np.ndarray] | None = None) -> Report:
     """Check a layer class's backward against finite differences of its forward, whatever its style.
 
     `x` is the input array, or a dict of the forward's arguments by name when it takes several
     ({"x": x, "h_prev": h}: backward returns a gradient per float input; an integer or boolean array, a mask
     or indices, is data, passed as given and not differentiated). `grads={"W": "nabla_W"}` names where
-    backward keeps a parameter's gradient when gradviz cannot tell.
+    backward keeps a parameter's gradient when gradviz cannot tell; `labels={"W": W}` names an array the layer
+    keeps in a list or dict (self.params[0] is reported as W).
     `params` may name attributes (["W", "b"]) or give the arrays; by default
     every float array on the layer is a candidate. `forward`/`backward` name
     the methods when they are not detected; `batch_axis=1` is for
@@ -180,7 +182,7 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
     def build():
         reading = read_layer(obj, feed, params=params, forward=forward, backward=backward, timeout=timeout,
                              batch_axis=batch_axis, layout=layout, seed=seed, dout=_listed(dout),
-                             outputs=_listed(outputs), grads=grads)
+                             outputs=_listed(outputs), grads=grads, labels=labels)
         reading.warnings += warns
         return reading
 
@@ -194,7 +196,8 @@ def check_layer_or_loss(obj: Any, inputs: dict[str, Any], args: Sequence, params
                         seed: int = 0, timeout: float | None = None, batch_axis: int = 0,
                         per_example_dout: bool = False, mode: str = "auto", strict: bool = False,
                         directions: int = DIRECTIONS, dout: str | None = None,
-                        outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None) -> Report:
+                        outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None,
+                        labels: dict[str, np.ndarray] | None = None) -> Report:
     """A class whose forward takes several arrays and returns an array: a layer (a gradient per input) or a loss.
 
     The layer's readings are tried first, then the loss's (per-example losses whose backward takes the
@@ -209,7 +212,8 @@ def check_layer_or_loss(obj: Any, inputs: dict[str, Any], args: Sequence, params
         from .confirm import choose
 
         candidates = layer_readings(obj, feed, params=params, forward=forward, backward=backward, timeout=timeout,
-                                    batch_axis=batch_axis, dout=_listed(dout), outputs=_listed(outputs), grads=grads)
+                                    batch_axis=batch_axis, dout=_listed(dout), outputs=_listed(outputs), grads=grads,
+                                    labels=labels)
         try:
             candidates += loss_readings(obj, tuple(args), compute=forward, backward=backward, timeout=timeout)
         except GradvizError:

@@ -159,6 +159,7 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
         args, _ = given.arguments(cls.forward, f"{name}.forward", skip_first=1)
         return hw.check_function(cls, *args, **options)
     instance = given.construct(cls, name)
+    said["labels"] = {n: a for n, a in given.init.items() if isinstance(a, np.ndarray)}  # --init W=...: "W"
     value_fn = getattr(instance, forward or "", None) or next(
         (getattr(instance, m) for m in ("compute", "compute_loss", "loss", "forward", "forward_pass", "calculate")
          if callable(getattr(instance, m, None))), None)
@@ -186,10 +187,10 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
             feed = _by_name(value_fn, args)
             return hw.check_layer_or_loss(instance, feed, args, forward=forward, backward=backward,
                                           **layout, **options, **said)
-        if said:
-            raise GradvizError(f"--{next(iter(said)).replace('grads', 'grad')} says how a layer is called; {name} "
-                               "is checked as a loss (its forward returns one number): --wrt names the argument "
-                               "its gradient belongs to")
+        if any(k != "labels" for k in said):
+            flag = next(k for k in said if k != "labels").replace("grads", "grad")
+            raise GradvizError(f"--{flag} says how a layer is called; {name} is checked as a loss (its forward "
+                               "returns one number): --wrt names the argument its gradient belongs to")
         return hw.check_loss(instance, *args, compute=forward, backward=backward, wrt=wrt, **options)
     if given.inputs:
         args, _ = given.arguments(value_fn, f"{name}.{value_fn.__name__}")

@@ -136,7 +136,8 @@ def prepare(obj: Any, input_shape: tuple, notes: list[str]) -> None:
 
 def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output: Output, plan: Plan,
                   params=None, timeout: float | None = None, batch_axis: int = 0, layout: str | None = None,
-                  notes: list[str] | None = None, grads_said: dict[str, str] | None = None) -> Reading:
+                  notes: list[str] | None = None, grads_said: dict[str, str] | None = None,
+                  labels: dict[str, np.ndarray] | None = None) -> Reading:
     """One reading of a layer: its methods, where its output is, and how its backward is called (layer_plans)."""
     cls = type(obj).__name__
     notes = list(notes or [])
@@ -303,19 +304,33 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
             if "before" in last else None
 
     certain = plan.certain and output.certain
-    return Reading(name=cls, convention=kind, override=override, arrays=arrays, forward=run_forward, vjp=_kept(vjp, last),
+    shown = _labelled(candidates, labels, set(feed.values))
+    return Reading(name=cls, convention=kind, override=override, arrays={shown.get(k, k): v for k, v in arrays.items()},
+                   forward=run_forward, vjp=_kept(vjp, last, shown),
                    backward_name=f"{cls}.{bwd_name}", inputs=tuple(n for n in feed.diff if n in arrays),
                    batch_axis=batch_axis, layout=layout,
-                   notes=notes, restore=restore, named=set(arrays) if certain else set(), binding=binding,
-                   confirm_vjp=_kept(confirm_vjp, last) if updates else None, unread=why_unread)
+                   notes=notes, restore=restore, named={shown.get(k, k) for k in arrays} if certain else set(),
+                   binding=binding, confirm_vjp=_kept(confirm_vjp, last, shown) if updates else None,
+                   unread=why_unread)
 
 
-def _kept(vjp, last: dict):
-    """The VJP, remembering its last gradients for the confirm stage's question about arrays left without one."""
+def _labelled(candidates: dict, labels: dict | None, taken: set) -> dict[str, str]:
+    """params[0] -> W when the user named that very array W (--init W=...): the report uses the user's word."""
+    out = {}
+    for key, array in candidates.items():
+        name = next((n for n, a in (labels or {}).items() if a is array), None)
+        if "[" in key and name and name not in candidates and name not in taken and name not in out.values():
+            out[key] = name
+    return out
+
+
+def _kept(vjp, last: dict, shown: dict):
+    """The VJP, remembering its last gradients for the confirm stage's question about arrays left without one,
+    and giving them under the names the report shows."""
     def kept(dout):
         grads = vjp(dout)
         last["grads"] = grads
-        return grads
+        return {shown.get(k, k): g for k, g in grads.items()}
 
     return kept
 

@@ -36,11 +36,12 @@ def read_layer(obj: Any, x: Any, *, seed: int = 0, **options: Any) -> Reading:
 def layer_readings(obj: Any, x: Any, *, params=None, forward: str | None = None, backward: str | None = None,
                    dout: list[str] | None = None, outputs: list[str] | None = None, timeout: float | None = None,
                    batch_axis: int = 0, layout: str | None = None,
-                   grads: dict[str, str] | None = None) -> list[Candidate]:
+                   grads: dict[str, str] | None = None, labels: dict | None = None) -> list[Candidate]:
     """Every reading gradviz may try for the layer, in the order it tries them.
 
     `x` is the input array, or a dict of the forward's arguments by name (layer_inputs.py); `grads` says
-    where backward keeps the gradient of a parameter gradviz cannot name ({"W": "nabla_W"})."""
+    where backward keeps the gradient of a parameter gradviz cannot name ({"W": "nabla_W"}); `labels` the user's
+    names of arrays the layer keeps in lists or dicts ({"W": W}: params[0] is reported as W)."""
     cls = type(obj).__name__
     notes: list[str] = []
     given = x if isinstance(x, Feed) else Feed.of(x, [])
@@ -75,7 +76,7 @@ def layer_readings(obj: Any, x: Any, *, params=None, forward: str | None = None,
                     continue
                 describe = f"{plan.describe(cls + '.' + bwd_name)}; {output.describe(cls + '.' + fwd_name)}"
                 candidates.append(Candidate(describe, _builder(obj, feed, methods, output, plan, params, timeout,
-                                                               batch_axis, layout, notes, grads),
+                                                               batch_axis, layout, notes, grads, labels),
                                             certain=plan.certain and output.certain and sure_of_methods))
     if not candidates and failures:
         raise failures[0]  # the forward fails on the user's own input whatever the reading: the user's ERROR
@@ -104,9 +105,10 @@ def _probe(obj: Any, fwd_name: str, feed: Feed, timeout: float | None, places) -
         state.reset()
 
 
-def _builder(obj, feed, methods, output: Output, plan: Plan, params, timeout, batch_axis, layout, notes, grads):
+def _builder(obj, feed, methods, output: Output, plan: Plan, params, timeout, batch_axis, layout, notes, grads,
+             labels):
     return lambda: layer_subject(obj, feed, methods=methods, output=output, plan=plan, params=params, timeout=timeout,
-                                 batch_axis=batch_axis, layout=layout, notes=notes, grads_said=grads)
+                                 batch_axis=batch_axis, layout=layout, notes=notes, grads_said=grads, labels=labels)
 
 
 def _unbuildable(why: str):
