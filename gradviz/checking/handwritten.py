@@ -165,7 +165,7 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
     ({"x": x, "h_prev": h}: backward returns a gradient per float input; an integer or boolean array, a mask
     or indices, is data, passed as given and not differentiated). `grads={"W": "nabla_W"}` names where
     backward keeps a parameter's gradient when gradviz cannot tell; `labels={"W": W}` names an array the layer
-    keeps in a list or dict (self.params[0] is reported as W).
+    keeps in a list (self.params[0] is reported as W).
     `params` may name attributes (["W", "b"]) or give the arrays; by default
     every float array on the layer is a candidate. `forward`/`backward` name
     the methods when they are not detected; `batch_axis=1` is for

@@ -315,11 +315,13 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
 
 
 def _labelled(candidates: dict, labels: dict | None, taken: set) -> dict[str, str]:
-    """params[0] -> W when the user named that very array W (--init W=...): the report uses the user's word."""
+    """params[0] -> W when the user named that very array W (--init W=...): the report uses the user's word.
+
+    Only list entries: a dict entry (parameters['W']) already carries the user's own key."""
     out = {}
     for key, array in candidates.items():
         name = next((n for n, a in (labels or {}).items() if a is array), None)
-        if "[" in key and name and name not in candidates and name not in taken and name not in out.values():
+        if key.endswith("]") and key[key.rindex("[") + 1:-1].isdigit() and name and name not in candidates and name not in taken and name not in out.values():
             out[key] = name
     return out
 

@@ -41,7 +41,7 @@ def layer_readings(obj: Any, x: Any, *, params=None, forward: str | None = None,
 
     `x` is the input array, or a dict of the forward's arguments by name (layer_inputs.py); `grads` says
     where backward keeps the gradient of a parameter gradviz cannot name ({"W": "nabla_W"}); `labels` the user's
-    names of arrays the layer keeps in lists or dicts ({"W": W}: params[0] is reported as W)."""
+    names of arrays the layer keeps in lists ({"W": W}: params[0] is reported as W)."""
     cls = type(obj).__name__
     notes: list[str] = []
     given = x if isinstance(x, Feed) else Feed.of(x, [])
