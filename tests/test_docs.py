@@ -246,10 +246,13 @@ def test_tutorial_grading_scores_each_planted_mistake():
     assert "`W`: it is twice the true gradient" in shown(name, 6) and "<details>" not in shown(name, 6)
     assert "fran {'Dense': 'PASS', 'Dense forward': 'FAIL', 'MSE': 'PASS'}" in shown(name, 7)
     assert "alice {'Dense': 'PASS', 'Dense forward': 'PASS', 'MSE': 'PASS'}" in shown(name, 7)
-    assert "setup.sh" in shown(name, 8) and "run_autograder" in shown(name, 8) and "wheels/gradviz_check-" in shown(name, 8)
-    assert "Dense forward: 0/1 failed" in shown(name, 9) and "Dense: 4/4 passed" in shown(name, 9)
-    assert shown(name, 10).startswith("FAIL - db") or "db" in shown(name, 10)
-    assert "shard 1/2: alice, bea, bob, carl, dan, eli" in shown(name, 11)
+    # a spec its own reference cannot pass is refused before grading, and nothing is written
+    assert "grading-typo.toml: target 'Dense': the teacher's reference solution.py:Dense does not pass its own " \
+           "check with these settings (ERROR" in shown(name, 8) and shown(name, 8).endswith("False\n")
+    assert "setup.sh" in shown(name, 9) and "run_autograder" in shown(name, 9) and "wheels/gradviz_check-" in shown(name, 9)
+    assert "Dense forward: 0/1 failed" in shown(name, 10) and "Dense: 4/4 passed" in shown(name, 10)
+    assert shown(name, 11).startswith("FAIL - db") or "db" in shown(name, 11)
+    assert "shard 1/2: alice, bea, bob, carl, dan, eli" in shown(name, 12)
     merged = (page.workdir / "merged" / "gradebook.csv").read_text()
     assert merged == (page.workdir / "results" / "gradebook.csv").read_text()
     summary = (page.workdir / "results" / "summary.html").read_text()
@@ -337,6 +340,15 @@ def test_tutorial_course_code_reads_unseen_structures_and_refuses_what_it_cannot
     assert "self.z_list[-1]" in layer_refusal and "outputs= (--outputs NAME)" in layer_refusal
     assert verdict.startswith("PASS") and "the output is self.h_list[-1]" in binding
     assert "activator <- self.activator" in binding
+
+
+def test_tutorial_course_code_reads_several_inputs_and_integer_ids():
+    """forward(x, h_prev): a gradient per input, the planted Whh (not Whh.T) fails h_prev alone; integer ids are
+    data and the table's accumulated gradient passes."""
+    name = "tutorial-course-code.md"
+    rows, embedding = shown(name, 23).splitlines()
+    assert rows == ("[('x', 'PASS'), ('h_prev', 'FAIL'), ('Wxh', 'PASS'), ('Whh', 'PASS'), ('bh', 'PASS')]")
+    assert embedding.startswith("PASS")
 
 
 # --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------

@@ -88,6 +88,9 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
         except UserCodeError as exc:
             return f"the backward, called this way, failed: {_without_location(exc)}", "backward"
         why = _some(reading, g3) or _sizes(reading, g3)
+        unread = reading.unread() if why is None and reading.unread else None
+        if unread:
+            return unread, "unread"  # an array backward stored that gradviz cannot name: the user says where it is
         if why is None and _linear(g1, g2, g3) is not None:
             # affine in dout (a term that ignores it): the chain rule forgotten, a bug; anything else: not dout
             try:
@@ -128,8 +131,16 @@ def _some(reading: Reading, grads: dict) -> str | None:
 
 def _sizes(reading: Reading, grads: dict) -> str | None:
     named = getattr(reading, "named", set())
-    shapes = {n: np.shape(g) for n, g in grads.items() if n in reading.arrays and not isinstance(g, Problem)
-              and g is not None}
+    for name, g in grads.items():
+        if name in reading.arrays and isinstance(g, (tuple, list)):
+            why = _several(name, g, reading.arrays[name])
+            if why:
+                return why
+    try:
+        shapes = {n: np.shape(g) for n, g in grads.items() if n in reading.arrays and not isinstance(g, Problem)
+                  and g is not None}
+    except (TypeError, ValueError):  # a structure numpy cannot measure is no gradient of these arrays
+        return "what was taken as a gradient is not an array of numbers"
     wanted = {n: reading.arrays[n].shape for n in shapes}
     if shapes != wanted and sorted(map(str, shapes.values())) == sorted(map(str, wanted.values())):
         return "the gradients' shapes fit the arrays in another order than the one this reading gave them"
@@ -143,6 +154,23 @@ def _sizes(reading: Reading, grads: dict) -> str | None:
         if size != reading.arrays[name].size and name not in named:
             return (f"what was taken as the gradient of {name} has {size} elements; {name} has "
                     f"{reading.arrays[name].size}")
+    return None
+
+
+def _several(name: str, grad: tuple | list, array: np.ndarray) -> str | None:
+    """A tuple of arrays taken as one gradient: ragged, or one gradient per argument (forward(a, b) -> (da, db)).
+
+    A reshape slip of one gradient is the user's bug; several arrays handed back together are a misreading."""
+    items = list(grad)
+    try:
+        np.asarray(items, dtype=np.float64)
+    except (TypeError, ValueError):
+        return (f"what was taken as the gradient of {name} is a {type(grad).__name__} of {len(items)} values of "
+                "different shapes, not one array (one gradient per argument?)")
+    if len(items) >= 2 and all(isinstance(g, np.ndarray) and g.ndim >= 1 for g in items) \
+            and any(g.shape == array.shape for g in items):
+        return (f"what was taken as the gradient of {name} is a {type(grad).__name__} of {len(items)} arrays, one "
+                f"of them shaped like {name} (one gradient per argument?), not one gradient")
     return None
 
 
@@ -221,7 +249,7 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
     if attempts and attempts[0].candidate.certain and attempts[0].reading and (
             attempts[0].stage in ("backward", "ignores_dout") or attempts[0].why.startswith(FORWARD_RESULT)
-            or attempts[0].candidate.only and len(candidates) == 1):
+            or attempts[0].candidate.only and len(candidates) == 1 and attempts[0].stage != "unread"):
         # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
         # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).
         return attempts[0].reading

@@ -26,11 +26,12 @@ import numpy as np
 from ..errors import GradvizError
 from . import pipeline
 from .adapters.ctx import function_subject
+from .adapters.layer_inputs import Feed
 from .adapters.layer_readings import read_layer
 from .adapters.logits import logits_reading, probability_axis
 from .adapters.loss import grad_fn_subject, loss_subject
 from .adapters.pair_readings import read_pair
-from .adapters.reading import Reading, accepts, float64_copy, positional_names
+from .adapters.reading import Reading, accepts, positional_names
 from .pipeline import Options
 from .probe import DIRECTIONS
 from .report import InputResult, Report
@@ -160,9 +161,15 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
                 seed: int = 0, timeout: float | None = None, layout: str | None = None, batch_axis: int = 0,
                 per_example_dout: bool = False, mode: str = "auto", strict: bool = False,
                 directions: int = DIRECTIONS, dout: str | None = None,
-                outputs: str | Sequence[str] | None = None) -> Report:
+                outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None,
+                labels: dict[str, np.ndarray] | None = None) -> Report:
     """Check a layer class's backward against finite differences of its forward, whatever its style.
 
+    `x` is the input array, or a dict of the forward's arguments by name when it takes several
+    ({"x": x, "h_prev": h}: backward returns a gradient per float input; an integer or boolean array, a mask
+    or indices, is data, passed as given and not differentiated). `grads={"W": "nabla_W"}` names where
+    backward keeps a parameter's gradient when gradviz cannot tell; `labels={"W": W}` names an array the layer
+    keeps in a list (self.params[0] is reported as W).
     `params` may name attributes (["W", "b"]) or give the arrays; by default
     every float array on the layer is a candidate. `forward`/`backward` name
     the methods when they are not detected; `batch_axis=1` is for
@@ -174,19 +181,58 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
     """
     options = _options(eps, atol, rtol, strict, mode, seed, directions, per_example_dout)
     warns: list[str] = []
-    x = float64_copy("the layer input", x, warns)
+    feed = Feed.of(x, warns)
 
     def build():
-        reading = read_layer(obj, x, params=params, forward=forward, backward=backward, timeout=timeout,
+        reading = read_layer(obj, feed, params=params, forward=forward, backward=backward, timeout=timeout,
                              batch_axis=batch_axis, layout=layout, seed=seed, dout=_listed(dout),
-                             outputs=_listed(outputs))
+                             outputs=_listed(outputs), grads=grads, labels=labels)
         reading.warnings += warns
         for name, value in getattr(obj, "__dict__", {}).items():  # the layer's settings (self.p = 0.2), for the diagnosis
             if isinstance(value, (float, np.floating)) and not name.startswith("_"):
                 reading.constants.setdefault(name, float(value))
         return reading
 
-    return _run(build, type(obj).__name__, [("input", x.shape)], options, given=[("x", x)], code=(obj,))
+    rows = [(n if not feed.single else "input", np.shape(feed.values[n])) for n in feed.diff] or [("input", ())]
+    return _run(build, type(obj).__name__, rows, options, given=[(n, feed.values[n]) for n in feed.diff],
+                code=(obj,))
+
+
+def check_layer_or_loss(obj: Any, inputs: dict[str, Any], args: Sequence, params: Sequence | None = None, *,
+                        forward: str | None = None,
+                        backward: str | None = None, eps: float | str = EPS, atol: float = ATOL, rtol: float = RTOL,
+                        seed: int = 0, timeout: float | None = None, batch_axis: int = 0,
+                        per_example_dout: bool = False, mode: str = "auto", strict: bool = False,
+                        directions: int = DIRECTIONS, dout: str | None = None,
+                        outputs: str | Sequence[str] | None = None, grads: dict[str, str] | None = None,
+                        labels: dict[str, np.ndarray] | None = None) -> Report:
+    """A class whose forward takes several arrays and returns an array: a layer (a gradient per input) or a loss.
+
+    The layer's readings are tried first, then the loss's (per-example losses whose backward takes the
+    predictions); the confirm stage keeps the one whose properties hold, or refuses."""
+    options = _options(eps, atol, rtol, strict, mode, seed, directions, per_example_dout)
+    warns: list[str] = []
+    feed = Feed.of(dict(inputs), warns)
+
+    def build():
+        from .adapters.layer_readings import LAYER_HOW, layer_readings
+        from .adapters.loss import LOSS_HOW, loss_readings
+        from .confirm import choose
+
+        candidates = layer_readings(obj, feed, params=params, forward=forward, backward=backward, timeout=timeout,
+                                    batch_axis=batch_axis, dout=_listed(dout), outputs=_listed(outputs), grads=grads,
+                                    labels=labels)
+        try:
+            candidates += loss_readings(obj, tuple(args), compute=forward, backward=backward, timeout=timeout)
+        except GradvizError:
+            pass  # no loss convention fits: the layer's readings alone
+        reading = choose(candidates, type(obj).__name__, seed, how=LAYER_HOW + "; or, for a loss, " + LOSS_HOW)
+        reading.warnings += warns
+        return reading
+
+    rows = [(n, np.shape(feed.values[n])) for n in feed.diff] or [("input", ())]
+    return _run(build, type(obj).__name__, rows, options, given=[(n, feed.values[n]) for n in feed.diff],
+                code=(obj,))
 
 
 def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Sequence[str] | None = None,

@@ -1,7 +1,7 @@
 """One vocabulary for matching gradient names to the arrays they belong to, used by every adapter.
 
 Course code names the gradient of `W` as dW, W_grad, grad_W, d_W, dW1 for W1,
-a dict key ("dW", "W1_grad"), an attribute (self.dweights for self.weights)
+dLdW, dL_dW or dJ_dW (the derivative of the loss L or cost J written out), a dict key ("dW", "W1_grad"), an attribute (self.dweights for self.weights)
 or an entry of a nested dict (grads["layer1"]["dW"]). Every adapter asks this
 module, so a spelling learnt once is understood everywhere.
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-PREFIXES = ("grad_", "d_", "grad", "d")  # longest first: grad_W before gW-like accidents
+# d<loss>d<name>: dLdW, dL_dW, dJdW, dJ_dW, dEdW (CMU 11-785 and textbook notation), before the bare d
+LOSS_PREFIXES = tuple(f"d{loss}{sep}d" for loss in "LJEC" for sep in ("_", ""))
+PREFIXES = LOSS_PREFIXES + ("grad_", "d_", "grad", "d")  # longest first: grad_W before gW-like accidents
 SUFFIXES = ("_gradient", "_grad", "_d", "grad")
 
 

@@ -8,6 +8,7 @@ call of gradviz's checkers. Torch code is handed to gv.torch's targets.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import json
@@ -27,6 +28,7 @@ from ..function import Function
 from ..tensor import Tensor
 from ..value import Value
 from . import packages
+from ..checking.adapters.reading import positional_names
 from .inputs import Given, function_inputs, normal_draw, user_op_inputs
 from .loading import is_file_target, load, resolve, split_target
 from .parsing import expression_function, parse_shape
@@ -63,12 +65,13 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
     if second is not None:  # --dout/--outputs/--grad say how a pair is called (checking/confirm.py)
         return spread(lambda g: check_two_functions(g, first, second, wrt, check_options,
                                                     {**layout, **(reading or {})}), given, (first, second))
-    layer_flags = {k: v for k, v in (reading or {}).items() if k in ("dout", "outputs") and inspect.isclass(first)}
+    layer_flags = {k: v for k, v in (reading or {}).items() if k in ("dout", "outputs", "grads")
+                   and inspect.isclass(first)}
     if set(reading or {}) - set(layer_flags):
         flag = next(k for k in reading if k not in layer_flags)
         flag = {"grads": "grad", "wrt_logits": "wrt-logits"}.get(flag, flag)
         raise GradvizError(f"--{flag} says how a pair of functions is called; give the pair as FILE:FORWARD,BACKWARD "
-                           "(or FILE:LOSS,GRADIENT)" + ("; a layer class takes --dout and --outputs"
+                           "(or FILE:LOSS,GRADIENT)" + ("; a layer class takes --dout, --outputs and --grad"
                                                         if inspect.isclass(first) else ""))
     if _is_user_op(first):
         op_inputs = user_op_inputs(first, label, inputs, input_shape, seed)
@@ -176,11 +179,12 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
     from ..checking.adapters.layer_methods import pick_methods
     from ..checking.adapters.loss import GRADIENT_METHODS
 
-    said = {k: layout.pop(k) for k in ("dout", "outputs") if k in layout}
+    said = {k: layout.pop(k) for k in ("dout", "outputs", "grads") if k in layout}
     if is_ctx_function(cls):
         args, _ = given.arguments(cls.forward, f"{name}.forward", skip_first=1)
         return hw.check_function(cls, *args, **options)
     instance = given.construct(cls, name)
+    said["labels"] = {n: a for n, a in given.init.items() if isinstance(a, np.ndarray)}  # --init W=...: "W"
     value_fn = getattr(instance, forward or "", None) or next(
         (getattr(instance, m) for m in ("compute", "compute_loss", "loss", "forward", "forward_pass", "calculate")
          if callable(getattr(instance, m, None))), None)
@@ -203,10 +207,20 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
         else:
             raise GradvizError(f"{name} is checked as a loss: give its inputs with --input "
                                f"{required[0].name}=SPEC --input {required[1].name}=SPEC (or --input-shape)")
+        if len(required) >= 2 and not wrt and not _scalar_output(instance, value_fn, args):
+            # forward(x, h_prev) -> an array: a layer with several inputs first; a loss if that is not confirmed
+            feed = _by_name(value_fn, args)
+            return hw.check_layer_or_loss(instance, feed, args, forward=forward, backward=backward,
+                                          **layout, **options, **said)
+        if any(k != "labels" for k in said):
+            flag = next(k for k in said if k != "labels").replace("grads", "grad")
+            raise GradvizError(f"--{flag} says how a layer is called; {name} is checked as a loss (its forward "
+                               "returns one number): --wrt names the argument its gradient belongs to")
         return hw.check_loss(instance, *args, compute=forward, backward=backward, wrt=wrt, **options)
     if given.inputs:
         args, _ = given.arguments(value_fn, f"{name}.{value_fn.__name__}")
-        x = args[0]
+        named = [p for p in positional_names(value_fn) if p in given.inputs]
+        x = {n: given.inputs[n] for n in named} if len(given.inputs) > 1 else args[0]
     elif input_shape:
         x = stream(options.get("seed", 0), INPUTS).normal(size=parse_shape(input_shape, "--input-shape"))
     else:
@@ -214,6 +228,30 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
         raise GradvizError(f"{name} is checked as a layer: give its input with --input {first}=SPEC "
                            "(e.g. 4,3) or --input-shape, e.g. 2,3,8,8")
     return hw.check_layer(instance, x, forward=forward, backward=backward, **layout, **options, **said)
+
+
+def _scalar_output(instance: Any, value_fn: Callable, args: list) -> bool:
+    """Whether the forward returns one number (a loss) at the given inputs; tried on a copy of the object.
+
+    An object that cannot be copied is read as a loss (as before); a forward that raises at the user's inputs is
+    read as a layer, whose probe reports the user's ERROR without naming a convention it never reached.
+    """
+    try:
+        trial = copy.deepcopy(instance)
+    except Exception:  # an object that cannot be copied: the loss reading, which never changes its state
+        return True
+    try:
+        out = getattr(trial, value_fn.__name__)(*[copy.deepcopy(a) for a in args])
+        out = out[0] if isinstance(out, tuple) and out else out
+        return np.size(np.asarray(out, dtype=np.float64)) == 1
+    except Exception:  # the user's code raising or returning no numbers: said by the layer's probe
+        return False
+
+
+def _by_name(fn: Callable, args: list) -> dict:
+    """The forward's arguments by its parameter names, in order."""
+    names = positional_names(fn)
+    return {n: a for n, a in zip(names, args)}
 
 
 def _same_arguments(f: Callable, g: Callable) -> bool:

@@ -22,15 +22,12 @@ from typing import Any
 import numpy as np
 
 from ...errors import GradvizError, InputError
-from ..names import bare_name, match
 from ..names import spellings as grad_spellings
+from .layer_grads import describe_inputs, said_grads, sort_out, unread
+from .layer_inputs import Feed
 from .layer_plans import Output, Plan
 from .layer_state import LayerState
-from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, positional_names
-
-DX_NAMES = ("dinputs", "dinput", "dx", "dX", "dA_prev", "grad_input", "input_grad", "dA", "delta")
-PREFERRED = (("weights", "biases"), ("W", "b"), ("w", "b"), ("weight", "bias"), ("kernel", "bias"),
-             ("weights", "bias"), ("gamma", "beta"))
+from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, returned_items
 SELF_LR_NAMES = ("learning_rate", "lr", "eta", "learningrate", "step_size")  # not alpha (a slope), not rate
 CONFIRM_LR = 1e-8  # confirming a layer that updates itself: a vanishing step, so dx computed after it stays linear
 SGD_LR = 1.0  # the learning rate handed to backward(dout, learning_rate); p_before - p_after is then the gradient
@@ -137,15 +134,18 @@ def prepare(obj: Any, input_shape: tuple, notes: list[str]) -> None:
         notes.append(f"called {type(obj).__name__}.initialize(optimizer) with gradviz's recording optimizer")
 
 
-def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], output: Output, plan: Plan,
+def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output: Output, plan: Plan,
                   params=None, timeout: float | None = None, batch_axis: int = 0, layout: str | None = None,
-                  notes: list[str] | None = None) -> Reading:
+                  notes: list[str] | None = None, grads_said: dict[str, str] | None = None,
+                  labels: dict[str, np.ndarray] | None = None) -> Reading:
     """One reading of a layer: its methods, where its output is, and how its backward is called (layer_plans)."""
     cls = type(obj).__name__
     notes = list(notes or [])
     fwd_name, bwd_name, how = methods
     fwd, bwd = getattr(obj, fwd_name), getattr(obj, bwd_name)
-    input_name = (positional_names(fwd) or ["x"])[0]
+    feed = feed.named(fwd)
+    input_name = feed.first
+    items = returned_items(bwd)
     lr_param = plan.learning_rate
     lr_attr = None if lr_param else learning_rate_attribute(bwd, obj)
     optimizers = {k: v for k, v in vars(obj).items() if type(v).__module__ != "builtins"  # a dict has update() too
@@ -155,7 +155,8 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
     saved_state = {k: v for k, v in vars(obj).items()}
     state = LayerState(obj)  # before the first call: what forward and backward accumulate is put back each time
     saved_arrays = {k: v.copy() for k, v in before_forward.items()}
-    call(f"{cls}.{fwd_name}", fwd, x.copy(), timeout=timeout)
+    args, kwargs = feed.call_args(fwd)
+    call(f"{cls}.{fwd_name}", fwd, *args, timeout=timeout, **kwargs)
     after = float_attributes(obj)
     written = {k for k, v in after.items() if k not in before_forward or v is not before_forward[k]
                or not np.array_equal(v, saved_arrays[k])}
@@ -164,7 +165,7 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
     candidates = _parameters(obj, params, {k: v for k, v in before_forward.items()
                                            if k.split("[")[0] not in history or params is not None}, written)
     updates = lr_param is not None or lr_attr is not None
-    if lr_param:
+    if lr_param and candidates:  # a parameter-free layer's backward(g, lr): nothing is said about parameters
         kind, override = "a learning-rate updater (backward(dout, learning_rate) updates the parameters)", \
             "params= names the parameters"
         notes.append(f"parameter gradients recovered from the update {cls}.{bwd_name}({lr_param}={SGD_LR:g}) makes "
@@ -176,38 +177,51 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
         kind, override = "results kept on self (methods return None)", "forward=/backward= (--forward/--backward)"
     else:
         kind, override = f"a layer class ({fwd_name}()/{bwd_name}())", "forward=/backward= (--forward/--backward)"
-    if lr_attr:
+    if lr_attr and candidates:
         notes.append(f"self.{lr_attr} set to {SGD_LR:g} while {cls}.{bwd_name} runs: a parameter it changes gives its "
                      "gradient (p -= lr * grad); parameters restored")
     if how == "detected" and (fwd_name, bwd_name) != ("forward", "backward"):
         notes.append(f"methods {fwd_name}()/{bwd_name}() detected (forward=/backward=, --forward/--backward "
                      "override)")
     binding = plan.describe(f"{cls}.{bwd_name}") + f"; {output.describe(cls + '.' + fwd_name)}"
+    if len(feed.diff) >= 2 and (items is None or len(items) >= len(feed.diff)):
+        binding += "; " + describe_inputs(items, feed.diff, candidates)
     notes.append(f"binding: {binding}")
 
-    arrays = {input_name: x}
+    arrays = {n: feed.values[n] for n in feed.diff}
     arrays.update(candidates)
+    if not arrays:
+        raise InputError(f"{cls} has nothing to differentiate: its inputs {', '.join(feed.values)} are data "
+                         "(integers, booleans or settings) and it holds no float parameter; pass float arrays to "
+                         "check a gradient (x.astype(float))")
+    data = [n for n, v in feed.values.items() if isinstance(v, np.ndarray) and v.dtype.kind in "iub"]
+    if data:
+        notes.append(f"{', '.join(data)}: integer or boolean data, passed as given and not differentiated "
+                     "(pass a float array to check its gradient)")
     state.protect(arrays)
+    last: dict[str, Any] = {}
 
     def run(current):
         state.reset()
-        returned = call(f"{cls}.{fwd_name}", fwd, current, timeout=timeout)
+        args, kwargs = feed.call_args(fwd, {n: a for n, a in current.items() if n in feed.diff})
+        returned = call(f"{cls}.{fwd_name}", fwd, *args, timeout=timeout, **kwargs)
         return returned, output.read(obj, returned)
 
     def run_forward(current):
-        out = run(current.get(input_name, x))[1]
+        out = run(current)[1]
         return as_array(f"{cls}.{fwd_name}", out)
 
     def confirm_vjp(dout):
         """Parameter gradients from a unit step (exact); the input's at a vanishing step, so a dx computed after
         the update (a bug the check reports) stays linear in dout."""
         grads = vjp(dout, SGD_LR)
-        if input_name in grads:
-            grads[input_name] = vjp(dout, CONFIRM_LR).get(input_name)
+        if any(n in grads for n in feed.diff):
+            small = vjp(dout, CONFIRM_LR)
+            grads.update({n: small.get(n) for n in feed.diff if n in grads})
         return grads
 
     def vjp(dout, step=SGD_LR):
-        returned, out = run(x.copy())
+        returned, out = run({n: feed.values[n].copy() for n in feed.diff})
         recorder = RecordingOptimizer()
         swapped = {k: getattr(obj, k) for k in optimizers}
         for k in optimizers:
@@ -216,15 +230,20 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
             swapped[lr_attr] = getattr(obj, lr_attr)
             setattr(obj, lr_attr, step)
         values = {k: v.copy() for k, v in candidates.items()}
-        given = {"x": x.copy(), "lr": step, "cache": output.cache(returned), "out": out}
+        given = {"x": np.copy(feed.values[input_name]), "lr": step, "cache": output.cache(returned), "out": out,
+                 **{"in:" + n: (v.copy() if isinstance(v, np.ndarray) else v) for n, v in feed.values.items()}}
         kwargs = {p: (getattr(obj, p) if s == "attr" else given[s]) for p, s in plan.sources}
         kwargs[plan.dout] = dout
+        ids = {k: id(v) for k, v in float_attributes(obj).items()}
         try:
             returned = call(f"{cls}.{bwd_name}", bwd, timeout=timeout, **kwargs)
         finally:
             for k, v in swapped.items():
                 setattr(obj, k, v)
-        grads = _sort_out(obj, cls, bwd_name, returned, input_name, candidates)
+        grads = sort_out(obj, f"{cls}.{bwd_name}", returned, tuple(n for n in arrays if n in feed.diff), candidates,
+                         items, {n: np.shape(feed.values[n]) for n in feed.diff})
+        grads.update(said_grads(obj, returned, items, grads_said or {}, arrays))
+        last.update(before=ids, after=float_attributes(obj))
         for k, v in candidates.items():  # `self.W = self.W - lr * dW` rebinds instead of updating in place
             now = getattr(obj, k, v) if "[" not in k else v
             if now is not v:
@@ -267,12 +286,55 @@ def layer_subject(obj: Any, x: np.ndarray, *, methods: tuple[str, str, str], out
             del arrays[input_name]
             notes.append(f"{cls}.{bwd_name} computes no gradient for its input {input_name}, which is held constant; "
                          "its parameters are checked")
+    if len(feed.diff) >= 2:  # forward(x, mask) with a float mask: an input backward gives nothing for is data
+        try:
+            trial = vjp(np.zeros(np.shape(run_forward(arrays))))
+        except UserCodeError:
+            trial = {}
+        held = [n for n in feed.diff if n not in trial and any(m in trial for m in feed.diff)]
+        for n in held:
+            del arrays[n]
+        if held:
+            notes.append(f"{cls}.{bwd_name} returns no gradient for {', '.join(held)}, held constant as data; "
+                         f"the gradients it returns are checked")
+
+    def why_unread() -> str | None:
+        """After confirm's VJPs: an array left without a gradient while backward stored one of its shape."""
+        return unread(f"{cls}.{bwd_name}", last["before"], last["after"], last.get("grads", {}), arrays) \
+            if "before" in last else None
+
     certain = plan.certain and output.certain
-    return Reading(name=cls, convention=kind, override=override, arrays=arrays, forward=run_forward, vjp=vjp,
-                   backward_name=f"{cls}.{bwd_name}", inputs=(input_name,) if input_name in arrays else (),
+    shown = _labelled(candidates, labels, set(feed.values))
+    return Reading(name=cls, convention=kind, override=override, arrays={shown.get(k, k): v for k, v in arrays.items()},
+                   forward=run_forward, vjp=_kept(vjp, last, shown),
+                   backward_name=f"{cls}.{bwd_name}", inputs=tuple(n for n in feed.diff if n in arrays),
                    batch_axis=batch_axis, layout=layout,
-                   notes=notes, restore=restore, named=set(arrays) if certain else set(), binding=binding,
-                   confirm_vjp=confirm_vjp if updates else None)
+                   notes=notes, restore=restore, named={shown.get(k, k) for k in arrays} if certain else set(),
+                   binding=binding, confirm_vjp=_kept(confirm_vjp, last, shown) if updates else None,
+                   unread=why_unread)
+
+
+def _labelled(candidates: dict, labels: dict | None, taken: set) -> dict[str, str]:
+    """params[0] -> W when the user named that very array W (--init W=...): the report uses the user's word.
+
+    Only list entries: a dict entry (parameters['W']) already carries the user's own key."""
+    out = {}
+    for key, array in candidates.items():
+        name = next((n for n, a in (labels or {}).items() if a is array), None)
+        if key.endswith("]") and key[key.rindex("[") + 1:-1].isdigit() and name and name not in candidates and name not in taken and name not in out.values():
+            out[key] = name
+    return out
+
+
+def _kept(vjp, last: dict, shown: dict):
+    """The VJP, remembering its last gradients for the confirm stage's question about arrays left without one,
+    and giving them under the names the report shows."""
+    def kept(dout):
+        grads = vjp(dout)
+        last["grads"] = grads
+        return {shown.get(k, k): g for k, g in grads.items()}
+
+    return kept
 
 
 def _no_input_gradient(grad: Any) -> bool:
@@ -311,79 +373,3 @@ def _gradient_holder(key: str) -> bool:
     """gradients['W'], grads[0], dparams['b']: an entry of a container of gradients is no parameter."""
     container = key.split("[")[0].lower()
     return "[" in key and (container.startswith("grad") or container in ("dparams", "dparameters", "deltas"))
-
-
-def _sort_out(obj, cls, bwd_name, returned, input_name, candidates) -> dict[str, Any]:
-    """What backward gave: dx and the parameter gradients, however they were handed back."""
-    what = f"{cls}.{bwd_name}"
-    grads: Any = None
-    if isinstance(returned, dict):  # one dict for everything: {"dx": ..., "dW": ..., "db": ...}
-        out = match(returned, [input_name, *candidates])
-        if input_name not in out:
-            key = next((k for k in returned if k in DX_NAMES), None)
-            if key is not None:
-                out[input_name] = returned[key]
-        return out
-    if isinstance(returned, tuple) and len(returned) >= 2:
-        dx, grads = returned[0], (returned[1] if len(returned) == 2 and not is_float_array(returned[1])
-                                  else list(returned[1:]))
-    else:
-        dx = returned
-    out: dict[str, Any] = {}
-    if dx is None:
-        dx = next((getattr(obj, n) for n in DX_NAMES if is_float_array(getattr(obj, n, None))), None)
-        if dx is None:
-            out[input_name] = Problem("FAIL", f"{what} returned None and stored no input gradient on self "
-                                              f"(return it, or keep it as self.dinputs)")
-    if dx is not None:
-        out[input_name] = dx
-    if grads is None or (isinstance(grads, (list, tuple)) and not grads):
-        stored = _stored_grads(obj, candidates)
-        out.update(stored)
-        return out
-    if isinstance(grads, dict):
-        return {**out, **match(grads, candidates)}
-    if is_float_array(grads):
-        grads = [grads]
-    grads = list(grads)
-    names = list(candidates)
-    if len(grads) == len(names):
-        return {**out, **dict(zip(names, grads))}
-    matched = _match_by_shape(grads, candidates)
-    if matched is None:
-        preferred = next((list(p) for p in PREFERRED if all(n in candidates for n in p)
-                          and len(p) == len(grads)), None)
-        if preferred is None:
-            raise UserCodeError(f"{what} returned {len(grads)} parameter gradients for the {len(names)} float arrays "
-                                f"on the layer ({', '.join(names)}); name the parameters with params=")
-        matched = dict(zip(preferred, grads))
-    return {**out, **matched}
-
-
-def _match_by_shape(grads, candidates) -> dict | None:
-    out, free = {}, list(candidates)
-    for g in grads:
-        name = next((n for n in free if np.shape(candidates[n]) == np.shape(g)), None)
-        if name is None:
-            return None
-        out[name] = g
-        free.remove(name)
-    return out
-
-
-def _stored_grads(obj, candidates) -> dict[str, Any]:
-    out = {}
-    holders = [getattr(obj, n) for n in ("grads", "gradients", "grad") if isinstance(getattr(obj, n, None), dict)]
-    for name in candidates:
-        found = next((getattr(obj, s) for s in grad_spellings(name) if is_float_array(getattr(obj, s, None))), None)
-        if found is None and "[" in name:  # params['W'] -> params['dW'] or grads['dW']
-            container = getattr(obj, name.split("[")[0], {})
-            found = next((h.get(k) for h in holders + [container] for k in grad_spellings(name)
-                          if isinstance(h, dict) and is_float_array(h.get(k))), None)
-        for h in holders:
-            if found is None:
-                found = next((h[k] for k in [name, bare_name(name)] + grad_spellings(name)
-                              if is_float_array(h.get(k))), None)
-        if found is not None:
-            out[name] = found.copy()
-    return out

@@ -8,7 +8,8 @@
     backward(dout[, x])                          the upstream gradient first (the named convention)
     backward(input, grad_output)                 the upstream gradient in another position
     backward(x, delta_h, activator)              the others bound by name: the input, the cache, the forward's
-                                                 output, an attribute of the layer (self.activator), a learning rate
+                                                 output, an attribute of the layer (self.activator), a learning rate,
+                                                 another argument of the forward by its name (backward(dout, mask))
 
 Each combination is one reading; the confirm stage (checking/confirm.py) keeps the one whose properties hold.
 """
@@ -65,7 +66,7 @@ class Plan:
     """How backward is called: the parameter taking the upstream gradient, and what every other one receives."""
 
     dout: str
-    sources: tuple[tuple[str, str], ...] = ()  # (parameter, "x" | "lr" | "cache" | "out" | "attr")
+    sources: tuple[tuple[str, str], ...] = ()  # (parameter, "x" | "lr" | "cache" | "out" | "attr" | "in:NAME")
     certain: bool = False
 
     @property
@@ -75,7 +76,8 @@ class Plan:
     def describe(self, what: str) -> str:
         said = {"x": "the input", "lr": "a learning rate of 1", "cache": "the cache", "out": "the forward's output"}
         parts = [f"{self.dout} <- the upstream gradient"] + [
-            f"{p} <- {said.get(s, 'self.' + p)}" for p, s in self.sources]
+            f"{p} <- {said.get(s, f'the input {s[3:]}' if s.startswith('in:') else 'self.' + p)}"
+            for p, s in self.sources]
         return f"{what}({', '.join(parts)})"
 
 
@@ -121,8 +123,8 @@ def _names_output(param: str, attribute: str) -> bool:
     return stem.lower().removesuffix("_array") in (base, attribute.lower())
 
 
-def backward_plans(obj: Any, bwd: Any, input_name: str, output: Output,
-                   dout: list[str] | None) -> list[Plan | tuple[str, str]]:
+def backward_plans(obj: Any, bwd: Any, input_name: str, output: Output, dout: list[str] | None,
+                   others: tuple[str, ...] = ()) -> list[Plan | tuple[str, str]]:
     """Every way to call backward, the named convention first; (position, why) when a position cannot be dout."""
     try:
         signature = inspect.signature(bwd).parameters.values()
@@ -148,7 +150,7 @@ def backward_plans(obj: Any, bwd: Any, input_name: str, output: Output,
             if name == position:
                 continue
             second = position == names[0] and len(names) > 1 and name == names[1]
-            source = _source(obj, name, input_name, output, second)
+            source = _source(obj, name, input_name, output, second, others)
             if name not in required:  # an optional parameter keeps its default unless it is a learning rate
                 source = source if source == "lr" else None
             if source:
@@ -165,13 +167,15 @@ def backward_plans(obj: Any, bwd: Any, input_name: str, output: Output,
     return sure[:1] or plans  # the names say which parameter is dout: no other is read as it
 
 
-def _source(obj: Any, name: str, input_name: str, output: Output, second: bool) -> str | None:
+def _source(obj: Any, name: str, input_name: str, output: Output, second: bool, others: tuple = ()) -> str | None:
     """What a backward parameter other than the upstream gradient receives, by its name."""
     flat = name.lower().replace("_", "")
     if flat in {n.replace("_", "") for n in LR_NAMES}:
         return "lr"
-    if name == input_name or name in X_NAMES:
+    if name == input_name or name in X_NAMES and name not in others:
         return "x"
+    if name in others:  # forward(x, h_prev) then backward(dh, h_prev): the forward's argument of that name
+        return "in:" + name
     if output.kind == "item" and (name in CACHE_NAMES or "cache" in name.lower()):
         return "cache"
     if name in OUTPUT_NAMES or name in ("output_array", "y_hat", "h"):

@@ -16,6 +16,7 @@ import numpy as np
 from ...errors import GradvizError
 from ..confirm import Candidate, choose
 from .layer import float_attributes, layer_subject, prepare
+from .layer_inputs import Feed
 from .layer_methods import method_pairs
 from .layer_plans import Output, Plan, backward_plans, outputs_of
 from .layer_state import LayerState
@@ -23,29 +24,39 @@ from .reading import Reading, UserCodeError, call, is_float_array, positional_na
 
 LAYER_HOW = ("say how it is called: dout= (--dout NAME) names the backward parameter taking the upstream gradient, "
              "outputs= (--outputs NAME) the attribute holding the forward's output, forward=/backward= "
-             "(--forward NAME --backward NAME) the methods, params= (--params NAMES) the parameters")
+             "(--forward NAME --backward NAME) the methods, params= (--params NAMES) the parameters, grads= "
+             "(--grad NAME=ATTRIBUTE) where backward keeps a parameter's gradient")
 
 
-def read_layer(obj: Any, x: np.ndarray, *, seed: int = 0, **options: Any) -> Reading:
+def read_layer(obj: Any, x: Any, *, seed: int = 0, **options: Any) -> Reading:
     """The first confirmed reading of the layer, or a GradvizError saying what was tried and how to say it."""
     return choose(layer_readings(obj, x, **options), type(obj).__name__, seed, how=LAYER_HOW)
 
 
-def layer_readings(obj: Any, x: np.ndarray, *, params=None, forward: str | None = None, backward: str | None = None,
+def layer_readings(obj: Any, x: Any, *, params=None, forward: str | None = None, backward: str | None = None,
                    dout: list[str] | None = None, outputs: list[str] | None = None, timeout: float | None = None,
-                   batch_axis: int = 0, layout: str | None = None) -> list[Candidate]:
-    """Every reading gradviz may try for the layer, in the order it tries them."""
+                   batch_axis: int = 0, layout: str | None = None,
+                   grads: dict[str, str] | None = None, labels: dict | None = None) -> list[Candidate]:
+    """Every reading gradviz may try for the layer, in the order it tries them.
+
+    `x` is the input array, or a dict of the forward's arguments by name (layer_inputs.py); `grads` says
+    where backward keeps the gradient of a parameter gradviz cannot name ({"W": "nabla_W"}); `labels` the user's
+    names of arrays the layer keeps in lists ({"W": W}: params[0] is reported as W)."""
     cls = type(obj).__name__
     notes: list[str] = []
-    prepare(obj, x.shape, notes)
+    given = x if isinstance(x, Feed) else Feed.of(x, [])
+    prepare(obj, given.first_array().shape, notes)
     pairs = method_pairs(obj, forward, backward)
     candidates: list[Candidate] = []
     failures: list[UserCodeError] = []
     for methods in pairs:
         fwd_name, bwd_name, how = methods
         names = positional_names(getattr(obj, bwd_name))
+        feed = given.named(getattr(obj, fwd_name))
+        first = feed.first_array()
         try:
-            found = _probe(obj, fwd_name, x, timeout, lambda r, w, g: outputs_of(obj, r, w, g, x, outputs, names))
+            found = _probe(obj, fwd_name, feed, timeout,
+                           lambda r, w, g: outputs_of(obj, r, w, g, first, outputs, names))
         except UserCodeError as exc:  # raising on the user's own input fails every reading of this pair alike
             failures.append(exc)
             continue
@@ -53,18 +64,19 @@ def layer_readings(obj: Any, x: np.ndarray, *, params=None, forward: str | None 
             failures.append(UserCodeError(f"{cls}.{fwd_name} returned None and stored no output array on self "
                                           "(return the output, or keep it as self.output)"))
             continue
-        input_name = (positional_names(getattr(obj, fwd_name)) or ["x"])[0]
+        input_name = feed.first
+        others = tuple(n for n in feed.values if n != input_name)
         sure_of_methods = how == "as given" or methods == pairs[0] and (
             len(pairs) == 1 or methods[0] != "__call__" and all(p[0] == "__call__" for p in pairs[1:]))
         for output in found:
-            for plan in backward_plans(obj, getattr(obj, bwd_name), input_name, output, dout):
+            for plan in backward_plans(obj, getattr(obj, bwd_name), input_name, output, dout, others):
                 if isinstance(plan, tuple):
                     candidates.append(Candidate(f"{cls}.{bwd_name} with {plan[0]} as the upstream gradient; "
                                                 f"{output.describe(cls + '.' + fwd_name)}", _unbuildable(plan[1])))
                     continue
                 describe = f"{plan.describe(cls + '.' + bwd_name)}; {output.describe(cls + '.' + fwd_name)}"
-                candidates.append(Candidate(describe, _builder(obj, x, methods, output, plan, params, timeout,
-                                                               batch_axis, layout, notes),
+                candidates.append(Candidate(describe, _builder(obj, feed, methods, output, plan, params, timeout,
+                                                               batch_axis, layout, notes, grads, labels),
                                             certain=plan.certain and output.certain and sure_of_methods))
     if not candidates and failures:
         raise failures[0]  # the forward fails on the user's own input whatever the reading: the user's ERROR
@@ -73,14 +85,16 @@ def layer_readings(obj: Any, x: np.ndarray, *, params=None, forward: str | None 
     return candidates
 
 
-def _probe(obj: Any, fwd_name: str, x: np.ndarray, timeout: float | None, places) -> list[Output]:
+def _probe(obj: Any, fwd_name: str, feed: Feed, timeout: float | None, places) -> list[Output]:
     """Where the output may be, from what forward returns, writes and appends to; the layer put back after."""
     state = LayerState(obj)
     before = float_attributes(obj)
     saved = {k: v.copy() for k, v in before.items()}
     lengths = {k: len(v) for k, v in vars(obj).items() if isinstance(v, list)}
     try:
-        returned = call(f"{type(obj).__name__}.{fwd_name}", getattr(obj, fwd_name), x.copy(), timeout=timeout)
+        fwd = getattr(obj, fwd_name)
+        args, kwargs = feed.call_args(fwd)
+        returned = call(f"{type(obj).__name__}.{fwd_name}", fwd, *args, timeout=timeout, **kwargs)
         after = float_attributes(obj)
         written = {k for k, v in after.items() if k not in before or v is not before[k]
                    or not np.array_equal(v, saved[k])}
@@ -91,9 +105,10 @@ def _probe(obj: Any, fwd_name: str, x: np.ndarray, timeout: float | None, places
         state.reset()
 
 
-def _builder(obj, x, methods, output: Output, plan: Plan, params, timeout, batch_axis, layout, notes):
-    return lambda: layer_subject(obj, x, methods=methods, output=output, plan=plan, params=params, timeout=timeout,
-                                 batch_axis=batch_axis, layout=layout, notes=notes)
+def _builder(obj, feed, methods, output: Output, plan: Plan, params, timeout, batch_axis, layout, notes, grads,
+             labels):
+    return lambda: layer_subject(obj, feed, methods=methods, output=output, plan=plan, params=params, timeout=timeout,
+                                 batch_axis=batch_axis, layout=layout, notes=notes, grads_said=grads, labels=labels)
 
 
 def _unbuildable(why: str):

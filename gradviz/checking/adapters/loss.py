@@ -213,7 +213,8 @@ def _class_subject(obj, args, value_name, bwd_name, target, certain, note, timeo
                                     "(return it, or keep it as self.dinputs)")
         return {target: returned}
 
-    style = {0: "backward()", 1: "backward(dout=1)"}.get(len(bwd_params), f"{bwd_name}({', '.join(bwd_params)})")
+    style = {0: f"{bwd_name}()", 1: f"{bwd_name}({bwd_params[0] if bwd_params else 'dout'}=1)"}.get(
+        len(bwd_params), f"{bwd_name}({', '.join(bwd_params)})")
     return Reading(name=cls, convention=f"a loss class ({value_name}() and {style})",
                    override="compute=/backward= (--forward NAME --backward NAME) name the methods",
                    arrays=arrays, forward=value, vjp=vjp, backward_name=f"{cls}.{bwd_name}", inputs=(target,),

@@ -59,6 +59,7 @@ class Reading:
     binding: str = ""  # how the code was called, in the user's names (printed in the report)
     confirm_vjp: Callable[[Any], dict[str, Any]] | None = None  # the VJP confirm.py tests, when not `vjp` itself
     code: tuple = ()  # the user's functions or objects, whose source the diagnosis may read (evidence.py)
+    unread: Callable[[], str | None] | None = None  # after a VJP: why arrays left without a gradient are a misreading
 
     def grad_name(self, name: str) -> str:
         return self.grad_names.get(name, "d" + name.split("[")[0].split(".")[-1])
