@@ -91,3 +91,38 @@ def test_a_submission_without_the_file_says_what_was_handed_in(tmp_path):
     assert {t.status for t in results["ana"].targets} == {"PASS"}
     reasons = {t.reason for t in results["jo"].targets}
     assert reasons == {"your submission has no layers.py (it has: hw3.ipynb, notes.txt)"}, reasons
+
+
+RENAMED = PAIR.replace("relu_forward(x)", "relu_forward(z)").replace("np.maximum(0, x), x", "np.maximum(0, z), z")
+
+
+def test_a_student_who_named_the_one_argument_otherwise_is_graded_not_refused(tmp_path):
+    spec = _course(tmp_path, PAIR, 'input = { x = "6,5" }')
+    (tmp_path / "subs" / "ben").mkdir()
+    (tmp_path / "subs" / "ben" / "layers.py").write_text(RENAMED)  # relu_forward(z): the spec's x is its only input
+    (tmp_path / "subs" / "cy").mkdir()
+    (tmp_path / "subs" / "cy" / "layers.py").write_text(RENAMED.replace("dout * (cache > 0)", "dout"))  # a real bug
+    results = {r.student: r for r in grade(tmp_path / "subs", spec, tmp_path / "out", no_sandbox=True)}
+    assert [(t.target, t.status, t.points) for t in results["ben"].targets] == [("ReLU", "PASS", 2.0),
+                                                                               ("ReLU forward", "PASS", 1.0)]
+    assert [t.status for t in results["cy"].targets] == ["FAIL", "PASS"]  # the backward's bug, its right forward
+    assert results["cy"].targets[0].reason.startswith("z: ")
+
+
+def test_an_input_name_that_fits_no_single_argument_is_still_refused(tmp_path):
+    two = tmp_path / "two.py"
+    two.write_text(textwrap.dedent('''
+        def mul_forward(a, b):
+            return a * b, (a, b)
+
+
+        def mul_backward(dout, cache):
+            a, b = cache
+            return dout * b, dout * a
+    '''))
+    run = subprocess.run([sys.executable, "-m", "gradviz", "check", f"{two}:mul_forward,mul_backward",
+                          "--input", "x=3,4"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "--input x: mul_forward has no argument x; its arguments are a, b" in run.stderr
+    bound = subprocess.run([sys.executable, "-m", "gradviz", "check", f"{two}:mul_forward,mul_backward",
+                            "--input", "x=3,4", "--input", "b=3,4"], capture_output=True, text=True, timeout=120)
+    assert bound.returncode == 0 and "--input x is given to mul_forward's argument a, the only one left" in bound.stdout

@@ -84,6 +84,7 @@ class Given:
         self.inputs, self.raw_numbers, self.init = inputs, raw_numbers, init
         self.settings, self.positional = settings, positional
         self.init_texts = init_texts or {}  # what the user typed after --init NAME=, for the error hints
+        self.bound: list[str] = []  # inputs given under another name, bound to the one argument left (said as notes)
 
     @classmethod
     def from_flags(cls, args_json: str | None, inputs: dict[str, str], init: dict[str, str], seed: int,
@@ -116,6 +117,11 @@ class Given:
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][skip_first:]
         known = {**self.settings, **self.inputs}
         unknown = [n for n in self.inputs if n not in {p.name for p in params}]
+        unfilled = [p.name for p in params if p.name not in known and p.default is inspect.Parameter.empty]
+        if len(unknown) == 1 and len(unfilled) == 1:  # x given, relu_forward(z): the one input for the one argument
+            known[unfilled[0]] = known.pop(unknown[0])
+            self.bound = [f"--input {unknown[0]} is given to {who}'s argument {unfilled[0]}, the only one left"]
+            unknown = []
         if unknown:
             raise GradvizError(f"--input {unknown[0]}: {who} has no argument {unknown[0]}; its arguments are "
                                f"{', '.join(p.name for p in params) or 'none'}")

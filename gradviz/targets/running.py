@@ -160,8 +160,10 @@ def check_two_functions(given: Given, first, second, wrt, options, layout) -> Re
         raise GradvizError("--wrt-logits is for a loss and its gradient function taking the same arguments, "
                            f"e.g. FILE:loss,loss_grad; {fname} and its partner take different ones")
     pair_options = {k: v for k, v in options.items() if k != "mode"}  # `mode` may be the user's own setting
-    return hw.check_pair(first, second, *args, wrt=wrt, check_mode=options.get("mode"), **layout, **pair_options,
-                         **extra)
+    report = hw.check_pair(first, second, *args, wrt=wrt, check_mode=options.get("mode"), **layout, **pair_options,
+                           **extra)
+    report.notes[:0] = given.bound
+    return report
 
 
 def check_numpy_function(given: Given, fn, name, path, wrt, options) -> Report:
@@ -170,7 +172,9 @@ def check_numpy_function(given: Given, fn, name, path, wrt, options) -> Report:
     args, extra = given.arguments(fn, name)
     if extra:
         raise GradvizError(f"--args gives {', '.join(extra)}, which {name} does not take")
-    return hw.check_loss(fn, *args, wrt=wrt, **options)
+    report = hw.check_loss(fn, *args, wrt=wrt, **options)
+    report.notes[:0] = given.bound
+    return report
 
 
 def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, options, layout) -> Report:
