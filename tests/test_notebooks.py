@@ -101,5 +101,6 @@ def test_notebook_submissions_are_graded(tmp_path):
     assert results["ann"].status == "PASS" and results["ann"].points == 2
     assert results["ben"].status == "FAIL" and "db" in results["ben"].reason
     assert results["cy"].status == "TIMEOUT"
+    assert "hw2.ipynb: cell 2 did not finish within 6.4 s" in results["cy"].reason  # the endless cell, named
     feedback = (tmp_path / "out" / "feedback" / "ann.md").read_text()
     assert "out shape: \\(10, 5\\)" in feedback or "out shape: (10, 5)" in feedback  # the notebook's own cells ran

@@ -177,7 +177,8 @@ class Judge:
                 cause = str(message.get("cause", "raised"))[:40]
                 if cause == "missing_file":  # said from the folder the grader holds, in the student's terms
                     return error_outcome(self._missing_file(argv[0]), cause)
-                return error_outcome(clip(str(message.get("message", "")), 2000), cause)
+                outcome = error_outcome(clip(str(message.get("message", "")), 2000), cause)
+                return {**outcome, "status": TIMEOUT} if cause == "timeout" else outcome  # a notebook's endless cell
             if message.get("kind") != "subject":
                 raise wire.WireError("the worker answered a check with something that is not a check")
             subject = RemoteSubject(self.channel, message, arrays)

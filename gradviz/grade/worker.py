@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from .. import notebooks
 from ..checking import served
 from ..targets.engine import engine_class
 from ..cli.check_command import file_target_report
@@ -36,6 +37,7 @@ def serve_fds(in_fd: int, out_fd: int) -> None:
     os.set_inheritable(out_fd, False)
     job, _ = reader.receive()
     held = sandbox.limit_self(job["memory_mb"], job["output_mb"], job["timeout"])
+    notebooks.limit_cells(max(1.0, 0.8 * float(job["timeout"])))  # an endless cell is named before the grader's limit
     copy = copying.materialize(job.pop("files"), Path(job["home"]) / job["name"])
     os.chdir(copy)
     sys.path.insert(0, str(copy))
