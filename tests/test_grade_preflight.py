@@ -126,3 +126,25 @@ def test_an_input_name_that_fits_no_single_argument_is_still_refused(tmp_path):
     bound = subprocess.run([sys.executable, "-m", "gradviz", "check", f"{two}:mul_forward,mul_backward",
                             "--input", "x=3,4", "--input", "b=3,4"], capture_output=True, text=True, timeout=120)
     assert bound.returncode == 0 and "--input x is given to mul_forward's argument a, the only one left" in bound.stdout
+
+
+def test_packages_submissions_import_are_checked_here_and_installed_on_gradescope(tmp_path):
+    import zipfile
+
+    from gradviz.grade.gradescope import build_autograder
+
+    spec = _course(tmp_path, PAIR, 'input = { x = "6,5" }')
+    text = spec.read_text().replace("timeout = 10\n", "timeout = 10\npackages = [\"numpy>=1.20\", \"PACKAGE\"]\n")
+    spec.write_text(text.replace("PACKAGE", "gradviz-no-such-package"))
+    with pytest.raises(GradvizError, match=r"assignment\.packages lists gradviz-no-such-package, which this Python .* "
+                                           r"does not have.*pip install gradviz-no-such-package"):
+        grade(tmp_path / "subs", spec, tmp_path / "out", no_sandbox=True)
+    spec.write_text(text.replace("PACKAGE", "numpy; rm -rf /"))  # a requirement, never shell text
+    with pytest.raises(GradvizError, match=r"'numpy; rm -rf /' is not a pip requirement"):
+        grade(tmp_path / "subs", spec, tmp_path / "out", no_sandbox=True)
+    spec.write_text(text.replace("PACKAGE", "sympy"))
+    wheel = tmp_path / "gradviz_check-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK")  # the archive is only copied into the zip
+    with zipfile.ZipFile(build_autograder(spec, tmp_path / "autograder.zip", wheel=wheel)) as archive:
+        setup = archive.read("setup.sh").decode()
+    assert "pip install -q 'numpy>=1.20'\n" in setup and "pip install -q sympy\n" in setup

@@ -48,8 +48,9 @@ def grade(submissions: str | Path, spec: str | Path | Spec, out: str | Path, *, 
 
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     if not resume:  # a resumed run was checked when it started
-        from .preflight import check_references
+        from .preflight import check_packages, check_references
 
+        check_packages(spec)
         check_references(spec)
     for flag, value in (("--timeout", timeout), ("--memory", memory_mb), ("--output-limit", output_mb)):
         if value is not None and not value > 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -110,7 +111,8 @@ def build_autograder(spec_path: str | Path, output: str | Path, *, wheel: str | 
         if not built.is_file() or built.suffix != ".whl":
             raise GradvizError(f"{built} is not a wheel file (.whl)")
         with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
-            _add(archive, "setup.sh", SETUP)
+            extra = "".join(f"/autograder/venv/bin/pip install -q {shlex.quote(r)}\n" for r in spec.packages)
+            _add(archive, "setup.sh", SETUP + extra)  # the spec's packages: what submissions import beyond numpy
             flags = "--no-sandbox" if no_sandbox else ""
             _add(archive, "run_autograder", RUN.format(spec=spec.path.name, flags=flags))
             archive.write(built, f"wheels/{built.name}")

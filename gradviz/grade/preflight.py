@@ -8,11 +8,28 @@ target and the variant (exit 2). The reference is the teacher's code: it runs he
 
 from __future__ import annotations
 
+import re
+import shlex
+import sys
 from pathlib import Path
 
 from ..cli.check_command import file_target_report
 from ..errors import GradvizError
 from .spec import Spec, parse_check_args
+
+
+def check_packages(spec: Spec) -> None:
+    """The packages the spec says submissions import must be here, or every submission importing one gets 0."""
+    from importlib import metadata
+
+    for requirement in spec.packages:
+        name = re.split(r"[\[<>=!~]", requirement, maxsplit=1)[0]
+        try:
+            metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise GradvizError(f"{spec.path.name}: assignment.packages lists {requirement}, which this Python "
+                               f"({sys.executable}) does not have, so every submission importing it would fail: "
+                               f"pip install {shlex.quote(requirement)}") from None
 
 
 def check_references(spec: Spec) -> None:

@@ -6,6 +6,7 @@
     memory = 1024           # MB a submission may allocate
     output = 1              # MB of printed output (and of any file it writes)
     files = ["data.npz"]    # support files copied next to each submission
+    packages = ["matplotlib"]  # what submissions import beyond numpy (installed by the Gradescope autograder)
 
     [[target]]
     name = "Dense"                    # a column of the gradebook
@@ -28,6 +29,7 @@ import contextlib
 import hashlib
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +45,9 @@ from ..errors import GradvizError
 
 TARGET_KEYS = {"name", "check", "points", "variant", "reference", "forward-points"}
 OUTPUT_FLAGS = {"json", "markdown", "render", "quiet", "verbose", "debug", "q", "v"}
-ASSIGNMENT_KEYS = {"title", "timeout", "memory", "output", "files"}
+ASSIGNMENT_KEYS = {"title", "timeout", "memory", "output", "files", "packages"}
+# a pip requirement, nothing a shell could read otherwise: name, extras, one version clause
+REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?((==|>=|<=|~=|!=|<|>)[A-Za-z0-9.*+!-]+)?")
 DEFAULTS = {"timeout": 30.0, "memory": 1024.0, "output": 1.0}
 
 
@@ -79,6 +83,7 @@ class Spec:
     output_mb: float
     files: tuple[Path, ...] = ()
     digest: str = field(default="", compare=False)
+    packages: tuple[str, ...] = ()  # what submissions may import beyond numpy and gradviz's own (pip requirements)
 
     @property
     def total_points(self) -> float:
@@ -110,6 +115,8 @@ def load_spec(path: str | Path) -> Spec:
                            f"it takes {', '.join(sorted(ASSIGNMENT_KEYS))}")
     limits = {k: _positive(where, f"assignment.{k}", assignment.get(k, v)) for k, v in DEFAULTS.items()}
     files = tuple(_support_file(path, f) for f in _string_list(where, "assignment.files", assignment.get("files", [])))
+    packages = tuple(_requirement(where, r) for r in _string_list(where, "assignment.packages",
+                                                                   assignment.get("packages", []), "pip requirements"))
     raw_targets = data.get("target")
     if not raw_targets or not isinstance(raw_targets, list):
         raise GradvizError(f"{where}: no targets; add at least one [[target]] with name, check and points")
@@ -120,7 +127,7 @@ def load_spec(path: str | Path) -> Spec:
         raise GradvizError(f"{where}: two targets are named {duplicate!r}; each target needs its own name")
     return Spec(path=path.resolve(), title=str(assignment.get("title", path.stem)), targets=tuple(targets),
                 timeout=limits["timeout"], memory_mb=limits["memory"], output_mb=limits["output"], files=files,
-                digest=hashlib.sha256(text).hexdigest()[:16])
+                digest=hashlib.sha256(text).hexdigest()[:16], packages=packages)
 
 
 def _positive(where: str, key: str, value: Any) -> float:
@@ -129,10 +136,17 @@ def _positive(where: str, key: str, value: Any) -> float:
     return float(value)
 
 
-def _string_list(where: str, key: str, value: Any) -> list[str]:
+def _string_list(where: str, key: str, value: Any, what: str = "file names") -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise GradvizError(f"{where}: {key} must be a list of file names, got {value!r}")
+        raise GradvizError(f"{where}: {key} must be a list of {what}, got {value!r}")
     return value
+
+
+def _requirement(where: str, text: str) -> str:
+    if not REQUIREMENT.fullmatch(text.strip()):
+        raise GradvizError(f"{where}: assignment.packages: {text!r} is not a pip requirement such as "
+                           "\"matplotlib\" or \"scipy>=1.10\"")
+    return text.strip()
 
 
 def _support_file(spec_path: Path, name: str) -> Path:
