@@ -7,7 +7,6 @@ verdict quotes (a line number, a true derivative) so a wrong quote fails.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -20,23 +19,13 @@ import pytest
 import gradviz as gv
 from gradviz.checking.report import ERROR, FAIL, PASS, SKIPPED
 from gradviz.checking.text import scope_parts
+from test_engines import load_style
 
 HERE = Path(__file__).resolve().parent / "engines"
 ROOT = HERE.parent.parent
 
 
-def load(tmp_path: Path, style: str, cls: str, edits: tuple = (), name: str = "engine"):
-    source = (HERE / f"{style}.py").read_text()
-    for old, new in edits:
-        assert old in source, f"the planted edit does not apply to {style}: {old!r}"
-        source = source.replace(old, new, 1)
-    path = tmp_path / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(f"{style}_{abs(hash(source))}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return getattr(module, cls), path
+load = load_style  # tests/test_engines.py: one way to import a planted engine
 
 
 def line_of(path: Path, text: str) -> int:

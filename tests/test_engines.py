@@ -28,8 +28,13 @@ STYLES = {"micrograd_style": "Value", "tensor_style": "Tensor", "parents_style":
 
 
 def load(tmp_path: Path, style: str, old: str = "", new: str = "", name: str = "engine"):
+    return load_style(tmp_path, style, STYLES[style], ((old, new),) if old else (), name)
+
+
+def load_style(tmp_path: Path, style: str, cls: str, edits: tuple = (), name: str = "engine"):
+    """tests/engines/STYLE.py with the planted edits, imported from tmp_path: (its class CLS, the file)."""
     source = (HERE / f"{style}.py").read_text()
-    if old:
+    for old, new in edits:
         assert old in source, f"the planted edit does not apply to {style}: {old!r}"
         source = source.replace(old, new, 1)
     path = tmp_path / f"{name}.py"
@@ -38,7 +43,7 @@ def load(tmp_path: Path, style: str, old: str = "", new: str = "", name: str = "
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    return getattr(module, STYLES[style]), path
+    return getattr(module, cls), path
 
 
 def failing(report, method: str):
