@@ -554,3 +554,23 @@ def test_the_docs_page_runs_an_example_of_every_cause():
     for label, cause in planted.items():
         [line] = [ln for ln in lines if ln.startswith(label + " ")]
         assert line.split()[len(label.split())] == cause, line
+
+
+def _relu_forward(x):
+    return np.maximum(0, x), x
+
+
+def _relu_backward_precedence(dout, cache):
+    x = cache
+    return dout * x > 0  # meant dout * (x > 0): a comparison of the product, True/False
+
+
+def test_a_comparison_where_a_product_belongs_is_a_fail_with_its_cause_not_a_refusal():
+    x = np.random.default_rng(3).normal(size=(6, 5))
+    report = gv.check_pair(_relu_forward, _relu_backward_precedence, x)
+    assert report.status == "FAIL"
+    causes = [d.cause for d in report.results[0].diagnosis]
+    assert causes[0] == "boolean_gradient", causes
+    assert "`dout * x > 0` means `(dout * x) > 0`" in report.verdict
+    right = gv.check_pair(_relu_forward, lambda dout, cache: dout * (cache > 0), x)
+    assert right.ok and not right.results[0].diagnosis  # the mask's 0s and 1s times dout are no such finding

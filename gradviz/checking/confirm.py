@@ -88,6 +88,9 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
         except UserCodeError as exc:
             return f"the backward, called this way, failed: {_without_location(exc)}", "backward"
         why = _some(reading, g3) or _sizes(reading, g3)
+        boolean = [n for n, g in g3.items() if isinstance(g, np.ndarray) and g.dtype == np.bool_]
+        if why is None and boolean:  # True/False where numbers belong: the backward's own slip, whatever the reading
+            return f"the gradient of {boolean[0]} is an array of True/False, not of numbers", "boolean"
         unread = reading.unread() if why is None and reading.unread else None
         if unread:
             return unread, "unread"  # an array backward stored that gradviz cannot name: the user says where it is
@@ -248,7 +251,7 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
     if built and all(a.stage == "forward" for a in built):
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
     if attempts and attempts[0].candidate.certain and attempts[0].reading and (
-            attempts[0].stage in ("backward", "ignores_dout") or attempts[0].why.startswith(FORWARD_RESULT)
+            attempts[0].stage in ("backward", "ignores_dout", "boolean") or attempts[0].why.startswith(FORWARD_RESULT)
             or attempts[0].candidate.only and len(candidates) == 1 and attempts[0].stage != "unread"):
         # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
         # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).

@@ -12,6 +12,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                  "return np.zeros_like(x)"),
     "nonfinite": ("numbers", "backward produced nan or inf where the true gradient is finite",
                   "dx = dout / x  # x has zeros"),
+    "boolean_gradient": ("numbers", "the gradient holds only 0s and 1s: a comparison where a product belongs",
+                         "return dout * x > 0  # (dout * x) > 0; meant dout * (x > 0)"),
     "float32": ("numbers", "backward computes in float32 (every value is a float32 number)",
                 "dx = (dout * mask).astype(np.float32)"),
     "kink": ("numbers", "wrong only at kinks or ties, where the gradient must be a valid subgradient",

@@ -22,6 +22,22 @@ def exactly_zero(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | N
                    f"{float(np.max(np.abs(ref))):.4g} in size", confidence=0.95)
 
 
+@hypothesis
+def boolean_gradient(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """Only 0s and 1s where the true gradient carries dout's values: a comparison where a product belongs.
+
+    `dout * x > 0` is `(dout * x) > 0`, True/False; a gradient along a random upstream gradient is
+    never made of 0s and 1s alone (all zeros is exactly_zero's).
+    """
+    if not user.size or not np.isin(user, (0.0, 1.0)).all() or not (user == 1.0).any() \
+            or np.isin(np.round(ref, 12), (0.0, 1.0)).all():
+        return None
+    return Finding("the gradient holds only 0s and 1s (True/False): a comparison where a product belongs; "
+                   "`dout * x > 0` means `(dout * x) > 0`, write `dout * (x > 0)`",
+                   cause="boolean_gradient", evidence=f"{int((user == 1.0).sum())} ones and "
+                   f"{int((user == 0.0).sum())} zeros; the true gradient has other values", confidence=0.97)
+
+
 def not_finite(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     """nan or inf where the true gradient is finite (diagnose() asks this first, and only this)."""
     bad = ~np.isfinite(user)
