@@ -148,3 +148,19 @@ def test_packages_submissions_import_are_checked_here_and_installed_on_gradescop
     with zipfile.ZipFile(build_autograder(spec, tmp_path / "autograder.zip", wheel=wheel)) as archive:
         setup = archive.read("setup.sh").decode()
     assert "pip install -q 'numpy>=1.20'\n" in setup and "pip install -q sympy\n" in setup
+
+
+def test_the_gradebook_comment_says_a_shared_reason_once():
+    from gradviz.grade.outputs import comment
+    from gradviz.grade.results import SubmissionResult, TargetResult
+
+    crash = "importing layers.py:2 raised ModuleNotFoundError: No module named 'utils'"
+    every = SubmissionResult(student="ivan", seconds=0.1, targets=[
+        TargetResult(target=t, status="ERROR", points=0.0, max_points=1.0, reason=crash, checks=[])
+        for t in ("Dense", "ReLU", "Softmax CE")])
+    assert comment(every) == f"every target: {crash}"
+    some = SubmissionResult(student="finn", seconds=0.1, targets=[
+        TargetResult(target="Dense", status="FAIL", points=0.0, max_points=1.0, reason="b: wrong axis", checks=[]),
+        TargetResult(target="ReLU", status="FAIL", points=0.0, max_points=1.0, reason="b: wrong axis", checks=[]),
+        TargetResult(target="MSE", status="PASS", points=1.0, max_points=1.0, reason="", checks=[])])
+    assert comment(some) == "Dense, ReLU: b: wrong axis"

@@ -58,8 +58,14 @@ COMMENT = 300  # characters: what fits an LMS gradebook's comment field
 
 def comment(r: SubmissionResult) -> str:
     """The diagnosis in one line, for the gradebook's comment column (an LMS shows it to the student)."""
-    wrong = [f"{t.target}: {t.reason}" for t in r.targets if t.status != PASS]
-    return "; ".join(wrong) if wrong else "all targets pass"
+    failing = [t for t in r.targets if t.status != PASS]
+    if not failing:
+        return "all targets pass"
+    reasons: dict[str, list[str]] = {}  # one reason said once, with the targets it stopped (an import error: all)
+    for t in failing:
+        reasons.setdefault(t.reason, []).append(t.target)
+    return "; ".join(("every target" if len(names) == len(r.targets) > 1 else ", ".join(names)) + f": {reason}"
+                     for reason, names in reasons.items())
 
 
 def write_json(path: Path, header: dict, results: list[SubmissionResult]) -> Path:
