@@ -92,10 +92,11 @@ def confirmed(obj: Any, args: Arguments) -> list:
     named = ", ".join(f"{name}={value!r}" for name, value in given.items())
     if _runs(obj, args.values):
         example = next((n for n, v in given.items() if isinstance(v, float)), next(iter(given)))
-        args.notes.append(f"{named}: {'plain numbers' if len(given) > 1 else 'a plain number'}, passed to forward "
-                          f"as Python {'numbers' if len(given) > 1 else 'number'} and held constant (as "
-                          "torch.autograd.gradcheck does); to differentiate one, give it as a one-element array, "
-                          f"e.g. --input {example}=[{given[example]!r}]")
+        many = len(given) > 1
+        args.notes.append(f"{named}: {'plain numbers' if many else 'a plain number'}, passed to forward as "
+                          f"{'Python numbers' if many else 'a Python number'} and held constant (as "
+                          f"torch.autograd.gradcheck does); to differentiate {'one' if many else 'it'}, give it as "
+                          f"a one-element float array, e.g. --input {example}=[{float(given[example])!r}]")
         return args.values
     tensors = [torch.tensor(float(v), dtype=torch.float64) if i in args.numbers else v
                for i, v in enumerate(args.values)]
