@@ -395,3 +395,17 @@ def test_the_command_line_exit_codes_and_unknown_arguments(ops, monkeypatch, cap
     assert main(["check", "ops.py:HardTanh", "--input", "x=4", "--args", '{"lower": 0}']) == 2
     assert "--args lower: HardTanh.forward has no argument lower; its arguments are x, low, high" in \
         capsys.readouterr().err
+
+
+def test_rendering_a_function_with_two_outputs_draws_both(ops):
+    from gradviz.targets import graph_of
+
+    folder, _ = ops
+    rs, thetas = [0.5, 1.5, 2.0], [0.3, -1.2, 2.5]
+    root = graph_of(f"{folder}/ops.py:PolarToXY", {}, {"r": str(rs), "theta": str(thetas)}, 0)
+    r, theta = np.array(rs), np.array(thetas)
+    np.testing.assert_allclose(root.data, np.concatenate([r * np.cos(theta), r * np.sin(theta)]), atol=1e-12)
+    leaves = {n.label: n for n in gv.topological_order(root) if n.label in ("r", "theta")}
+    # closed form of d(sum x + sum y): by r, cos + sin; by theta, r (cos - sin)
+    np.testing.assert_allclose(leaves["r"].grad, np.cos(theta) + np.sin(theta), atol=1e-12)
+    np.testing.assert_allclose(leaves["theta"].grad, r * (np.cos(theta) - np.sin(theta)), atol=1e-12)
