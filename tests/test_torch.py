@@ -602,6 +602,9 @@ def test_the_numpy_to_pytorch_tutorial_says_true_things():
     assert "ConvolutionBackward0" in shown[5] and "features.0.weight" in shown[5] and "classifier.bias" in shown[5]
     assert ns["plain"].item() == pytest.approx(cnn(image).sum().item())
     assert ns["done"].returncode == 1 and "Cube" in shown[7]
+    # the command line reads int ids as data, dim from --args as an int, and checks the float output only
+    assert ns["top"].returncode == 0 and "TopRows: PASS" in shown[8] and "table (5, 3): PASS" in shown[8]
+    assert "output 0 is checked; not checked: output 1 is" in shown[8] and "ids" not in shown[8].split("note:")[0]
 
 
 # --- torchviz parity: an output computed without recording, drawn from its grad_fn ---------------------

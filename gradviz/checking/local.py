@@ -16,6 +16,7 @@ import numpy as np
 from ..graph import topological_order
 from ..tensor import unbroadcast
 from . import finite as fd
+from .adapters.reading import where
 from ..errors import GradvizError
 from .streams import DIRECTIONS, stream
 from .report import ERROR, FAIL, NONDIFF, PASS, NodeCheck
@@ -60,7 +61,9 @@ def node_vjp(op, inputs: list, attrs: dict | None, out, cotangent) -> list:
                 grads = op.backward(np.float64(cotangent), *[np.float64(x) if np.ndim(x) == 0 else x
                                                              for x in inputs], out, **(attrs or {}))
     except Exception as exc:
-        raise BackwardProblem(ERROR, f"{op.display}.backward raised {type(exc).__name__}: {exc}") from exc
+        at = where(exc)  # the user's own line, never gradviz's or a library's
+        raise BackwardProblem(ERROR, f"{op.display}.backward raised {type(exc).__name__}: {exc}"
+                              + (f" (at {at})" if at else "")) from exc
     try:
         grads = normalize_grads(op, grads, len(inputs))
     except GradvizError as exc:

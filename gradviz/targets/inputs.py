@@ -90,18 +90,8 @@ class Given:
     def from_flags(cls, args_json: str | None, inputs: dict[str, str], init: dict[str, str], seed: int,
                    spread: bool = False) -> "Given":
         """The flags' values; `spread=True`: a second draw whose normal inputs span scales 0.1x to 10x, both signs."""
-        settings, positional = {}, []
-        if args_json:
-            try:
-                parsed = json.loads(args_json)
-            except json.JSONDecodeError as exc:
-                raise GradvizError(f"--args is not valid JSON: {exc.msg} (at character {exc.pos + 1})") from None
-            if isinstance(parsed, dict):
-                settings = parsed
-            elif isinstance(parsed, list):
-                positional = parsed
-            else:
-                raise GradvizError('--args takes a JSON object of settings, e.g. \'{"pad": 1}\', or a list')
+        parsed = json_args(args_json)
+        settings, positional = (parsed, []) if isinstance(parsed, dict) else ({}, parsed)
         input_rng, init_rng = stream(seed, SPREAD if spread else INPUTS), stream(seed, PARAMETERS)
         values = {n: spec_mod.parse(t, f"--input {n}", input_rng) for n, t in inputs.items()}
         for n, t in inputs.items() if spread else ():
@@ -173,6 +163,19 @@ class Given:
         first, n = next(iter(sizes.items()))
         return (f"; --init {first}={n} made a random array of shape ({n},), not the number {n}: "
                 f"give numbers in --args JSON, e.g. --args '{json.dumps(sizes)}' (--init is for arrays)")
+
+
+def json_args(args_json: str | None) -> dict | list:
+    """--args JSON: a dict of settings by name, or a list of positional ones ({} when not given)."""
+    if not args_json:
+        return {}
+    try:
+        parsed = json.loads(args_json)
+    except json.JSONDecodeError as exc:
+        raise GradvizError(f"--args is not valid JSON: {exc.msg} (at character {exc.pos + 1})") from None
+    if not isinstance(parsed, (dict, list)):
+        raise GradvizError('--args takes a JSON object of settings, e.g. \'{"pad": 1}\', or a list')
+    return parsed
 
 
 def normal_draw(text: str) -> bool:

@@ -29,8 +29,8 @@ from ..tensor import Tensor
 from ..value import Value
 from . import packages
 from ..checking.adapters.reading import positional_names
-from .inputs import Given, function_inputs, normal_draw, user_op_inputs
-from .loading import is_file_target, load, resolve, split_target
+from .inputs import Given, function_inputs, json_args, normal_draw, user_op_inputs
+from .loading import is_file_target, load, load_module, resolve, split_target
 from .parsing import expression_function, parse_shape
 
 
@@ -56,7 +56,11 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
     first, second, label, path = resolve(target)
     bridge = torch_bridge(first) if second is None else None
     if bridge is not None:
-        return bridge.check_target(first, label, module_inputs_of(first), inputs, options)
+        settings = json_args(args_json)
+        if not isinstance(settings, dict):
+            raise GradvizError('--args for torch code is a JSON object keyed by forward\'s argument names, '
+                               'e.g. \'{"dim": 1, "eps": 1e-6}\'')
+        return bridge.check_target(first, label, module_inputs_of(first, path), inputs, options, settings)
     seed = options.get("seed", 0)
     given = Given.from_flags(args_json, inputs, init or {}, seed)
     check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed", "mode", "strict")}
@@ -83,7 +87,7 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
         raise GradvizError(f"{label} in {path} is not a function or a class")
     if given.inputs and not _all_numbers(given):
         return spread(lambda g: check_numpy_function(g, first, label, path, wrt, check_options), given, (first,))
-    values = function_inputs(first, label, module_inputs_of(first), inputs, seed)
+    values = function_inputs(first, label, module_inputs_of(first, path), inputs, seed)
     if not _builds_graph(first, values):
         if given.inputs:  # plain numbers for numpy code: read them as SPECs (3 is a vector of 3)
             return check_numpy_function(given, first, label, path, wrt, check_options)
@@ -124,9 +128,16 @@ def torch_bridge(obj: Any):
     return torch_targets if torch_targets.handles(obj) else None
 
 
-def module_inputs_of(obj: Any) -> dict | None:
-    found = getattr(sys.modules.get(getattr(obj, "__module__", None) or ""), "gradviz_inputs", None)
-    return found if isinstance(found, dict) else None
+def module_inputs_of(obj: Any, path: Path | None = None) -> dict | None:
+    """The module-level `gradviz_inputs` of the file named on the command line, else of the file defining obj.
+
+    A file may import the code it checks (`from ops import Linear`) and declare its inputs itself.
+    """
+    modules = [load_module(str(path))[0]] if path is not None else []  # imported already: sys.modules has it
+    modules.append(sys.modules.get(getattr(obj, "__module__", None) or ""))
+    found = [d for d in (getattr(m, "gradviz_inputs", None) for m in modules) if isinstance(d, dict)]
+    name = getattr(obj, "__name__", None)
+    return next((d for d in found if name in d), found[0] if found else None)
 
 
 def _is_user_op(obj: Any) -> bool:
@@ -291,10 +302,10 @@ def check_optimizer_target(target: str, kind: str, *, args_json: str | None, ste
 def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: int):
     """The recorded (and backpropagated) graph of an expression or a file function, for `render`."""
     if is_file_target(target):
-        obj, name, _ = load(target)
+        obj, name, path = load(target)
         bridge = torch_bridge(obj)
         if bridge is not None:
-            root = bridge.graph_target(obj, name, module_inputs_of(obj), inputs, seed)
+            root = bridge.graph_target(obj, name, module_inputs_of(obj, path), inputs, seed)
             root.backward(np.ones(root.shape))  # custom Functions backpropagate with their own backward
             return root
         if _is_user_op(obj):
@@ -303,9 +314,7 @@ def graph_of(target: str, at: dict[str, float], inputs: dict[str, str], seed: in
             raise GradvizError(f"{name} must be a function that builds a gradviz graph, or a gv.Function, "
                                "to be rendered")
         else:
-            module_inputs = getattr(sys.modules.get(obj.__module__), "gradviz_inputs", None)
-            values = function_inputs(obj, name, module_inputs if isinstance(module_inputs, dict) else None,
-                                     inputs, seed)
+            values = function_inputs(obj, name, module_inputs_of(obj, path), inputs, seed)
             root = obj(*values)
     else:
         build, values = expression_function(target, at, seed)

@@ -14,10 +14,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checking.adapters.reading import where
 from ..checking.core import UserCodeRaised
 from ..checking.core import check as gradviz_check
 from ..checking.report import Report
-from ..errors import GradvizError
+from ..errors import GradvizError, describe
+from ..functional import concatenate
 from ..tensor import Tensor
 from .tracer import callable_of, input_names, recording, to_numpy
 
@@ -37,6 +39,7 @@ def check(fn: Any, *tensors: Any, **options: Any) -> Report:
         report.warnings.append(f"torch ops without an op-table equivalent, recorded as opaque nodes and checked "
                                f"by finite differences of torch's forward: {', '.join(target.opaque)}")
     report.warnings.extend(target.notes)
+    report.notes.extend(target.said)
     if "methods" not in options:  # SymPy was not asked for: that torch ops and Functions have no twin is no news
         report.warnings = [w for w in report.warnings if not _about_sympy_twins(w)]
     return report
@@ -55,7 +58,8 @@ class _Target:
         self.call = callable_of(fn)
         self.module = fn if isinstance(fn, torch.nn.Module) else None
         self.__name__ = getattr(fn, "__name__", None) or type(fn).__name__
-        self.notes: list[str] = []
+        self.notes: list[str] = []  # warnings
+        self.said: list[str] = []  # how the code was read (which outputs were checked)
         self.opaque: list[str] = []  # names of the torch ops the recording could not map
         self.args = [to_float64(self._on_cpu(t, name)) if isinstance(t, torch.Tensor) else t
                      for t, name in zip(tensors, input_names(fn, len(tensors)))]
@@ -96,6 +100,7 @@ class TorchSubject:
     def __init__(self, target: _Target, specs):
         self.target, self.specs = target, specs
         self._last: tuple | None = None
+        self.selected: list[int] | None = None  # which elements of a tuple result are checked; None: one tensor
         n = len(target.positions)
         self.scopes = [""] * n + [name.rpartition(".")[0] for name, _ in target.params]
 
@@ -111,40 +116,87 @@ class TorchSubject:
             return torch.func.functional_call(t.module, state, tuple(args))
         except GradvizError:
             raise
-        except Exception as exc:  # an ERROR report, as for gv.check
-            raise UserCodeRaised(f"{t.__name__} raised {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # an ERROR report, as for gv.check, at the user's line
+            at = where(exc)
+            raise UserCodeRaised(f"{t.__name__} raised {type(exc).__name__}: {exc}"
+                                 + (f" (at {at})" if at else "")) from exc
 
-    def _result(self, out) -> torch.Tensor:
-        if not isinstance(out, torch.Tensor) or not out.is_floating_point():
-            raise GradvizError(f"{self.target.__name__} must return one float torch tensor, got "
-                               f"{type(out).__name__}; return the tensor whose gradient is checked")
-        return out
+    def _results(self, out) -> list[torch.Tensor]:
+        """The checked outputs: the one tensor, or the float outputs of a tuple that carry gradients.
+
+        Which elements of a tuple are checked is settled when recording (the inputs then require grad), as
+        torch.autograd.gradcheck skips integer outputs and those marked non-differentiable.
+        """
+        if isinstance(out, torch.Tensor) and out.is_floating_point():
+            return [out]
+        if not isinstance(out, (tuple, list)) or not any(isinstance(t, torch.Tensor) for t in out):
+            raise GradvizError(f"{self.target.__name__} must return a float torch tensor (or a tuple of tensors), "
+                               f"got {describe(out)}")
+        if self.selected is None:
+            self.selected = [i for i, t in enumerate(out) if isinstance(t, torch.Tensor) and t.is_floating_point()
+                             and t.requires_grad]
+            self.target.said.append(_outputs_note(self.target.__name__, out, self.selected))
+            if not self.selected:
+                raise GradvizError(f"{self.target.__name__} returns {len(out)} outputs and none of them is a float "
+                                   "tensor with a gradient: there is no gradient to check")
+        return [out[i] for i in self.selected]
 
     def record(self, arrays: list[np.ndarray]):
         tensors = [torch.from_numpy(np.array(a, dtype=np.float64)).requires_grad_() for a in arrays]
         names = {id(x): (spec.name, path) for x, spec, path in zip(tensors, self.specs, self.scopes)}
         with recording(self.target.module, names) as recorder:
             leaves = [recorder.node_of(x) for x in tensors]
-            out = self._result(self._run(tensors))
-        self._last = (out, tensors)
+            outs = self._results(self._run(tensors))
+            nodes = [recorder.node_of(o) for o in outs]
+        self._last = (outs, tensors)
         self.target.opaque = list(recorder.opaque)
-        return recorder.node_of(out), leaves
+        if self.selected is None:
+            return nodes[0], leaves
+        return concatenate([n.reshape(-1) for n in nodes]), leaves  # one root: every checked output, flattened
 
     def forward(self, arrays: list[np.ndarray]) -> np.ndarray:
         """The output at `arrays`, run by torch without recording (the finite-difference probes)."""
         with torch.no_grad():
-            out = self._result(self._run([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]))
-        return out.numpy() if out.dtype == torch.float64 and out.device.type == "cpu" else to_numpy(out)
+            outs = self._results(self._run([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]))
+        values = [o.numpy() if o.dtype == torch.float64 and o.device.type == "cpu" else to_numpy(o) for o in outs]
+        return values[0] if self.selected is None else np.concatenate([v.reshape(-1) for v in values])
 
     def autograd(self, out, leaves, arrays: list[np.ndarray], cotangent) -> list[np.ndarray]:
-        """torch's own gradients of sum(out * R) with respect to every checked tensor."""
-        result, tensors = self._last
-        if not result.requires_grad:
+        """torch's own gradients of sum(out * R) (of each checked output times its part of R) for every tensor."""
+        results, tensors = self._last
+        if not any(r.requires_grad for r in results):
             return [np.zeros(np.shape(a)) for a in arrays]
-        cotangent = torch.as_tensor(np.broadcast_to(cotangent, tuple(result.shape)).copy()).to(result.dtype)
+        if self.selected is None:
+            cotangents = [np.broadcast_to(cotangent, tuple(results[0].shape))]
+        else:
+            flat = np.broadcast_to(cotangent, (sum(r.numel() for r in results),))
+            ends = np.cumsum([r.numel() for r in results])
+            cotangents = [part.reshape(tuple(r.shape)) for part, r in zip(np.split(flat, ends[:-1]), results)]
+        cotangents = [torch.as_tensor(c.copy()).to(r.dtype) for c, r in zip(cotangents, results)]
         # A backward that raises propagates: gv.check then names the node whose backward fails.
-        grads = torch.autograd.grad(result, tensors, cotangent, allow_unused=True)
+        grads = torch.autograd.grad(results, tensors, cotangents, allow_unused=True)
         return [np.zeros(np.shape(a)) if g is None else to_numpy(g).astype(np.float64).reshape(np.shape(a))
                 for g, a in zip(grads, arrays)]
 
 
+
+
+def _outputs_note(name: str, out, selected: list[int]) -> str:
+    """Which outputs of a tuple result are checked, and why each other one is not."""
+    checked = (f"output {selected[0]} is" if len(selected) == 1 else
+               f"outputs {', '.join(map(str, selected[:-1]))} and {selected[-1]} are") if selected else "no output is"
+    why = []
+    for i, t in enumerate(out):
+        if i in selected:
+            continue
+        if not isinstance(t, torch.Tensor):
+            why.append(f"output {i} is {describe(t)}")
+        elif not t.is_floating_point():
+            dtype = str(t.dtype).replace("torch.", "")
+            why.append(f"output {i} is {'an' if dtype[0] in 'aeiou' else 'a'} {dtype} tensor")
+        else:
+            why.append(f"output {i} carries no gradient (ctx.mark_non_differentiable, or computed without one)")
+    together = (", each with its own random cotangent (as torch.autograd.gradcheck checks every output)"
+                if len(selected) > 1 else "")
+    return f"{name} returns {len(out)} outputs: {checked} checked{together}" + (
+        f"; not checked: {'; '.join(why)}" if why else "")

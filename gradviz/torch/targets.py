@@ -1,8 +1,9 @@
 """The command line's torch targets: `gradviz check file.py:MyFunction` and `file.py:fn`, and `gradviz render`.
 
 gradviz.targets asks this module first, and only when the user's file has
-imported torch. Inputs come from --input exactly as for other file targets
-(a number, or a shape for a seeded random array), as float64 torch tensors.
+imported torch. Arguments come from --input, --args, a `gradviz_inputs` dict
+and forward's defaults; inputs.py says which become tensors (arrays) and which
+stay Python constants (numbers, settings), as torch.autograd.gradcheck has it.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ import inspect
 import types
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..checking.report import Report
-from ..targets.inputs import function_inputs as target_inputs  # the CLI's own reading of --input
-from ..tensor import Tensor
+from . import inputs as torch_inputs
 from .checker import check
-from .tracer import function_inputs, record
+from .tracer import record
 
 
 def handles(obj: Any) -> bool:
@@ -33,29 +32,22 @@ def handles(obj: Any) -> bool:
     return False
 
 
-def _signature_of(obj: Any):
-    """What function_inputs reads: forward's parameters without ctx for a Function, else the function's own."""
-    if isinstance(obj, type):
-        params = function_inputs(obj)
-
-        def forward(*args):  # pragma: no cover - only its signature is read
-            return None
-        forward.__signature__ = inspect.Signature(params)
-        forward.gradviz_inputs = getattr(obj, "gradviz_inputs", None)
-        return forward
-    return obj
-
-
-def inputs(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str], seed: int) -> list:
-    values = target_inputs(_signature_of(obj), name, module_inputs, overrides, seed)
-    return [torch.from_numpy(np.array(v.data, dtype=np.float64)) if isinstance(v, Tensor)
-            else torch.tensor(float(v.data), dtype=torch.float64) for v in values]
+def arguments(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str], seed: int,
+              settings: dict | None = None) -> tuple[list, list[str]]:
+    """forward's arguments in order (tensors to differentiate, data and constants) and the notes about them."""
+    args = torch_inputs.build(obj, name, module_inputs, overrides, settings or {}, seed)
+    return torch_inputs.confirmed(obj, args), args.notes
 
 
 def check_target(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str],
-                 options: dict) -> Report:
-    return check(obj, *inputs(obj, name, module_inputs, overrides, options.get("seed", 0)), name=name, **options)
+                 options: dict, settings: dict | None = None) -> Report:
+    values, notes = arguments(obj, name, module_inputs, overrides, options.get("seed", 0), settings)
+    report = check(obj, *values, name=name, **options)
+    report.notes.extend(n for n in notes if n not in report.notes)
+    return report
 
 
-def graph_target(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str], seed: int):
-    return record(obj, *inputs(obj, name, module_inputs, overrides, seed))
+def graph_target(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str], seed: int,
+                 settings: dict | None = None):
+    values, _ = arguments(obj, name, module_inputs, overrides, seed, settings)
+    return record(obj, *values)

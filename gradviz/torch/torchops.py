@@ -9,6 +9,7 @@ its own forward: that is what localizes a wrong custom backward.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from torch.utils._pytree import tree_unflatten
 
+from ..checking.adapters.reading import where
 from ..ops.registry import OpDef, register
 
 _serial = itertools.count()
@@ -75,8 +77,27 @@ def _backward(grad, *inputs_and_out, call: TorchCall):
     if not out.requires_grad:
         return tuple(None for _ in tensors)
     cotangent = torch.as_tensor(np.asarray(grad, dtype=np.float64)).to(out.dtype).reshape(out.shape)
-    grads = torch.autograd.grad(out, tensors, cotangent, allow_unused=True)
+    try:
+        grads = torch.autograd.grad(out, tensors, cotangent, allow_unused=True)
+    except Exception as exc:
+        located = _located(exc, call)
+        if located is None:
+            raise
+        raise located from exc
     return tuple(None if g is None else g.detach().to(torch.float64).numpy() for g in grads)
+
+
+def _located(exc: Exception, call: TorchCall) -> Exception | None:
+    """torch's complaint about what a custom backward returned has no line of the user's: say where backward is."""
+    owner = getattr(call.func, "__self__", None)
+    if where(exc) or not (isinstance(owner, type) and issubclass(owner, torch.autograd.Function)):
+        return None
+    try:
+        backward = inspect.unwrap(owner.backward)
+        at = f"{inspect.getsourcefile(backward)}:{backward.__code__.co_firstlineno}"
+    except (AttributeError, OSError, TypeError):
+        return None
+    return RuntimeError(f"{exc} ({owner.__name__}.backward is at {at})")
 
 
 def custom_op(cls: type) -> OpDef:

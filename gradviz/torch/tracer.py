@@ -25,6 +25,7 @@ from torch.utils._pytree import tree_flatten
 from .. import graph
 from .. import tensor as tensor_mod
 from ..errors import GradvizError, describe
+from ..functional import concatenate
 from ..tensor import Tensor
 from .mapping import IDENTITY, RULES, Direct
 from .torchops import Slot, TorchCall, custom_op, opaque_op
@@ -291,6 +292,8 @@ def callable_of(fn_or_module: Any) -> Callable:
 def record(fn_or_module: Any, *tensors: Any) -> Tensor:
     """Run `fn_or_module(*tensors)` and return the gradviz node of its output tensor.
 
+    Several outputs (a tuple) give one node joining the float ones, each flattened; integer ones are left out.
+
     The result works with gv.draw, gv.render, gv.animate_backward, gv.to_networkx
     and gv.symbolic; call `.backward()` on it for gradients (custom Functions use
     their own backward).
@@ -309,8 +312,13 @@ def record(fn_or_module: Any, *tensors: Any) -> Tensor:
             raise
         except Exception as exc:
             raise GradvizError(f"the recorded function raised {type(exc).__name__}: {exc}") from exc
-    if not isinstance(out, torch.Tensor) or not out.is_floating_point():
-        raise GradvizError(f"record() needs the function to return one float tensor, got {describe(out)}; "
-                           "return the tensor to draw (e.g. lambda x: model(x)[0])")
-    return recorder.node_of(out)
+    if isinstance(out, torch.Tensor) and out.is_floating_point():
+        return recorder.node_of(out)
+    floats = [t for t in out if isinstance(t, torch.Tensor) and t.is_floating_point()] \
+        if isinstance(out, (tuple, list)) else []
+    if not floats:
+        raise GradvizError(f"record() needs the function to return a float tensor (or a tuple of tensors), got "
+                           f"{describe(out)}; return the tensor to draw (e.g. lambda x: model(x)[0])")
+    nodes = [recorder.node_of(t) for t in floats]  # several outputs (values, indices): the float ones, joined
+    return nodes[0] if len(nodes) == 1 else concatenate([n.reshape(-1) for n in nodes])
 
