@@ -133,7 +133,9 @@ class TorchSubject:
     def forward(self, arrays: list[np.ndarray]) -> np.ndarray:
         """The output at `arrays`, run by torch without recording (the finite-difference probes)."""
         with torch.no_grad():
-            out = self._result(self._run([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]))
+            # order="C", not ascontiguousarray: that makes a 0-d input 1-d, and its output then changes shape
+            out = self._result(self._run([torch.from_numpy(np.asarray(a, dtype=np.float64, order="C"))
+                                          for a in arrays]))
         return out.numpy() if out.dtype == torch.float64 and out.device.type == "cpu" else to_numpy(out)
 
     def autograd(self, out, leaves, arrays: list[np.ndarray], cotangent) -> list[np.ndarray]:

@@ -1,0 +1,240 @@
+"""User ops (gv.Function, torch Functions) with 0-d values, constant arguments, index arrays and broadcast inputs.
+
+Each op is checked twice: written correctly it must PASS, with one planted slip it must FAIL with the
+right cause. Oracles are written here: closed-form derivatives and central differences of numpy code.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import gradviz as gv
+
+
+def central(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Our own finite differences of a scalar function of one array."""
+    g = np.zeros_like(x)
+    for j in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[j] += eps
+        down[j] -= eps
+        g[j] = (f(up) - f(down)) / (2 * eps)
+    return g
+
+
+class Cube(gv.Function):
+    @staticmethod
+    def forward(x):
+        return x ** 3
+
+    @staticmethod
+    def backward(grad, x, out):
+        return 3 * x ** 2 * grad
+
+
+class CubeSlip(Cube):
+    @staticmethod
+    def backward(grad, x, out):
+        return 2 * x ** 2 * grad
+
+
+def causes(report) -> set:
+    return {d.cause for r in report.results for d in r.diagnosis} | {d.cause for n in report.nodes for d in n.diagnosis}
+
+
+# --- W1: 0-d inputs and outputs are deterministic, through every entry point -----------------------
+
+def test_zero_d_tensor_through_a_user_op_passes_and_the_slip_fails():
+    x = gv.Tensor(np.array(0.4), label="x")
+    good = gv.check(lambda x: Cube.apply(x), x)
+    assert good.status == "PASS", good.verdict
+    assert good.results[0].autograd.item() == pytest.approx(3 * 0.4 ** 2)  # closed form d/dx x^3
+    bad = gv.check(lambda x: CubeSlip.apply(x), x)
+    assert bad.status == "FAIL" and "different outputs" not in bad.verdict
+
+
+def test_zero_d_torch_function_and_plain_function():
+    torch = pytest.importorskip("torch")
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    class SquareSlip(Square):
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return x * g
+
+    t = torch.tensor(0.3, dtype=torch.float64)
+    for fn in (Square, lambda x: x * x):
+        report = gv.torch.check(fn, t)
+        assert report.status == "PASS", report.verdict
+        assert report.results[0].autograd.item() == pytest.approx(0.6)  # d/dx x^2 at 0.3
+    bad = gv.torch.check(SquareSlip, t)
+    assert bad.status == "FAIL", bad.verdict
+    assert "different outputs" not in bad.verdict
+
+
+def test_zero_d_input_from_the_command_line(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "ops.py").write_text(textwrap.dedent("""
+        import torch
+
+        class Softplus(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return torch.log1p(torch.exp(x))
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return g * torch.sigmoid(x)
+    """))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-m", "gradviz", "check", "ops.py:Softplus", "--input", "x=0.3"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS" in done.stdout and "x ()" in done.stdout
+    assert f"{1 / (1 + np.exp(-0.3)):.6g}"[:6] in done.stdout  # sigmoid(0.3), the derivative of softplus
+
+
+# --- W6: a float constant (eps) whose gradient backward declares None is not perturbed ---------------
+
+class LayerNorm(gv.Function):
+    @staticmethod
+    def forward(x, eps):
+        mu, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + eps)
+
+    @staticmethod
+    def backward(grad, x, eps, out):
+        rstd = 1 / np.sqrt(x.var(-1, keepdims=True) + eps)
+        return rstd * (grad - grad.mean(-1, keepdims=True) - out * (grad * out).mean(-1, keepdims=True)), None
+
+
+class LayerNormSlip(LayerNorm):
+    @staticmethod
+    def backward(grad, x, eps, out):  # forgets the term through the variance
+        rstd = 1 / np.sqrt(x.var(-1, keepdims=True) + eps)
+        return rstd * (grad - grad.mean(-1, keepdims=True)), None
+
+
+def test_layernorm_with_a_float_eps_passes_and_its_slip_is_found():
+    rng = np.random.default_rng(3)
+    x0, weights = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    x = gv.Tensor(x0, label="x")
+    good = gv.check(lambda x: (LayerNorm.apply(x, 1e-5) * weights).sum(), x)
+    assert good.status == "PASS", good.verdict
+    assert all(n.status == "PASS" for n in good.nodes)
+    expected = central(lambda a: float(np.sum((a - a.mean(-1, keepdims=True))
+                                              / np.sqrt(a.var(-1, keepdims=True) + 1e-5) * weights)), x0)
+    x.zero_grad()
+    (LayerNorm.apply(x, 1e-5) * weights).sum().backward()
+    assert np.allclose(x.grad, expected, atol=1e-6)
+    bad = gv.check(lambda x: (LayerNormSlip.apply(x, 1e-5) * weights).sum(), x)
+    assert bad.status == "FAIL"
+    assert [n.op for n in bad.nodes if n.status == "FAIL"][:1] == ["LayerNormSlip"]
+
+
+def test_a_value_op_with_a_constant_whose_gradient_is_none():
+    class Shrink(gv.Function):  # x / (1 + c), c a constant of the op
+        @staticmethod
+        def forward(x, c):
+            return x / (1 + c)
+
+        @staticmethod
+        def backward(grad, x, c, out):
+            return grad / (1 + c), None
+
+    x = gv.Value(0.7, label="x")
+    report = gv.check(lambda x: Shrink.apply(x, 0.5) * x, x)
+    assert report.status == "PASS", report.verdict
+    assert report.results[0].autograd.item() == pytest.approx(2 * 0.7 / 1.5)  # d/dx x^2 / 1.5
+
+
+# --- W7: an integer index argument stays integer data ------------------------------------------------
+
+class Embed(gv.Function):
+    @staticmethod
+    def forward(W, idx):
+        return W[idx]
+
+    @staticmethod
+    def backward(grad, W, idx, out):
+        dW = np.zeros_like(W)
+        np.add.at(dW, idx, grad)
+        return dW, None
+
+
+class EmbedBuffered(Embed):
+    @staticmethod
+    def backward(grad, W, idx, out):
+        dW = np.zeros_like(W)
+        dW[idx] += grad
+        return dW, None
+
+
+def test_embedding_with_an_integer_index_array():
+    W0 = np.random.default_rng(1).standard_normal((5, 3))
+    idx = np.array([1, 1, 3, 0, 1])
+    weights = np.random.default_rng(2).standard_normal((5, 3))
+    W = gv.Tensor(W0, label="W")
+    good = gv.check(lambda W: (Embed.apply(W, idx) * weights).sum(), W)
+    assert good.status == "PASS", good.verdict
+    expected = central(lambda a: float(np.sum(a[idx] * weights)), W0)
+    out = (Embed.apply(W, idx) * weights).sum()
+    W.zero_grad()
+    out.backward()
+    assert np.allclose(W.grad, expected, atol=1e-6)
+    bad = gv.check(lambda W: (EmbedBuffered.apply(W, idx) * weights).sum(), W)
+    assert bad.status == "FAIL"
+    assert "repeated_indices_lost" in causes(bad), bad
+    assert "np.add.at(dW, idx, dout)" in str(bad)
+
+
+# --- W9: a user backward must return each gradient in its input's shape ------------------------------
+
+class BiasAdd(gv.Function):
+    @staticmethod
+    def forward(x, b):
+        return x + b
+
+    @staticmethod
+    def backward(grad, x, b, out):
+        return grad, grad.sum(axis=0)
+
+
+class BiasAddKept(BiasAdd):
+    @staticmethod
+    def backward(grad, x, b, out):
+        return grad, grad
+
+
+def test_a_user_op_keeping_the_broadcast_axis_fails_with_its_cause():
+    rng = np.random.default_rng(4)
+    x, b = gv.Tensor(rng.standard_normal((4, 3)), label="x"), gv.Tensor(rng.standard_normal(3), label="b")
+    good = gv.check(lambda x, b: BiasAdd.apply(x, b), x, b)
+    assert good.status == "PASS", good.verdict
+    bad = gv.check(lambda x, b: BiasAddKept.apply(x, b), x, b)
+    assert bad.status == "FAIL"
+    b_result = next(r for r in bad.results if r.name == "b")
+    assert "broadcast_kept" in {d.cause for d in b_result.diagnosis}, bad
+    assert "(4, 3)" in str(bad) and "(3,)" in str(bad)
+    with pytest.raises(gv.GradvizError, match="shape"):
+        BiasAddKept.apply(x, b).sum().backward()
+    b.zero_grad()
+    (x + b).sum().backward()  # built-in broadcasting ops still sum back
+    assert np.allclose(b.grad, np.full(3, 4.0))
