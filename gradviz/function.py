@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -34,8 +35,10 @@ class Function:
     and optionally ``symbolic(*inputs)``, then call ``MyOp.apply(*inputs)``.
 
     ``forward`` gets floats (for Values) or float64 arrays (for Tensors);
-    ``backward`` returns one gradient per input (a tuple, or the bare gradient
-    for a one-input op; ``None`` for an input that gets no gradient).
+    ``backward`` returns one gradient per input, each in that input's shape (a
+    tuple, or the bare gradient for a one-input op; ``None`` for an input that
+    gets no gradient). Integer arrays, ints and plain floats given beside
+    Tensors are held fixed: passed through unchanged, never differentiated.
     ``symbolic`` gets SymPy symbols (or, for array inputs, numpy object arrays
     of them) and returns the same computation in SymPy: it enables the SymPy
     oracle. Declare ``elementwise = True`` when the op acts elementwise so its
@@ -122,13 +125,14 @@ def _splice(inputs: tuple, fixed_at: tuple, fixed: tuple) -> list:
 
 
 def _bound_forward(fn):
+    @functools.wraps(fn)  # __wrapped__: the user's source and argument names, for the diagnosis to read
     def forward(*inputs, _fixed_at=(), _fixed=()):
         return fn(*_splice(inputs, _fixed_at, _fixed))
-    forward.__wrapped__ = fn  # the user's own signature: its argument names name the held-fixed arguments
     return forward
 
 
 def _bound_backward(cls):
+    @functools.wraps(cls.backward)
     def backward(grad, *inputs_and_out, _fixed_at=(), _fixed=()):
         *inputs, out = inputs_and_out
         grads = cls.backward(grad, *_splice(tuple(inputs), _fixed_at, _fixed), out)

@@ -238,3 +238,22 @@ def test_a_user_op_keeping_the_broadcast_axis_fails_with_its_cause():
     b.zero_grad()
     (x + b).sum().backward()  # built-in broadcasting ops still sum back
     assert np.allclose(b.grad, np.full(3, 4.0))
+
+
+def test_an_elementwise_user_op_is_summed_back_like_a_built_in():
+    class Hypot(gv.Function):
+        elementwise = True
+
+        @staticmethod
+        def forward(a, b):
+            return np.sqrt(a * a + b * b)
+
+        @staticmethod
+        def backward(grad, a, b, out):
+            return grad * a / out, grad * b / out
+
+    a0, b0 = np.array([1.0, -2.0, 0.5]), np.array([[3.0], [4.0]])
+    a, b = gv.Tensor(a0, label="a"), gv.Tensor(b0, label="b")
+    report = gv.check(lambda a, b: Hypot.apply(a, b).sum(), a, b)
+    assert report.status == "PASS", report.verdict
+    assert np.allclose(report.results[0].autograd, central(lambda x: float(np.sqrt(x * x + b0 * b0).sum()), a0))

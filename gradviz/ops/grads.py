@@ -18,8 +18,9 @@ def normalize_grads(op: OpDef, grads, n_inputs: int, shapes: tuple | None = None
     """Check a user backward's return value: one gradient (or None) per input, in that input's shape.
 
     With `shapes`, a gradient in another shape is an error, not summed down: a user's
-    backward that keeps a broadcast axis is a bug the engine must not hide (built-in ops
-    rely on summing back; they do not come through here).
+    backward that keeps a broadcast axis is a bug the engine must not hide. Built-in ops,
+    and user ops declared ``elementwise`` (numpy broadcasting is part of what that means),
+    rely on summing back, as PyTorch's engine does for expandable gradients.
     """
     if n_inputs == 1 and not isinstance(grads, (tuple, list)):
         grads = (grads,)
@@ -32,7 +33,7 @@ def normalize_grads(op: OpDef, grads, n_inputs: int, shapes: tuple | None = None
             f"{op.display}.backward returned {len(grads)} gradients for {n_inputs} inputs; "
             "return one per input (None for an input that gets no gradient)"
         )
-    for k, (g, shape) in enumerate(zip(grads, shapes or ())):
+    for k, (g, shape) in enumerate(zip(grads, () if op.elementwise else shapes or ())):
         got = np.shape(g)
         if g is not None and got != tuple(shape) and not (np.size(g) == 1 and int(np.prod(shape)) == 1):
             raise ShapeError(f"{op.display}.backward returned a gradient of shape {got} for input {k}, which "
