@@ -257,3 +257,85 @@ def test_an_elementwise_user_op_is_summed_back_like_a_built_in():
     report = gv.check(lambda a, b: Hypot.apply(a, b).sum(), a, b)
     assert report.status == "PASS", report.verdict
     assert np.allclose(report.results[0].autograd, central(lambda x: float(np.sqrt(x * x + b0 * b0).sum()), a0))
+
+
+# --- the per-node diagnosis names the slip: a matmul operand without .T, a 1-D convolution's flipped kernel ---
+
+class MatMul(gv.Function):
+    @staticmethod
+    def forward(a, b):
+        return a @ b
+
+    @staticmethod
+    def backward(grad, a, b, out):
+        return grad @ b.T, a.T @ grad
+
+
+class MatMulNoT(MatMul):
+    @staticmethod
+    def backward(grad, a, b, out):
+        return grad @ b, a.T @ grad
+
+
+def test_a_matmul_operand_without_its_transpose_is_named():
+    rng = np.random.default_rng(5)
+    a0, b0, weights = rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    a, b = gv.Tensor(a0, label="a"), gv.Tensor(b0, label="b")
+    good = gv.check(lambda a, b: (MatMul.apply(a, b) * weights).sum(), a, b)
+    assert good.status == "PASS", good.verdict
+    assert np.allclose(good.results[0].autograd, central(lambda x: float(np.sum(x @ b0 * weights)), a0), atol=1e-6)
+    bad = gv.check(lambda a, b: (MatMulNoT.apply(a, b) * weights).sum(), a, b)
+    [da] = [r for r in bad.results if r.name == "a"]
+    assert da.status == "FAIL" and da.diagnosis[0].cause == "transposed", bad
+    assert "dout @ b.T" in str(da.diagnosis[0])
+    assert [r.status for r in bad.results if r.name == "b"] == ["PASS"]
+
+
+def _conv1d(x, w):
+    k = w.shape[2]
+    cols = np.stack([x[:, :, j:j + x.shape[2] - k + 1] for j in range(k)], axis=-1)  # (N, C, L_out, K)
+    return np.einsum("nclk,ock->nol", cols, w)
+
+
+class Conv1d(gv.Function):
+    flip = False
+
+    @staticmethod
+    def forward(x, w):
+        return _conv1d(x, w)
+
+    @classmethod
+    def _backward(cls, grad, x, w):
+        k, length = w.shape[2], grad.shape[2]
+        dx = np.zeros_like(x)
+        used = w[:, :, ::-1] if cls.flip else w
+        for j in range(k):
+            dx[:, :, j:j + length] += np.einsum("nol,oc->ncl", grad, used[:, :, j])
+        cols = np.stack([x[:, :, j:j + length] for j in range(k)], axis=-1)
+        return dx, np.einsum("nol,nclk->ock", grad, cols)
+
+    @staticmethod
+    def backward(grad, x, w, out):
+        return Conv1d._backward(grad, x, w)
+
+
+class Conv1dFlipped(Conv1d):
+    flip = True
+
+    @staticmethod
+    def backward(grad, x, w, out):
+        return Conv1dFlipped._backward(grad, x, w)
+
+
+def test_a_flipped_kernel_in_a_1d_convolution_is_named():
+    rng = np.random.default_rng(6)
+    x0, w0 = rng.standard_normal((2, 3, 7)), rng.standard_normal((4, 3, 3))
+    weights = rng.standard_normal((2, 4, 5))
+    x, w = gv.Tensor(x0, label="x"), gv.Tensor(w0, label="w")
+    good = gv.check(lambda x, w: (Conv1d.apply(x, w) * weights).sum(), x, w)
+    assert good.status == "PASS", good.verdict
+    assert np.allclose(good.results[0].autograd, central(lambda a: float(np.sum(_conv1d(a, w0) * weights)), x0),
+                       atol=1e-6)
+    bad = gv.check(lambda x, w: (Conv1dFlipped.apply(x, w) * weights).sum(), x, w)
+    [dx] = [r for r in bad.results if r.name == "x"]
+    assert dx.status == "FAIL" and "flipped_kernel" in {d.cause for d in dx.diagnosis}, bad
