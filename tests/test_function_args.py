@@ -339,3 +339,39 @@ def test_a_flipped_kernel_in_a_1d_convolution_is_named():
     bad = gv.check(lambda x, w: (Conv1dFlipped.apply(x, w) * weights).sum(), x, w)
     [dx] = [r for r in bad.results if r.name == "x"]
     assert dx.status == "FAIL" and "flipped_kernel" in {d.cause for d in dx.diagnosis}, bad
+
+
+def test_a_torch_embedding_that_overwrites_repeated_indices_is_named():
+    torch = pytest.importorskip("torch")
+
+    class Embedding(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, weight, idx):
+            ctx.save_for_backward(idx)
+            ctx.rows = weight.shape[0]
+            return weight[idx]
+
+        @staticmethod
+        def backward(ctx, g):
+            (idx,) = ctx.saved_tensors
+            gw = torch.zeros(ctx.rows, g.shape[-1], dtype=g.dtype)
+            gw.index_add_(0, idx, g)
+            return gw, None
+
+    class EmbeddingOverwrite(Embedding):
+        @staticmethod
+        def backward(ctx, g):
+            (idx,) = ctx.saved_tensors
+            gw = torch.zeros(ctx.rows, g.shape[-1], dtype=g.dtype)
+            gw[idx] = g  # the last of each repeated index wins
+            return gw, None
+
+    W0 = np.random.default_rng(7).standard_normal((5, 3))
+    idx = torch.tensor([1, 1, 3, 0, 1, 2, 2, 4])
+    good = gv.torch.check(Embedding, torch.tensor(W0), idx)
+    assert good.status == "PASS", good.verdict
+    counts = np.bincount(idx.numpy(), minlength=5)[:, None] * np.ones((1, 3))
+    assert np.allclose(central(lambda a: float(a[idx.numpy()].sum()), W0), counts)  # the oracle for sum(out)
+    bad = gv.torch.check(EmbeddingOverwrite, torch.tensor(W0), idx)
+    assert bad.status == "FAIL"
+    assert "repeated_indices_lost" in causes(bad), bad

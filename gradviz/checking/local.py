@@ -372,8 +372,20 @@ def _held_fixed(op, attrs: dict) -> dict:
         params = list(inspect.signature(op.forward.__wrapped__).parameters)
     except (AttributeError, TypeError, ValueError):
         params = []
-    return {params[k] if k < len(params) else f"input {k}": v
+    held = {params[k] if k < len(params) else f"input {k}": v
             for k, v in zip(attrs.get("_fixed_at", ()), attrs.get("_fixed", ()))}
+    call = attrs.get("call")  # a recorded torch call: its integer tensor arguments (indices) stay in `flat`
+    if call is not None:
+        owner = getattr(call.func, "__self__", None)
+        try:
+            params = list(inspect.signature(owner.forward).parameters)[1:]  # after ctx
+        except (AttributeError, TypeError, ValueError):
+            params = []
+        for k, x in enumerate(getattr(call, "flat", ())):
+            dtype = getattr(x, "dtype", None)
+            if hasattr(x, "numpy") and dtype is not None and not (x.is_floating_point() or x.is_complex()):
+                held[params[k] if k < len(params) else f"input {k}"] = x.detach().cpu().numpy()
+    return held
 
 
 def _input_vjp(op, inputs, attrs, out, cot, i):
