@@ -375,3 +375,16 @@ def test_a_torch_embedding_that_overwrites_repeated_indices_is_named():
     bad = gv.torch.check(EmbeddingOverwrite, torch.tensor(W0), idx)
     assert bad.status == "FAIL"
     assert "repeated_indices_lost" in causes(bad), bad
+
+
+def test_a_forward_whose_output_changes_shape_is_told_apart_from_randomness():
+    calls = []
+
+    def shifty(x):  # the same numbers, but the shape moves after the first call
+        calls.append(1)
+        return x * 2 if len(calls) == 1 else (x * 2).reshape(1, 3)
+
+    report = gv.check(shifty, gv.Tensor(np.array([1.0, 2.0, 3.0]), label="x"))
+    assert report.status == "ERROR"
+    assert "shape (3,)" in report.verdict and "(1, 3)" in report.verdict
+    assert "randomness" not in report.verdict
