@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -34,8 +35,10 @@ class Function:
     and optionally ``symbolic(*inputs)``, then call ``MyOp.apply(*inputs)``.
 
     ``forward`` gets floats (for Values) or float64 arrays (for Tensors);
-    ``backward`` returns one gradient per input (a tuple, or the bare gradient
-    for a one-input op; ``None`` for an input that gets no gradient).
+    ``backward`` returns one gradient per input, each in that input's shape (a
+    tuple, or the bare gradient for a one-input op; ``None`` for an input that
+    gets no gradient). Integer arrays, ints and plain floats given beside
+    Tensors are held fixed: passed through unchanged, never differentiated.
     ``symbolic`` gets SymPy symbols (or, for array inputs, numpy object arrays
     of them) and returns the same computation in SymPy: it enables the SymPy
     oracle. Declare ``elementwise = True`` when the op acts elementwise so its
@@ -61,16 +64,17 @@ class Function:
             if cls.forward is Function.forward or cls.backward is Function.backward:
                 raise GradvizError(f"{cls.__name__} must define static forward() and backward()")
             symbolic = cls.__dict__.get("symbolic") or getattr(cls, "symbolic", None)
+            kinks = getattr(cls, "kinks", None)
             entry = register(OpDef(
                 name=f"{cls.__name__}#{next(_serial)}",
                 symbol=cls.__name__,
-                forward=cls.forward,
-                backward=cls.backward,
-                symbolic=symbolic,
+                forward=_bound_forward(cls.forward),
+                backward=_bound_backward(cls),
+                symbolic=None if symbolic is None else _bound_forward(symbolic),
                 arity=None,
                 elementwise=bool(getattr(cls, "elementwise", False)),
                 scalar=True,
-                kinks=getattr(cls, "kinks", None),
+                kinks=None if kinks is None else _bound_kinks(kinks),
                 kink_reason=getattr(cls, "kink_reason", ""),
                 builtin=False,
             ))
@@ -86,11 +90,65 @@ class Function:
         if any(isinstance(x, Tensor) or isinstance(x, np.ndarray) and x.ndim > 0 for x in inputs):
             if any(isinstance(x, Value) for x in inputs):
                 raise GradvizTypeError(f"{cls.__name__}.apply: cannot mix Values and Tensors in one op")
-            parents = tuple(tensor_mod._const(x) for x in inputs)
-            return tensor_mod.apply(op, parents)
+            fixed_at = tuple(k for k, x in enumerate(inputs) if _held_fixed(x))
+            parents = tuple(tensor_mod._const(x) for k, x in enumerate(inputs) if k not in fixed_at)
+            if not parents:
+                raise GradvizTypeError(f"{cls.__name__}.apply: no input is a Tensor or a float array")
+            attrs = {FIXED_AT: fixed_at, FIXED: tuple(inputs[k] for k in fixed_at)} if fixed_at else None
+            return tensor_mod.apply(op, parents, attrs)
         parents = tuple(x if isinstance(x, Value) else _const_value(x) for x in inputs)
         out = op.forward(*[p.data for p in parents])
         return _record_value(_to_float(out, f"the output of {cls.__name__}.forward"), op, parents)
+
+
+FIXED_AT, FIXED = "_fixed_at", "_fixed"  # node attrs: where the held-fixed arguments go back, and their values
+
+
+def _held_fixed(x: object) -> bool:
+    """An argument beside Tensors that is data, not a variable: an integer index array, an int, a float eps.
+
+    It reaches forward and backward unchanged in its place, is never made a float
+    Tensor, and is never perturbed by a check; its gradient from backward is dropped.
+    """
+    if isinstance(x, Tensor):
+        return False
+    if isinstance(x, np.ndarray):
+        return x.ndim == 0 or x.dtype.kind not in "fc"
+    return not isinstance(x, (list, tuple))  # numbers, None, strings, settings objects
+
+
+def _splice(inputs: tuple, fixed_at: tuple, fixed: tuple) -> list:
+    args = list(inputs)
+    for k, value in zip(fixed_at, fixed):  # positions ascending: each lands where the user put it
+        args.insert(k, value)
+    return args
+
+
+def _bound_forward(fn):
+    @functools.wraps(fn)  # __wrapped__: the user's source and argument names, for the diagnosis to read
+    def forward(*inputs, _fixed_at=(), _fixed=()):
+        return fn(*_splice(inputs, _fixed_at, _fixed))
+    return forward
+
+
+def _bound_backward(cls):
+    @functools.wraps(cls.backward)
+    def backward(grad, *inputs_and_out, _fixed_at=(), _fixed=()):
+        *inputs, out = inputs_and_out
+        grads = cls.backward(grad, *_splice(tuple(inputs), _fixed_at, _fixed), out)
+        if not _fixed_at:
+            return grads
+        grads = normalize_grads(cls.op(), grads, len(inputs) + len(_fixed_at))
+        return tuple(g for k, g in enumerate(grads) if k not in _fixed_at)
+    return backward
+
+
+def _bound_kinks(kinks):
+    def bound(inputs, attrs, tol):
+        attrs = dict(attrs or {})
+        args = _splice(tuple(inputs), attrs.pop(FIXED_AT, ()), attrs.pop(FIXED, ()))
+        return kinks(args, attrs, tol)
+    return bound
 
 
 def _const_value(x: object) -> Value:

@@ -90,7 +90,7 @@ def _backpropagate(root: Any, seed: np.ndarray) -> None:
         if not op.builtin:
             from .ops.grads import normalize_grads
 
-            grads = normalize_grads(op, grads, len(parents))
+            grads = normalize_grads(op, grads, len(parents), tuple(p.data.shape for p in parents))
         if into is not None:
             grads = _settle_filled(parents, grads, into)
         for parent, g in zip(parents, grads):

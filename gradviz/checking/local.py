@@ -9,6 +9,8 @@ own forward instead, so user ops are localized too.
 
 from __future__ import annotations
 
+import inspect
+
 from typing import Any
 
 import numpy as np
@@ -65,7 +67,7 @@ def node_vjp(op, inputs: list, attrs: dict | None, out, cotangent) -> list:
         raise BackwardProblem(ERROR, f"{op.display}.backward raised {type(exc).__name__}: {exc}"
                               + (f" (at {at})" if at else "")) from exc
     try:
-        grads = normalize_grads(op, grads, len(inputs))
+        grads = normalize_grads(op, grads, len(inputs), None if op.builtin else tuple(np.shape(x) for x in inputs))
     except GradvizError as exc:
         raise BackwardProblem(FAIL, str(exc)) from None
     reduced = []
@@ -82,9 +84,11 @@ def node_vjp(op, inputs: list, attrs: dict | None, out, cotangent) -> list:
     return reduced
 
 
-def _local_directional(op, inputs, attrs, cotangent, hand, rng, eps) -> tuple[float, float]:
-    """(analytic, finite) derivative of sum(forward * cotangent) along one random direction."""
-    direction = [rng.normal(size=np.shape(x)) for x in inputs]
+def _local_directional(op, inputs, attrs, cotangent, hand, rng, eps, held=()) -> tuple[float, float]:
+    """(analytic, finite) derivative of sum(forward * cotangent) along one random direction.
+
+    `held`: inputs not moved (constants whose gradient backward declares None by design)."""
+    direction = [rng.normal(size=np.shape(x)) * (k not in held) for k, x in enumerate(inputs)]
 
     def f(shift):
         moved = [_as_input(np.asarray(x) + shift * d) for x, d in zip(inputs, direction)]
@@ -220,6 +224,7 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
             results.append(NodeCheck(**base, status=problem.status, oracle="", message=str(problem),
                                      diagnosis=misshapen))
             continue
+        held = {k for k, (h, p) in enumerate(zip(hand, node._parents)) if h is None and not p.requires_grad}
         try:
             kink = _kink_check(op, inputs, node._attrs, cot, hand, rng, eps, atol, rtol)
         except Exception:  # noqa: BLE001 - a forward that fails off the point: judged without the kink test
@@ -239,7 +244,7 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
                 raise SymbolicUnavailable("symbolic checks were not requested")
             sym = symbolic_vjp(op, inputs, node._attrs, cot)
         except SymbolicUnavailable as why:
-            analytic, finite = _local_directional(op, inputs, node._attrs, cot, hand, rng, eps)
+            analytic, finite = _local_directional(op, inputs, node._attrs, cot, hand, rng, eps, held)
             err = abs(analytic - finite)
             ok = err <= atol + rtol * abs(finite)
             message = "" if ok else (_scalar_partials_text(op, inputs, node._attrs, cot, hand, eps, real_upstream, atol, rtol)
@@ -255,6 +260,8 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
         err, worst = 0.0, ""
         ok = True
         for i, (h, s, x) in enumerate(zip(hand, sym, inputs)):
+            if i in held:
+                continue
             s = unbroadcast(s, np.shape(x))
             h = np.zeros(np.shape(x)) if h is None else h
             diff = np.abs(h - s)
@@ -270,7 +277,7 @@ def check_nodes(root: Any, *, eps: float, atol: float, rtol: float, seed: int = 
         if not ok:
             # Backward and twin disagree: a local finite difference of the op's own
             # forward decides which of the two is wrong.
-            analytic, finite = _local_directional(op, inputs, node._attrs, cot, hand, rng, eps)
+            analytic, finite = _local_directional(op, inputs, node._attrs, cot, hand, rng, eps, held)
             if abs(analytic - finite) <= atol + rtol * abs(finite):
                 results.append(NodeCheck(**base, status=PASS, oracle="finite (local, directional)", abs_err=err,
                                          message=f"{TWIN_BUG}: backward agrees with finite differences of forward, "
@@ -350,14 +357,38 @@ def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
     arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
     op, attrs = node._op, node._attrs or {}
     twin = (lambda *xs: op.symbolic(*xs, **attrs)) if op.symbolic is not None and op.elementwise else None
-    context = Context(name=names[i], kind=op.display, wrt=arrays[i], inputs=dict(zip(names, arrays)),
+    context = Context(name=names[i], kind=op.display, wrt=arrays[i], inputs={**dict(zip(names, arrays)),
+                                                                            **_held_fixed(op, attrs)},
                       output=np.asarray(out, dtype=np.float64), cotangent=np.asarray(cot, dtype=np.float64),
-                      attrs=dict(attrs), twin=twin, atol=atol, rtol=rtol,
+                      attrs={k: v for k, v in attrs.items() if not k.startswith("_fixed")}, twin=twin,
+                      atol=atol, rtol=rtol,
                       code=() if op.builtin else (op.forward, op.backward),
                       vjp=lambda dout: _input_vjp(op, inputs, attrs, out, dout, i))
     complete_geometry(context)
     return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)
 
+
+
+def _held_fixed(op, attrs: dict) -> dict:
+    """A gv.Function's arguments held fixed (an index array, an eps), by the names its forward gives them."""
+    try:
+        params = list(inspect.signature(op.forward.__wrapped__).parameters)
+    except (AttributeError, TypeError, ValueError):
+        params = []
+    held = {params[k] if k < len(params) else f"input {k}": v
+            for k, v in zip(attrs.get("_fixed_at", ()), attrs.get("_fixed", ()))}
+    call = attrs.get("call")  # a recorded torch call: its integer tensor arguments (indices) stay in `flat`
+    if call is not None:
+        owner = getattr(call.func, "__self__", None)
+        try:
+            params = list(inspect.signature(owner.forward).parameters)[1:]  # after ctx
+        except (AttributeError, TypeError, ValueError):
+            params = []
+        for k, x in enumerate(getattr(call, "flat", ())):
+            dtype = getattr(x, "dtype", None)
+            if hasattr(x, "numpy") and dtype is not None and not (x.is_floating_point() or x.is_complex()):
+                held[params[k] if k < len(params) else f"input {k}"] = x.detach().cpu().numpy()
+    return held
 
 
 def _input_vjp(op, inputs, attrs, out, cot, i):

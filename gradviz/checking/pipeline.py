@@ -151,7 +151,11 @@ class _Check:
                                      "it was restored")
                 np.copyto(spec.data, saved)
         again = np.array(s.output([a.copy() for a in self.arrays]), dtype=np.float64)
-        if again.shape != out.shape or not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
+        if again.shape != out.shape:  # not randomness: the output's shape itself moved (e.g. a 0-d made 1-d)
+            raise UserCodeError(f"{s.name}: its forward returned shape {out.shape} when recorded but "
+                                f"{again.shape} when run again on the same inputs; return the same shape every "
+                                "call", ERROR)
+        if not np.allclose(again, out, rtol=1e-9, atol=1e-12, equal_nan=True):
             raise UserCodeError(f"{s.name}: its forward gives different outputs for the same inputs (randomness "
                                 "without a fixed seed, or state carried between calls), so finite differences of "
                                 "it mean nothing; make it repeatable (e.g. a seed in its settings) and check "

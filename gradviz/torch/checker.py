@@ -157,7 +157,9 @@ class TorchSubject:
     def forward(self, arrays: list[np.ndarray]) -> np.ndarray:
         """The output at `arrays`, run by torch without recording (the finite-difference probes)."""
         with torch.no_grad():
-            outs = self._results(self._run([torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]))
+            # order="C", not ascontiguousarray: that makes a 0-d input 1-d, and its output then changes shape
+            outs = self._results(self._run([torch.from_numpy(np.asarray(a, dtype=np.float64, order="C"))
+                                            for a in arrays]))
         values = [o.numpy() if o.dtype == torch.float64 and o.device.type == "cpu" else to_numpy(o) for o in outs]
         return values[0] if self.selected is None else np.concatenate([v.reshape(-1) for v in values])
 

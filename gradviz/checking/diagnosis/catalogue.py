@@ -56,7 +56,7 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                              "dx = dout * inv_std  # the gamma factor forgotten"),
     "factor_array_extra": ("array factor", "the true gradient times a known array: a factor multiplied in once too often",
                            "dx = dout * x * W.T  # x multiplied in once too often"),
-    "transposed": ("layout", "the true gradient transposed (square or not)",
+    "transposed": ("layout", "the true gradient transposed (square or not), or a matmul operand used without its .T",
                    "dW = dout.T @ X  # where X.T @ dout belongs"),
     "permuted_axes": ("layout", "the true gradient with its axes in another order (NHWC against NCHW)",
                       "dx = dx_nhwc  # returned for an NCHW input"),

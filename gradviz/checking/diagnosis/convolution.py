@@ -124,6 +124,8 @@ def convolution_slips(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Findin
     g = ctx.cotangent
     if user.ndim == 3 and isinstance(g, np.ndarray) and g.ndim == 3 and np.ndim(ctx.output) == 3:
         found = convolution_slips(user[None], ref[None], _one_image(ctx))  # one (C, H, W) image, no batch axis
+        if found is None:  # or a 1-D convolution: (N, C, L) signals, (C_out, C_in, K) kernels, as rows of height 1
+            found = convolution_slips(user[:, :, None], ref[:, :, None], _one_row(ctx))
         return found
     if user.ndim != 4 or not isinstance(g, np.ndarray) or g.ndim != 4 or ctx.wrt is None:
         return None
@@ -156,6 +158,16 @@ def _one_image(ctx: Context) -> Context:
 
     return dataclasses.replace(ctx, wrt=batched(ctx.wrt), inputs={k: batched(v) for k, v in ctx.inputs.items()},
                                output=batched(ctx.output), cotangent=batched(ctx.cotangent), layout="NCHW",
+                               kinks=None, memo={})
+
+
+def _one_row(ctx: Context) -> Context:
+    """The context of a 1-D convolution (N, C, L) as a 2-D one of height 1 (N, C, 1, L), NCHW."""
+    def lifted(a):
+        return a[:, :, None] if isinstance(a, np.ndarray) and a.ndim == 3 else a
+
+    return dataclasses.replace(ctx, wrt=lifted(ctx.wrt), inputs={k: lifted(v) for k, v in ctx.inputs.items()},
+                               output=lifted(ctx.output), cotangent=lifted(ctx.cotangent), layout="NCHW",
                                kinks=None, memo={})
 
 

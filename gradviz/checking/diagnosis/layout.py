@@ -101,3 +101,30 @@ def _reshape_for_transpose(user: np.ndarray, ref: np.ndarray, ctx: Context) -> F
                            confidence=0.9, evidence=f"the true gradient {how} with axes {a} and {b} exchanged "
                                                     "reproduces yours")
     return None
+
+
+@hypothesis
+def operand_not_transposed(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """dA = dY @ B where dY @ B.T belongs (or dB = A @ dY for A.T @ dY): a matmul operand missing its .T.
+
+    With square operands the shapes fit either way, so only the numbers tell: yours is the product with
+    the other input untransposed, and the true gradient is the same product with it transposed."""
+    g = ctx.cotangent
+    if user.ndim != 2 or not isinstance(g, np.ndarray) or g.ndim != 2 or ctx.close(user, ref):
+        return None
+    grad = f"d{ctx.name}" if ctx.name else "the gradient"
+    for name, x in ctx.inputs.items():
+        if name == ctx.name or not isinstance(x, np.ndarray) or x.ndim != 2 or x.shape[0] != x.shape[1]:
+            continue
+        for side in ("right", "left"):
+            try:
+                wrong, right = (g @ x, g @ x.T) if side == "right" else (x @ g, x.T @ g)
+            except ValueError:  # the shapes do not fit this way round
+                continue
+            if wrong.shape == user.shape == ref.shape and ctx.close(user, wrong) and ctx.close(ref, right):
+                yours, true = (f"dout @ {name}", f"dout @ {name}.T") if side == "right" else \
+                    (f"{name} @ dout", f"{name}.T @ dout")
+                return Finding(f"{name} is not transposed: {grad} = {yours} where {true} belongs",
+                               cause="transposed", confidence=0.95,
+                               evidence=f"{yours} reproduces yours; {true} gives the true gradient")
+    return None
