@@ -336,14 +336,4 @@ def _course_subjects():
 @pytest.mark.parametrize("k", range(10))
 def test_every_reading_of_the_course_code_read_before_is_either_unconfirmed_or_passes(k):
     kind, readings = _course_subjects()[k]
-    confirmed = 0
-    for candidate in readings():
-        try:
-            reading = candidate.build()
-        except (GradvizError, UserCodeError):
-            continue
-        if confirm(reading)[0] is None:
-            confirmed += 1
-            report = check_subject(reading, _options(1e-6, 1e-5, 1e-3, False, "auto", 0, 16))
-            assert report.ok, f"{kind}: {candidate.describe}: {report.verdict}"
-    assert confirmed >= 1
+    assert confirmed_readings_pass(readings()) >= 1, kind
