@@ -11,7 +11,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import gradviz as gv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -131,6 +134,22 @@ def test_twins_from_one_factory_are_told_apart():
     assert None not in prints and len(prints) == 3
 
 
+class _Scaled(gv.Function):
+    """x * x * k with a constant k: gv.Function wraps its twin to put k back in its place."""
+
+    @staticmethod
+    def forward(x, k):
+        return x * x * k
+
+    @staticmethod
+    def backward(grad, x, k, out):
+        return 2 * x * k * grad, None
+
+    @staticmethod
+    def symbolic(x, k):
+        return x * x * k
+
+
 def test_the_cache_key_holds_sympys_installed_version_and_each_twins_source():
     import inspect
     from importlib import metadata
@@ -139,5 +158,7 @@ def test_the_cache_key_holds_sympys_installed_version_and_each_twins_source():
     from gradviz.ops import all_ops
 
     assert symbolic_cache._sympy_version() == metadata.version("sympy")  # read without importing SymPy
+    gv.check(lambda t: _Scaled.apply(t, 3.0).sum(), gv.Tensor(np.ones(3)))  # a user op whose twin gradviz wraps
     twins = [getattr(op.symbolic, "__func__", op.symbolic) for op in all_ops() if op.symbolic]
+    assert any(t.__qualname__.startswith("_Scaled.") or "_Scaled" in inspect.getsource(t) for t in twins)
     assert twins and all(symbolic_cache._source(t) == inspect.getsource(t) for t in twins)

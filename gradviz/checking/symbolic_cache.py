@@ -81,7 +81,7 @@ def _source(fn: Callable) -> str:
     inspect.getsource first maps every loaded module to its file (milliseconds in a fresh process, the
     cost a cache hit should not pay); the code object already says where the function starts.
     """
-    code = fn.__code__
+    code = inspect.unwrap(fn).__code__  # a wrapper (functools.wraps) stands for the user's function it wraps
     lines = linecache.getlines(code.co_filename)
     if not lines or code.co_firstlineno > len(lines):
         raise OSError("source not available")
