@@ -63,9 +63,10 @@ def main(control_fd: int) -> None:
                     _kill(pid)
                 _reap(children, block=True)
                 children.update(_start(json.loads(message), fds, control, children))
-            else:
-                pid = next(p for p, s in children.items() if s is sock)
-                _kill(pid)
+            else:  # a judge is done with its worker, or asks how it ended: end it (a worker already reaped is gone)
+                pid = next((p for p, s in children.items() if s is sock), None)
+                if pid is not None:
+                    _kill(pid)
 
 
 def _start(job: dict, fds: list[int], control: socket.socket, children: dict) -> dict[int, socket.socket]:
