@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import GradvizError
 from . import pipeline
+from .arguments import in_order
 from .probe import DIRECTIONS, FULL_MODE_LIMIT
 from .recorded import NUMPY_FUNCTION_HINT, UserCodeRaised, graph_subject
 from .report import Report
@@ -37,8 +38,11 @@ def check(
     directions: int = DIRECTIONS,
     name: str | None = None,
     strict: bool = False,
+    **named: Any,
 ) -> Report:
     """Check the gradients of `fn(*inputs)` with autograd, finite differences and SymPy.
+
+    Inputs come in order or by `fn`'s own names (`gv.check(f, x=x, w=w)`).
 
     `inputs` may be Values, Tensors, floats or arrays; `params` are Values or
     Tensors that `fn` uses from outside (a model's weights): they are checked
@@ -65,6 +69,7 @@ def check(
     tolerance = Tolerance.of(eps, atol, rtol, strict)
     if strict and "finite" not in methods:
         raise GradvizError("strict=True measures the finite differences' own error: include 'finite' in methods")
+    inputs = in_order(fn, inputs, named, "gv.check")
     subject = graph_subject(fn, inputs, params, name)
     if not subject.inputs:
         name = getattr(fn, "__name__", "fn").replace("<lambda>", "fn")

@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import GradvizError
 from . import pipeline
 from .adapters.ctx import function_subject
+from .arguments import in_order
 from .adapters.layer_inputs import Feed
 from .adapters.layer_readings import read_layer
 from .adapters.logits import logits_reading, probability_axis
@@ -277,30 +278,33 @@ def _listed(value: str | Sequence[str] | None) -> list[str] | None:
 def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str | None = None,
                wrt: str | None = None, eps: float | str = EPS, atol: float = ATOL, rtol: float = RTOL,
                timeout: float | None = None, seed: int = 0, mode: str = "auto", strict: bool = False,
-               directions: int = DIRECTIONS) -> Report:
-    """Check a loss: a function returning (loss, grad), or a class (compute/backward, forward/backward)."""
+               directions: int = DIRECTIONS, **named: Any) -> Report:
+    """Check a loss: a function returning (loss, grad), or a class (compute/backward, forward/backward).
+
+    The arrays come in order or by name (`check_loss(huber, y_pred=p, y_true=t)`)."""
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
     name = getattr(obj, "__name__", type(obj).__name__)
+    computes = obj if inspect.isroutine(obj) else getattr(obj, compute or "forward", None) or getattr(obj, "compute", None)
+    args = in_order(computes, args, named, "gv.check_loss")
     return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout,
                                      seed=seed),
-                name, _argument_shapes(obj if inspect.isroutine(obj) else getattr(obj, compute or "forward", None)
-                                       or getattr(obj, "compute", None), args), options, given=_named(None, args),
-                code=(obj,))
+                name, _argument_shapes(computes, args), options, given=_named(None, args), code=(obj,))
 
 
 def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = None, eps: float | str = EPS,
                   atol: float = ATOL, rtol: float = RTOL, timeout: float | None = None, seed: int = 0,
                   mode: str = "auto", strict: bool = False, directions: int = DIRECTIONS,
-                  wrt_logits: bool = False) -> Report:
+                  wrt_logits: bool = False, **named: Any) -> Report:
     """Check grad_f against finite differences of a numpy function f returning one number.
 
-    With several arguments, `wrt` names the differentiated one (guessed from
+    The arguments come in order or by name (`check_grad_fn(f, grad_f, w=w, X=X)`). With several arguments, `wrt` names the differentiated one (guessed from
     the names when absent, and said); a dict of arrays is matched to the
     `d<name>` keys grad_f returns. `wrt_logits=True`: grad_f is documented as
     d loss / d z for probabilities p = softmax(z) (p - y for cross-entropy).
     """
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
     name = getattr(f, "__name__", "f")
+    args = in_order(f, args, named, "gv.check_grad_fn")
 
     def build() -> Reading:
         return grad_fn_subject(f, grad_f, args, wrt=wrt, timeout=timeout, seed=seed)
@@ -330,9 +334,12 @@ def _logits_hint(report: Report, build: Callable[[], Reading], options: Options)
 
 def check_function(fn_class: Any, *args: Any, eps: float | str = EPS, atol: float = ATOL, rtol: float = RTOL,
                    seed: int = 0, timeout: float | None = None, mode: str = "auto", strict: bool = False,
-                   directions: int = DIRECTIONS) -> Report:
-    """Check a ctx-style Function class (forward(ctx, *inputs), backward(ctx, d_out)) without torch."""
+                   directions: int = DIRECTIONS, **named: Any) -> Report:
+    """Check a ctx-style Function class (forward(ctx, *inputs), backward(ctx, d_out)) without torch.
+
+    The inputs come in order or by the names forward gives them (`check_function(Mul, a=a, b=b)`)."""
     options = _options(eps, atol, rtol, strict, mode, seed, directions)
+    args = in_order(getattr(fn_class, "forward", None), args, named, "gv.check_function", skip=1)
     return _run(lambda: function_subject(fn_class, args, timeout=timeout, seed=seed),
                 getattr(fn_class, "__name__", "Function"),
                 _argument_shapes(getattr(fn_class, "forward", None), args, skip=1), options, given=_named(None, args),

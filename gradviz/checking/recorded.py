@@ -17,6 +17,7 @@ from ..errors import GradvizError, GradvizTypeError, describe
 from ..graph import topological_order
 from ..tensor import Tensor, as_array
 from ..value import Value
+from .adapters.reading import positional_names
 from .carry_labels import carry_labels
 from .subject import PARAMETER, BackwardFailed, Input, Subject, UserCodeError
 
@@ -34,20 +35,24 @@ NUMPY_FUNCTION_HINT = (
     "gv.check_pair(forward, backward, *args) or gv.check_layer(layer, x)")
 
 
-def graph_inputs(inputs: Sequence, params: Sequence | None) -> list[Input]:
-    """The checked arrays of gv.check, by label: its arguments, then the parameters it uses from outside."""
+def graph_inputs(inputs: Sequence, params: Sequence | None, names: Sequence[str] = ()) -> list[Input]:
+    """The checked arrays of gv.check, by label: its arguments, then the parameters it uses from outside.
+
+    An unlabelled argument takes the name of the function's parameter it is passed to (`names`), else x0, x1...
+    """
     specs = []
     for i, x in enumerate(inputs):
+        default = names[i] if i < len(names) else f"x{i}"
         if isinstance(x, Value):
-            specs.append(Input(x.label or f"x{i}", np.array(x.data, dtype=np.float64), scalar=True))
+            specs.append(Input(x.label or default, np.array(x.data, dtype=np.float64), scalar=True))
         elif isinstance(x, Tensor):
-            specs.append(Input(x.label or f"x{i}", np.array(x.data, dtype=np.float64),
+            specs.append(Input(x.label or default, np.array(x.data, dtype=np.float64),
                                float32=x.data.dtype == np.float32))
         elif isinstance(x, (int, float)) and not isinstance(x, bool):
-            specs.append(Input(f"x{i}", np.array(float(x)), scalar=True))
+            specs.append(Input(default, np.array(float(x)), scalar=True))
         else:
             array = as_array(x, f"input {i} of check()")
-            specs.append(Input(f"x{i}", np.array(array, dtype=np.float64), float32=array.dtype == np.float32))
+            specs.append(Input(default, np.array(array, dtype=np.float64), float32=array.dtype == np.float32))
     for j, p in enumerate(params or ()):
         if not isinstance(p, (Value, Tensor)):
             raise GradvizTypeError(f"params must be Values or Tensors, got {describe(p)}")
@@ -184,8 +189,8 @@ def graph_subject(fn: Callable, inputs: Sequence, params: Sequence | None, name:
     if not callable(fn) and not hasattr(fn, "gradviz_subject"):  # a front end (gv.torch) brings its own recorder
         raise GradvizTypeError(f"gv.check's first argument is the function to check, got {describe(fn)}; "
                                "e.g. gv.check(lambda x: (x * x).tanh(), x)")
-    specs = graph_inputs(inputs, params)
     make = getattr(fn, "gradviz_subject", None)
+    specs = graph_inputs(inputs, params, positional_names(fn) if make is None else ())
     recorder = make(specs) if make is not None else GradvizRecorder(fn, specs, len(inputs))
     subject = RecordedSubject(name or getattr(fn, "__name__", "function"), specs, recorder)
     # the user's own nodes, by position: the recorded graph takes the names they gave results computed from them
