@@ -290,11 +290,12 @@ def test_a_swapped_return_is_named_and_costs_the_forward_points_only(graded):
     assert (swapped["Softmax CE"]["status"], swapped["Softmax CE"]["points"]) == ("PASS", 3)  # the math is right
     forward = swapped["Softmax CE forward"]
     assert (forward["status"], forward["points"]) == ("FAIL", 0)
-    assert forward["reason"].startswith("softmax_cross_entropy returns (dlogits, loss) where the assignment's "
-                                        "returns (loss, dlogits): your values are right")
+    assert forward["reason"].startswith("softmax_cross_entropy returns (dlogits, loss); the assignment's returns "
+                                        "(loss, dlogits). Your values are right once swapped")
+    assert forward["reason"].endswith("return (loss, dlogits)")
     assert forward["cause"] == "returns the right values in another order than the assignment's"
     page = (root / "out" / "feedback" / "swapped.md").read_text()
-    assert "returns \\(dlogits, loss\\) where the assignment" in page or "returns (dlogits, loss)" in page
+    assert "returns \\(dlogits, loss\\); the assignment" in page
 
 
 @needs_bwrap

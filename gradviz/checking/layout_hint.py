@@ -19,7 +19,6 @@ import numpy as np
 
 from ..errors import GradvizError
 from .adapters.reading import call
-from .subject import UserCodeError
 
 # numpy's and Python's words for arrays whose shapes do not fit (matmul, dot, broadcasting, fancy indexing)
 SHAPE_ERROR = re.compile(r"raised (ValueError|IndexError): .*(mismatch|not aligned|could not be broadcast|"
@@ -48,7 +47,7 @@ def layout_hint(message: str, given: Sequence[tuple[str, Any]], runs: Callable[[
         return None
     try:
         out = runs({n: np.ascontiguousarray(a.T) for n, a in flippable.items()})
-    except (UserCodeError, GradvizError, TypeError, AttributeError):
+    except Exception:  # noqa: BLE001 - it raised too (or the object cannot be copied): no hint, the message stays
         return None
     if not _batch_in_columns(out, next(iter(flippable.values())).shape[0]):
         return None  # it ran, but not as column code does (x.T @ W of a wrong W): no layout to name

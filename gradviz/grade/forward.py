@@ -112,13 +112,14 @@ def _swapped_order(student: Subject, reference: Subject) -> str | None:
     grad = reference.grad_name(reference.inputs[0].name) if reference.inputs else "the gradient"
     if {mine, theirs} == {0, 1}:
         order = ("loss", grad) if theirs == 0 else (grad, "loss")
-        said = f"returns ({order[1]}, {order[0]}) where the assignment's returns ({order[0]}, {order[1]})"
+        said, wanted = f"returns ({order[1]}, {order[0]}); the assignment's returns ({order[0]}, {order[1]})", \
+            f"({order[0]}, {order[1]})"
     else:
-        said = (f"returns the loss as value {mine + 1} of its result where the assignment's returns it as value "
-                f"{theirs + 1}")
-    return (f"{student.name} {said}: your values are right (swapped back, your loss matches the expected one at "
-            f"{POINTS} points), but they are returned in the wrong order, and code that unpacks the assignment's "
-            f"order gets them swapped; return them in the assignment's order")
+        said, wanted = (f"returns the loss as value {mine + 1}; the assignment's returns it as value {theirs + 1}",
+                        "the assignment's order")
+    return (f"{student.name} {said}. Your values are right once swapped (your loss matches the expected one at "
+            f"{POINTS} points), but code that unpacks the assignment's order gets them the wrong way round: "
+            f"return {wanted}")
 
 
 def match_arrays(student: Subject, reference: Subject) -> tuple[dict[int, int], list[str]]:
