@@ -205,6 +205,28 @@ def test_a_column_layout_loss_is_told_the_layout(tmp_path):
     assert "--batch-axis" not in done.stdout  # a loss has no batch axis to set: only the shape is said
 
 
+def test_a_column_layout_pair_names_its_data_input_not_its_weights(tmp_path):
+    """deeplearning.ai's linear_forward(A, W, b) = W @ A + b given A as rows: A alone is transposed (W stays)."""
+    (tmp_path / "lin.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        def linear_forward(A, W, b):
+            return np.dot(W, A) + b, (A, W, b)
+
+        def linear_backward(dZ, cache):
+            A, W, b = cache
+            return W.T @ dZ, dZ @ A.T, dZ.sum(axis=1, keepdims=True)
+    '''))
+    target = "lin.py:linear_forward,linear_backward"
+    done = check(target, "--input", "A=5,4", "--input", "W=3,4", "--input", "b=3,1", "--json", cwd=tmp_path)
+    verdict = json.loads(done.stdout)["reports"][0]["verdict"]
+    assert verdict.startswith("ERROR: likely a layout mismatch: linear_forward fails on A of shape (5, 4), one "
+                              "example per row (batch, features), but runs on A of shape (4, 5)"), verdict
+    assert "W of shape" not in verdict and "not aligned" in verdict
+    fixed = check(target, "--input", "A=4,5", "--input", "W=3,4", "--input", "b=3,1", "--batch-axis", "1", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stdout
+
+
 # -- 3 and 4. the forward compared with the reference: a swapped return, a sum for a mean --------------------------
 
 SPEC = textwrap.dedent('''

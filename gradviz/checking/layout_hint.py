@@ -42,15 +42,12 @@ def layout_hint(message: str, given: Sequence[tuple[str, Any]], runs: Callable[[
     with the original one."""
     if not SHAPE_ERROR.search(message):
         return None
-    flippable = _flippable(given)
-    if not flippable:
+    every = _flippable(given)
+    # one input at a time (the data beside a pair's weights), then all of them together
+    tries = [{n: a} for n, a in every.items()] + ([every] if len(every) > 1 else [])
+    flippable = next((t for t in tries if _runs_as_columns(runs, t)), None)
+    if flippable is None:
         return None
-    try:
-        out = runs({n: np.ascontiguousarray(a.T) for n, a in flippable.items()})
-    except Exception:  # noqa: BLE001 - it raised too (or the object cannot be copied): no hint, the message stays
-        return None
-    if not _batch_in_columns(out, next(iter(flippable.values())).shape[0]):
-        return None  # it ran, but not as column code does (x.T @ W of a wrong W): no layout to name
     what = CALLER.match(message)
     who = f"{what.group(1)}.{what.group(2)}" if what else message.split(" raised ", 1)[0]
     names = ", ".join(flippable)
@@ -61,6 +58,15 @@ def layout_hint(message: str, given: Sequence[tuple[str, Any]], runs: Callable[[
     return (f"likely a layout mismatch: {who} fails on {given_as}, one example per row (batch, features), but runs "
             f"on {works}, one example per column (features, batch). Take {names} with one example per row, as "
             f"given; or, if the assignment means columns, check it with {setting}{works}. ({who} {numpy_said})")
+
+
+def _runs_as_columns(runs: Callable[[dict], Any], flipped: dict[str, np.ndarray]) -> bool:
+    try:
+        out = runs({n: np.ascontiguousarray(a.T) for n, a in flipped.items()})
+    except Exception:  # noqa: BLE001 - it raised too (or the object cannot be copied): no hint, the message stays
+        return False
+    # it ran, but not as column code does (x.T @ W of a wrong W): no layout to name
+    return _batch_in_columns(out, next(iter(flipped.values())).shape[0])
 
 
 def _batch_in_columns(out: Any, batch: int) -> bool:
