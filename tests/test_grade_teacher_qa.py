@@ -142,10 +142,18 @@ def test_the_check_still_has_teeth_for_lazy_code(tmp_path, code):
     assert {i["name"]: i["status"] for i in report["inputs"]} == {"x": "PASS", "W": "FAIL", "b": "PASS"}
 
 
-def test_an_accumulation_outside_the_object_still_fails(tmp_path):
+def test_an_accumulation_outside_the_object_still_fails_and_is_named(tmp_path):
     done = dense(tmp_path, GLOBAL_TOTAL)
     report = json.loads(done.stdout)["reports"][0]
-    assert done.returncode == 1 and {i["name"]: i["status"] for i in report["inputs"]}["W"] == "FAIL"
+    inputs = {i["name"]: i for i in report["inputs"]}
+    assert done.returncode == 1 and {n: i["status"] for n, i in inputs.items()} == {"x": "PASS", "W": "FAIL",
+                                                                                   "b": "PASS"}
+    [finding] = [d for d in inputs["W"]["diagnosis"] if d["cause"] == "accumulated_across_calls"]
+    assert finding["message"].startswith("backward adds into a gradient it never zeroes")
+    # a backward that ignores dout altogether is still the chain rule forgotten, not an accumulation
+    done = dense(tmp_path, DENSE.replace("self.dW = self.x.T @ dout", "self.dW = self.x.T @ np.ones_like(dout)"))
+    causes = {d["cause"] for i in json.loads(done.stdout)["reports"][0]["inputs"] for d in i["diagnosis"]}
+    assert "chain_rule_forgotten" in causes and "accumulated_across_calls" not in causes
 
 
 def test_the_lazy_layer_object_is_left_as_the_first_forward_made_it():
