@@ -352,6 +352,17 @@ def test_tutorial_course_code_reads_several_inputs_and_integer_ids():
     assert embedding.startswith("PASS")
 
 
+def test_tutorial_course_code_names_a_column_layout_and_checks_lazy_gradients():
+    """Column code given rows: the layout is said, numpy's words kept after it, and batch_axis=1 with x.T (what it
+    says to do) passes; a dW made on first use and added into passes like one made in __init__."""
+    name = "tutorial-course-code.md"
+    wrong, columns, lazy = shown(name, 24).strip().split("\n")
+    assert wrong.startswith("ERROR: likely a layout mismatch: ColumnDense.forward fails on x of shape (5, 4), one "
+                            "example per row (batch, features), but runs on x of shape (4, 5)")
+    assert "batch_axis=1" in wrong and "matmul" in wrong
+    assert columns.startswith("PASS") and lazy.startswith("PASS")
+
+
 # --- what a reader sees: the built site in a real browser, the tutorials as real notebooks ---------
 
 MIN_TEXT_PX = 10

@@ -94,3 +94,28 @@ def test_a_report_on_many_parameters_is_capped_in_a_notebook():
     assert "layer0.*" in visible and "layer1.*" in visible
     assert hidden.count("<li>") == len(report.results)  # every input is one click away
     assert "all %d inputs" % len(report.results) in hidden
+
+
+def test_a_report_in_a_notebook_shows_no_column_that_no_oracle_filled():
+    """Hand-written code has no SymPy twin: its HTML (and Markdown) table has no column of dashes for it."""
+    html_layer, html_graph = _execute(
+        "import numpy as np, gradviz as gv\n"
+        "class Dense:\n"
+        "    def __init__(self):\n"
+        "        self.W = np.random.default_rng(0).normal(size=(4, 3))\n"
+        "    def forward(self, x):\n"
+        "        self.x = x\n"
+        "        return x @ self.W\n"
+        "    def backward(self, dout):\n"
+        "        self.dW = self.x.T @ dout\n"
+        "        return dout @ self.W.T\n"
+        "gv.check_layer(Dense(), np.random.default_rng(1).normal(size=(5, 4)))",
+        "a = gv.Value(0.4, label='a')\ngv.check(lambda a: (a * a).tanh(), a)")
+    layer, graph = html_layer["text/html"], html_graph["text/html"]
+    assert ">finite differences</th>" in layer and "SymPy" not in layer
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", layer) == ["input", "index", "yours", "finite differences",
+                                                           "abs err", "rel err", "status"]
+    assert "<td data-label=\"SymPy\"" not in layer and ">-</td>" not in layer  # no cell of dashes left either
+    assert ">SymPy</th>" in graph and "<td data-label=\"SymPy\"" in graph  # a graph's SymPy column stays
+    markdown = html_layer["text/markdown"]
+    assert "| yours | finite differences | abs err |" in markdown and "SymPy" not in markdown

@@ -33,6 +33,7 @@ from .adapters.logits import logits_reading, probability_axis
 from .adapters.loss import grad_fn_subject, loss_subject
 from .adapters.pair_readings import read_pair
 from .adapters.reading import Reading, accepts, positional_names
+from .layout_hint import function_runs, layout_hint, method_runs
 from .pipeline import Options
 from .probe import DIRECTIONS
 from .report import InputResult, Report
@@ -58,6 +59,7 @@ class HandwrittenSubject(Subject):
         self.warnings = list(reading.warnings)
         self.constants = dict(reading.constants)
         self.code = tuple(reading.code)
+        self.cost_index = reading.cost_index  # the order of (loss, gradient): grading compares it with the reference's
 
     def first(self, arrays: list[np.ndarray]) -> np.ndarray:
         return self.reading.forward(dict(zip(self.names, arrays)))
@@ -107,7 +109,7 @@ def _options(eps, atol, rtol, strict, mode, seed, directions, per_example_dout=F
 
 
 def _run(build: Callable[[], Reading], name: str, shapes: list, options: Options, given: Sequence = (),
-         code: tuple = ()) -> Report:
+         code: tuple = (), hint: Callable[[str], str | None] | None = None) -> Report:
     """Read the user's code and check it; user code failing while it is read is an ERROR report.
 
     The step is validated against the arrays the user gave before their code first runs; `code` is the
@@ -118,10 +120,12 @@ def _run(build: Callable[[], Reading], name: str, shapes: list, options: Options
     try:
         reading = build()
     except UserCodeError as exc:
+        message = str(exc)
+        message = (hint(message) if hint is not None else None) or message  # numpy's shape words said as a layout
         rows = shapes or [(name, ())]  # never an empty report: it would read as a pass
-        results = [InputResult(n, s, exc.status, message=str(exc)) for n, s in rows]
+        results = [InputResult(n, s, exc.status, message=message) for n, s in rows]
         return Report(subject=name, results=results, settings=options.settings(options.mode),
-                      verdict=f"{exc.status}: {exc}.", stopped_by=exc.cause)
+                      verdict=f"{exc.status}: {message}.", stopped_by=exc.cause)
     reading.code = reading.code or code
     return check_subject(reading, options)
 
@@ -195,8 +199,11 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
         return reading
 
     rows = [(n if not feed.single else "input", np.shape(feed.values[n])) for n in feed.diff] or [("input", ())]
-    return _run(build, type(obj).__name__, rows, options, given=[(n, feed.values[n]) for n in feed.diff],
-                code=(obj,))
+    given = [(n, feed.values[n]) for n in feed.diff]
+    names = [n for n, _ in given]
+    return _run(build, type(obj).__name__, rows, options, given=given, code=(obj,),
+                hint=(lambda m: layout_hint(m, given, method_runs(obj, m, names, [a for _, a in given], timeout)))
+                if feed.single else None)
 
 
 def check_layer_or_loss(obj: Any, inputs: dict[str, Any], args: Sequence, params: Sequence | None = None, *,
@@ -266,7 +273,8 @@ def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Seq
     return _run(lambda: read_pair(forward, backward, args, kwargs, wrt=wrt, timeout=timeout, batch_axis=batch_axis,
                                   layout=layout, seed=seed, **said),
                 name, _argument_shapes(forward, args, kwargs), options, given=_named(forward, args),
-                code=(forward, backward))
+                code=(forward, backward), hint=lambda m: layout_hint(m, _named(forward, args), function_runs(
+                    forward, [n for n, _ in _named(forward, args)], args, kwargs, timeout)))
 
 
 def _listed(value: str | Sequence[str] | None) -> list[str] | None:
@@ -288,7 +296,17 @@ def check_loss(obj: Any, *args: Any, compute: str | None = None, backward: str |
     args = in_order(computes, args, named, "gv.check_loss")
     return _run(lambda: loss_subject(obj, args, compute=compute, backward=backward, wrt=wrt, timeout=timeout,
                                      seed=seed),
-                name, _argument_shapes(computes, args), options, given=_named(None, args), code=(obj,))
+                name, _argument_shapes(computes, args), options, given=_named(None, args), code=(obj,),
+                hint=lambda m: _loss_layout(m, obj, args, timeout))
+
+
+def _loss_layout(message: str, obj: Any, args: Sequence, timeout: float | None) -> str | None:
+    """The layout hint for a loss: its function, or the method the message names, run on the inputs transposed."""
+    given = _named(obj if inspect.isroutine(obj) else None, args)
+    names = [n for n, _ in given]
+    runs = function_runs(obj, names, args, None, timeout) if inspect.isroutine(obj) else \
+        method_runs(obj, message, names, args, timeout)
+    return layout_hint(message, given, runs, batch_axis=False)
 
 
 def check_grad_fn(f: Callable, grad_f: Callable, *args: Any, wrt: str | None = None, eps: float | str = EPS,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from .status import ReportView
-from .text import ALL_INPUTS_UP_TO, MAX_GROUPS, MAX_SHOWN, fmt_index, fmt_number, settings_line
+from .text import ALL_INPUTS_UP_TO, MAX_GROUPS, MAX_SHOWN, filled_columns, fmt_index, fmt_number, settings_line
 from .text import element_count as size, grouped
 
 # background, text colour: dark text on a light fill, readable in print too
@@ -84,12 +84,14 @@ def format_html(report: ReportView) -> str:
         parts.append(f"<p>{esc(report.verdict)}</p>")
     rows = report.worst()
     scalars = all(not row.index for row in rows)  # a scalar has no index: no column for it
-    names = ["input"] + ([] if scalars else ["index"]) + list(report.columns) + ["abs err", "rel err", "status"]
+    keep = filled_columns(rows)  # no column of dashes for an oracle that did not run
+    names = ["input"] + ([] if scalars else ["index"]) + [report.columns[k] for k in keep] + ["abs err", "rel err",
+                                                                                              "status"]
     table = ['<table style="border-collapse:collapse">', _head(*names)]
     for row in rows:
         cells = [_cell(row.input, label="input")] + ([] if scalars else [_cell(fmt_index(row.index), label="index")])
-        cells += [_cell(fmt_number(v), "right", label=name)
-                  for v, name in zip((row.autograd, row.finite, row.symbolic), report.columns)]
+        values = (row.autograd, row.finite, row.symbolic)
+        cells += [_cell(fmt_number(values[k]), "right", label=report.columns[k]) for k in keep]
         cells += [_cell(fmt_number(row.abs_err, 2), "right", label="abs err"),
                   _cell(fmt_number(row.rel_err, 2), "right", label="rel err"),
                   _cell(badge(row.status) + (f" {esc(row.note)}" if row.note else ""), raw=True, label="status")]

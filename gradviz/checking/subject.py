@@ -71,6 +71,7 @@ class Subject:
     layout: str | None = None
     root: Any = None  # the recorded graph (enables SymPy and the per-node checks)
     kind: str | None = None  # the op or layer kind, when known (diagnosis)
+    cost_index: int | None = None  # a loss returning (loss, gradient) together: where its value is among them
 
     def __init__(self) -> None:
         self.notes: list[str] = []

@@ -152,11 +152,18 @@ def _element_table(report: ReportView, rows: list, width: int, color: bool) -> l
     return lines
 
 
+def filled_columns(rows: Sequence) -> list[int]:
+    """Which of the three value columns (yours, finite differences, SymPy) any row fills: an oracle that did not
+    run (SymPy for hand-written code) gets no column of dashes, in the text, the HTML or the Markdown."""
+    return [k for k, field in enumerate(("autograd", "finite", "symbolic"))
+            if k == 0 or any(fmt_number(getattr(r, field)) != "-" for r in rows)]
+
+
 def _element_grid(report: ReportView, rows: list, width: int, color: bool, digits: int) -> list[str]:
     names = list(report.columns)
     values = [[fmt_number(r.autograd, digits), fmt_number(r.finite, digits), fmt_number(r.symbolic, digits)]
               for r in rows]
-    keep = [k for k in range(3) if k == 0 or any(v[k] != "-" for v in values)]  # drop a column nobody filled
+    keep = filled_columns(rows)  # drop a column nobody filled
     scalars = all(not r.index for r in rows)  # scalars have no index: no column for it
     index = (lambda r: []) if scalars else (lambda r: [fmt_index(r.index) if r.index is not None else "-"])
     header = ["input"] + ([] if scalars else ["index"]) + [names[k] for k in keep] + ["abs err", "rel err"]

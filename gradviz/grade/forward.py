@@ -18,7 +18,7 @@ import numpy as np
 from ..cli.check_command import file_target_report
 from ..checking import served
 from ..checking.report import ERROR, FAIL, PASS, Report
-from ..checking.subject import Subject, UserCodeError
+from ..checking.subject import INPUT, Subject, UserCodeError
 from ..errors import GradvizError
 from .spec import parse_check_args
 
@@ -73,8 +73,53 @@ def compare_forward(student: Subject, reference: Subject, seed: int) -> dict[str
             count = int((~close).sum())
             return _outcome(FAIL, f"your forward differs from the expected output {where}: {count} of {yours.size} "
                                   f"values differ, the most at index {tuple(int(i) for i in worst)} "
-                                  f"(yours {float(yours[worst]):.6g})", "forward_differs")
+                                  f"(yours {float(yours[worst]):.6g}{_ratio(yours, expected, reference)})",
+                            "forward_differs")
+    swapped = _swapped_order(student, reference)
+    if swapped:
+        return _outcome(FAIL, swapped, "return_order")
     return _outcome(PASS, f"your forward matches the expected output at {POINTS} points", None)
+
+
+def _ratio(yours: np.ndarray, expected: np.ndarray, reference: Subject) -> str:
+    """'; yours is 6x the reference: a sum where the mean belongs' when every value is off by a count of the input.
+
+    Only a factor equal to the batch size or the element count of an input is named (a sum over the batch, or
+    over every element, where the mean belongs, and the other way round); any other factor is left unsaid."""
+    if yours.size == 0 or np.any(expected == 0):
+        return ""
+    ratios = (yours / expected).ravel()
+    data = [i.data for i in reference.inputs if i.role == INPUT and i.data.ndim] or \
+        [i.data for i in reference.inputs if i.data.ndim]
+    counts = {n for a in data for n in (a.shape[0], a.shape[-1], a.size) if n >= 2}
+    for n in sorted(counts):
+        if np.allclose(ratios, n, rtol=1e-6):
+            return f"; yours is {n}x the reference: a sum where the mean belongs"
+        if np.allclose(ratios, 1 / n, rtol=1e-6):
+            return f"; yours is 1/{n} of the reference: a mean where the sum belongs"
+    return ""
+
+
+def _swapped_order(student: Subject, reference: Subject) -> str | None:
+    """A loss whose values are right but returned in another order than the reference's: the student's interface.
+
+    Confirmed, not guessed: gradviz read the student's loss wherever it is among the returned values, that loss
+    matched the reference's at every point, and only its position differs (the gradient check, a target of its
+    own, judges the gradient). A swapped (dlogits, loss) breaks every caller written for (loss, dlogits)."""
+    mine, theirs = student.cost_index, reference.cost_index
+    if not (student.loss and reference.loss) or mine is None or theirs is None or mine == theirs:
+        return None
+    grad = reference.grad_name(reference.inputs[0].name) if reference.inputs else "the gradient"
+    if {mine, theirs} == {0, 1}:
+        order = ("loss", grad) if theirs == 0 else (grad, "loss")
+        said, wanted = f"returns ({order[1]}, {order[0]}); the assignment's returns ({order[0]}, {order[1]})", \
+            f"({order[0]}, {order[1]})"
+    else:
+        said, wanted = (f"returns the loss as value {mine + 1}; the assignment's returns it as value {theirs + 1}",
+                        "the assignment's order")
+    return (f"{student.name} {said}. Your values are right once swapped (your loss matches the expected one at "
+            f"{POINTS} points), but code that unpacks the assignment's order gets them the wrong way round: "
+            f"return {wanted}")
 
 
 def match_arrays(student: Subject, reference: Subject) -> tuple[dict[int, int], list[str]]:
@@ -88,7 +133,8 @@ def match_arrays(student: Subject, reference: Subject) -> tuple[dict[int, int], 
     unmatched = []
     used: dict[int, bool] = {}
     for k, ref in enumerate(reference.inputs):
-        free = [j for j, s in enumerate(student.inputs) if j not in matched.values() and s.role == ref.role
+        free = [j for j, s in enumerate(student.inputs) if j not in matched.values()
+                and (s.role == ref.role or student.loss and reference.loss)  # a cost's arguments have no roles
                 and _compatible(s.data.shape, ref.data.shape)]
         same = [j for j in free if student.inputs[j].name == ref.name] or free
         if len(same) > 1:

@@ -13,10 +13,13 @@ from typing import Any
 from ..checking.diagnosis.catalogue import every_cause
 
 UNNAMED = "wrong on the hidden variant's inputs, although right on the visible ones"
+FORWARD_HIDDEN = "your forward differs from the expected output on the hidden variant's inputs"
 
 
 def hidden_view(outcome: dict[str, Any]) -> dict[str, Any]:
     """The outcome of a hidden check as a student may see it (status, inputs and cause ids are kept)."""
+    if outcome.get("cause") == "forward_differs":  # the forward comparison's message holds values and factors
+        return {**outcome, "verdict": FORWARD_HIDDEN, "markdown": "", "svg": ""}
     if not outcome.get("problems"):
         return {**outcome, "markdown": "", "svg": ""}
     causes = every_cause()

@@ -62,6 +62,7 @@ STOPPED = {
     "failed": "its code fails as a whole",
     "grader": "the grader's own process for it stopped",
     "forward_differs": "the forward differs from the expected output",
+    "return_order": "returns the right values in another order than the assignment's",
     "forward_unmatched": "its arrays do not match the reference's, so the forwards could not be compared",
     "reference": "the teacher's reference could not be run",
 }

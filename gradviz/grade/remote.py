@@ -95,6 +95,8 @@ class RemoteSubject(Subject):
         self.layout = d.get("layout") if d.get("layout") in LAYOUTS else None
         kind = d.get("op_kind")
         self.kind = clip(kind, 40) if isinstance(kind, str) and kind.isidentifier() else None
+        at = d.get("cost_index")
+        self.cost_index = at if isinstance(at, int) and not isinstance(at, bool) and 0 <= at < 64 else None
         names = d.get("grad_names") if isinstance(d.get("grad_names"), dict) else {}
         self._grad_names = {n: clip(str(names[n]), 80) for n in self.names if n in names}
         self.notes = [clip(str(n), 400) for n in _list(d.get("notes"))]

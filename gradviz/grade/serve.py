@@ -101,6 +101,7 @@ def describe(subject: Subject) -> dict:
     """What the grader needs to check a Subject, as JSON (the arrays go separately, in order)."""
     return {"name": _text(subject.name), "answer": _text(subject.answer), "loss": bool(subject.loss),
             "batch_axis": int(subject.batch_axis), "layout": subject.layout, "op_kind": subject.kind,
+            "cost_index": subject.cost_index,
             "inputs": [{"name": _text(i.name), "role": i.role, "float32": bool(i.float32)} for i in subject.inputs],
             "grad_names": {_text(i.name): _text(subject.grad_name(i.name)) for i in subject.inputs},
             "notes": [_text(n) for n in [*loaded_notes(), *subject.notes]][:ITEMS], "warnings": [_text(w) for w in subject.warnings][:ITEMS],

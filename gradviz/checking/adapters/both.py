@@ -81,4 +81,4 @@ def both_structured(fn: Callable, args: tuple, wrt, timeout: float | None) -> Re
                    override="wrt= (--wrt NAME) names the differentiated arrays", arrays=arrays, forward=forward,
                    vjp=vjp, backward_name=name, grad_names=dict(layout.keys), inputs=(), loss=True, notes=notes,
                    warnings=list(fc.warnings), constants={n: v for n, v in fc.arguments.items() if n not in arrays},
-                   named=set(layout.named))
+                   named=set(layout.named), cost_index=first_k)

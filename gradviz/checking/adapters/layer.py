@@ -160,6 +160,7 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
     after = float_attributes(obj)
     written = {k for k, v in after.items() if k not in before_forward or v is not before_forward[k]
                or not np.array_equal(v, saved_arrays[k])}
+    state.adopt()  # what this first forward built (weights made on first use) stays; what later calls make goes
     state.reset()  # the probe must not leave anything changed (arrays keep their identity: they are the buffers)
     history = {k.split("[")[0] for k in written if "[" in k}  # lists the forward appends to hold state, not weights
     candidates = _parameters(obj, params, {k: v for k, v in before_forward.items()

@@ -79,7 +79,7 @@ def _prepared(what: str, value: Any, warnings_out: list[str], name: str | None =
             message = f"{what} is float32; it was upcast to float64 for the check"
             warn_at_user(message, PrecisionWarning)
             warnings_out.append(message)
-        return np.array(value, dtype=np.float64)
+        return np.array(value, dtype=np.float64, order="C")  # C order: the probes perturb it through flat views
     if isinstance(value, np.ndarray) and value.dtype.kind not in "iub":
         raise GradvizError(f"{name or what} must be a numeric array, got dtype {value.dtype}")
     return value

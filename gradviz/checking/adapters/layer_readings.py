@@ -102,6 +102,7 @@ def _probe(obj: Any, fwd_name: str, feed: Feed, timeout: float | None, places) -
                  and is_float_array(vars(obj)[k][-1])]
         return places(returned, written, grown)
     finally:
+        state.adopt()  # weights the first forward builds stay (layer_state.py)
         state.reset()
 
 

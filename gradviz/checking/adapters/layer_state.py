@@ -5,6 +5,13 @@ running statistics updated in place. Evaluated twice, such a layer answers diffe
 not a wrong gradient. LayerState snapshots everything on the object except the arrays being
 differentiated (the buffers the checker perturbs) and restores it before each call, as if each call
 ran on a fresh copy of the object.
+
+Attributes a call creates are part of that history too: a backward that builds its gradient lazily
+(`if not hasattr(self, "dW"): self.dW = np.zeros_like(self.W)`, then `self.dW += ...`) must find no dW
+on the next call, exactly as one made in __init__ is found zeroed again. What the *first forward*
+builds (weights created on first use, `if not hasattr(self, "W")`) is taken into the snapshot by
+adopt() instead: it is the object's own state from then on, and deleting it would rebuild the weights
+the checker is perturbing.
 """
 
 from __future__ import annotations
@@ -21,12 +28,21 @@ class LayerState:
         self.buffers: set[int] = set()
         self.saved: dict[str, Any] = {}
         self.members: dict[str, Any] = {}  # each list's and dict's own elements: an array kept there stays itself
-        for key, value in vars(obj).items():
+        self.known: set[str] = set()  # every attribute the object had (objects too): what reset() never deletes
+        self._take(vars(obj))
+
+    def _take(self, attributes: dict[str, Any]) -> None:
+        for key, value in attributes.items():
+            self.known.add(key)
             if isinstance(value, (list, dict)):
                 self.members[key] = list(value) if isinstance(value, list) else dict(value)
             snapshot = self._snapshot(value)
             if snapshot is not _SKIP:
                 self.saved[key] = (value, snapshot)
+
+    def adopt(self) -> None:
+        """Call after the first forward: what it created (lazily built weights, caches) is kept from now on."""
+        self._take({k: v for k, v in vars(self.obj).items() if k not in self.known})
 
     def protect(self, buffers: dict[str, np.ndarray]) -> None:
         """The differentiated arrays: the checker owns their values, so reset() leaves them alone."""
@@ -44,7 +60,10 @@ class LayerState:
         return _SKIP  # objects (optimizers, other layers) are left as they are
 
     def reset(self) -> None:
-        """Put back every attribute the snapshot holds (lists and dicts emptied and refilled in place)."""
+        """Put back every attribute the snapshot holds (lists and dicts emptied and refilled in place), and
+        remove the attributes created since (a lazily made gradient starts again from nothing)."""
+        for key in [k for k, v in vars(self.obj).items() if k not in self.known and id(v) not in self.buffers]:
+            delattr(self.obj, key)
         for key, (original, snapshot) in self.saved.items():
             current = vars(self.obj).get(key, _SKIP)
             if isinstance(original, np.ndarray):
@@ -67,6 +86,8 @@ class LayerState:
 
     def _member(self, member: Any, snapshot: Any) -> Any:
         """An array the list or dict held keeps its identity (its values put back unless it is differentiated)."""
+        if snapshot is _SKIP:  # an object kept in a list (a Parameter, a sub-layer) is left as it is, itself
+            return member
         if isinstance(member, np.ndarray) and isinstance(snapshot, np.ndarray) and member.shape == snapshot.shape \
                 and member.dtype == snapshot.dtype:
             if id(member) not in self.buffers:

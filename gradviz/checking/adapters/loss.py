@@ -145,7 +145,7 @@ def _both_subject(fn, args, wrt, timeout) -> Reading:
                        {target: arrays[target].copy()})[1]}, backward_name=name, inputs=(target,), loss=True,
                    notes=notes + [f"the gradient {name} returns is taken to belong to {target}, its first float "
                                   "array argument" if not wrt else f"the gradient belongs to {target} (wrt)"],
-                   warnings=warns, constants=_others(bound.arguments, target))
+                   warnings=warns, constants=_others(bound.arguments, target), cost_index=0)
 
 
 def _loss_methods(obj, compute, backward) -> tuple[str, str]:

@@ -60,6 +60,7 @@ class Reading:
     confirm_vjp: Callable[[Any], dict[str, Any]] | None = None  # the VJP confirm.py tests, when not `vjp` itself
     code: tuple = ()  # the user's functions or objects, whose source the diagnosis may read (evidence.py)
     unread: Callable[[], str | None] | None = None  # after a VJP: why arrays left without a gradient are a misreading
+    cost_index: int | None = None  # a loss returning its value and gradients together: where the value is
 
     def grad_name(self, name: str) -> str:
         return self.grad_names.get(name, "d" + name.split("[")[0].split(".")[-1])
@@ -157,7 +158,7 @@ def float64_copy(name: str, value: Any, warnings_out: list[str]) -> np.ndarray:
         warnings_out.append(message)
     if array.dtype.kind not in "fiub":
         raise GradvizError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    return np.array(array, dtype=np.float64)
+    return np.array(array, dtype=np.float64, order="C")  # C order: the probes perturb it through flat views
 
 
 def is_float_array(value: Any) -> bool:

@@ -84,6 +84,9 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                          "dx = dout * (1 - np.tanh(y)**2)  # y is tanh(x) already"),
     "derivative_missing": ("wrong variable", "the activation's derivative is missing: dout passed through",
                            "dx = dout  # activation's derivative forgotten"),
+    "accumulated_across_calls": ("chain rule", "a gradient added into across calls and never zeroed: each backward "
+                                 "returns the running total (tested by calling it again with the same dout)",
+                                 "TOTAL['W'] += x.T @ dout; dW = TOTAL['W']  # never zeroed"),
     "chain_rule_forgotten": ("chain rule", "the upstream gradient ignored (wholly or in one term): tested by doubling dout",
                              "dx = 1 - y**2  # dout never multiplied in"),
     "dropped_product_term": ("rules", "half of a product in the derivative is missing (sigmoid's s * (1 - s))",

@@ -38,6 +38,9 @@ def chain_rule_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fin
             return None  # linear in dout: the chain rule is applied (whatever else is wrong)
         if _proportional(constant, ctx.wrt):
             return None  # lam * W added in backward: the regularization hypothesis names that
+        carried = _accumulated(ref, ctx)
+        if carried is not None:
+            return carried
         if ctx.close(doubled, user):
             return Finding("the upstream gradient is ignored: backward returns the same gradient when dout is "
                            "doubled, so the chain rule's dout * (local derivative) is missing its dout",
@@ -60,6 +63,32 @@ def chain_rule_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fin
                        "the local derivative without multiplying by dout (the chain rule)",
                        cause="chain_rule_forgotten", confidence=0.9,
                        evidence="yours * dout equals the true gradient on every element")
+    return None
+
+
+def _accumulated(ref: np.ndarray, ctx: Context) -> Finding | None:
+    """A backward that adds into a gradient it never zeroes (a total kept outside the object, which gradviz cannot
+    put back between calls: a module-level dict, a class attribute): called with 3 * dout and then 5 * dout, its
+    second answer exceeds the first by the true gradient for 5 * dout, where any VJP's answers are 3 : 5."""
+    if ctx.close(ref, np.zeros_like(ref)):
+        return None  # a true gradient of zero: growing by it says nothing
+    if "repeated" not in ctx.memo:  # two more backwards, only for a gradient that did not scale with dout
+        d = np.asarray(ctx.cotangent, dtype=np.float64)
+        answers = []
+        for factor in (3.0, 5.0):
+            got = ctx.vjp(factor * d)
+            answers.append(None if got is None else np.array(got, dtype=np.float64))  # a copy: the array may grow
+        ctx.memo["repeated"] = answers
+    first, second = ctx.memo["repeated"]
+    if first is None or second is None or first.shape != ref.shape or second.shape != ref.shape \
+            or ctx.close(second, 5.0 / 3.0 * first):
+        return None  # linear in dout: nothing is carried between calls
+    if ctx.close(second - first, 5.0 * ref):
+        return Finding("backward adds into a gradient it never zeroes: each call returns the running total of "
+                       "every call before it, not its own gradient; start from zero in each backward (assign with "
+                       "= rather than +=, or zero the total first)", cause="accumulated_across_calls",
+                       confidence=0.95, evidence="called with 3 * dout and then 5 * dout, the second answer exceeds "
+                                                 "the first by exactly the true gradient for 5 * dout")
     return None
 
 
