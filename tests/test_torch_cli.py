@@ -530,3 +530,19 @@ def test_a_flag_that_cannot_apply_to_torch_code_is_refused_with_what_to_use(ops,
     done = _cli(folder, *arguments)
     assert done.returncode == 2 and message in done.stderr, done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_repeated_index_advice_for_torch_code_names_torchs_scatter_add(ops):
+    folder, ns = ops
+    table, ids = torch.randn(5, 3, dtype=torch.float64), torch.tensor([4, 0, 4, 1, 4])
+    # oracle: the advised fix is Lookup's own backward (index_add_), which gradcheck passes; the overwrite fails
+    assert _gradcheck(ns["Lookup"].apply, table, ids) and not _gradcheck(ns["LookupOverwrites"].apply, table, ids)
+    done = _cli(folder, "ops.py:LookupOverwrites", "--input", "table=5,3", "--input", "ids=[4, 0, 4, 1, 4]", "--json")
+    assert done.returncode == 1, done.stderr
+    findings = [d for r in json.loads(done.stdout)["reports"][0]["inputs"] for d in r["diagnosis"]]
+    lost = [d for d in findings if d["cause"] == "repeated_indices_lost"]
+    assert lost and all("dtable.index_add_(0, ids, dout)" in d["message"] and
+                        "dtable.index_put_((ids,), dout, accumulate=True)" in d["message"] for d in lost)
+    assert "np.add.at" not in done.stdout  # numpy's spelling is for numpy code (tests/test_diagnosis_causes.py)
+    api = gv.torch.check(ns["LookupOverwrites"], table, ids)  # the Python API gives the same advice
+    assert "index_add_" in api.results[0].diagnosis[0] and "np.add.at" not in str(api.to_dict())

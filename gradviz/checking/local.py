@@ -362,7 +362,7 @@ def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
                       output=np.asarray(out, dtype=np.float64), cotangent=np.asarray(cot, dtype=np.float64),
                       attrs={k: v for k, v in attrs.items() if not k.startswith("_fixed")}, twin=twin,
                       atol=atol, rtol=rtol,
-                      code=() if op.builtin else (op.forward, op.backward),
+                      code=() if op.builtin else (op.forward, op.backward), framework=op.framework,
                       vjp=lambda dout: _input_vjp(op, inputs, attrs, out, dout, i))
     complete_geometry(context)
     return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)

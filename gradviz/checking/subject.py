@@ -71,6 +71,7 @@ class Subject:
     layout: str | None = None
     root: Any = None  # the recorded graph (enables SymPy and the per-node checks)
     kind: str | None = None  # the op or layer kind, when known (diagnosis)
+    framework: str = "numpy"  # the user's array library: a diagnosis's fix is written in its terms
 
     def __init__(self) -> None:
         self.notes: list[str] = []

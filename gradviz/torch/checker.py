@@ -134,6 +134,8 @@ def to_float64(t: torch.Tensor) -> torch.Tensor:
 class TorchSubject:
     """gv.check's recorder for torch code: record, forward and autograd, all run by torch in float64."""
 
+    framework = "torch"  # the diagnosis names its fixes in torch's terms
+
     def __init__(self, target: _Target, specs):
         self.target, self.specs = target, specs
         self._last: tuple | None = None

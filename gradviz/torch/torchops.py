@@ -110,7 +110,7 @@ def custom_op(cls: type) -> OpDef:
     if op is None:
         op = _custom_ops[cls] = register(OpDef(
             name=f"torch.{cls.__name__}#{next(_serial)}", symbol=cls.__name__, forward=_forward,
-            backward=_backward, arity=None, builtin=False))
+            backward=_backward, arity=None, builtin=False, framework="torch"))
     return op
 
 
@@ -121,5 +121,5 @@ def opaque_op(func: Callable) -> OpDef:
     if op is None:
         op = _opaque_ops[name] = register(OpDef(
             name=f"torch.{name}#{next(_serial)}", symbol=name, forward=_forward, backward=_backward,
-            arity=None, builtin=False))
+            arity=None, builtin=False, framework="torch"))
     return op
