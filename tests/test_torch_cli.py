@@ -473,6 +473,8 @@ def test_wrt_differentiates_only_the_tensors_it_names(ops):
     assert "wrt=r: only it is differentiated; theta is held fixed" in by_r.notes
     by_theta = _check(folder, "ops.py:PolarToXYSignSlip", "r=rand(4)", "theta=randn(4)", wrt="theta")
     assert _statuses(by_theta) == {"theta": "FAIL"}
+    # the node's diagnosis is about theta's slip, not about r's gradient, which was never asked for
+    assert "the sign is flipped" in by_theta.verdict and "exactly zero" not in by_theta.verdict
     # a module's parameter by its name: closed form d sum(RMSNorm(x) * gain * R) / d gain = sum over rows
     gain = _check(folder, "ops.py:NormedNoScaleTerm", init=["width=4"], input_shape="3,4", wrt="gain")
     assert gain.ok and _statuses(gain) == {"gain": "PASS"}  # the bug is in d/dx, which is not differentiated

@@ -10,7 +10,6 @@ own forward instead, so user ops are localized too.
 from __future__ import annotations
 
 import inspect
-
 from typing import Any
 
 import numpy as np
@@ -310,6 +309,8 @@ def _diagnose_without_twin(node, op, inputs, out, cot, hand, eps, atol, rtol) ->
     except Exception:  # noqa: BLE001 - the user's forward raised off the point: no reference, no diagnosis
         return []
     for i, (h, ref) in enumerate(zip(hand, phi.split(reference))):
+        if h is None and not node._parents[i].requires_grad:  # held fixed (a constant, torch's wrt=): no gradient
+            continue
         h = np.zeros(np.shape(inputs[i])) if h is None else np.asarray(h, dtype=np.float64)
         ref = np.asarray(ref, dtype=np.float64)
         if h.shape == ref.shape and np.any(np.abs(h - ref) > atol + rtol * np.abs(ref)):
@@ -366,7 +367,6 @@ def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
                       vjp=lambda dout: _input_vjp(op, inputs, attrs, out, dout, i))
     complete_geometry(context)
     return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)
-
 
 
 def _held_fixed(op, attrs: dict) -> dict:
