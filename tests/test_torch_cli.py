@@ -548,3 +548,17 @@ def test_the_repeated_index_advice_for_torch_code_names_torchs_scatter_add(ops):
     assert "np.add.at" not in done.stdout  # numpy's spelling is for numpy code (tests/test_diagnosis_causes.py)
     api = gv.torch.check(ns["LookupOverwrites"], table, ids)  # the Python API gives the same advice
     assert "index_add_" in api.results[0].diagnosis[0] and "np.add.at" not in str(api.to_dict())
+
+
+def test_render_builds_a_module_instance_and_refuses_a_class_it_cannot_build(ops):
+    from gradviz.errors import GradvizError
+    from gradviz.targets import graph_of
+
+    folder, _ = ops
+    xs = [[0.5, -1.0, 2.0, 0.25], [1.5, 0.5, -0.5, 1.0]]
+    root = graph_of(f"{folder}/ops.py:normed", {}, {"x": str(xs)}, 0)
+    x = np.array(xs)  # closed form: x / sqrt(mean(x**2) + 1e-6) * linspace(0.5, 1.5, 4)
+    expected = x / np.sqrt((x * x).mean(axis=1, keepdims=True) + 1e-6) * np.linspace(0.5, 1.5, 4)
+    np.testing.assert_allclose(root.data, expected, rtol=1e-12)
+    with pytest.raises(GradvizError, match=r"gradviz render takes no constructor arguments: make an instance"):
+        graph_of(f"{folder}/ops.py:Normed", {}, {"x": str(xs)}, 0)

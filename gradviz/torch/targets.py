@@ -72,12 +72,18 @@ def check_target(obj: Any, name: str, module_inputs: dict | None, overrides: dic
 
 def graph_target(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str], seed: int,
                  settings: dict | None = None):
-    obj, settings, _ = construct(obj, name, {}, settings or {}, seed)
+    hint = (f"; gradviz render takes no constructor arguments: make an instance in the file (model = "
+            f"{name}(...)) and render FILE:model")
+    obj, settings, _ = construct(obj, name, {}, settings or {}, seed, hint)
     values, _ = arguments(obj, name, module_inputs, overrides, seed, settings)
     return record(obj, *values)
 
 
-def construct(obj: Any, name: str, init: dict[str, str], settings: dict, seed: int) -> tuple[Any, dict, list[str]]:
+CONSTRUCTOR_HINT = "; give constructor arguments with --init NAME=SPEC or --args JSON"
+
+
+def construct(obj: Any, name: str, init: dict[str, str], settings: dict, seed: int,
+              hint: str = CONSTRUCTOR_HINT) -> tuple[Any, dict, list[str]]:
     """An nn.Module class built from --init and its share of --args: (the module, forward's --args, notes).
 
     --args keys go to whichever of the constructor and forward takes them; --init NAME=SPEC is a constructor
@@ -118,8 +124,7 @@ def construct(obj: Any, name: str, init: dict[str, str], settings: dict, seed: i
     except Exception as exc:  # the user's constructor: its error, at its line, is the message
         at = where(exc)
         raise GradvizError(f"creating {name}({', '.join(f'{n}=...' for n in kwargs)}) raised "
-                           f"{type(exc).__name__}: {exc}" + (f" (at {at})" if at else "")
-                           + "; give constructor arguments with --init NAME=SPEC or --args JSON") from None
+                           f"{type(exc).__name__}: {exc}" + (f" (at {at})" if at else "") + hint) from None
     said = ", ".join(f"{n}={_shown(v)}" for n, v in kwargs.items())
     notes = [f"{name} was built as {name}({said})"] if kwargs else []
     return module, {n: v for n, v in settings.items() if n in forward}, notes
