@@ -9,8 +9,12 @@ the reason, where torch is not installed.
 """
 
 import json
+import os
 import runpy
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +24,8 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip insta
 
 import gradviz as gv  # noqa: E402
 from gradviz.targets import check_file_target  # noqa: E402  (the CLI's one entry point for file targets)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OPS = textwrap.dedent('''
     import torch
@@ -184,6 +190,26 @@ OPS = textwrap.dedent('''
             return grad.reshape(-1) * 2
 
 
+    class Normed(torch.nn.Module):
+        """RMSNorm with a learned gain: the width is a constructor argument."""
+
+        norm = RMSNorm
+
+        def __init__(self, width, low=0.5):
+            super().__init__()
+            self.gain = torch.nn.Parameter(torch.linspace(low, low + 1, width, dtype=torch.float64))
+
+        def forward(self, x):
+            return self.norm.apply(x) * self.gain
+
+
+    class NormedNoScaleTerm(Normed):
+        norm = RMSNormNoScaleTerm
+
+
+    normed = Normed(4)
+
+
     class BackwardSlip(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -205,11 +231,18 @@ def ops(tmp_path_factory):
     return folder, runpy.run_path(str(folder / "ops.py"))
 
 
-def _check(folder, target, *inputs, args=None):
-    """`gradviz check folder/TARGET --input ... [--args JSON]`, as the command line runs it."""
+def _check(folder, target, *inputs, args=None, input_shape=None, init=(), wrt=None):
+    """`gradviz check folder/TARGET --input ... [--args JSON] [--input-shape] [--init] [--wrt]`, as the CLI runs it."""
     pairs = dict(i.split("=", 1) for i in inputs)
-    return check_file_target(f"{folder}/{target}", args_json=args and json.dumps(args), input_shape=None,
-                             inputs=pairs, options={})
+    return check_file_target(f"{folder}/{target}", args_json=args and json.dumps(args), input_shape=input_shape,
+                             inputs=pairs, options={}, init=dict(i.split("=", 1) for i in init), wrt=wrt)
+
+
+def _cli(folder, *arguments):
+    """The real command line, in a subprocess started in the folder holding ops.py."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "gradviz", "check", *arguments], cwd=folder, env=env,
+                          capture_output=True, text=True)
 
 
 def _gradcheck(fn, *args) -> bool:
@@ -409,3 +442,123 @@ def test_rendering_a_function_with_two_outputs_draws_both(ops):
     # closed form of d(sum x + sum y): by r, cos + sin; by theta, r (cos - sin)
     np.testing.assert_allclose(leaves["r"].grad, np.cos(theta) + np.sin(theta), atol=1e-12)
     np.testing.assert_allclose(leaves["theta"].grad, r * (np.cos(theta) - np.sin(theta)), atol=1e-12)
+
+
+# --- the hand-written-code flags mean the same for torch code, or are refused: never silently ignored -------
+
+def test_input_shape_is_the_shape_of_the_generated_inputs(ops):
+    folder, ns = ops
+    x = torch.randn(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    assert _gradcheck(ns["RMSNorm"].apply, x) and not _gradcheck(ns["RMSNormNoScaleTerm"].apply, x)
+    good = _check(folder, "ops.py:RMSNorm", input_shape="3,5")
+    assert good.ok and [(r.name, r.shape) for r in good.results] == [("x", (3, 5))]
+    bad = _check(folder, "ops.py:RMSNormNoScaleTerm", input_shape="3,5")
+    assert _statuses(bad) == {"x": "FAIL"} and bad.first_bad_node.op == "RMSNormNoScaleTerm"
+    # a generated x beside a given s: closed form d/dx_i = sigmoid(x_i - e^s), d/ds = -e^s * sum_i d/dx_i
+    report = _check(folder, "ops.py:shifted_softplus", "s=[0.3]", input_shape="6")
+    by_name = {r.name: np.asarray(r.autograd) for r in report.results}
+    assert report.ok and by_name["x"].shape == (6,) and np.all((by_name["x"] > 0) & (by_name["x"] < 1))
+    np.testing.assert_allclose(by_name["s"], [-np.exp(0.3) * by_name["x"].sum()], rtol=1e-9)
+
+
+def test_wrt_differentiates_only_the_tensors_it_names(ops):
+    folder, ns = ops
+    gen = torch.Generator().manual_seed(6)
+    r, theta = torch.rand(4, dtype=torch.float64, generator=gen) + 0.5, torch.randn(4, dtype=torch.float64)
+    slip = ns["PolarToXYSignSlip"].apply
+    # oracle: gradcheck by r alone (theta fixed) passes; by theta alone fails
+    assert _gradcheck(lambda r: slip(r, theta), r) and not _gradcheck(lambda t: slip(r, t), theta)
+    by_r = _check(folder, "ops.py:PolarToXYSignSlip", "r=rand(4)", "theta=randn(4)", wrt="r")
+    assert by_r.ok and _statuses(by_r) == {"r": "PASS"}
+    assert "wrt=r: only it is differentiated; theta is held fixed" in by_r.notes
+    by_theta = _check(folder, "ops.py:PolarToXYSignSlip", "r=rand(4)", "theta=randn(4)", wrt="theta")
+    assert _statuses(by_theta) == {"theta": "FAIL"}
+    # the node's diagnosis is about theta's slip, not about r's gradient, which was never asked for
+    assert "the sign is flipped" in by_theta.verdict and "exactly zero" not in by_theta.verdict
+    # a module's parameter by its name: closed form d sum(RMSNorm(x) * gain * R) / d gain = sum over rows
+    gain = _check(folder, "ops.py:NormedNoScaleTerm", init=["width=4"], input_shape="3,4", wrt="gain")
+    assert gain.ok and _statuses(gain) == {"gain": "PASS"}  # the bug is in d/dx, which is not differentiated
+
+
+def test_init_builds_an_nn_module_class_and_its_forward_gets_the_inputs(ops):
+    folder, ns = ops
+    x = torch.randn(3, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(7))
+    assert _gradcheck(ns["Normed"](5), x) and not _gradcheck(ns["NormedNoScaleTerm"](5), x)
+    good = _check(folder, "ops.py:Normed", init=["width=5"], input_shape="3,5")
+    assert good.ok and [(r.name, r.shape) for r in good.results] == [("x", (3, 5)), ("gain", (5,))]
+    assert "Normed was built as Normed(width=5)" in good.notes
+    bad = _check(folder, "ops.py:NormedNoScaleTerm", "x=3,5", args={"width": 5, "low": -0.5})
+    assert _statuses(bad) == {"x": "FAIL", "gain": "PASS"} and bad.first_bad_node.op == "RMSNormNoScaleTerm"
+    np.testing.assert_allclose(ns["Normed"](5, low=-0.5).gain.detach().numpy(), np.linspace(-0.5, 0.5, 5))
+    instance = _check(folder, "ops.py:normed", input_shape="2,4")  # an instance in the file: forward's x
+    assert instance.ok and _statuses(instance) == {"x": "PASS", "gain": "PASS"}
+
+
+def test_the_command_line_applies_the_flags_to_torch_code(ops):
+    folder, _ = ops
+    done = _cli(folder, "ops.py:NormedNoScaleTerm", "--init", "width=4", "--input-shape", "2,4", "--json")
+    assert done.returncode == 1, done.stderr
+    rows = {r["name"]: (r["shape"], r["status"]) for r in json.loads(done.stdout)["reports"][0]["inputs"]}
+    assert rows == {"x": ([2, 4], "FAIL"), "gain": ([4], "PASS")}
+    done = _cli(folder, "ops.py:NormedNoScaleTerm", "--init", "width=4", "--input-shape", "2,4", "--wrt", "gain",
+                "--json")
+    assert done.returncode == 0, done.stderr
+    assert [r["name"] for r in json.loads(done.stdout)["reports"][0]["inputs"]] == ["gain"]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["ops.py:HardTanh", "--input", "x=4", "--init", "x=3"],
+     "--init x: --init gives a constructor argument of a class, and HardTanh is a torch.autograd.Function, "
+     "whose apply is called and never an instance made; give forward's arguments with --input NAME=SPEC or "
+     "--args JSON"),
+    (["ops.py:normed", "--input-shape", "2,4", "--init", "width=3"],
+     "normed is an nn.Module built in the file already (to build one with other constructor arguments, name "
+     "its class: FILE:Normed)"),
+    (["ops.py:Normed", "--init", "depth=3", "--input-shape", "2,4"],
+     "--init depth: Normed's constructor has no argument depth; its arguments are width, low (forward's, given "
+     "with --input: x)"),
+    (["ops.py:RMSNorm", "--input", "x=3,5", "--input-shape", "3,5"],
+     "--input-shape 3,5: every argument of RMSNorm is given already (x, eps), so no input is generated at that "
+     "shape; give the shape with --input, e.g. --input x=3,5, or drop --input-shape"),
+    (["ops.py:Lookup", "--input", "table=5,3", "--input", "ids=[4, 0, 4]", "--wrt", "ids"],
+     "wrt='ids': ids is an int64 tensor, data without a gradient (indices, targets, masks); its float tensors "
+     "are table"),
+    (["ops.py:RMSNorm", "--input", "x=3,5", "--params", "W"],
+     "--params says how hand-written numpy code is called; RMSNorm is torch code, checked through "
+     "gv.torch.check, where it has no meaning: drop it (--wrt names the tensors to differentiate"),
+])
+def test_a_flag_that_cannot_apply_to_torch_code_is_refused_with_what_to_use(ops, arguments, message):
+    folder, _ = ops
+    done = _cli(folder, *arguments)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_repeated_index_advice_for_torch_code_names_torchs_scatter_add(ops):
+    folder, ns = ops
+    table, ids = torch.randn(5, 3, dtype=torch.float64), torch.tensor([4, 0, 4, 1, 4])
+    # oracle: the advised fix is Lookup's own backward (index_add_), which gradcheck passes; the overwrite fails
+    assert _gradcheck(ns["Lookup"].apply, table, ids) and not _gradcheck(ns["LookupOverwrites"].apply, table, ids)
+    done = _cli(folder, "ops.py:LookupOverwrites", "--input", "table=5,3", "--input", "ids=[4, 0, 4, 1, 4]", "--json")
+    assert done.returncode == 1, done.stderr
+    findings = [d for r in json.loads(done.stdout)["reports"][0]["inputs"] for d in r["diagnosis"]]
+    lost = [d for d in findings if d["cause"] == "repeated_indices_lost"]
+    assert lost and all("dtable.index_add_(0, ids, dout)" in d["message"] and
+                        "dtable.index_put_((ids,), dout, accumulate=True)" in d["message"] for d in lost)
+    assert "np.add.at" not in done.stdout  # numpy's spelling is for numpy code (tests/test_diagnosis_causes.py)
+    api = gv.torch.check(ns["LookupOverwrites"], table, ids)  # the Python API gives the same advice
+    assert "index_add_" in api.results[0].diagnosis[0] and "np.add.at" not in str(api.to_dict())
+
+
+def test_render_builds_a_module_instance_and_refuses_a_class_it_cannot_build(ops):
+    from gradviz.errors import GradvizError
+    from gradviz.targets import graph_of
+
+    folder, _ = ops
+    xs = [[0.5, -1.0, 2.0, 0.25], [1.5, 0.5, -0.5, 1.0]]
+    root = graph_of(f"{folder}/ops.py:normed", {}, {"x": str(xs)}, 0)
+    x = np.array(xs)  # closed form: x / sqrt(mean(x**2) + 1e-6) * linspace(0.5, 1.5, 4)
+    expected = x / np.sqrt((x * x).mean(axis=1, keepdims=True) + 1e-6) * np.linspace(0.5, 1.5, 4)
+    np.testing.assert_allclose(root.data, expected, rtol=1e-12)
+    with pytest.raises(GradvizError, match=r"gradviz render takes no constructor arguments: make an instance"):
+        graph_of(f"{folder}/ops.py:Normed", {}, {"x": str(xs)}, 0)

@@ -96,7 +96,7 @@ def context_for(s: Subject, arrays: list[np.ndarray], k: int, out: np.ndarray, c
     context = Context(name=spec.name, kind=s.kind, wrt=spec.data, inputs={**s.constants, **dict(zip(s.names, arrays))},
                       output=out, cotangent=cot, batch=batch, batch_axis=s.batch_axis, layout=s.layout,
                       per_sample=per_sample, attrs={"role": spec.role, **s.attrs}, float32=spec.float32,
-                      eps=tol.eps, atol=tol.atol, rtol=tol.rtol, code=s.code,
+                      eps=tol.eps, atol=tol.atol, rtol=tol.rtol, code=s.code, framework=s.framework,
                       vjp=None if cot is None or s.graph else functools.partial(gradient_for, s, arrays, k,
                                                                                   responses=aids.responses))
     # (a recorded graph's backward accumulates into its nodes: its ops get a vjp of their own in local.py)

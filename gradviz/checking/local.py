@@ -10,7 +10,6 @@ own forward instead, so user ops are localized too.
 from __future__ import annotations
 
 import inspect
-
 from typing import Any
 
 import numpy as np
@@ -310,6 +309,8 @@ def _diagnose_without_twin(node, op, inputs, out, cot, hand, eps, atol, rtol) ->
     except Exception:  # noqa: BLE001 - the user's forward raised off the point: no reference, no diagnosis
         return []
     for i, (h, ref) in enumerate(zip(hand, phi.split(reference))):
+        if h is None and not node._parents[i].requires_grad:  # held fixed (a constant, torch's wrt=): no gradient
+            continue
         h = np.zeros(np.shape(inputs[i])) if h is None else np.asarray(h, dtype=np.float64)
         ref = np.asarray(ref, dtype=np.float64)
         if h.shape == ref.shape and np.any(np.abs(h - ref) > atol + rtol * np.abs(ref)):
@@ -362,11 +363,10 @@ def _diagnose_node(node, inputs, out, cot, first_wrong, atol, rtol) -> list:
                       output=np.asarray(out, dtype=np.float64), cotangent=np.asarray(cot, dtype=np.float64),
                       attrs={k: v for k, v in attrs.items() if not k.startswith("_fixed")}, twin=twin,
                       atol=atol, rtol=rtol,
-                      code=() if op.builtin else (op.forward, op.backward),
+                      code=() if op.builtin else (op.forward, op.backward), framework=op.framework,
                       vjp=lambda dout: _input_vjp(op, inputs, attrs, out, dout, i))
     complete_geometry(context)
     return diagnose(np.asarray(hand, dtype=np.float64), np.asarray(sym, dtype=np.float64), context)
-
 
 
 def _held_fixed(op, attrs: dict) -> dict:

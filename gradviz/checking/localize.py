@@ -122,7 +122,8 @@ def _relocated(r: InputResult, yours: np.ndarray, found: Located, context: Conte
         note = f"{r.name}: re-checked at every element after the random directions disagreed"
         return (judged if judged.status != PASS else _keep_failed(r, judged)), note
     sample = yours.reshape(-1)[found.elements]
-    small = Context(name=r.name, batch=context.batch, atol=tol.atol, rtol=tol.rtol, attrs=dict(context.attrs))
+    small = Context(name=r.name, batch=context.batch, atol=tol.atol, rtol=tol.rtol, attrs=dict(context.attrs),
+                    framework=context.framework)
     judged = judge(r.name, sample, found.differences, None, tol.atol, tol.rtol, context=small)
     indices = [tuple(int(i) for i in np.unravel_index(e, yours.shape)) for e in found.elements]
     rows = judged.rows

@@ -193,6 +193,7 @@ def graph_subject(fn: Callable, inputs: Sequence, params: Sequence | None, name:
     specs = graph_inputs(inputs, params, positional_names(fn) if make is None else ())
     recorder = make(specs) if make is not None else GradvizRecorder(fn, specs, len(inputs))
     subject = RecordedSubject(name or getattr(fn, "__name__", "function"), specs, recorder)
+    subject.framework = getattr(recorder, "framework", subject.framework)  # gv.torch's recorder says "torch"
     # the user's own nodes, by position: the recorded graph takes the names they gave results computed from them
     subject.user_inputs = [x if isinstance(x, (Value, Tensor)) else None for x in inputs] + list(params or ())
     return subject

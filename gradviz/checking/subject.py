@@ -72,6 +72,7 @@ class Subject:
     root: Any = None  # the recorded graph (enables SymPy and the per-node checks)
     kind: str | None = None  # the op or layer kind, when known (diagnosis)
     cost_index: int | None = None  # a loss returning (loss, gradient) together: where its value is among them
+    framework: str = "numpy"  # the user's array library: a diagnosis's fix is written in its terms
 
     def __init__(self) -> None:
         self.notes: list[str] = []

@@ -70,6 +70,9 @@ class OpDef:
     # wrote there. The array engine hands it the gradient arrays zero_grad() kept,
     # so a parameter's gradient is neither copied nor reallocated at each step.
     fills: bool = False
+    # The array library the op's forward and backward are written in: "numpy", or "torch" for a custom
+    # torch.autograd.Function or a torch op recorded by gv.torch. A diagnosis names its fix in that library.
+    framework: str = "numpy"
     # A forward that also returns what its backward can reuse instead of redoing
     # (max pooling's winning positions): forward_saving(*inputs, **attrs) ->
     # (out, {keyword: value}); the array engine keeps the dict with the node and

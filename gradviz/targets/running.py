@@ -60,7 +60,10 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
         if not isinstance(settings, dict):
             raise GradvizError('--args for torch code is a JSON object keyed by forward\'s argument names, '
                                'e.g. \'{"dim": 1, "eps": 1e-6}\'')
-        return bridge.check_target(first, label, module_inputs_of(first, path), inputs, options, settings)
+        _refuse_handwritten_flags(label, forward=forward, backward=backward, batch_axis=batch_axis,
+                                  per_example_dout=per_example_dout, params=params, **(reading or {}))
+        return bridge.check_target(first, label, module_inputs_of(first, path), inputs, options, settings,
+                                   input_shape=input_shape, init=init, wrt=wrt)
     seed = options.get("seed", 0)
     given = Given.from_flags(args_json, inputs, init or {}, seed)
     check_options = {k: v for k, v in options.items() if k in ("eps", "atol", "rtol", "seed", "mode", "strict")}
@@ -117,6 +120,18 @@ def _second_draw(run: Callable[[Given], Report], given: Given, code: tuple, *, i
     second.notes.insert(0, f"the first draw of {drawn} passed; a second draw with each element at its own scale "
                            "(0.1x to 10x) reaches a branch the first did not (the code branches), and fails there")
     return second
+
+
+def _refuse_handwritten_flags(label: str, **given: Any) -> None:
+    """Torch code runs its own forward and backward: the flags that say how hand-written code is called are refused."""
+    used = [k for k, v in given.items() if v not in (None, False, {}, [])]
+    if not used:
+        return
+    flag = {"grads": "grad", "wrt_logits": "wrt-logits"}.get(used[0], used[0]).replace("_", "-")
+    instead = ("--wrt names the tensors to differentiate, e.g. --wrt x,weight" if used[0] == "params" else
+               "torch runs the code's own forward and backward")
+    raise GradvizError(f"--{flag} says how hand-written numpy code is called; {label} is torch code, checked "
+                       f"through gv.torch.check, where it has no meaning: drop it ({instead})")
 
 
 def torch_bridge(obj: Any):

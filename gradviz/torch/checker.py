@@ -9,7 +9,7 @@ judged as subgradients and the diagnosis applies exactly as for gv.check.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -24,16 +24,18 @@ from ..tensor import Tensor
 from .tracer import callable_of, input_names, recording, to_numpy
 
 
-def check(fn: Any, *tensors: Any, **options: Any) -> Report:
+def check(fn: Any, *tensors: Any, wrt: str | Sequence[str] | None = None, **options: Any) -> Report:
     """Check the gradients of `fn(*tensors)`: a torch function, an nn.Module or a torch.autograd.Function subclass.
 
     Every float tensor argument is checked, and for a module every parameter too
     (by its name in named_parameters()); other arguments (integer targets,
-    settings) are held fixed. Options are gv.check's (eps, atol, rtol, mode,
-    methods, seed, directions, name). float32 is warned about and upcast; CUDA
-    tensors are checked on the CPU, with a note in the report.
+    settings) are held fixed. `wrt` names the ones to differentiate (arguments
+    by forward's names, parameters by theirs); the other float tensors are then
+    held fixed too, and the report says so. Options are gv.check's (eps, atol,
+    rtol, mode, methods, seed, directions, name). float32 is warned about and
+    upcast; CUDA tensors are checked on the CPU, with a note in the report.
     """
-    target = _Target(fn, tensors)
+    target = _Target(fn, tensors, wrt)
     report = gradviz_check(target, *target.placeholders(), **{"name": target.__name__, **options})
     if target.opaque:
         report.warnings.append(f"torch ops without an op-table equivalent, recorded as opaque nodes and checked "
@@ -54,7 +56,7 @@ def _about_sympy_twins(warning: str) -> bool:
 class _Target:
     """What gv.check is handed: the user's torch code and, through gradviz_subject, how to run it."""
 
-    def __init__(self, fn: Any, tensors: tuple):
+    def __init__(self, fn: Any, tensors: tuple, wrt: str | Sequence[str] | None = None):
         self.call = callable_of(fn)
         self.module = fn if isinstance(fn, torch.nn.Module) else None
         self.__name__ = getattr(fn, "__name__", None) or type(fn).__name__
@@ -71,15 +73,50 @@ class _Target:
         if self.module is not None:
             self.params = [(n, self._on_cpu(p, n)) for n, p in self.module.named_parameters()]
             self.buffers = {n: to_float64(self._on_cpu(b, n)) for n, b in self.module.named_buffers()}
+        self.fixed: dict[str, torch.Tensor] = {}  # parameters held fixed (wrt names others)
+        if wrt is not None:
+            self._restrict(wrt)
         if not self.positions and not self.params:
             raise GradvizError(f"{self.__name__} gets no float tensor to differentiate: pass at least one "
                                "floating-point torch tensor")
+
+    def _restrict(self, wrt: str | Sequence[str]) -> None:
+        """Differentiate only the tensors `wrt` names; the other float tensors become data, held fixed."""
+        wanted = [wrt] if isinstance(wrt, str) else list(wrt)
+        arguments = {self.names[i]: i for i in self.positions}
+        parameters = dict(self.params)
+        known = list(arguments) + list(parameters)
+        for w in wanted:
+            if w in arguments or w in parameters:
+                continue
+            given = [a for n, a in zip(self.names, self.args) if n == w]
+            if not given:
+                why = f"{self.__name__} has no argument or parameter {w}"
+            elif isinstance(given[0], torch.Tensor):
+                why = f"{w} is {_a_dtype(given[0])} tensor, data without a gradient (indices, targets, masks)"
+            else:
+                why = (f"{w} is {describe(given[0])}, passed as it is and held constant (to differentiate a "
+                       "number, pass it as a float tensor)")
+            raise GradvizError(f"wrt={w!r}: {why}; its float tensors are {', '.join(known) or 'none'}")
+        held = [n for n in known if n not in wanted]
+        self.positions = [i for n, i in arguments.items() if n in wanted]
+        self.fixed = {n: to_float64(p) for n, p in self.params if n not in wanted}
+        self.params = [(n, p) for n, p in self.params if n in wanted]
+        if held:
+            self.said.append(f"wrt={', '.join(wanted)}: only {'it is' if len(wanted) == 1 else 'they are'} "
+                             f"differentiated; {', '.join(held)} {'is' if len(held) == 1 else 'are'} held fixed")
 
     def _on_cpu(self, t: Any, name: str) -> Any:
         if isinstance(t, torch.Tensor) and t.device.type != "cpu":
             self.notes.append(f"{name} is on {t.device}: it was copied to the CPU for the check")
             return t.detach().cpu()
         return t.detach() if isinstance(t, torch.Tensor) else t
+
+    def held(self) -> set[int]:
+        """The ids of the float tensors held fixed: arguments and parameters wrt= did not name."""
+        arguments = [a for i, a in enumerate(self.args) if i not in self.positions and isinstance(a, torch.Tensor)
+                     and a.is_floating_point()]
+        return {id(t) for t in arguments + list(self.fixed.values())}
 
     def placeholders(self) -> list[Tensor]:
         """One gradviz Tensor per checked array (its dtype kept, so float32 is warned about)."""
@@ -97,6 +134,8 @@ def to_float64(t: torch.Tensor) -> torch.Tensor:
 class TorchSubject:
     """gv.check's recorder for torch code: record, forward and autograd, all run by torch in float64."""
 
+    framework = "torch"  # the diagnosis names its fixes in torch's terms
+
     def __init__(self, target: _Target, specs):
         self.target, self.specs = target, specs
         self._last: tuple | None = None
@@ -112,7 +151,8 @@ class TorchSubject:
         try:
             if t.module is None:
                 return t.call(*args)
-            state = {**t.buffers, **{name: x for (name, _), x in zip(t.params, tensors[len(t.positions):])}}
+            state = {**t.buffers, **t.fixed,
+                     **{name: x for (name, _), x in zip(t.params, tensors[len(t.positions):])}}
             return torch.func.functional_call(t.module, state, tuple(args))
         except GradvizError:
             raise
@@ -145,6 +185,7 @@ class TorchSubject:
         tensors = [torch.from_numpy(np.array(a, dtype=np.float64)).requires_grad_() for a in arrays]
         names = {id(x): (spec.name, path) for x, spec, path in zip(tensors, self.specs, self.scopes)}
         with recording(self.target.module, names) as recorder:
+            recorder.held.update(self.target.held())
             leaves = [recorder.node_of(x) for x in tensors]
             outs = self._results(self._run(tensors))
             nodes = [recorder.node_of(o) for o in outs]
@@ -194,11 +235,16 @@ def _outputs_note(name: str, out, selected: list[int]) -> str:
         if not isinstance(t, torch.Tensor):
             why.append(f"output {i} is {describe(t)}")
         elif not t.is_floating_point():
-            dtype = str(t.dtype).replace("torch.", "")
-            why.append(f"output {i} is {'an' if dtype[0] in 'aeiou' else 'a'} {dtype} tensor")
+            why.append(f"output {i} is {_a_dtype(t)} tensor")
         else:
             why.append(f"output {i} carries no gradient (ctx.mark_non_differentiable, or computed without one)")
     together = (", each with its own random cotangent (as torch.autograd.gradcheck checks every output)"
                 if len(selected) > 1 else "")
     return f"{name} returns {len(out)} outputs: {checked} checked{together}" + (
         f"; not checked: {'; '.join(why)}" if why else "")
+
+
+def _a_dtype(t: torch.Tensor) -> str:
+    """'an int64', 'a bool': a tensor's dtype with its article."""
+    dtype = str(t.dtype).replace("torch.", "")
+    return f"{'an' if dtype[0] in 'aeiou' else 'a'} {dtype}"

@@ -38,17 +38,24 @@ class Arguments:
     values: list
     numbers: dict[int, str] = field(default_factory=dict)  # position -> the argument's name
     notes: list[str] = field(default_factory=list)
+    generated: list[str] = field(default_factory=list)  # the arguments nothing gave: seeded random tensors
 
 
 def parameters(obj: Any) -> list[inspect.Parameter]:
-    """The arguments the command line fills: forward's after ctx for a Function, else the callable's own."""
-    params = function_inputs(obj) if isinstance(obj, type) else list(inspect.signature(obj).parameters.values())
+    """The arguments the command line fills: forward's after ctx for a Function, forward's for a module, else its own."""
+    if isinstance(obj, type):
+        params = function_inputs(obj)
+    else:  # a module's own signature is __call__'s (*args, **kwargs): its forward says what it takes
+        params = list(inspect.signature(obj.forward if isinstance(obj, torch.nn.Module) else obj).parameters.values())
     return [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def build(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, str], settings: dict,
-          seed: int) -> Arguments:
-    """Each argument from --input, --args, `gradviz_inputs`, its default, or else a seeded random scalar tensor."""
+          seed: int, shape: tuple[int, ...] | None = None) -> Arguments:
+    """Each argument from --input, --args, `gradviz_inputs`, its default, or else a seeded random tensor.
+
+    The random tensor is a scalar, or standard normal of `shape` (--input-shape), as a layer's input is.
+    """
     params = parameters(obj)
     names = [p.name for p in params]
     who = f"{name}.forward" if isinstance(obj, type) else name
@@ -65,15 +72,19 @@ def build(obj: Any, name: str, module_inputs: dict | None, overrides: dict[str, 
     args = Arguments([], notes=notes)
     for position, p in enumerate(params):
         if p.name in overrides:
-            value, number = _from_text(p.name, overrides[p.name], rng)
+            value, number = from_text(p.name, overrides[p.name], rng)
         elif p.name in settings:
             value, number = settings[p.name], False
         elif p.name in declared:
             value, number = _from_declared(p.name, declared[p.name], rng)
         elif p.default is not inspect.Parameter.empty:
             value, number = p.default, False
+        elif shape is not None:  # --input-shape: every generated argument has that shape
+            value, number = torch.from_numpy(rng.normal(size=shape)), False
+            args.generated.append(p.name)
         else:  # as for a function target: a seeded random scalar
             value, number = torch.tensor(float(np.round(rng.uniform(-1.5, 1.5), 3)), dtype=torch.float64), False
+            args.generated.append(p.name)
         if number:
             args.numbers[position] = p.name
         args.values.append(value)
@@ -131,13 +142,13 @@ def _differentiable(obj: Any, values: list) -> bool:
         any(isinstance(v, torch.Tensor) and v.is_floating_point() for v in values)
 
 
-def _from_text(name: str, text: str, rng: np.random.Generator) -> tuple[Any, bool]:
-    """--input NAME=TEXT: a plain number stays a number (an int when it is written as one); else a SPEC."""
+def from_text(name: str, text: str, rng: np.random.Generator, flag: str = "--input") -> tuple[Any, bool]:
+    """--input NAME=TEXT (or --init): a plain number stays a number (an int when it is written as one); else a SPEC."""
     number = _number(text)
     if number is not None:
         return number, True
-    value = spec_mod.parse(text, f"--input {name}", rng)
-    return (as_tensor(value, f"--input {name}") if isinstance(value, np.ndarray) else value), False
+    value = spec_mod.parse(text, f"{flag} {name}", rng)
+    return (as_tensor(value, f"{flag} {name}") if isinstance(value, np.ndarray) else value), False
 
 
 def _number(text: str) -> int | float | None:

@@ -41,6 +41,7 @@ class TorchCall:
     spec: Any  # the pytree spec of (args, kwargs)
     flat: tuple  # flattened arguments; Slot(i) where input i goes
     select: int | None = None  # which element of a tuple result this node is
+    needs: tuple | None = None  # which inputs needed a gradient when recorded (torch's needs_input_grad)
 
     def run(self, tensors: list):
         flat = [tensors[x.index] if isinstance(x, Slot) else x for x in self.flat]
@@ -71,14 +72,17 @@ def _forward(*inputs, call: TorchCall):
 
 def _backward(grad, *inputs_and_out, call: TorchCall):
     """torch's own vector-Jacobian product of the call (for a custom Function: its backward)."""
-    tensors = [t.requires_grad_() for t in _tensors(inputs_and_out[:-1])]
+    tensors = _tensors(inputs_and_out[:-1])
+    needs = call.needs or (True,) * len(tensors)  # an input held fixed (wrt=, a buffer) gets no gradient, as in torch
+    wanted = [t.requires_grad_() for t, need in zip(tensors, needs) if need]
     with torch.enable_grad():
         out = call.run(tensors)
-    if not out.requires_grad:
+    if not out.requires_grad or not wanted:
         return tuple(None for _ in tensors)
     cotangent = torch.as_tensor(np.asarray(grad, dtype=np.float64)).to(out.dtype).reshape(out.shape)
     try:
-        grads = torch.autograd.grad(out, tensors, cotangent, allow_unused=True)
+        found = iter(torch.autograd.grad(out, wanted, cotangent, allow_unused=True))
+        grads = [next(found) if need else None for need in needs]
     except Exception as exc:
         located = _located(exc, call)
         if located is None:
@@ -106,7 +110,7 @@ def custom_op(cls: type) -> OpDef:
     if op is None:
         op = _custom_ops[cls] = register(OpDef(
             name=f"torch.{cls.__name__}#{next(_serial)}", symbol=cls.__name__, forward=_forward,
-            backward=_backward, arity=None, builtin=False))
+            backward=_backward, arity=None, builtin=False, framework="torch"))
     return op
 
 
@@ -117,5 +121,5 @@ def opaque_op(func: Callable) -> OpDef:
     if op is None:
         op = _opaque_ops[name] = register(OpDef(
             name=f"torch.{name}#{next(_serial)}", symbol=name, forward=_forward, backward=_backward,
-            arity=None, builtin=False))
+            arity=None, builtin=False, framework="torch"))
     return op

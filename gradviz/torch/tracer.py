@@ -70,6 +70,7 @@ class Recorder(TorchFunctionMode):
         self.nodes: dict[int, tuple[torch.Tensor, Tensor]] = {}  # the torch tensor is kept: ids stay unique
         self.suspended = 0  # > 0 inside a custom Function's forward and inside our own bookkeeping
         self.opaque: list[str] = []  # names of ops recorded without a gradviz equivalent
+        self.held: set[int] = set()  # ids of tensors held fixed (gv.torch.check's wrt=): never differentiated
 
     # -- tensors and nodes ----------------------------------------------------------------
     def node_of(self, t: torch.Tensor) -> Tensor:
@@ -84,7 +85,7 @@ class Recorder(TorchFunctionMode):
         finally:
             self.suspended -= 1
         leaf = tensor_mod._record(data, None, ())  # a fresh copy already: no second one
-        leaf.label, leaf.requires_grad = label, label is not None or t.requires_grad
+        leaf.label, leaf.requires_grad = label, id(t) not in self.held and (label is not None or t.requires_grad)
         if path is not None:
             leaf.scope = path
         self._remember(t, leaf)
@@ -153,18 +154,19 @@ class Recorder(TorchFunctionMode):
 
     def _opaque(self, func, name, args, kwargs, result, select, op) -> Tensor:
         flat, spec = tree_flatten((list(args), kwargs))
-        parents, slots = [], []
+        parents, slots, needs = [], [], []
         for x in flat:
             if isinstance(x, torch.Tensor) and x.is_floating_point():
                 slots.append(Slot(len(parents)))
                 parents.append(self.node_of(x))
+                needs.append(parents[-1].requires_grad)  # an input, a parameter, or computed from one
             else:
                 slots.append(x)
         if op is None:
             op = opaque_op(func)
             if name not in self.opaque:
                 self.opaque.append(name)
-        call = TorchCall(func, spec, tuple(slots), select)
+        call = TorchCall(func, spec, tuple(slots), select, tuple(needs))
         return tensor_mod._record(to_numpy(result), op, tuple(parents), {"call": call})
 
 

@@ -33,6 +33,8 @@ class Context:
                lets a hypothesis test how backward responds to dout (the chain rule) directly
     code:      the user's own functions, classes or objects (forward, backward): their source, read with
                ast when a cause needs it, shows whether a structure (an N - 1, a 1/sqrt(d)) is there
+    framework: the array library the user's code is written in ("numpy" or "torch"): a finding names its
+               fix in that library's terms (np.add.at, or index_add_)
     """
 
     name: str = ""
@@ -52,6 +54,7 @@ class Context:
     float32: bool = False
     vjp: Callable[[np.ndarray], np.ndarray | None] | None = None
     code: tuple = ()
+    framework: str = "numpy"
     memo: dict = field(default_factory=dict, repr=False)  # costly facts measured once per gradient (per-sample split)
     eps: float = 1e-6
     atol: float = 1e-5

@@ -1,10 +1,11 @@
 """A scatter-add that loses repeated indices: `dW[idx] += dout` where `np.add.at(dW, idx, dout)` belongs.
 
 numpy's buffered `a[idx] += b` writes each repeated index once (the last value wins), so an
-embedding or a gather whose backward is written that way drops the other occurrences. The
-integer index array is found among the op's arguments; the buffered update is recomputed (with
-dout times the constant the true gradient shows, when the forward scales the rows it gathers) and
-compared with yours.
+embedding or a gather whose backward is written that way drops the other occurrences; torch's
+`a[idx] += b` and `a[idx] = b` do the same. The integer index array is found among the op's
+arguments; the buffered update is recomputed (with dout times the constant the true gradient
+shows, when the forward scales the rows it gathers) and compared with yours. The fix is named in
+the user's own library (Context.framework): np.add.at, or torch's index_add_.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def _index_arrays(ctx: Context, rows: int, shape: tuple | None = None):
             yield name, value
 
 
+# How each array library accumulates repeated indices: (the fix, in the user's names; what computes it)
+ACCUMULATE = {
+    "numpy": ("np.add.at({grad}, {idx}, dout)", "np.add.at"),
+    "torch": ("{grad}.index_add_(0, {idx}, dout) (or {grad}.index_put_(({idx},), dout, accumulate=True))",
+              "index_add_"),
+}
+
+
 @hypothesis
 def repeated_indices_lost(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
     g = ctx.cotangent
@@ -56,9 +65,10 @@ def repeated_indices_lost(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fi
         if ctx.close(user, buffered) and not ctx.close(buffered, ref):
             repeats = int(idx.size - len(np.unique(idx)))
             grad = f"d{ctx.name}" if ctx.name else "the gradient"
+            fix, accumulating = ACCUMULATE.get(ctx.framework, ACCUMULATE["numpy"])
             return Finding(f"repeated indices are lost: {grad}[{name}] += dout keeps one of each repeated index "
                            f"in {name} ({repeats} repeat{'s' if repeats != 1 else ''} dropped); accumulate them with "
-                           f"np.add.at({grad}, {name}, dout)", cause="repeated_indices_lost", confidence=0.95,
-                           evidence=f"the buffered update zeros[{name}] += dout reproduces yours; np.add.at gives the "
-                                    "true gradient")
+                           f"{fix.format(grad=grad, idx=name)}", cause="repeated_indices_lost", confidence=0.95,
+                           evidence=f"the buffered update zeros[{name}] += dout reproduces yours; {accumulating} "
+                                    "gives the true gradient")
     return None
