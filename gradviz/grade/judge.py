@@ -25,6 +25,7 @@ from ..checking.subject import UserCodeError
 from ..checking.tolerance import Tolerance
 from ..errors import GradvizError
 from . import copying, sandbox, wire, zygote
+from .anchored import AnchoredSubject
 from .forward import compare_forward, reference_subject
 from .given import confirm_given
 from .hygiene import clip
@@ -52,9 +53,9 @@ def run(conn, job: dict) -> None:
     try:
         held = judge.start()
         conn.send({"kind": "isolation", "held": held, "notes": judge.notes})
-        for target, checks, reference in job["targets"]:
+        for target, checks, reference, anchor in job["targets"]:
             for label, argv in checks:
-                outcome = judge.check(label, argv, reference)
+                outcome = judge.check(label, argv, reference, anchor)
                 conn.send({"kind": "check", "target": target, "check": label, **outcome})
                 if judge.stopped:
                     conn.send({"kind": "stopped", **judge.stopped})
@@ -151,9 +152,13 @@ class Judge:
         self.process.wait()
 
     # -- one check -----------------------------------------------------------------------------
-    def check(self, label: str, argv: list[str], reference: str | None = None) -> dict:
-        """The outcome of one check: the gradients judged here, or with `reference` the forward compared."""
-        outcome = self._check(label, argv, reference)
+    def check(self, label: str, argv: list[str], reference: str | None = None, anchor: str | None = None) -> dict:
+        """The outcome of one check: the gradients judged here, or with `reference` the forward compared.
+
+        With `anchor` (the teacher's code of a gradient target), the finite differences are taken on it once the
+        student's forward matches it at the checked point (anchored.py).
+        """
+        outcome = self._check(label, argv, reference, anchor)
         limit = {"memory": f" (ran out of memory: the limit is {self.job['memory_mb']:g} MB)",
                  "output_limit": f" (printed or wrote more than the {self.job['output_mb']:g} MB output limit)"}
         if outcome.get("cause") in limit:  # a grading limit stopped the code: say which, in the student's words
@@ -162,7 +167,7 @@ class Judge:
                 problem["message"] = f"{problem['message']}{limit[outcome['cause']]}"
         return outcome
 
-    def _check(self, label: str, argv: list[str], reference: str | None) -> dict:
+    def _check(self, label: str, argv: list[str], reference: str | None, anchor: str | None = None) -> dict:
         if self.stopped:
             return error_outcome(self.stopped["message"], self.stopped["cause"])
         if self.refused:
@@ -181,7 +186,9 @@ class Judge:
                 return {**outcome, "status": TIMEOUT} if cause == "timeout" else outcome  # a notebook's endless cell
             if message.get("kind") != "subject":
                 raise wire.WireError("the worker answered a check with something that is not a check")
-            subject = RemoteSubject(self.channel, message, arrays)
+            teacher = self._teacher(anchor, argv, label) if reference is None and anchor else None
+            subject = (RemoteSubject(self.channel, message, arrays) if teacher is None
+                       else AnchoredSubject(self.channel, message, arrays, teacher))
             confirm_given(subject, args)
             if reference is None:
                 report = pipeline.run(subject, options)
@@ -207,6 +214,14 @@ class Judge:
             found = []
         shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
         return f"your submission has no {wanted}" + (f" (it has: {shown})" if found else " (the folder is empty)")
+
+    @staticmethod
+    def _teacher(anchor: str, argv: list[str], label: str):
+        """The teacher's code for anchoring; None when it cannot be read (the forward target reports why)."""
+        try:
+            return reference_subject(anchor, argv, label)
+        except (GradvizError, UserCodeError):
+            return None
 
     def _forward(self, subject: RemoteSubject, reference: str, argv: list[str], label: str, seed: int) -> dict:
         """The student's forward against the teacher's (read here, in the grader); the worker's undo runs after."""
