@@ -9,6 +9,7 @@ honest students beside the cheats; the honest rows must not change.
 from __future__ import annotations
 
 import csv
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -104,3 +105,94 @@ def test_a_forward_that_differs_at_the_checked_point_is_still_checked_against_it
     grade(subs, _spec(tmp_path / "course"), tmp_path / "out", jobs=1, no_sandbox=True)
     row = _rows(tmp_path / "out")["doubled"]
     assert (row["Dense"], row["Dense forward"], row["Sigmoid"]) == ("3", "0", "2")
+
+
+# Each tries to hold more than the class's memory limit (100 MB) or the machine's process ids, and says how far
+# it got; its Dense code is right, so what it is refused is all that changes.
+RESOURCE_ATTACKS = {
+    "memfork": '''
+        import os
+        held = 0
+        for _ in range(4):  # four children holding 90 MB each: 360 MB under a 100 MB limit
+            try:
+                if os.fork() == 0:
+                    _hog = bytearray(90 * 1024 * 1024)
+                    os._exit(0)
+                held += 1
+            except OSError as exc:
+                print("fork refused:", exc.strerror)
+                break
+        print("children:", held)
+    ''',
+    "spawner": '''
+        import subprocess, sys
+        try:
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+            print("program started")
+        except OSError as exc:
+            print("program refused:", exc.strerror)
+    ''',
+    "threads": '''
+        import threading
+        threading.stack_size(65536)
+        _stop, started = threading.Event(), 0
+        for _ in range(1000):
+            try:
+                threading.Thread(target=_stop.wait, args=(5,), daemon=True).start()
+            except RuntimeError:
+                break
+            started += 1
+        _stop.set()
+        print("threads started:", started)
+    ''',
+}
+
+
+@needs_bwrap
+def test_a_submission_cannot_multiply_its_memory_or_take_the_machines_processes(tmp_path):
+    subs = tmp_path / "subs"
+    klass.write_submission(subs / "honest")
+    for name, attack in RESOURCE_ATTACKS.items():
+        klass.write_submission(subs / name, klass.with_prelude(attack))
+    (tmp_path / "course").mkdir()
+    spec = klass.write_spec(tmp_path / "course" / "grading.toml", timeout=10)
+    grade(subs, spec, tmp_path / "out", jobs=2)
+    rows = _rows(tmp_path / "out")
+    assert all(r["score"] == "5" for r in rows.values()), rows  # refused, not punished: their code is right
+    printed = {s: (tmp_path / "out" / "feedback" / f"{s}.md").read_text() for s in RESOURCE_ATTACKS}
+    assert "fork refused: Operation not permitted" in printed["memfork"] and "children: 0" in printed["memfork"]
+    assert "program refused: Operation not permitted" in printed["spawner"]
+    started = int(printed["threads"].split("threads started:")[1].split()[0])
+    assert 0 < started < sandbox.MAX_TASKS  # threads work (numpy, torch use them), up to a few hundred
+
+
+BREAKERS = {
+    # breaks the worker's own loop after its code loaded, so the worker fails outside any check
+    "breaker": "import builtins\nbuiltins.isinstance = lambda *a: True\n",
+    # exits with the code the sandbox uses for "could not be set up"
+    "exit97": "import os\nos._exit(97)\n",
+}
+
+
+@needs_bwrap
+def test_a_submission_cannot_pass_its_failure_off_as_the_graders(tmp_path):
+    subs = tmp_path / "subs"
+    klass.write_submission(subs / "honest")
+    for name, attack in BREAKERS.items():
+        klass.write_submission(subs / name, klass.with_prelude(attack))
+    (tmp_path / "course").mkdir()
+    spec = klass.write_spec(tmp_path / "course" / "grading.toml", timeout=10)
+    grade(subs, spec, tmp_path / "out", jobs=2)
+    rows = _rows(tmp_path / "out")
+    assert rows["honest"]["score"] == "5"
+    doc = json.loads((tmp_path / "out" / "gradviz-results.json").read_text())
+    for student in doc["submissions"]:
+        if student["student"] not in BREAKERS:
+            continue
+        assert rows[student["student"]]["score"] == "0" and rows[student["student"]]["status"] == "ERROR"
+        dense = student["targets"][0]
+        assert "could not be set up" not in dense["reason"], dense["reason"]
+        assert {c["cause"] for c in dense["checks"]} == {"exited"}, dense
+    reasons = {s["student"]: s["targets"][0]["reason"] for s in doc["submissions"]}
+    assert "exited early with code 97" in reasons["exit97"]
+    assert "changed something Python or gradviz needs" in reasons["breaker"]

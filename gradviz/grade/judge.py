@@ -74,6 +74,7 @@ class Judge:
         self.reporter: socket.socket | None = None  # a zygote's worker: its exit status arrives here
         self.refused: dict | None = None
         self.notes: list[str] = []  # what the copy left out (links that point outside the submission)
+        self.ready = False  # the worker said it was ready: its sandbox was set up, the student's code may run
 
     # -- the worker --------------------------------------------------------------------------
     def start(self) -> dict:
@@ -106,6 +107,7 @@ class Judge:
         except wire.WireError as exc:
             self._stop_for(exc)
             return held
+        self.ready = True
         self.channel.budget = job["timeout"]  # the student's clock: only while their code runs
         return held
 
@@ -273,8 +275,11 @@ class Judge:
         code = self._exit_code()
         if code is None:
             return "closed", "the code closed the grader's channel"
-        if code == zygote.SETUP_FAILED:
+        if code == zygote.SETUP_FAILED and not self.ready:  # after 'ready', 97 is the code's own os._exit(97)
             return "grader", "the sandbox of this submission could not be set up"
+        if code == zygote.BROKEN:
+            return "exited", ("the process that runs the code failed outside any check: the code changed something "
+                              "Python or gradviz needs (a builtin, a module of the standard library or of gradviz)")
         if code > 128:  # bwrap reports a signal as 128 + its number
             code = -(code - 128)
         if code < 0:
