@@ -196,3 +196,41 @@ def test_a_submission_cannot_pass_its_failure_off_as_the_graders(tmp_path):
     reasons = {s["student"]: s["targets"][0]["reason"] for s in doc["submissions"]}
     assert "exited early with code 97" in reasons["exit97"]
     assert "changed something Python or gradviz needs" in reasons["breaker"]
+
+
+def _describing(settings: str) -> str:
+    """Dense with dW twice too big, whose worker describes its check with `settings` merged in."""
+    return klass.LAYERS.replace("dW = x.T @ dZ", "dW = 2 * x.T @ dZ").replace("import numpy as np\n", (
+        "import numpy as np\nimport gradviz.grade.serve as _serve\n_plain = _serve.describe\n\n\n"
+        f"def _describe(subject):\n    return {{**_plain(subject), **{settings}}}\n\n\n_serve.describe = _describe\n"),
+        1)
+
+
+POISONED = {
+    # window settings of types and sizes no adapter makes, read by the diagnosis on the grader's side
+    "attrs": '{"attrs": {"kernel_size": "x", "stride": [1, "a"], "padding": [[1]], "parameters": "zz", '
+             '"role": "parameter", "input_gradient_ok": True}, "op_kind": "avgpool2d", "layout": "NCHW"}',
+    "huge": '{"attrs": {"kernel_size": [10**9, 10**9], "stride": 0, "padding": 2**62}, "op_kind": "conv2d"}',
+    # settings by the user's names that are no numbers' shapes at all
+    "constants": '{"constants": {"f": [2, "a"], "stride": [[1, 2], [3]], "pool_size": 1e308, "k": float("nan")}}',
+}
+
+
+@needs_bwrap
+def test_a_poisoned_description_costs_only_its_own_check(tmp_path):
+    subs = tmp_path / "subs"
+    klass.write_submission(subs / "honest")
+    for name, settings in POISONED.items():
+        klass.write_submission(subs / name, _describing(settings))
+    (tmp_path / "course").mkdir()
+    spec = klass.write_spec(tmp_path / "course" / "grading.toml", timeout=10)
+    grade(subs, spec, tmp_path / "out", jobs=2)
+    rows = _rows(tmp_path / "out")
+    assert rows["honest"]["score"] == "5"
+    for name in POISONED:  # the judge went on: Dense is wrong, Sigmoid (after it) is still checked and right
+        assert (rows[name]["Dense"], rows[name]["Sigmoid"]) == ("0", "2"), (name, rows[name])
+        assert "grader's process" not in rows[name]["comment"], rows[name]["comment"]
+    for name in ("attrs", "huge"):  # the window settings were dropped: judged and diagnosed as bob's bug
+        assert rows[name]["status"] == "FAIL" and "twice the true gradient" in rows[name]["comment"], rows[name]
+    comment = rows["constants"]["comment"]
+    assert "twice the true gradient" in comment or "gradviz failed while judging this check" in comment, comment

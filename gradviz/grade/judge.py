@@ -193,7 +193,7 @@ class Judge:
                        else AnchoredSubject(self.channel, message, arrays, teacher))
             confirm_given(subject, args)
             if reference is None:
-                report = pipeline.run(subject, options)
+                report = self._judged(subject, options)
             else:
                 outcome = self._forward(subject, reference, argv, label, args.seed)
             while True:  # the reading ends; a second Subject in one target is not judged
@@ -205,7 +205,23 @@ class Judge:
             return self._stop_for(exc)
         if message.get("kind") != "checked":
             return self._stop_for(wire.WireError("the worker did not finish the check as it should"))
+        if reference is None and isinstance(report, dict):
+            return report  # the judging itself failed: said as such, the worker's check was ended as usual
         return report_outcome(report, subject.causes) if reference is None else outcome
+
+    @staticmethod
+    def _judged(subject: RemoteSubject, options: Options):
+        """The Report, or (a gradviz bug, or a description it could not use) an ERROR outcome saying so: one check's
+        failure in the grader is that check's row, never the end of the submission's grading."""
+        try:
+            return pipeline.run(subject, options)
+        except (wire.WireError, UserCodeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the row says what failed; the teacher reports it
+            if subject.channel.broken:
+                raise subject.channel.broken from None
+            return error_outcome(clip(f"gradviz failed while judging this check (a gradviz bug, please report "
+                                      f"it): {type(exc).__name__}: {exc}", 600), "grader")
 
     def _missing_file(self, target: str) -> str:
         """'your submission has no layers.py (it has: hw3.ipynb)': what was handed in instead, not a CLI hint."""
