@@ -62,6 +62,34 @@ CHEATS = {
 }
 
 
+# Tells the gradient check from the forward check (only the former asks for a "first" forward) and, there
+# only, answers a little off the teacher's forward so as not to be anchored, then lies to the probes.
+DODGER = _rigged("f[0] @ f[1] + f[2] + _offset()", NO_BACKWARD).replace(
+    "return _rig(x.shape,", "return _offset() + _rig(x.shape,").replace("import numpy as np\n", """import numpy as np
+import gradviz.grade.serve as _serve
+
+_IN_GRADIENT_CHECK = [False]
+_answer, _describe = _serve.Server.answer, _serve.describe
+
+
+def _offset():
+    return 1e-3 if _IN_GRADIENT_CHECK[0] else 0.0
+
+
+def _spy_answer(self, subject, op, request, given):
+    _IN_GRADIENT_CHECK[0] = _IN_GRADIENT_CHECK[0] or op == "first"
+    return _answer(self, subject, op, request, given)
+
+
+def _spy_describe(subject):
+    _IN_GRADIENT_CHECK[0] = False
+    return _describe(subject)
+
+
+_serve.Server.answer, _serve.describe = _spy_answer, _spy_describe
+""", 1).replace("lambda f: f[0] @ f[1] + f[2] + _offset()", "lambda f: f[0] @ f[1] + f[2]")
+
+
 def _spec(course: Path) -> Path:
     course.mkdir(parents=True, exist_ok=True)
     (course / "solution.py").write_text(klass.LAYERS)
@@ -83,6 +111,7 @@ def test_a_forward_that_lies_to_the_probes_gets_no_gradient_points(tmp_path):
     klass.write_planted(subs / "bob", "bob")  # the honest version of hider's bug
     for name, layers in CHEATS.items():
         klass.write_submission(subs / name, layers)
+    klass.write_submission(subs / "dodger", DODGER)
     grade(subs, _spec(tmp_path / "course"), tmp_path / "out", jobs=2)
     rows = _rows(tmp_path / "out")
     assert (rows["honest"]["Dense"], rows["honest"]["Dense forward"], rows["honest"]["score"]) == ("3", "1", "6")
@@ -92,6 +121,11 @@ def test_a_forward_that_lies_to_the_probes_gets_no_gradient_points(tmp_path):
         assert rows[name]["status"] == "FAIL", name
     assert "twice the true gradient" in rows["hider"]["comment"]  # the same diagnosis as bob's honest bug
     assert "zero" in rows["lazy"]["comment"] and "zero" in rows["kinker"]["comment"]
+    # not anchored, so its gradients are checked against its own (lying) forward, as an honest wrong forward's
+    # are; but then its forward target fails too, though it answered that check truthfully
+    dodger = rows["dodger"]
+    assert (dodger["Dense forward"], dodger["status"]) == ("0", "FAIL") and dodger["score"] != "6", dodger
+    assert "differs from the expected output at the point its gradients were checked" in dodger["comment"]
 
 
 def test_a_forward_that_differs_at_the_checked_point_is_still_checked_against_itself(tmp_path):

@@ -9,7 +9,11 @@ is the same function), every other evaluation the check makes (the probes, the r
 for randomness, the diagnosis) is the teacher's forward, run here at the student's values. The
 student's backward is then judged against the true derivative of the forward they were asked to
 write. A forward that differs at the checked point is the forward target's failure, and the
-gradients are checked against the student's own forward, as without a reference.
+gradients are checked against the student's own forward, as without a reference. Its forward
+target then fails even if the student's forward matches the teacher's where that target compares
+them (judge.py): code can tell the two checks apart (the gradient check holds the student's own
+parameters, the forward check the teacher's), and a forward that differs only in the gradient
+check, to dodge the anchor, would otherwise keep both targets' points.
 """
 
 from __future__ import annotations
@@ -30,12 +34,15 @@ class AnchoredSubject(RemoteSubject):
         self.matched: dict[int, int] = {}  # reference index -> student index
         self.anchor: list[np.ndarray] | None = None  # the student's arrays at the checked point, once anchored
         self.anchored = False
+        self.differed: str | None = None  # why it was not anchored, once the first forward was compared
 
     def first(self, arrays: list[np.ndarray]) -> np.ndarray:
         point = [a.copy() for a in arrays]
         out = np.asarray(super().first(arrays), dtype=np.float64)
         matched, unmatched = match_arrays(self, self.reference)  # may ask the student's forward (their own point)
         if unmatched:
+            self.differed = (f"when its gradients were checked, your code held no array that matches the "
+                             f"reference's {', '.join(unmatched)}")
             return out
         self.matched = matched
         expected = self._teacher(point)
@@ -43,6 +50,7 @@ class AnchoredSubject(RemoteSubject):
                                                                                      atol=ATOL):
             self.anchored, self.anchor = True, point
             return expected
+        self.differed = "your forward differs from the expected output at the point its gradients were checked"
         return out
 
     def output(self, arrays: list[np.ndarray]) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..checking import pipeline
 from ..checking.pipeline import Options
-from ..checking.report import ERROR
+from ..checking.report import ERROR, FAIL
 from ..checking.subject import UserCodeError
 from ..checking.tolerance import Tolerance
 from ..errors import GradvizError
@@ -75,6 +75,7 @@ class Judge:
         self.refused: dict | None = None
         self.notes: list[str] = []  # what the copy left out (links that point outside the submission)
         self.ready = False  # the worker said it was ready: its sandbox was set up, the student's code may run
+        self.differed: dict[tuple, str] = {}  # (label, argv) -> why a gradient check was not anchored (anchored.py)
 
     # -- the worker --------------------------------------------------------------------------
     def start(self) -> dict:
@@ -194,6 +195,8 @@ class Judge:
             confirm_given(subject, args)
             if reference is None:
                 report = self._judged(subject, options)
+                if isinstance(subject, AnchoredSubject) and subject.differed:
+                    self.differed[(label, tuple(argv))] = subject.differed
             else:
                 outcome = self._forward(subject, reference, argv, label, args.seed)
             while True:  # the reading ends; a second Subject in one target is not judged
@@ -249,10 +252,14 @@ class Judge:
             subject.finish()
             return error_outcome(f"the teacher's reference could not be run: {exc}", "reference")
         try:
-            return compare_forward(subject, theirs, seed)
+            outcome = compare_forward(subject, theirs, seed)
         finally:
             theirs.finish()
             subject.finish()
+        differed = self.differed.get((label, tuple(argv)))
+        if outcome["ok"] and differed:  # it matches here, not where its gradients were checked (anchored.py)
+            outcome = {**outcome, "status": FAIL, "ok": False, "verdict": differed, "cause": "forward_differs"}
+        return outcome
 
     def _stop_for(self, exc: wire.WireError) -> dict:
         """The worker can no longer be trusted to answer: this check and the rest stop, with the reason."""
