@@ -166,6 +166,26 @@ RESOURCE_ATTACKS = {
         except OSError as exc:
             print("program refused:", exc.strerror)
     ''',
+    "sysv": '''
+        import ctypes, os
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.shmat.restype = ctypes.c_void_p
+        held = 0
+        for _ in range(4):  # filled, detached and left: the memory stays, outside the address space
+            segment = _libc.shmget(0, 90 << 20, 0o1600)
+            if segment < 0:
+                print("segment refused:", os.strerror(ctypes.get_errno()))
+                break
+            address = _libc.shmat(segment, None, 0)
+            ctypes.memset(address, 1, 90 << 20)
+            _libc.shmdt(ctypes.c_void_p(address))
+            held += 1
+        try:
+            os.memfd_create("hog")
+        except OSError as exc:
+            print("memory file refused:", exc.strerror)
+        print("segments:", held)
+    ''',
     "threads": '''
         import threading
         threading.stack_size(65536)
@@ -196,6 +216,8 @@ def test_a_submission_cannot_multiply_its_memory_or_take_the_machines_processes(
     printed = {s: (tmp_path / "out" / "feedback" / f"{s}.md").read_text() for s in RESOURCE_ATTACKS}
     assert "fork refused: Operation not permitted" in printed["memfork"] and "children: 0" in printed["memfork"]
     assert "program refused: Operation not permitted" in printed["spawner"]
+    assert "segment refused: Operation not permitted" in printed["sysv"] and "segments: 0" in printed["sysv"]
+    assert "memory file refused: Operation not permitted" in printed["sysv"]
     started = int(printed["threads"].split("threads started:")[1].split()[0])
     assert 0 < started < sandbox.MAX_TASKS  # threads work (numpy, torch use them), up to a few hundred
 

