@@ -94,6 +94,16 @@ def test_each_bad_command_line_gets_one_message_and_exit_2(folder, case):
     one_message(cli(folder, *args), *words)
 
 
+def test_ragged_list_settings_do_not_stop_the_diagnosis(folder):
+    """Settings that are lists of lists of different lengths are no index or label arrays: the diagnosis goes on."""
+    (folder / "pair.py").write_text("def forward(x, f, stride):\n    return x * 2.0\n\n\n"
+                                    "def backward(dout, x, f, stride):\n    return dout * 4.0\n")
+    done = cli(folder, "check", "pair.py:forward,backward", "--input", "x=3,4", "--args",
+               '{"f": [2, "a"], "stride": [[1, 2], [3]]}')
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "twice the true gradient" in done.stdout  # forward 2x, backward 4x: the diagnosis ran to its end
+
+
 def test_grade_out_under_a_file_is_refused_before_any_work(folder):
     subs = folder / "subs" / "alice"
     subs.mkdir(parents=True)

@@ -20,11 +20,12 @@ from pathlib import Path
 
 from ..checking import pipeline
 from ..checking.pipeline import Options
-from ..checking.report import ERROR
+from ..checking.report import ERROR, FAIL
 from ..checking.subject import UserCodeError
 from ..checking.tolerance import Tolerance
 from ..errors import GradvizError
 from . import copying, sandbox, wire, zygote
+from .anchored import AnchoredSubject
 from .forward import compare_forward, reference_subject
 from .given import confirm_given
 from .hygiene import clip
@@ -52,9 +53,9 @@ def run(conn, job: dict) -> None:
     try:
         held = judge.start()
         conn.send({"kind": "isolation", "held": held, "notes": judge.notes})
-        for target, checks, reference in job["targets"]:
+        for target, checks, reference, anchor in job["targets"]:
             for label, argv in checks:
-                outcome = judge.check(label, argv, reference)
+                outcome = judge.check(label, argv, reference, anchor)
                 conn.send({"kind": "check", "target": target, "check": label, **outcome})
                 if judge.stopped:
                     conn.send({"kind": "stopped", **judge.stopped})
@@ -73,6 +74,8 @@ class Judge:
         self.reporter: socket.socket | None = None  # a zygote's worker: its exit status arrives here
         self.refused: dict | None = None
         self.notes: list[str] = []  # what the copy left out (links that point outside the submission)
+        self.ready = False  # the worker said it was ready: its sandbox was set up, the student's code may run
+        self.differed: dict[tuple, str] = {}  # (label, argv) -> why a gradient check was not anchored (anchored.py)
 
     # -- the worker --------------------------------------------------------------------------
     def start(self) -> dict:
@@ -105,6 +108,7 @@ class Judge:
         except wire.WireError as exc:
             self._stop_for(exc)
             return held
+        self.ready = True
         self.channel.budget = job["timeout"]  # the student's clock: only while their code runs
         return held
 
@@ -151,9 +155,13 @@ class Judge:
         self.process.wait()
 
     # -- one check -----------------------------------------------------------------------------
-    def check(self, label: str, argv: list[str], reference: str | None = None) -> dict:
-        """The outcome of one check: the gradients judged here, or with `reference` the forward compared."""
-        outcome = self._check(label, argv, reference)
+    def check(self, label: str, argv: list[str], reference: str | None = None, anchor: str | None = None) -> dict:
+        """The outcome of one check: the gradients judged here, or with `reference` the forward compared.
+
+        With `anchor` (the teacher's code of a gradient target), the finite differences are taken on it once the
+        student's forward matches it at the checked point (anchored.py).
+        """
+        outcome = self._check(label, argv, reference, anchor)
         limit = {"memory": f" (ran out of memory: the limit is {self.job['memory_mb']:g} MB)",
                  "output_limit": f" (printed or wrote more than the {self.job['output_mb']:g} MB output limit)"}
         if outcome.get("cause") in limit:  # a grading limit stopped the code: say which, in the student's words
@@ -162,7 +170,7 @@ class Judge:
                 problem["message"] = f"{problem['message']}{limit[outcome['cause']]}"
         return outcome
 
-    def _check(self, label: str, argv: list[str], reference: str | None) -> dict:
+    def _check(self, label: str, argv: list[str], reference: str | None, anchor: str | None = None) -> dict:
         if self.stopped:
             return error_outcome(self.stopped["message"], self.stopped["cause"])
         if self.refused:
@@ -181,10 +189,14 @@ class Judge:
                 return {**outcome, "status": TIMEOUT} if cause == "timeout" else outcome  # a notebook's endless cell
             if message.get("kind") != "subject":
                 raise wire.WireError("the worker answered a check with something that is not a check")
-            subject = RemoteSubject(self.channel, message, arrays)
+            teacher = self._teacher(anchor, argv, label) if reference is None and anchor else None
+            subject = (RemoteSubject(self.channel, message, arrays) if teacher is None
+                       else AnchoredSubject(self.channel, message, arrays, teacher))
             confirm_given(subject, args)
             if reference is None:
-                report = pipeline.run(subject, options)
+                report = self._judged(subject, options)
+                if isinstance(subject, AnchoredSubject) and subject.differed:
+                    self.differed[(label, tuple(argv))] = subject.differed
             else:
                 outcome = self._forward(subject, reference, argv, label, args.seed)
             while True:  # the reading ends; a second Subject in one target is not judged
@@ -196,7 +208,23 @@ class Judge:
             return self._stop_for(exc)
         if message.get("kind") != "checked":
             return self._stop_for(wire.WireError("the worker did not finish the check as it should"))
+        if reference is None and isinstance(report, dict):
+            return report  # the judging itself failed: said as such, the worker's check was ended as usual
         return report_outcome(report, subject.causes) if reference is None else outcome
+
+    @staticmethod
+    def _judged(subject: RemoteSubject, options: Options):
+        """The Report, or (a gradviz bug, or a description it could not use) an ERROR outcome saying so: one check's
+        failure in the grader is that check's row, never the end of the submission's grading."""
+        try:
+            return pipeline.run(subject, options)
+        except (wire.WireError, UserCodeError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the row says what failed; the teacher reports it
+            if subject.channel.broken:
+                raise subject.channel.broken from None
+            return error_outcome(clip(f"gradviz failed while judging this check (a gradviz bug, please report "
+                                      f"it): {type(exc).__name__}: {exc}", 600), "grader")
 
     def _missing_file(self, target: str) -> str:
         """'your submission has no layers.py (it has: hw3.ipynb)': what was handed in instead, not a CLI hint."""
@@ -208,6 +236,14 @@ class Judge:
         shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
         return f"your submission has no {wanted}" + (f" (it has: {shown})" if found else " (the folder is empty)")
 
+    @staticmethod
+    def _teacher(anchor: str, argv: list[str], label: str):
+        """The teacher's code for anchoring; None when it cannot be read (the forward target reports why)."""
+        try:
+            return reference_subject(anchor, argv, label)
+        except (GradvizError, UserCodeError):
+            return None
+
     def _forward(self, subject: RemoteSubject, reference: str, argv: list[str], label: str, seed: int) -> dict:
         """The student's forward against the teacher's (read here, in the grader); the worker's undo runs after."""
         try:
@@ -216,10 +252,14 @@ class Judge:
             subject.finish()
             return error_outcome(f"the teacher's reference could not be run: {exc}", "reference")
         try:
-            return compare_forward(subject, theirs, seed)
+            outcome = compare_forward(subject, theirs, seed)
         finally:
             theirs.finish()
             subject.finish()
+        differed = self.differed.get((label, tuple(argv)))
+        if outcome["ok"] and differed:  # it matches here, not where its gradients were checked (anchored.py)
+            outcome = {**outcome, "status": FAIL, "ok": False, "verdict": differed, "cause": "forward_differs"}
+        return outcome
 
     def _stop_for(self, exc: wire.WireError) -> dict:
         """The worker can no longer be trusted to answer: this check and the rest stop, with the reason."""
@@ -258,8 +298,11 @@ class Judge:
         code = self._exit_code()
         if code is None:
             return "closed", "the code closed the grader's channel"
-        if code == zygote.SETUP_FAILED:
+        if code == zygote.SETUP_FAILED and not self.ready:  # after 'ready', 97 is the code's own os._exit(97)
             return "grader", "the sandbox of this submission could not be set up"
+        if code == zygote.BROKEN:
+            return "exited", ("the process that runs the code failed outside any check: the code changed something "
+                              "Python or gradviz needs (a builtin, a module of the standard library or of gradviz)")
         if code > 128:  # bwrap reports a signal as 128 + its number
             code = -(code - 128)
         if code < 0:

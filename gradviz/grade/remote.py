@@ -103,7 +103,7 @@ class RemoteSubject(Subject):
         self.warnings = [clip(str(w), 400) for w in _list(d.get("warnings"))]
         self.constants = {k: _value(v) for k, v in (d.get("constants") or {}).items()} \
             if isinstance(d.get("constants"), dict) else {}
-        self.attrs = {k: _value(v) for k, v in (d.get("attrs") or {}).items()} if isinstance(d.get("attrs"), dict) else {}
+        self.attrs = _geometry(d.get("attrs"))
 
     # -- the protocol --------------------------------------------------------------------
     def first(self, arrays: list[np.ndarray]) -> np.ndarray:
@@ -162,6 +162,22 @@ class RemoteSubject(Subject):
 
 def _list(value: Any) -> list:
     return value[:64] if isinstance(value, list) else []
+
+
+GEOMETRY = ("kernel_size", "kernel", "stride", "padding", "pad", "dilation")  # what the diagnosis reads from attrs
+
+
+def _geometry(attrs: Any) -> dict[str, Any]:
+    """An op's window settings as the diagnosis expects them (a whole number or up to 3 of them, each 0..4096);
+    anything else a worker says is dropped: the diagnosis runs here, on the grader's side, and the other
+    attributes it reads ('role', 'parameters', 'input_gradient_ok') are the grader's own findings."""
+    kept: dict[str, Any] = {}
+    for key in GEOMETRY:
+        value = attrs.get(key) if isinstance(attrs, dict) else None
+        numbers = value if isinstance(value, list) and 1 <= len(value) <= 3 else [value]
+        if all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 4096 for n in numbers):
+            kept[key] = tuple(numbers) if isinstance(value, list) else value
+    return kept
 
 
 def _value(value: Any) -> Any:

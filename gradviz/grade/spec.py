@@ -66,6 +66,7 @@ class Target:
     points: float
     checks: tuple[Check, ...]
     reference: str | None = None  # "ABSOLUTE/solution.py:NAME": this target compares forward values with it
+    anchor: str | None = None  # the same, for a gradient target: its finite differences use it (anchored.py)
 
     @property
     def file(self) -> str:
@@ -203,6 +204,8 @@ def _target(spec_path: Path, number: int, raw: Any) -> list[Target]:
     forward_points = raw.get("forward-points", 1)
     if isinstance(forward_points, bool) or not isinstance(forward_points, (int, float)) or forward_points < 0:
         raise GradvizError(f"{label}: forward-points must be a number >= 0, got {forward_points!r}")
+    gradients = Target(name=gradients.name, points=gradients.points, checks=gradients.checks,
+                       anchor=f"{solution}:{obj}")
     return [gradients, Target(name=f"{name.strip()} forward", points=float(forward_points), checks=tuple(checks),
                               reference=f"{solution}:{obj}")]
 

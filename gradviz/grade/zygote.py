@@ -25,11 +25,14 @@ import signal
 import socket
 import sys
 
+from .sandbox import MAX_TASKS
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 1 << 14, 1 << 18
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 SETUP_FAILED = 97  # a worker's exit code when its namespaces could not be made (it never runs student code)
+BROKEN = 98  # ... when the worker itself failed after the student's code loaded (the code broke what it needs)
 UID = 65534
 
 
@@ -89,14 +92,17 @@ def _start(job: dict, fds: list[int], control: socket.socket, children: dict) ->
         os.dup2(null, 0)
         os.close(null)
         _confine(job["home"], job["home_mb"])
+    except BaseException:  # noqa: BLE001 - a worker never returns into the zygote's loop
+        os._exit(SETUP_FAILED)
+    try:  # the submission's code runs from here on: what ends it is the code's, not the sandbox's
         from .worker import serve_fds
 
         serve_fds(in_fd, out_fd)
         os._exit(0)
     except SystemExit as exc:
-        os._exit(exc.code if isinstance(exc.code, int) else 1)
-    except BaseException:  # noqa: BLE001 - a worker never returns into the zygote's loop
-        os._exit(SETUP_FAILED)
+        os._exit(exc.code if isinstance(exc.code, int) and exc.code != SETUP_FAILED else 1)
+    except BaseException:  # noqa: BLE001
+        os._exit(BROKEN)
 
 
 def _hosts_runtime(scratch: str) -> bool:
@@ -128,6 +134,7 @@ def _confine(home: str, home_mb: float) -> None:
             _mount(libc, "tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
             scratch_dirs.append(scratch)
     _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _cap_tasks()
     _ok(libc.unshare(CLONE_NEWUSER), "unshare user")
     for name, text in (("setgroups", "deny"), ("uid_map", f"{UID} 0 1"), ("gid_map", f"{UID} 0 1")):
         with open(f"/proc/self/{name}", "w") as handle:
@@ -143,6 +150,16 @@ def _confine(home: str, home_mb: float) -> None:
     if "/tmp" not in scratch_dirs:  # the Python runtime lives under /tmp: keep it, give the code a tmp of its own
         os.makedirs(os.path.join(home, "tmp"), exist_ok=True)
     os.environ.update({"HOME": home, "TMPDIR": "/tmp" if "/tmp" in scratch_dirs else os.path.join(home, "tmp")})
+
+
+def _cap_tasks() -> None:
+    """At most MAX_TASKS processes and threads in this PID namespace (Linux 6.14 and later: pid_max is
+    per namespace); on older kernels the write is refused and RLIMIT_NPROC alone holds (not for a root grader)."""
+    try:
+        with open("/proc/sys/kernel/pid_max", "w") as handle:
+            handle.write(str(MAX_TASKS + 1))
+    except OSError:
+        pass
 
 
 def _x86_64() -> bool:

@@ -24,7 +24,10 @@ def _index_arrays(ctx: Context, rows: int, shape: tuple | None = None):
         if shape is not None and isinstance(value, np.ndarray) and value.shape != shape[:value.ndim]:
             continue  # dout does not have the shape idx.shape + (embedding dims): not the index
         if isinstance(value, (list, tuple)):
-            value = np.asarray(value)
+            try:
+                value = np.asarray(value)
+            except (ValueError, TypeError):  # a ragged list ([2, [3]]) is not an index array
+                continue
         if not isinstance(value, np.ndarray) or value.dtype.kind not in "iuf" or value.size < 2:
             continue
         if value.dtype.kind == "f":  # a graph holds every argument as floats: indices are whole numbers

@@ -45,7 +45,10 @@ def _known_terms(ctx: Context, shape: tuple) -> list[tuple[str, np.ndarray]]:
     terms = [(n, a) for n, a in ctx.arrays().items() if a.shape == shape and n != "dout"]
     if len(shape) == 2:
         for name, labels in ctx.inputs.items():
-            labels = np.asarray(labels)
+            try:
+                labels = np.asarray(labels)
+            except (ValueError, TypeError):  # a ragged list ([2, [3]]) holds no labels
+                continue
             if (labels.ndim == 1 and labels.shape[0] == shape[0] and labels.dtype.kind in "iu"
                     and labels.min(initial=0) >= 0 and labels.max(initial=0) < shape[1]):
                 onehot = np.zeros(shape)
