@@ -7,6 +7,8 @@ traceback and a notebook user sees the cause instead of a numpy internals dump.
 
 from __future__ import annotations
 
+import errno
+
 import os
 import sys
 import warnings
@@ -66,3 +68,17 @@ def warn_at_user(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+class ProgramRefused(PermissionError):
+    """This process may not start programs (a grading sandbox), so a renderer that is one could not run.
+
+    A PermissionError (EPERM), as the refusal itself is, so a graded notebook treats a drawing cell alike
+    whether it called Graphviz directly or through gradviz (notebooks.refuse_programs).
+    """
+
+    def __init__(self, message: str):
+        super().__init__(errno.EPERM, message)
+
+    def __str__(self) -> str:
+        return self.strerror

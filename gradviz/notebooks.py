@@ -3,22 +3,49 @@
 A notebook is run the way "Run All" runs it, without a kernel: its code cells in order, in one
 module's namespace. IPython-only lines (magics such as `%matplotlib inline`, shell lines such as
 `!pip install`, whole `%%` cell magics) cannot run in plain Python: they are skipped, and the
-notes say which. Each cell has a time limit; a cell that raises stops the notebook, and the error
+notes say which. Each cell has a time limit; a cell that raises stops the notebook (in grading, a cell
+that starts a program stops only itself: see refuse_programs), and the error
 names the cell by its number (the one Jupyter shows as In [n] counts executions, not cells; this is
 the cell's position among the code cells, from 1).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import traceback
 from pathlib import Path
 from types import ModuleType
 
-from .errors import GradvizError
+from .errors import GradvizError, ProgramRefused
 
 CELL_TIMEOUT = 60.0  # seconds one cell may run
 _cell_limit = [CELL_TIMEOUT]  # lowered by a grading worker to fit inside the submission's own time limit
+
+
+_programs_refused = [False]  # set by a grading worker whose sandbox refuses new processes and programs
+
+
+def refuse_programs() -> None:
+    """From now on a cell that starts a program is stopped there with a note, not a failed submission.
+
+    A grading sandbox lets no student code start a program (grade/seccomp.py), but notebooks start
+    one for what grading never looks at: graphviz's `dot` to render a drawing (`draw_dot(root).render()`,
+    `gv.render(loss, "graph.svg")`), a shell command. Failing the whole notebook for that would give a
+    correct submission 0 marks.
+    """
+    _programs_refused[0] = True
+
+
+def _started_a_program(exc: BaseException) -> bool:
+    """Whether `exc` is the sandbox's refusal of a new process or program (EPERM from fork/exec)."""
+    if not (_programs_refused[0] and isinstance(exc, OSError) and exc.errno == errno.EPERM):
+        return False
+    if isinstance(exc, ProgramRefused):  # gv.render's renderers are programs
+        return True
+    frames = traceback.extract_tb(exc.__traceback__)
+    return any(Path(f.filename).name == "subprocess.py" or "multiprocessing" in Path(f.filename).parts
+               for f in frames) or any(word in (frames[-1].line or "") for word in ("fork", "spawn", "exec", "system"))
 
 
 def limit_cells(seconds: float) -> None:
@@ -26,6 +53,7 @@ def limit_cells(seconds: float) -> None:
     _cell_limit[0] = min(CELL_TIMEOUT, seconds)
 SUFFIX = ".ipynb"
 _NOTES: dict[str, list[str]] = {}  # per notebook run in this process: what was skipped
+_CUT: dict[str, list[str]] = {}  # per notebook run in this process: the cells stopped where they started a program
 
 
 def code_cells(path: Path) -> list[tuple[int, str]]:
@@ -67,6 +95,7 @@ def run_notebook(path: Path, module: ModuleType, timeout: float | None = None) -
     from .checking.adapters.reading import _Timeout, _time_limit
 
     notes: list[str] = []
+    cut: list[str] = []  # cells stopped where they started a program (refuse_programs)
     module.__file__ = str(path)
     for number, source in code_cells(path):
         code_text, skipped = python_of(number, source)
@@ -85,10 +114,28 @@ def run_notebook(path: Path, module: ModuleType, timeout: float | None = None) -
         except Exception as exc:
             lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == where]
             at = f", line {lines[-1]}" if lines else ""
+            if _started_a_program(exc):
+                program = f" ({Path(str(exc.filename)).name})" if exc.filename else ""
+                cut.append(f"cell {number}{at} starts a program{program}, which grading does not allow, so the rest "
+                           "of that cell was skipped; drawings and shell commands are not graded")
+                notes.append(cut[-1])
+                continue
             kind = "missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised"
-            raise GradvizError(f"{path}: cell {number}{at} raised {type(exc).__name__}: {exc}", kind=kind) from None
+            after = _after(cut)  # what the skipped rest would have defined
+            raise GradvizError(f"{path}: cell {number}{at} raised {type(exc).__name__}: {exc}{after}",
+                               kind=kind) from None
     _NOTES[str(path)] = notes
+    _CUT[str(path)] = cut
     return notes
+
+
+def cut_short(path: str | Path) -> str:
+    """Why a name may be missing from the notebook at `path`: the cells stopped where they started a program."""
+    return _after(_CUT.get(str(path), []))
+
+
+def _after(cut: list[str]) -> str:
+    return f" (after {' and '.join(cut)})" if cut else ""
 
 
 def notes_of(path: str | Path) -> list[str]:

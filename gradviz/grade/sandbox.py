@@ -34,6 +34,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GradvizError
+from ..notebooks import refuse_programs
 from . import seccomp
 
 HOME = "/home/student"  # the writable tmpfs inside the sandbox
@@ -172,6 +173,8 @@ def limit_self(memory_mb: float, output_mb: float, cpu_seconds: float) -> dict[s
     files = MAX_FILES if files == resource.RLIM_INFINITY else min(files, MAX_FILES)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], files), files))
     why = seccomp.install()  # last: nothing after it in gradviz starts a process
+    if why is None:
+        refuse_programs()  # a notebook cell rendering a drawing is skipped with a note, not a failed submission
     held["processes"] = "threads only: it cannot start processes or programs" if why is None else f"not limited: {why}"
     return held
 

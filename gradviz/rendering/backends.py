@@ -10,6 +10,7 @@ error says what was tried and how to install Graphviz.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import shutil
@@ -18,7 +19,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from ..errors import GradvizError
+from ..errors import GradvizError, ProgramRefused
 
 RENDERERS = ("dot", "embedded", "pygraphviz")
 FORMATS = ("svg", "png", "pdf", "jpeg", "jpg")
@@ -76,12 +77,17 @@ def render_source(source: str, fmt: str, renderer: str | None = None) -> bytes:
     if fmt not in FORMATS:
         raise GradvizError(f"cannot render the format {fmt!r}; gradviz renders {', '.join(FORMATS)} and .dot")
     candidates = _candidates(fmt, renderer)
-    tried = []
+    tried, refused = [], []
     for name in candidates:
         try:
             return _RUN[name](source, fmt)
         except _Unavailable as why:
             tried.append(f"{name} ({why})")
+            refused += [name] if isinstance(why, _Refused) else []
+    if refused and len(refused) == len(tried):
+        raise ProgramRefused(f"this process may not start programs (a grading sandbox refuses them), and the renderers "
+                             f"here are programs ({', '.join(refused)}): nothing was drawn; the DOT text is still "
+                             "available as draw(...).source")
     if not tried:
         tried = [_why_not(name, fmt) for name in RENDERERS]
     if fmt == "pdf" and embedded_executable() and not dot_executable():
@@ -107,6 +113,10 @@ class _Unavailable(Exception):
     pass
 
 
+class _Refused(_Unavailable):
+    """The renderer is a program and this process may not start one."""
+
+
 def _run_binary(exe: str | None, what: str, source: str, fmt: str) -> bytes:
     if exe is None:
         raise _Unavailable(f"{what} not found")
@@ -114,6 +124,10 @@ def _run_binary(exe: str | None, what: str, source: str, fmt: str) -> bytes:
         done = subprocess.run([exe, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise _Unavailable(f"{what} did not finish within {TIMEOUT_S} s (draw fewer nodes: collapse=...)") from None
+    except PermissionError as exc:
+        if exc.errno == errno.EPERM:  # no program may start here (a sandbox): not a missing install
+            raise _Refused(f"{what} could not start: {exc}") from None
+        raise _Unavailable(f"{what} could not start: {exc}") from None
     except OSError as exc:
         raise _Unavailable(f"{what} could not start: {exc}") from None
     if done.returncode != 0:

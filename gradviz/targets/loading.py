@@ -93,8 +93,8 @@ def load(target: str) -> tuple[Any, str, Path]:
     module, path = load_module(path_text)
     if not hasattr(module, name):
         available = defined_names(module)
-        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else ""),
-                           kind="missing_name")
+        raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
+                           + notebooks.cut_short(path), kind="missing_name")
     return getattr(module, name), name, path
 
 
@@ -154,7 +154,8 @@ def resolve(target: str) -> tuple[Any, Any, str, Path]:
     if obj is None:
         available = defined_names(module)
         raise GradvizError(f"{path} has no {name!r}" + (f"; it defines {', '.join(available)}" if available else "")
-                           + f" (and no pair {name}_forward/{name}_backward)", kind="missing_name")
+                           + f" (and no pair {name}_forward/{name}_backward)" + notebooks.cut_short(path),
+                           kind="missing_name")
     return obj, None, name, path
 
 
