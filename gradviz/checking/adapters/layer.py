@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from ...errors import GradvizError, InputError
-from ..names import spellings as grad_spellings
 from .layer_grads import describe_inputs, said_grads, sort_out, unread
 from .layer_inputs import Feed
+from .layer_members import float_attributes, member_spellings
 from .layer_plans import Output, Plan
 from .layer_state import LayerState
 from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, returned_items
@@ -73,19 +73,6 @@ def _copy_of(optimizer: Any) -> Any:
         return copy.deepcopy(optimizer)
     except Exception:  # an optimizer that cannot be copied is read as it is
         return optimizer
-
-
-def float_attributes(obj: Any) -> dict[str, np.ndarray]:
-    """Every float array on obj and in its lists and dicts one level down, by the user's spelling."""
-    out: dict[str, np.ndarray] = {}
-    for key, value in getattr(obj, "__dict__", {}).items():
-        if is_float_array(value):
-            out[key] = value
-        elif isinstance(value, dict):
-            out.update({f"{key}[{k!r}]": v for k, v in value.items() if is_float_array(v)})
-        elif isinstance(value, (list, tuple)):
-            out.update({f"{key}[{i}]": v for i, v in enumerate(value) if is_float_array(v)})
-    return out
 
 
 def called_attributes(method: Any) -> set[str]:
@@ -161,7 +148,7 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
     written = {k for k, v in after.items() if k not in before_forward or v is not before_forward[k]
                or not np.array_equal(v, saved_arrays[k])}
     state.reset()  # the probe must not leave anything changed (arrays keep their identity: they are the buffers)
-    history = {k.split("[")[0] for k in written if "[" in k}  # lists the forward appends to hold state, not weights
+    history = {k.split("[")[0] for k in written if k.endswith("]")}  # lists forward appends to: state, not weights
     candidates = _parameters(obj, params, {k: v for k, v in before_forward.items()
                                            if k.split("[")[0] not in history or params is not None}, written)
     updates = lr_param is not None or lr_attr is not None
@@ -359,7 +346,7 @@ def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
                 raise InputError(f"parameter {name} is {p.dtype}; parameters are perturbed in place, so they must "
                                    "be float64 arrays (use .astype(np.float64) when creating them)")
         return out
-    grad_like = {g for name in before for g in grad_spellings(name)}
+    grad_like = {g for name in before for g in member_spellings(name)}
     kept = {k: v for k, v in before.items() if k not in written and k not in grad_like and not _gradient_holder(k)}
     low = [k for k, v in kept.items() if v.dtype != np.float64]
     if low:  # never a silent hole: these look like parameters, but cannot be perturbed precisely
