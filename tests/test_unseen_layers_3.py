@@ -1,6 +1,7 @@
 """Hand-written layers in course and textbook styles gradviz was not written for (a third new-user pass).
 
-The pass found: a Sequential container whose sub-layers were replaced by gradviz's own placeholder (an ERROR
+The pass found: Nielsen's network.py (`backprop(x, y)` fed by `self.cost_derivative`) refused with flags that
+could not help; a Sequential container whose sub-layers were replaced by gradviz's own placeholder (an ERROR
 blaming the user's forward) and whose parameters in those sub-layers went unchecked; a Keras-like layer that
 makes its weights on its first call (told "2 parameter gradients for the 0 float arrays", a FAIL); CS231n's
 `loss, grads = model.loss(X, y)` refused; and PReLU's slope kept as a Python float silently left out, so a
@@ -130,6 +131,26 @@ def _prelu_oracle(cls):
 PRELU = (lambda cls: gv.check_layer(cls(), np.random.default_rng(1).normal(size=(4, 3))), _prelu_oracle)
 
 
+def _nielsen_inputs():
+    rng = np.random.default_rng(1)
+    return {"x": rng.normal(size=(3, 1)), "y": rng.uniform(size=(2, 1))}
+
+
+def _nielsen_oracle(cls):
+    """Nielsen's quadratic cost 0.5 * ||feedforward(x) - y||^2, whose gradient backprop returns."""
+    net, given = cls([3, 4, 2]), _nielsen_inputs()
+    nabla_b, nabla_w = net.backprop(given["x"], given["y"])
+
+    def cost():
+        return 0.5 * np.sum((net.feedforward(given["x"]) - given["y"]) ** 2)
+
+    return {**{f"biases[{i}]": (g, _fd(cost, b)) for i, (g, b) in enumerate(zip(nabla_b, net.biases))},
+            **{f"weights[{i}]": (g, _fd(cost, w)) for i, (g, w) in enumerate(zip(nabla_w, net.weights))}}
+
+
+NIELSEN = (lambda cls: gv.check_layer(cls([3, 4, 2]), _nielsen_inputs()), _nielsen_oracle)
+
+
 def _net_inputs():
     rng = np.random.default_rng(1)
     return rng.normal(size=(6, 4)), rng.integers(3, size=6)
@@ -195,6 +216,7 @@ def _smooth_oracle(cls):
 SMOOTHING = (lambda cls: gv.check_loss(cls(), *_smooth_inputs()), _smooth_oracle)
 
 CASES = {  # name: (the correct version, the one with the planted bug, (check, oracle))
+    "Nielsen network.backprop": (c.Network, c.NetworkBug, NIELSEN),
     "nnfs softmax Jacobian": (c.Activation_Softmax, c.Activation_SoftmaxBug, SOFTMAX),
     "CS231n TwoLayerNet.loss": (c.TwoLayerNet, c.TwoLayerNetBug, TWO_LAYER),
     "GRU step pair": (c.gru_step_backward, c.gru_step_backward_bug, GRU),
@@ -258,6 +280,15 @@ def test_a_python_float_slope_stays_a_number_in_arithmetic():
     assert float(layer.alpha) == 0.25
 
 
+def test_a_network_without_its_inputs_is_told_which_to_give():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "gradviz", "check", "course_styles_3.py:Network", "--args",
+                           '{"sizes": [3, 4, 2]}', "--input-shape", "3,1"], cwd=CODE, capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 2
+    assert "--input x=SPEC --input y=SPEC" in done.stderr
+
+
 def test_a_backward_returning_gradients_no_array_fits_is_refused_not_failed():
     """What backward returns fits no array gradviz found: its reading, not the user's slip; the refusal says params=."""
     class Hidden:
@@ -275,6 +306,8 @@ def test_a_backward_returning_gradients_no_array_fits_is_refused_not_failed():
 
 
 CLI = [
+    ("Network", ["--args", '{"sizes": [3, 4, 2]}', "--input", "x=3,1", "--input", "y=2,1"], 0),
+    ("NetworkBug", ["--args", '{"sizes": [3, 4, 2]}', "--input", "x=3,1", "--input", "y=2,1"], 1),
     ("Sequential", ["--input-shape", "5,4"], 0),
     ("SequentialBug", ["--input-shape", "5,4"], 1),
     ("Dense", ["--args", '{"units": 3}', "--input-shape", "5,4"], 0),
@@ -296,10 +329,10 @@ def test_command_line_gives_the_verdict_with_flags_only(target, flags, code):
     assert done.returncode == code, done.stdout + done.stderr
     report = json.loads(done.stdout)
     statuses = {r["name"]: r["status"] for r in report["reports"][0]["inputs"]}
-    wanted = {"Sequential": {"x", "layers[0].W", "layers[0].b", "layers[2].W", "layers[2].b"},
+    wanted = {"Network": {"biases[0]", "biases[1]", "weights[0]", "weights[1]"}, "Sequential": {"x", "layers[0].W", "layers[0].b", "layers[2].W", "layers[2].b"},
               "Dense": {"inputs", "kernel", "bias"}, "PReLU": {"x", "alpha"},
               "TwoLayerNet": {"params['W1']", "params['b1']", "params['W2']", "params['b2']"}}
     assert set(statuses) == wanted[target.removesuffix("Bug")]
     failing = {n for n, s in statuses.items() if s != "PASS"}
-    assert failing == {"SequentialBug": {"x", "layers[0].W", "layers[0].b"}, "DenseBug": {"bias"},
+    assert failing == {"NetworkBug": {"biases[0]", "biases[1]", "weights[0]", "weights[1]"}, "SequentialBug": {"x", "layers[0].W", "layers[0].b"}, "DenseBug": {"bias"},
                        "PReLUBug": {"alpha"}, "TwoLayerNetBug": {"params['W2']"}}.get(target, set())

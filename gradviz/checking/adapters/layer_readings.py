@@ -18,6 +18,7 @@ from ..confirm import Candidate, choose
 from .layer import layer_subject, prepare
 from .layer_members import float_attributes
 from .layer_scalars import hold_as_arrays, scalar_parameters
+from .network import network_methods, network_reading
 from .layer_inputs import Feed
 from .layer_methods import method_pairs
 from .layer_plans import Output, Plan, backward_plans, outputs_of
@@ -48,6 +49,10 @@ def layer_readings(obj: Any, x: Any, *, params=None, forward: str | None = None,
     notes: list[str] = []
     given = x if isinstance(x, Feed) else Feed.of(x, [])
     prepare(obj, given.first_array().shape, notes)
+    network = network_methods(obj, forward, backward) if dout is None and params is None else None
+    if network is not None:  # backprop(x, y) fed by self.cost_derivative: the network adapter
+        return [Candidate(f"{cls}.{network[1]} fed by {cls}.{network[2]}",
+                          lambda: network_reading(obj, given.values, network, timeout), certain=True)]
     pairs = method_pairs(obj, forward, backward)
     if params is None:
         _build(obj, pairs[0][0], given, timeout, notes)
