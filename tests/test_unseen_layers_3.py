@@ -1,7 +1,8 @@
 """Hand-written layers in course and textbook styles gradviz was not written for (a third new-user pass).
 
 The pass found: Nielsen's network.py (`backprop(x, y)` fed by `self.cost_derivative`) refused with flags that
-could not help; a Sequential container whose sub-layers were replaced by gradviz's own placeholder (an ERROR
+could not help; deeplearning.ai's `L_model_backward(AL, Y, caches)`, which starts from compute_cost's derivative,
+refused (and `--input Y` rejected because the forward does not take it); a Sequential container whose sub-layers were replaced by gradviz's own placeholder (an ERROR
 blaming the user's forward) and whose parameters in those sub-layers went unchecked; a Keras-like layer that
 makes its weights on its first call (told "2 parameter gradients for the 0 float arrays", a FAIL); CS231n's
 `loss, grads = model.loss(X, y)` refused; and PReLU's slope kept as a Python float silently left out, so a
@@ -151,6 +152,31 @@ def _nielsen_oracle(cls):
 NIELSEN = (lambda cls: gv.check_layer(cls([3, 4, 2]), _nielsen_inputs()), _nielsen_oracle)
 
 
+def _dlai_inputs():
+    rng = np.random.default_rng(1)
+    parameters = {"W1": rng.normal(size=(3, 4)), "b1": rng.normal(size=(3, 1)), "W2": rng.normal(size=(1, 3)),
+                  "b2": rng.normal(size=(1, 1))}
+    return rng.normal(size=(4, 6)), parameters, (rng.uniform(size=(1, 6)) > 0.5).astype(float)
+
+
+def _dlai_oracle(bwd):
+    """compute_cost(L_model_forward(X, parameters)[0], Y), the cost whose derivative L_model_backward starts from."""
+    X, parameters, Y = _dlai_inputs()
+    AL, caches = c.L_model_forward(X, parameters)
+    grads = bwd(AL, Y, caches)
+    return {f"parameters[{k!r}]": (grads["d" + k], _fd(lambda: c.compute_cost(c.L_model_forward(X, parameters)[0], Y),
+                                                       parameters[k])) for k in parameters}
+
+
+def _dlai_check(bwd):
+    X, parameters, Y = _dlai_inputs()
+    with np.errstate(all="ignore"):  # the readings tried before the cost's pass AL as an upstream: 1 / 0 there
+        return gv.check_pair(c.L_model_forward, bwd, X, parameters, Y=Y)
+
+
+DLAI = (_dlai_check, _dlai_oracle)
+
+
 def _net_inputs():
     rng = np.random.default_rng(1)
     return rng.normal(size=(6, 4)), rng.integers(3, size=6)
@@ -218,6 +244,7 @@ SMOOTHING = (lambda cls: gv.check_loss(cls(), *_smooth_inputs()), _smooth_oracle
 CASES = {  # name: (the correct version, the one with the planted bug, (check, oracle))
     "Nielsen network.backprop": (c.Network, c.NetworkBug, NIELSEN),
     "nnfs softmax Jacobian": (c.Activation_Softmax, c.Activation_SoftmaxBug, SOFTMAX),
+    "deeplearning.ai L_model_backward(AL, Y, caches)": (c.L_model_backward, c.L_model_backward_bug, DLAI),
     "CS231n TwoLayerNet.loss": (c.TwoLayerNet, c.TwoLayerNetBug, TWO_LAYER),
     "GRU step pair": (c.gru_step_backward, c.gru_step_backward_bug, GRU),
     "im2col convolution": (c.ConvIm2Col, c.ConvIm2ColBug, CONV),
@@ -306,6 +333,11 @@ def test_a_backward_returning_gradients_no_array_fits_is_refused_not_failed():
 
 
 CLI = [
+    ("L_model_forward,L_model_backward", ["--input", "X=4,6", "--input", "parameters={W1: randn(3,4), b1: randn(3,1), "
+                                          "W2: randn(1,3), b2: randn(1,1)}", "--input", "Y=randint(2, size=(1, 6))"], 0),
+    ("L_model_forward,L_model_backward_bug", ["--input", "X=4,6", "--input", "parameters={W1: randn(3,4), "
+                                              "b1: randn(3,1), W2: randn(1,3), b2: randn(1,1)}",
+                                              "--input", "Y=randint(2, size=(1, 6))"], 1),
     ("Network", ["--args", '{"sizes": [3, 4, 2]}', "--input", "x=3,1", "--input", "y=2,1"], 0),
     ("NetworkBug", ["--args", '{"sizes": [3, 4, 2]}', "--input", "x=3,1", "--input", "y=2,1"], 1),
     ("Sequential", ["--input-shape", "5,4"], 0),
@@ -321,7 +353,7 @@ CLI = [
 ]
 
 
-@pytest.mark.parametrize("target,flags,code", CLI, ids=[t for t, _, _ in CLI])
+@pytest.mark.parametrize("target,flags,code", CLI, ids=[t.split(",")[-1] for t, _, _ in CLI])
 def test_command_line_gives_the_verdict_with_flags_only(target, flags, code):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "gradviz", "check", f"course_styles_3.py:{target}", *flags, "--json"],
@@ -329,10 +361,11 @@ def test_command_line_gives_the_verdict_with_flags_only(target, flags, code):
     assert done.returncode == code, done.stdout + done.stderr
     report = json.loads(done.stdout)
     statuses = {r["name"]: r["status"] for r in report["reports"][0]["inputs"]}
-    wanted = {"Network": {"biases[0]", "biases[1]", "weights[0]", "weights[1]"}, "Sequential": {"x", "layers[0].W", "layers[0].b", "layers[2].W", "layers[2].b"},
+    dlai = {f"parameters['{k}']" for k in ("W1", "b1", "W2", "b2")}
+    wanted = {"L_model_forward,L_model_backward": dlai, "Network": {"biases[0]", "biases[1]", "weights[0]", "weights[1]"}, "Sequential": {"x", "layers[0].W", "layers[0].b", "layers[2].W", "layers[2].b"},
               "Dense": {"inputs", "kernel", "bias"}, "PReLU": {"x", "alpha"},
               "TwoLayerNet": {"params['W1']", "params['b1']", "params['W2']", "params['b2']"}}
-    assert set(statuses) == wanted[target.removesuffix("Bug")]
+    assert set(statuses) == wanted[target.removesuffix("Bug").removesuffix("_bug")]
     failing = {n for n, s in statuses.items() if s != "PASS"}
-    assert failing == {"NetworkBug": {"biases[0]", "biases[1]", "weights[0]", "weights[1]"}, "SequentialBug": {"x", "layers[0].W", "layers[0].b"}, "DenseBug": {"bias"},
+    assert failing == {"L_model_forward,L_model_backward_bug": {"parameters['b1']", "parameters['b2']"}, "NetworkBug": {"biases[0]", "biases[1]", "weights[0]", "weights[1]"}, "SequentialBug": {"x", "layers[0].W", "layers[0].b"}, "DenseBug": {"bias"},
                        "PReLUBug": {"alpha"}, "TwoLayerNetBug": {"params['W2']"}}.get(target, set())

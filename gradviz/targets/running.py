@@ -161,9 +161,10 @@ def check_two_functions(given: Given, first, second, wrt, options, layout) -> Re
     from ..checking import handwritten as hw
 
     fname = getattr(first, "__name__", "forward")
-    args, extra = given.arguments(first, fname)
+    same = _same_arguments(first, second)
+    args, extra = given.arguments(first, fname, also=None if same else second)
     logits = layout.pop("wrt_logits", False)
-    if _same_arguments(first, second):
+    if same:
         if extra:
             raise GradvizError(f"--args gives {', '.join(extra)}, which {fname} does not take")
         return hw.check_grad_fn(first, second, *args, wrt=wrt, wrt_logits=logits, **options)
