@@ -7,7 +7,8 @@ blaming the user's forward) and whose parameters in those sub-layers went unchec
 makes its weights on its first call (told "2 parameter gradients for the 0 float arrays", a FAIL); CS231n's
 `loss, grads = model.loss(X, y)` refused; and PReLU's slope kept as a Python float silently left out, so a
 wrong `dalpha` passed. Each fixture (tests/unseen_code/course_styles_3.py) is correct and has a planted bug;
-the truth of each is set here by the test's own central differences of the fixture's forward or loss, and
+nnfs's dense layer with `weight_regularizer_l2` was failed for the penalty gradient its book adds to
+`dweights`. The truth of each is set here by the test's own central differences of the fixture's forward or loss, and
 gradviz's verdict must name exactly the arrays the oracle finds wrong.
 """
 
@@ -276,18 +277,39 @@ def test_correct_passes_and_bug_fails_where_the_oracle_says(case):
     assert {r.name for r in report.results if r.status != "PASS"} == wrong
 
 
-def test_a_regularizer_folded_into_dweights_is_named():
-    """nnfs adds 2 * l2 * weights to dweights; the forward does not compute the penalty: FAIL, naming the term."""
-    truth = DENSE_REG[1](c.Layer_Dense_Reg)
-    assert _wrong_by_oracle(truth) == {"weights"}
-    yours, true = truth["weights"]
-    layer = c.Layer_Dense_Reg(4, 3, weight_regularizer_l2=0.1)
-    assert np.allclose(yours - true, 2 * 0.1 * layer.weights)
+def test_a_declared_regularizer_is_expected_in_dweights():
+    """nnfs: `weight_regularizer_l2` declared, the loss adds l2 * sum(W**2) and backward adds 2 * l2 * W to dweights.
+
+    The oracle is the forward's output plus that penalty; the version adding l2 * W fails on weights alone."""
+    def oracle(cls):
+        layer, x = cls(4, 3, weight_regularizer_l2=0.1), np.random.default_rng(1).normal(size=(5, 4))
+        R = np.random.default_rng(2).normal(size=(5, 3))
+        layer.forward(x)
+        layer.backward(R)
+
+        def total():
+            layer.forward(x)
+            return np.sum(layer.output * R) + 0.1 * np.sum(layer.weights ** 2)
+
+        return {"inputs": (layer.dinputs, _fd(total, x)), "weights": (layer.dweights, _fd(total, layer.weights)),
+                "biases": (layer.dbiases, _fd(total, layer.biases))}
+
+    assert _wrong_by_oracle(oracle(c.Layer_Dense_Reg)) == set()
+    assert _wrong_by_oracle(oracle(c.Layer_Dense_RegBug)) == {"weights"}
     report = DENSE_REG[0](c.Layer_Dense_Reg)
+    assert report.status == "PASS", report
+    assert any("weight_regularizer_l2 = 0.1" in n for n in report.notes)
+    report = DENSE_REG[0](c.Layer_Dense_RegBug)
     failing = [r for r in report.results if r.status != "PASS"]
     assert [r.name for r in failing] == ["weights"]
     assert failing[0].diagnosis[0].cause == "regularization_mismatch"
-    assert "0.2 * weights" in failing[0].diagnosis[0]
+    assert "add 0.1 * weights" in failing[0].diagnosis[0]
+
+
+def test_a_layer_without_a_declared_penalty_is_checked_against_its_forward_alone():
+    """The same layer with weight_regularizer_l2=0 adds nothing, and nothing is taken off."""
+    report = gv.check_layer(c.Layer_Dense_Reg(4, 3), np.random.default_rng(1).normal(size=(5, 4)))
+    assert report.status == "PASS" and not any("penalty" in n for n in report.notes)
 
 
 def test_sub_layers_are_left_as_they_are_and_the_layer_is_usable_after():

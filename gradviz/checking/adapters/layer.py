@@ -25,6 +25,7 @@ from ...errors import GradvizError, InputError
 from .layer_grads import describe_inputs, said_grads, sort_out, unread
 from .layer_inputs import Feed
 from .layer_members import float_attributes, member_spellings
+from .layer_penalty import declared_penalties, penalty_note, without_penalties
 from .layer_plans import Output, Plan
 from .layer_state import LayerState
 from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, returned_items
@@ -164,6 +165,9 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
         kind, override = "results kept on self (methods return None)", "forward=/backward= (--forward/--backward)"
     else:
         kind, override = f"a layer class ({fwd_name}()/{bwd_name}())", "forward=/backward= (--forward/--backward)"
+    penalties = declared_penalties(obj, candidates) if params is None or candidates else {}
+    if penalties:
+        notes.append(penalty_note(cls, bwd_name, penalties))
     if lr_attr and candidates:
         notes.append(f"self.{lr_attr} set to {SGD_LR:g} while {cls}.{bwd_name} runs: a parameter it changes gives its "
                      "gradient (p -= lr * grad); parameters restored")
@@ -247,6 +251,8 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
                 or next((k for k, v in candidates.items() if k not in grads and np.shape(v) == np.shape(grad)), None)
             if name is not None:
                 grads[name] = grad
+        if penalties:
+            grads = without_penalties(grads, candidates, penalties)
         return {k: g for k, g in grads.items() if k in arrays}
 
     def restore() -> list[str]:
