@@ -222,7 +222,16 @@ def _without_location(exc: Exception) -> str:
 
 
 def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = HOW_TO_SAY) -> Reading:
-    """The first confirmed reading; else the primary one when no reading could help; else a refusal."""
+    """The first confirmed reading; else the primary one when no reading could help; else a refusal.
+
+    The trials run with numpy's floating-point warnings off: a reading tried and dropped (L_model_backward handed
+    a random upstream where its AL belongs: 1 / 0) must not print warnings at the user's lines; the check of the
+    reading chosen runs with them on."""
+    with np.errstate(all="ignore"):
+        return _choose(candidates, subject, seed, how)
+
+
+def _choose(candidates: list[Candidate], subject: str, seed: int, how: str) -> Reading:
     attempts: list[Attempt] = []
     first_error: UserCodeError | None = None  # a reading certain by names that raised while it was read
     for candidate in candidates:
