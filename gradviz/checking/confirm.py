@@ -85,8 +85,9 @@ def confirm(reading: Reading, seed: int = 0) -> tuple[str | None, str]:
             vjp = reading.confirm_vjp or reading.vjp  # a layer updating its weights: at a vanishing learning rate
             g1, g2 = vjp(d1.copy()), vjp(d2.copy())
             g3 = vjp(A * d1 + B * d2)
-        except UserCodeError as exc:
-            return f"the backward, called this way, failed: {_without_location(exc)}", "backward"
+        except UserCodeError as exc:  # "unmatched": what it returned fits no array read this way (not its crash)
+            stage = "unmatched" if exc.cause == "unmatched" else "backward"
+            return f"the backward, called this way, failed: {_without_location(exc)}", stage
         why = _some(reading, g3) or _sizes(reading, g3)
         boolean = [n for n, g in g3.items() if isinstance(g, np.ndarray) and g.dtype == np.bool_]
         if why is None and boolean:  # True/False where numbers belong: the backward's own slip, whatever the reading
@@ -221,7 +222,16 @@ def _without_location(exc: Exception) -> str:
 
 
 def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = HOW_TO_SAY) -> Reading:
-    """The first confirmed reading; else the primary one when no reading could help; else a refusal."""
+    """The first confirmed reading; else the primary one when no reading could help; else a refusal.
+
+    The trials run with numpy's floating-point warnings off: a reading tried and dropped (L_model_backward handed
+    a random upstream where its AL belongs: 1 / 0) must not print warnings at the user's lines; the check of the
+    reading chosen runs with them on."""
+    with np.errstate(all="ignore"):
+        return _choose(candidates, subject, seed, how)
+
+
+def _choose(candidates: list[Candidate], subject: str, seed: int, how: str) -> Reading:
     attempts: list[Attempt] = []
     first_error: UserCodeError | None = None  # a reading certain by names that raised while it was read
     for candidate in candidates:
@@ -252,7 +262,7 @@ def choose(candidates: list[Candidate], subject: str, seed: int = 0, how: str = 
         return built[0].reading  # the forward fails or varies whatever the reading: the check reports it as such
     if attempts and attempts[0].candidate.certain and attempts[0].reading and (
             attempts[0].stage in ("backward", "ignores_dout", "boolean") or attempts[0].why.startswith(FORWARD_RESULT)
-            or attempts[0].candidate.only and len(candidates) == 1 and attempts[0].stage != "unread"):
+            or attempts[0].candidate.only and len(candidates) == 1 and attempts[0].stage not in ("unread", "unmatched")):
         # Called exactly as its own names say, and nothing else holds: a crash is its own ERROR, and a gradient
         # that does not scale with the dout its names declare is its own FAIL (the chain rule forgotten).
         return attempts[0].reading

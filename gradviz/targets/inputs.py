@@ -101,12 +101,17 @@ class Given:
         made = {n: spec_mod.parse(t, f"--init {n}", init_rng) for n, t in init.items()}
         return cls(values, numbers, made, settings, positional, init_texts=dict(init))
 
-    def arguments(self, fn: Callable, who: str, *, skip_first: int = 0) -> tuple[list, dict]:
-        """fn's arguments from --input and --args by parameter name: positional up to the last given."""
+    def arguments(self, fn: Callable, who: str, *, skip_first: int = 0,
+                  also: Callable | None = None) -> tuple[list, dict]:
+        """fn's arguments from --input and --args by parameter name: positional up to the last given.
+
+        `also`: a partner (a pair's backward) whose own arguments given by name (L_model_backward's Y) are
+        returned with the settings, for it alone, rather than refused."""
         params = [p for p in inspect.signature(fn).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)][skip_first:]
+        partner = set(inspect.signature(also).parameters) if also is not None else set()
         known = {**self.settings, **self.inputs}
-        unknown = [n for n in self.inputs if n not in {p.name for p in params}]
+        unknown = [n for n in self.inputs if n not in {p.name for p in params} and n not in partner]
         unfilled = [p.name for p in params if p.name not in known and p.default is inspect.Parameter.empty]
         if len(unknown) == 1 and len(unfilled) == 1:  # x given, relu_forward(z): the one input for the one argument
             known[unfilled[0]] = known.pop(unknown[0])
@@ -128,6 +133,7 @@ class Given:
         if missing:
             raise missing_argument(fn, who, missing[0])
         extra = {k: v for k, v in self.settings.items() if k not in {p.name for p in params}}
+        extra.update({k: v for k, v in self.inputs.items() if k not in {p.name for p in params} and k in partner})
         return args, extra
 
     def has_arrays(self) -> bool:

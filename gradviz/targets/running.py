@@ -176,9 +176,10 @@ def check_two_functions(given: Given, first, second, wrt, options, layout) -> Re
     from ..checking import handwritten as hw
 
     fname = getattr(first, "__name__", "forward")
-    args, extra = given.arguments(first, fname)
+    same = _same_arguments(first, second)
+    args, extra = given.arguments(first, fname, also=None if same else second)
     logits = layout.pop("wrt_logits", False)
-    if _same_arguments(first, second):
+    if same:
         if extra:
             raise GradvizError(f"--args gives {', '.join(extra)}, which {fname} does not take")
         return hw.check_grad_fn(first, second, *args, wrt=wrt, wrt_logits=logits, **options)
@@ -208,6 +209,7 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
     from ..checking.adapters.ctx import is_ctx_function
     from ..checking.adapters.layer_methods import pick_methods
     from ..checking.adapters.loss import GRADIENT_METHODS
+    from ..checking.adapters.network import network_methods
 
     said = {k: layout.pop(k) for k in ("dout", "outputs", "grads") if k in layout}
     if is_ctx_function(cls):
@@ -221,6 +223,15 @@ def check_class(given: Given, cls, name, input_shape, forward, backward, wrt, op
     if value_fn is None and callable(getattr(type(instance), "__call__", None)) and any(
             callable(getattr(instance, m, None)) for m in GRADIENT_METHODS):  # __call__(scores, labels) / grad(...)
         value_fn = instance.__call__
+    network = network_methods(instance, forward, backward) if value_fn is None else None
+    if network is not None:  # Nielsen's network: backprop(x, y) fed by self.cost_derivative; inputs go to backprop
+        if not given.inputs:
+            names = positional_names(getattr(instance, network[1]))
+            raise GradvizError(f"{name}.{network[1]}({', '.join(names)}) is checked as a network fed by "
+                               f"{network[2]}: give its inputs with "
+                               + " ".join(f"--input {n}=SPEC" for n in names))
+        return hw.check_layer(instance, dict(given.inputs), forward=forward, backward=backward, **layout,
+                              **options, **said)
     if value_fn is None:  # fprop/bprop, __call__/gradient...: the layer adapter's detection, or its error
         value_fn = getattr(instance, pick_methods(instance, forward, backward)[0])
     required = [p for p in inspect.signature(value_fn).parameters.values() if p.default is inspect.Parameter.empty

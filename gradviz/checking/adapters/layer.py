@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from ...errors import GradvizError, InputError
-from ..names import spellings as grad_spellings
 from .layer_grads import describe_inputs, said_grads, sort_out, unread
 from .layer_inputs import Feed
+from .layer_members import float_attributes, member_spellings
+from .layer_penalty import declared_penalties, penalty_note, without_penalties
 from .layer_plans import Output, Plan
 from .layer_state import LayerState
 from .reading import Problem, Reading, UserCodeError, as_array, call, is_float_array, returned_items
@@ -73,19 +74,6 @@ def _copy_of(optimizer: Any) -> Any:
         return copy.deepcopy(optimizer)
     except Exception:  # an optimizer that cannot be copied is read as it is
         return optimizer
-
-
-def float_attributes(obj: Any) -> dict[str, np.ndarray]:
-    """Every float array on obj and in its lists and dicts one level down, by the user's spelling."""
-    out: dict[str, np.ndarray] = {}
-    for key, value in getattr(obj, "__dict__", {}).items():
-        if is_float_array(value):
-            out[key] = value
-        elif isinstance(value, dict):
-            out.update({f"{key}[{k!r}]": v for k, v in value.items() if is_float_array(v)})
-        elif isinstance(value, (list, tuple)):
-            out.update({f"{key}[{i}]": v for i, v in enumerate(value) if is_float_array(v)})
-    return out
 
 
 def called_attributes(method: Any) -> set[str]:
@@ -162,7 +150,7 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
                or not np.array_equal(v, saved_arrays[k])}
     state.adopt()  # what this first forward built (weights made on first use) stays; what later calls make goes
     state.reset()  # the probe must not leave anything changed (arrays keep their identity: they are the buffers)
-    history = {k.split("[")[0] for k in written if "[" in k}  # lists the forward appends to hold state, not weights
+    history = {k.split("[")[0] for k in written if k.endswith("]")}  # lists forward appends to: state, not weights
     candidates = _parameters(obj, params, {k: v for k, v in before_forward.items()
                                            if k.split("[")[0] not in history or params is not None}, written)
     updates = lr_param is not None or lr_attr is not None
@@ -178,6 +166,9 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
         kind, override = "results kept on self (methods return None)", "forward=/backward= (--forward/--backward)"
     else:
         kind, override = f"a layer class ({fwd_name}()/{bwd_name}())", "forward=/backward= (--forward/--backward)"
+    penalties = declared_penalties(obj, candidates) if params is None or candidates else {}
+    if penalties:
+        notes.append(penalty_note(cls, bwd_name, penalties))
     if lr_attr and candidates:
         notes.append(f"self.{lr_attr} set to {SGD_LR:g} while {cls}.{bwd_name} runs: a parameter it changes gives its "
                      "gradient (p -= lr * grad); parameters restored")
@@ -261,6 +252,8 @@ def layer_subject(obj: Any, feed: Feed, *, methods: tuple[str, str, str], output
                 or next((k for k, v in candidates.items() if k not in grads and np.shape(v) == np.shape(grad)), None)
             if name is not None:
                 grads[name] = grad
+        if penalties:
+            grads = without_penalties(grads, candidates, penalties)
         return {k: g for k, g in grads.items() if k in arrays}
 
     def restore() -> list[str]:
@@ -360,7 +353,7 @@ def _parameters(obj, params, before, written) -> dict[str, np.ndarray]:
                 raise InputError(f"parameter {name} is {p.dtype}; parameters are perturbed in place, so they must "
                                    "be float64 arrays (use .astype(np.float64) when creating them)")
         return out
-    grad_like = {g for name in before for g in grad_spellings(name)}
+    grad_like = {g for name in before for g in member_spellings(name)}
     kept = {k: v for k, v in before.items() if k not in written and k not in grad_like and not _gradient_holder(k)}
     low = [k for k, v in kept.items() if v.dtype != np.float64]
     if low:  # never a silent hole: these look like parameters, but cannot be perturbed precisely

@@ -16,6 +16,8 @@ import numpy as np
 
 from ..names import bare_name, match, target_of
 from ..names import spellings as grad_spellings
+from .layer_members import owner_of, split_member
+from .layer_scalars import number_gradient
 from .reading import Problem, UserCodeError, is_float_array
 
 DX_NAMES = ("dinputs", "dinput", "dx", "dX", "dA_prev", "grad_input", "input_grad", "dA", "delta")
@@ -116,12 +118,15 @@ def _parameter_grads(obj, what, grads, candidates) -> dict[str, Any]:
         if preferred is None:
             raise UserCodeError(f"{what or 'backward'} returned {len(grads)} parameter gradients for the "
                                 f"{len(names)} float arrays on the layer ({', '.join(names)}); name the parameters "
-                                "with params=")
+                                "with params=", cause="unmatched")  # gradviz's reading, not the user's slip
         matched = dict(zip(preferred, grads))
     return matched
 
 
 def _match_by_shape(grads, candidates) -> dict | None:
+    if len(grads) > len(candidates) > 0:  # params= named some of them: each named array takes the one gradient its shape
+        fits = {n: [g for g in grads if np.shape(g) == np.shape(v)] for n, v in candidates.items()}
+        return {n: f[0] for n, f in fits.items()} if all(len(f) == 1 for f in fits.values()) else None
     out, free = {}, list(candidates)
     for g in grads:
         name = next((n for n in free if np.shape(candidates[n]) == np.shape(g)), None)
@@ -137,7 +142,17 @@ def stored_grads(obj, candidates) -> dict[str, Any]:
     out = {}
     holders = [getattr(obj, n) for n in ("grads", "gradients", "grad") if isinstance(getattr(obj, n, None), dict)]
     for name in candidates:
+        if split_member(name)[0]:  # layers[0].W: the sub-layer that owns W keeps its gradient (layers[0].dW)
+            owner = owner_of(obj, name)
+            found = None if owner is None else next((getattr(owner[0], s) for s in grad_spellings(owner[1])
+                                                     if is_float_array(getattr(owner[0], s, None))), None)
+            if found is not None:
+                out[name] = found.copy()
+            continue
         found = next((getattr(obj, s) for s in grad_spellings(name) if is_float_array(getattr(obj, s, None))), None)
+        if found is None and np.ndim(candidates[name]) == 0:  # PReLU's self.dalpha = float(...) for alpha
+            found = next((number_gradient(getattr(obj, s, None)) for s in grad_spellings(name)
+                          if number_gradient(getattr(obj, s, None)) is not None), None)
         if found is None and "[" in name:  # params['W'] -> params['dW'] or grads['dW']
             container = getattr(obj, name.split("[")[0], {})
             found = next((h.get(k) for h in holders + [container] for k in grad_spellings(name)

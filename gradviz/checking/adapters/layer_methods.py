@@ -14,7 +14,8 @@ from ...errors import GradvizError
 METHOD_PAIRS = (("forward", "backward"), ("forward_pass", "backward_pass"), ("fprop", "bprop"),
                 ("forward_propagation", "backward_propagation"), ("__call__", "gradient"), ("__call__", "backward"))
 FORWARD_NAMES = ("forward", "forward_pass", "fprop", "forward_propagation", "__call__", "call")
-BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "backward_propagation", "gradient", "backprop")
+BACKWARD_NAMES = ("backward", "backward_pass", "bprop", "backward_propagation", "gradient", "backprop",
+                  "get_gradients")
 
 
 def method_pairs(obj: Any, forward: str | None, backward: str | None) -> list[tuple[str, str, str]]:

@@ -15,7 +15,10 @@ import numpy as np
 
 from ...errors import GradvizError
 from ..confirm import Candidate, choose
-from .layer import float_attributes, layer_subject, prepare
+from .layer import layer_subject, prepare
+from .layer_members import float_attributes
+from .layer_scalars import hold_as_arrays, scalar_parameters
+from .network import network_methods, network_reading
 from .layer_inputs import Feed
 from .layer_methods import method_pairs
 from .layer_plans import Output, Plan, backward_plans, outputs_of
@@ -46,7 +49,14 @@ def layer_readings(obj: Any, x: Any, *, params=None, forward: str | None = None,
     notes: list[str] = []
     given = x if isinstance(x, Feed) else Feed.of(x, [])
     prepare(obj, given.first_array().shape, notes)
+    network = network_methods(obj, forward, backward) if dout is None and params is None else None
+    if network is not None:  # backprop(x, y) fed by self.cost_derivative: the network adapter
+        return [Candidate(f"{cls}.{network[1]} fed by {cls}.{network[2]}",
+                          lambda: network_reading(obj, given.values, network, timeout), certain=True)]
     pairs = method_pairs(obj, forward, backward)
+    if params is None:
+        _build(obj, pairs[0][0], given, timeout, notes)
+        hold_as_arrays(obj, scalar_parameters(obj, getattr(obj, pairs[0][1])), notes)
     candidates: list[Candidate] = []
     failures: list[UserCodeError] = []
     for methods in pairs:
@@ -83,6 +93,35 @@ def layer_readings(obj: Any, x: Any, *, params=None, forward: str | None = None,
     if len(candidates) == 1 and candidates[0].certain:
         candidates[0].only = True
     return candidates
+
+
+def _build(obj: Any, fwd_name: str, given: Feed, timeout: float | None, notes: list[str]) -> None:
+    """A layer that makes its parameters on its first call (Keras's `build()` from `__call__`) is called once first.
+
+    What the first call made and the second kept as it was (the same array) is a parameter; what each call
+    makes afresh (a cache of the input, the output) is not. Without such arrays the layer is put back as it was."""
+    if float_attributes(obj):
+        return
+    state = LayerState(obj)
+    fwd = getattr(obj, fwd_name)
+    feed = given.named(fwd)
+    what = f"{type(obj).__name__}.{fwd_name}"
+    try:
+        args, kwargs = feed.call_args(fwd)
+        call(what, fwd, *args, timeout=timeout, **kwargs)
+        first = float_attributes(obj)
+        args, kwargs = feed.call_args(fwd)
+        call(what, fwd, *args, timeout=timeout, **kwargs)
+    except UserCodeError:  # the readings call it again and report what it raises
+        state.reset()
+        return
+    second = float_attributes(obj)
+    made = [k for k, v in first.items() if second.get(k) is v]
+    if made:
+        notes.append(f"{what} made {', '.join(made)} on its first call: it was called once before the check, "
+                     "and they are its parameters")
+    else:
+        state.reset()
 
 
 def _probe(obj: Any, fwd_name: str, feed: Feed, timeout: float | None, places) -> list[Output]:

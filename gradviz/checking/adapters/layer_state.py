@@ -85,8 +85,15 @@ class LayerState:
             original[k] = self._member(members.get(k), v)
 
     def _member(self, member: Any, snapshot: Any) -> Any:
-        """An array the list or dict held keeps its identity (its values put back unless it is differentiated)."""
-        if snapshot is _SKIP:  # an object kept in a list (a Parameter, a sub-layer) is left as it is, itself
+        """An array the list or dict held keeps its identity (its values put back unless it is differentiated);
+        an object it held (a sub-layer of a container) is left as it is, as everywhere else."""
+        if snapshot is _SKIP:
+            return member
+        if isinstance(member, list) and isinstance(snapshot, list) and len(member) >= len(snapshot):
+            member[:] = [self._member(m, v) for m, v in zip(list(member), snapshot)]
+            return member
+        if isinstance(member, dict) and isinstance(snapshot, dict):
+            self._reset_dict(member, snapshot, dict(member))
             return member
         if isinstance(member, np.ndarray) and isinstance(snapshot, np.ndarray) and member.shape == snapshot.shape \
                 and member.dtype == snapshot.dtype:

@@ -22,6 +22,7 @@ from .both import _cost_and_gradients, _loss_then_array, both_structured
 from .pair import differentiable
 from ..names import match
 from .elementwise import elementwise_or_refuse
+from .model_loss import model_loss_reading
 from .reading import (Reading, UserCodeError, as_array, call, float64_copy, is_float_array, no_float_array,
                       positional_names, user_name)
 
@@ -31,6 +32,7 @@ TARGET_NAMES = ("y_true", "y", "t", "target", "targets", "labels", "label", "Y",
 DX_NAMES = ("dinputs", "dinput", "dx", "dX", "grad")
 VALUE_METHODS = ("compute", "compute_loss", "loss", "calculate", "forward", "__call__")
 GRADIENT_METHODS = ("backward", "gradient", "compute_gradient", "grad")
+MODEL_METHODS = ("loss", "compute_loss", "loss_and_grads", "compute_cost")  # loss, grads = model.loss(X, y)
 
 
 def _bind(fn: Callable, args: tuple, what: str) -> inspect.BoundArguments:
@@ -80,6 +82,10 @@ def loss_readings(obj: Any, args: tuple, *, compute: str | None = None, backward
     if inspect.isfunction(obj) or inspect.isbuiltin(obj) or (inspect.ismethod(obj) and not compute):
         return [Candidate(f"{name} returning (loss, gradient)", lambda: _both_subject(obj, args, wrt, timeout),
                           certain=True)]
+    model = _model_method(obj, compute, backward)
+    if model is not None:  # loss, grads = model.loss(X, y): the gradients of the model's own arrays
+        return [Candidate(f"{name}.{model} returning (loss, grads) of the arrays {name} keeps",
+                          lambda: model_loss_reading(obj, model, args, timeout), certain=True)]
     value_name, bwd_name = _loss_methods(obj, compute, backward)
     bound = _bind(getattr(obj, value_name), args, f"{name}.{value_name}")
     return [Candidate(f"{name}.{bwd_name} as the gradient of {target}",
@@ -146,6 +152,15 @@ def _both_subject(fn, args, wrt, timeout) -> Reading:
                    notes=notes + [f"the gradient {name} returns is taken to belong to {target}, its first float "
                                   "array argument" if not wrt else f"the gradient belongs to {target} (wrt)"],
                    warnings=warns, constants=_others(bound.arguments, target), cost_index=0)
+
+
+def _model_method(obj, compute, backward) -> str | None:
+    """The loss method of a model that has no separate gradient method (or is named as both), if it has one."""
+    if backward is not None and backward != compute:
+        return None
+    if backward is None and any(callable(getattr(obj, m, None)) for m in GRADIENT_METHODS):
+        return None
+    return compute or next((m for m in MODEL_METHODS if callable(getattr(obj, m, None))), None)
 
 
 def _loss_methods(obj, compute, backward) -> tuple[str, str]:

@@ -15,9 +15,11 @@ import numpy as np
 from ...errors import GradvizError
 from ..confirm import Candidate
 from .assign import assign
+from .cost_pair import cost_note, cost_plans, cost_value
 from .forward_call import ForwardCall
 from .pair import split_settings
-from .reading import Reading, UserCodeError, accepts, as_array, call, no_float_array, returned_names, user_name
+from .reading import (Reading, UserCodeError, accepts, as_array, call, no_float_array, positional_names,
+                      returned_names, user_name)
 from .structure import Plan, plans
 
 TRIAL_SEED = 12345
@@ -37,18 +39,25 @@ def pair_candidates(forward: Callable, backward: Callable, args: tuple, kwargs: 
     settings = {k: v for k, v in kwargs.items() if accepts(backward, k)}
     found = plans(fc, backward, elements, settings, dout=dout, outputs=outputs)
     bname = user_name(backward)
+    costs = [] if dout or outputs else cost_plans(forward, backward, found, labels, set(settings))
     return [Candidate(f"{bname}: {plan.describe(labels)}",
                       _builder(fc, backward, plan, settings, timeout, batch_axis, layout, grads, labels),
-                      certain=plan.named) for plan in found], returned
+                      certain=plan.named) for plan in found] + [
+        Candidate(f"{bname}: the gradient of {user_name(cost)}({', '.join(positional_names(cost))}) of "
+                  f"{labels[plan.outputs[0]]}", _builder(fc, backward, plan, settings, timeout, batch_axis, layout,
+                                                         grads, labels, (cost, others)), certain=True)
+        for plan, cost, others in costs], returned
 
 
-def _builder(fc, backward, plan, settings, timeout, batch_axis, layout, grad_map, labels):
+def _builder(fc, backward, plan, settings, timeout, batch_axis, layout, grad_map, labels, cost=None):
     return lambda: plan_reading(fc, backward, plan, settings, timeout=timeout, batch_axis=batch_axis, layout=layout,
-                                grad_map=grad_map, labels=labels)
+                                grad_map=grad_map, labels=labels, cost=cost)
 
 
 def plan_reading(fc: ForwardCall, backward: Callable, plan: Plan, settings: dict, *, timeout, batch_axis, layout,
-                 grad_map, labels) -> Reading:
+                 grad_map, labels, cost: tuple | None = None) -> Reading:
+    """One plan as a Reading; `cost` = (a cost function, its data arguments) when backward starts from its
+    derivative at the forward's output (cost_pair.py)."""
     bname = user_name(backward)
     rnames = returned_names(backward)
     leaves = list(fc.arrays)
@@ -62,6 +71,12 @@ def plan_reading(fc: ForwardCall, backward: Callable, plan: Plan, settings: dict
     def run_forward(current):
         _, outs = outputs_of(current)
         arrays = [as_array(fc.name, o) for o in outs]
+        if cost is not None:
+            fn, others = cost
+            data = {o: settings[o] if o in settings else fc.last_arguments.get(o) for o in others}
+            name = next(p for p, (k, i) in plan.sources.items() if k == "returned" and i == plan.outputs[0])
+            return as_array(user_name(fn), call(user_name(fn), cost_value, fn, outs[0], name, data,
+                                                timeout=timeout)).reshape(())
         if loss:
             if arrays[0].size != 1:
                 raise UserCodeError(f"{fc.name} returned shape {arrays[0].shape} where the cost belongs")
@@ -97,9 +112,14 @@ def plan_reading(fc: ForwardCall, backward: Callable, plan: Plan, settings: dict
         return {n: g for n, g in assigned.grads.items() if n in arrays}
 
     binding = plan.describe(labels)
+    if cost is not None:
+        binding = binding.replace(f"no upstream gradient ({labels[plan.outputs[0]]} is the cost)",
+                                  f"no upstream gradient (the cost is {user_name(cost[0])})")
     keys = [f"{layout_of.keys[n]} <- {n}" if n in layout_of.keys else f"{n} by position and shape"
             for n in kept if n in layout_of.grads]
     notes = [f"binding: {binding}" + (f"; {', '.join(keys)}" if keys else "")]
+    if cost is not None:
+        notes.insert(0, cost_note(cost[0], backward, next(iter(plan.sources)), labels[plan.outputs[0]]))
     if layout_of.dropped:
         one = len(layout_of.dropped) == 1
         notes.append(f"{', '.join(layout_of.dropped)}: {bname} returns no gradient for {'it' if one else 'them'}, "
