@@ -321,11 +321,11 @@ def test_sub_layers_are_left_as_they_are_and_the_layer_is_usable_after():
     assert np.array_equal(model.forward(x), before)
 
 
-def test_a_python_float_slope_stays_a_number_in_arithmetic():
+def test_a_python_float_slope_is_a_number_again_after_the_check():
     layer = c.PReLU()
     report = gv.check_layer(layer, np.random.default_rng(1).normal(size=(4, 3)))
     assert any("PReLU.alpha: a Python number" in n for n in report.notes)
-    assert float(layer.alpha) == 0.25
+    assert type(layer.alpha) is float and layer.alpha == 0.25  # a number again, as the user made it
 
 
 def test_a_network_without_its_inputs_is_told_which_to_give():

@@ -19,7 +19,8 @@ FAIL entry in the report, never a crash, and one bad gradient fails alone.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -201,9 +202,10 @@ def check_layer(obj: Any, x: Any, params: Sequence | None = None, *, forward: st
     rows = [(n if not feed.single else "input", np.shape(feed.values[n])) for n in feed.diff] or [("input", ())]
     given = [(n, feed.values[n]) for n in feed.diff]
     names = [n for n, _ in given]
-    return _run(build, type(obj).__name__, rows, options, given=given, code=(obj,),
-                hint=(lambda m: layout_hint(m, given, method_runs(obj, m, names, [a for _, a in given], timeout)))
-                if feed.single else None)
+    with _numbers_kept(obj):
+        return _run(build, type(obj).__name__, rows, options, given=given, code=(obj,),
+                    hint=(lambda m: layout_hint(m, given, method_runs(obj, m, names, [a for _, a in given], timeout)))
+                    if feed.single else None)
 
 
 def check_layer_or_loss(obj: Any, inputs: dict[str, Any], args: Sequence, params: Sequence | None = None, *,
@@ -239,8 +241,24 @@ def check_layer_or_loss(obj: Any, inputs: dict[str, Any], args: Sequence, params
         return reading
 
     rows = [(n, np.shape(feed.values[n])) for n in feed.diff] or [("input", ())]
-    return _run(build, type(obj).__name__, rows, options, given=[(n, feed.values[n]) for n in feed.diff],
-                code=(obj,))
+    with _numbers_kept(obj):
+        return _run(build, type(obj).__name__, rows, options, given=[(n, feed.values[n]) for n in feed.diff],
+                    code=(obj,))
+
+
+@contextmanager
+def _numbers_kept(obj: Any) -> Iterator[None]:
+    """A learnable number (PReLU's `self.alpha = 0.25`) is checked as a 0-d array (layer_scalars.py); afterwards
+    it is a number of its own type again, so the layer goes on as the user made it."""
+    numbers = {k: type(v) for k, v in getattr(obj, "__dict__", {}).items()
+               if isinstance(v, (float, np.floating)) and not isinstance(v, bool)}
+    try:
+        yield
+    finally:
+        for k, kind in numbers.items():
+            value = getattr(obj, "__dict__", {}).get(k)
+            if isinstance(value, np.ndarray) and value.ndim == 0:
+                setattr(obj, k, kind(value))
 
 
 def check_pair(forward: Callable, backward: Callable, *args: Any, wrt: str | Sequence[str] | None = None,
