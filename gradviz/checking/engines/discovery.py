@@ -206,7 +206,7 @@ def discover(cls: Any, parents: str | None = None) -> Engine:
         missing.append("no backward() method")
     arithmetic = [d for d in ("__add__", "__mul__") if _defined(cls, d)]
     if not arithmetic:
-        missing.append("no arithmetic (__add__ or __mul__)")
+        missing.append("no arithmetic (__add__ or __mul__ on the class, or add(a, b) / mul(a, b) in its module)")
     if missing:
         raise GradvizError(f"{cls.__name__} is not a scalar autograd engine: " + "; ".join(missing)
                            + ". gradviz checks micrograd-style classes (a number, a grad, the parents, "
