@@ -36,6 +36,9 @@ NOT_OPS = {"backward", "backprop", "backward_pass", "backpropagate", "zero_grad"
            "build_topo", "deepwalk", "walk", "item", "numpy", "tolist", "detach", "copy", "clone", "parameters",
            "draw", "show", "plot", "wrap", "lift", "const", "to_value", "ensure"}
 OWN_DUNDERS = ("__matmul__", "__rmatmul__", "__rpow__", "__abs__", "__pos__")
+# what a function that is not an op is called: it is never called with gradviz's nodes (it may train or draw)
+NOT_OP_PREFIXES = ("test", "train", "draw", "plot", "show", "print", "build", "main", "demo", "run", "make", "load",
+                   "save", "trace", "render", "visual", "check", "fit", "eval", "predict", "zero", "backward", "topo")
 
 
 @dataclass
@@ -57,16 +60,30 @@ def own_operations(engine: Engine, covered: set[str], functions: dict[str, Calla
     for klass in engine.node_types:
         for name, attr in vars(klass).items():
             public = not name.startswith("_") or name in OWN_DUNDERS
-            if (public and name not in NOT_OPS and name not in short and callable(attr)
-                    and not isinstance(attr, (type, staticmethod, classmethod, property))):
+            if (public and name not in NOT_OPS and name not in short and inspect.isfunction(attr)
+                    and _required(attr) in (1, 2)  # self, and at most one operand
+                    and not name.lower().startswith(NOT_OP_PREFIXES)):
                 found.setdefault(f"{engine.name}.{name}", lambda *xs, n=name: getattr(xs[0], n)(*xs[1:]))
     module = module_of(engine.cls)
     for name, obj in (vars(module).items() if module is not None else ()):
         if (inspect.isfunction(obj) and obj.__module__ == module.__name__ and not name.startswith("_")
                 and name not in NOT_OPS and name not in functions and name not in short
+                and _required(obj) in (1, 2) and not name.lower().startswith(NOT_OP_PREFIXES)
                 and obj.__code__ not in covered_code):  # Num.__add__ = add: already checked as a + b
             found.setdefault(name, obj)
     return list(found.items())
+
+
+def _required(fn: Callable) -> int:
+    """How many positional arguments a function requires (a method counts self); -1 when it cannot be read."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return -1
+    if any(p.kind == p.KEYWORD_ONLY and p.default is inspect.Parameter.empty for p in params):
+        return -1
+    return sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               and p.default is inspect.Parameter.empty)
 
 
 def check_own(engine: Engine, shown: str, fn: Callable, tol: Tolerance) -> InputResult | None:
