@@ -331,3 +331,17 @@ def test_a_random_operation_is_not_judged_by_finite_differences(tmp_path):
         assert report.ok, report.verdict
         [dropout] = [r for r in report.results if r.name.startswith("Value.dropout")]
         assert dropout.status == "SKIPPED" and "random" in dropout.message
+
+
+def test_the_engine_tutorial_shows_an_unlisted_op_and_a_function_engine_failing_where_they_are_wrong():
+    sys.path.insert(0, str(ROOT / "docs"))
+    import pages
+
+    page = pages.EXECUTED.get("tutorial-engine.md") or pages.run_page(Path(pages.DOCS) / "tutorial-engine.md")
+    leaky, functions = page.namespace["leaky"], page.namespace["functions"]
+    assert leaky.verdict.startswith("FAIL: Value.leaky_relu") or leaky.verdict.startswith("FAIL: Leaky.leaky_relu")
+    [result] = [r for r in leaky.results if r.name.endswith("leaky_relu (leaky_relu(a))")]
+    negative = [r for r in result.row_source if not r.note and r.status == FAIL]
+    assert negative and all(abs(r.finite - 0.01) < 1e-6 for r in negative)  # d/dx 0.01 x, by hand
+    assert functions.verdict.startswith("FAIL: sigmoid") and "`return Scalar(s, (a,), lambda g:" in functions.verdict
+    assert {"add", "mul"} <= set(functions.settings["checked"])

@@ -336,7 +336,17 @@ def _is_closure_of(fn: Any) -> bool:
 
 
 def module_of(cls: type):
-    return sys.modules.get(cls.__module__)
+    """The module the class was defined in; for code run outside one (exec'd, a docs page), a stand-in module
+    holding the globals its methods see, so the functions beside the class are found all the same."""
+    module = sys.modules.get(cls.__module__)
+    if module is not None:
+        return module
+    code = next((f for k in cls.__mro__ if k is not object for f in vars(k).values() if inspect.isfunction(f)), None)
+    if code is None:
+        return None
+    stand_in = types.ModuleType(cls.__module__)
+    stand_in.__dict__.update({k: v for k, v in code.__globals__.items() if k != "__name__"})
+    return stand_in
 
 
 def finite(x: float) -> bool:

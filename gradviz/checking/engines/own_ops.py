@@ -25,7 +25,7 @@ from ..diagnosis.finding import Finding
 from ..report import ERROR, FAIL, PASS, SKIPPED, InputResult, Row
 from ..tolerance import Tolerance
 from .discovery import Engine, module_of, walk
-from .locate import run
+from .locate import backward_place, run
 
 POINTS = ((-1.3, 0.6), (-0.45, 1.7), (0.35, -0.8), (0.9, 1.2), (1.6, -1.9))
 POSITIVE = ((0.3, 0.6), (0.75, 1.7), (1.2, 0.8), (1.6, 1.2), (2.1, 1.9))
@@ -39,6 +39,16 @@ OWN_DUNDERS = ("__matmul__", "__rmatmul__", "__rpow__", "__abs__", "__pos__")
 # what a function that is not an op is called: it is never called with gradviz's nodes (it may train or draw)
 NOT_OP_PREFIXES = ("test", "train", "draw", "plot", "show", "print", "build", "main", "demo", "run", "make", "load",
                    "save", "trace", "render", "visual", "check", "fit", "eval", "predict", "zero", "backward", "topo")
+
+
+class _Method:
+    """a.m(*rest): a method of the student's class called on its first operand; `function` is its code."""
+
+    def __init__(self, name: str, function: Callable):
+        self.name, self.function = name, function
+
+    def __call__(self, *xs):
+        return getattr(xs[0], self.name)(*xs[1:])
 
 
 @dataclass
@@ -63,7 +73,7 @@ def own_operations(engine: Engine, covered: set[str], functions: dict[str, Calla
             if (public and name not in NOT_OPS and name not in short and inspect.isfunction(attr)
                     and _required(attr) in (1, 2)  # self, and at most one operand
                     and not name.lower().startswith(NOT_OP_PREFIXES)):
-                found.setdefault(f"{engine.name}.{name}", lambda *xs, n=name: getattr(xs[0], n)(*xs[1:]))
+                found.setdefault(f"{engine.name}.{name}", _Method(name, attr))
     module = module_of(engine.cls)
     for name, obj in (vars(module).items() if module is not None else ()):
         if (inspect.isfunction(obj) and obj.__module__ == module.__name__ and not name.startswith("_")
@@ -130,10 +140,25 @@ def check_own(engine: Engine, shown: str, fn: Callable, tol: Tolerance) -> Input
                       cotangent=np.ones_like(yours), inputs={}, eps=tol.eps, atol=tol.atol, rtol=tol.rtol)
         found = [Finding(f"{shown}: {f}", cause=f.cause, evidence=f.evidence, confidence=f.confidence)
                  for f in diagnose(yours, true, ctx)]
+    where = _rule_at(engine, fn, way, bad)
+    if where:
+        result.message += f"; rule at {where}"
     result.diagnosis = found or [Finding(f"{shown}'s gradient differs from central differences of its own "
                                          f"forward: d/d{bad.input} yours {bad.autograd:.6g}, true {bad.finite:.6g}",
                                          cause="wrong_local_derivative", evidence=result.message, confidence=0.7)]
     return result
+
+
+def _rule_at(engine: Engine, fn: Callable, way: Way, bad: Row) -> str:
+    """`file:line in function: text` of the rule that wrote the failing operand's gradient, or ''."""
+    function = getattr(fn, "function", fn)
+    values = way.values(POINTS[bad.index[0]] if bad.index[0] < len(POINTS) else POINTS[0])
+    try:
+        place = backward_place(engine, lambda: _apply(fn, way, [way.make(i, v) for i, v in enumerate(values)]),
+                               function)
+        return "" if place is None else place.where(place.line_for("ab".index(bad.input), bool(bad.note), engine.grad))
+    except Exception:  # noqa: BLE001 - placing the line is a courtesy; the verdict stands without it
+        return ""
 
 
 def _ways(engine: Engine) -> list[Way]:
