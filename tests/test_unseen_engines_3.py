@@ -319,6 +319,9 @@ def test_the_command_line_reads_a_function_engine_and_a_scalar_adam(tmp_path):
                               cwd=tmp_path, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "PASS" in done.stdout.splitlines()[0]
+    drawn = subprocess.run([sys.executable, "-m", "gradviz", "render", "module_functions_only.py:Scalar", "-o", "g.svg"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert drawn.returncode == 0 and "check: PASS" in (tmp_path / "g.svg").read_text(), drawn.stderr
 
 
 def test_a_random_operation_is_not_judged_by_finite_differences(tmp_path):

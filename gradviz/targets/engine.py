@@ -10,8 +10,7 @@ import inspect
 from typing import Any
 
 from ..checking.engines import check_engine
-from ..checking.engines.discovery import BACKWARD_NAMES, _defined
-from ..checking.engines.infix import functions_for
+from ..checking.engines.discovery import BACKWARD_NAMES, _defined, functions_for
 from ..checking.report import Report
 from ..errors import GradvizError
 from .loading import is_file_target, load

@@ -8,43 +8,12 @@ the one battery runs unchanged and every result names the student's function, no
 
 from __future__ import annotations
 
-import inspect
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from .discovery import _defined, module_of
+from .discovery import functions_for
 
-# the dunder Python calls -> the names students give the function
-SPELLINGS = {"__add__": ("add", "plus"), "__mul__": ("mul", "multiply", "times"), "__sub__": ("sub", "subtract", "minus"),
-             "__truediv__": ("div", "divide", "truediv"), "__neg__": ("neg", "negate", "negative")}
 REFLECTED = {"__add__": "__radd__", "__mul__": "__rmul__", "__sub__": "__rsub__", "__truediv__": "__rtruediv__"}
-
-
-def functions_for(cls: type) -> dict[str, tuple[str, Callable]]:
-    """dunder -> (name, function) for a class with no + or * of its own whose module has add/mul functions."""
-    if not inspect.isclass(cls) or _defined(cls, "__add__") or _defined(cls, "__mul__"):
-        return {}
-    module = module_of(cls)
-    if module is None:
-        return {}
-    found = {}
-    for dunder, names in SPELLINGS.items():
-        for name in names:
-            fn = vars(module).get(name)
-            if inspect.isfunction(fn) and fn.__module__ == module.__name__ and _takes(fn, 1 if dunder == "__neg__" else 2):
-                found[dunder] = (name, fn)
-                break
-    return found if {"__add__", "__mul__"} & set(found) else {}
-
-
-def _takes(fn: Callable, n: int) -> bool:
-    try:
-        params = [p for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        return False
-    required = [p for p in params if p.default is inspect.Parameter.empty]
-    return len(required) <= n <= len(params)
 
 
 @contextmanager
