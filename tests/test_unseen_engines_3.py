@@ -334,6 +334,7 @@ def test_a_random_operation_is_not_judged_by_finite_differences(tmp_path):
         assert report.ok, report.verdict
         [dropout] = [r for r in report.results if r.name.startswith("Value.dropout")]
         assert dropout.status == "SKIPPED" and "random" in dropout.message
+        assert "Not checked (dropout)" in report.verdict  # a pass never claims an op it did not check
 
 
 def test_the_engine_tutorial_shows_an_unlisted_op_and_a_function_engine_failing_where_they_are_wrong():

@@ -72,6 +72,7 @@ def _check(cls: Any, functions: Any, lent: dict, parents: str | None, seed: int,
     settings = {"eps": tol.eps, "atol": tol.atol, "rtol": tol.rtol, "seed": seed, "engine": _reading(engine),
                 "op_labels": labels, "checked": sorted({f.method for f in passed.values()}),
                 "own_checked": [r.name.split(" (")[0] for r in own if r.status == PASS],
+                "own_skipped": [r.name.split(" (")[0] for r in own if r.status == SKIPPED],
                 "robustness": [{k: f[k] for k in ("method", "input", "phase")} for f in flagged],
                 "summary": f"{engine.construction}; number .{engine.number}, gradient .{engine.grad}, parents "
                            f".{engine.parents}; atol={tol.atol:g} rtol={tol.rtol:g} eps={tol.eps:g}"}

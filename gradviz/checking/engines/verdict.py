@@ -19,6 +19,9 @@ def verdict(report: Report, name: str) -> str:
                         for m in report.settings.get("own_checked", []))
         own = f" Operations gradviz has no rule for ({own}) agree with finite differences of your own forward." \
             if own else ""
+        skipped = ", ".join(m[len(name) + 1:] if m.startswith(name + ".") else m
+                            for m in report.settings.get("own_skipped", []))
+        own += f" Not checked ({skipped}): see their rows for why." if skipped else ""
         return f"{name} passes: every operation it defines agrees with gradviz's op table, SymPy and finite " \
                f"differences ({ops}), alone and in small graphs.{own}" + _robustness(report.settings.get("robustness", []))
     head = ERROR if any(r.status == ERROR for r in bad) else FAIL
