@@ -84,6 +84,11 @@ def own_operations(engine: Engine, covered: set[str], functions: dict[str, Calla
     return list(found.items())
 
 
+def _random(name: str) -> InputResult:
+    return InputResult(name, (), SKIPPED, message="not checked: its forward gives another value each call "
+                                                  "(random, like dropout), so finite differences mean nothing")
+
+
 def _required(fn: Callable) -> int:
     """How many positional arguments a function requires (a method counts self); -1 when it cannot be read."""
     try:
@@ -103,11 +108,12 @@ def check_own(engine: Engine, shown: str, fn: Callable, tol: Tolerance) -> Input
         return None
     name = f"{shown} ({way.key.replace('m(', shown.split('.')[-1] + '(')})"
     if not _deterministic(engine, fn, way):
-        return InputResult(name, (), SKIPPED, message="not checked: its forward gives another value each call "
-                                                      "(random, like dropout), so finite differences mean nothing")
+        return _random(name)
     rows, faults = [], []
     for points in (POINTS, POSITIVE):
-        rows, faults = _measure(engine, fn, way, points, tol)
+        rows, faults, random = _measure(engine, fn, way, points, tol)
+        if random:
+            return _random(name)
         if not faults and all(math.isfinite(r.finite) for r in rows):
             break
     if not rows and not faults:
@@ -132,7 +138,7 @@ def check_own(engine: Engine, shown: str, fn: Callable, tol: Tolerance) -> Input
     if bad.note:
         found = [Finding(f"{shown} is right alone but wrong when its input is used twice ({bad.note}): it sets "
                          "a gradient with = where += belongs, so what reached the input first is lost",
-                         cause="assigns_instead_of_accumulates",
+                         cause="assignment_not_accumulation",
                          evidence=f"d/d{bad.input}: yours {bad.autograd:.6g}, true {bad.finite:.6g}", confidence=0.8)]
     else:
         yours, true = np.array([r.autograd for r in alone]), np.array([r.finite for r in alone])
@@ -145,7 +151,7 @@ def check_own(engine: Engine, shown: str, fn: Callable, tol: Tolerance) -> Input
         result.message += f"; rule at {where}"
     result.diagnosis = found or [Finding(f"{shown}'s gradient differs from central differences of its own "
                                          f"forward: d/d{bad.input} yours {bad.autograd:.6g}, true {bad.finite:.6g}",
-                                         cause="wrong_local_derivative", evidence=result.message, confidence=0.7)]
+                                         cause="no_pattern", evidence=result.message, confidence=0.7)]
     return result
 
 
@@ -221,28 +227,36 @@ def _measure(engine: Engine, fn: Callable, way: Way, points, tol: Tolerance):
         for note, graph in graphs:
             def student(values=values, graph=graph):
                 xs = [way.make(i, v) for i, v in enumerate(values)]
-                engine.run_backward(graph(xs))
-                return xs
-            xs, fault = run(engine, student)
+                out = graph(xs)
+                engine.run_backward(out)
+                return xs, _total(engine, out)
+            made, fault = run(engine, student)
             if fault is not None:  # arrays: m(a) + a may not broadcast, or backward() wants one number
                 if not arrays:
                     faults.append(fault)
                 continue
+            xs, value = made
             for i in range(way.nodes):
                 grad = getattr(xs[i], engine.grad, None)
                 yours = np.broadcast_to(np.asarray(0.0 if grad is None else grad, dtype=np.float64),
                                         np.shape(values[i]))
                 for index in np.ndindex(np.shape(values[i])):
-                    fd = _central(engine, way, graph, values, i, index, tol.eps)
+                    fd = _central(engine, way, graph, values, i, index, tol.eps, value)
+                    if fd is None:  # the forward drew again: a random op, judged by nothing
+                        return [], [], True
                     y = float(yours[index])
                     ok = not math.isfinite(fd) or bool(tol.agree(y, fd))
                     err = abs(y - fd) if math.isfinite(fd) else math.nan
                     rows.append(Row("ab"[i], (k,) + index, y, fd, None, err, err / abs(fd) if fd else math.nan,
                                     PASS if ok else FAIL, note))
-    return rows, faults
+    return rows, faults, False
 
 
-def _central(engine: Engine, way: Way, graph, values: list, i: int, index: tuple, eps: float) -> float:
+def _central(engine: Engine, way: Way, graph, values: list, i: int, index: tuple, eps: float,
+             value: float) -> float | None:
+    """Central differences of the student's forward; nan at a kink, or where the forward is not the one
+    backward() ran on (a random op drawing again: the gradient and the differences then describe two
+    different functions, and neither may judge the other)."""
     def at(shift: float) -> float:
         moved = [np.array(v, dtype=np.float64) for v in values]
         moved[i][index] += shift
@@ -252,6 +266,8 @@ def _central(engine: Engine, way: Way, graph, values: list, i: int, index: tuple
         plus, here, minus = at(eps), at(0.0), at(-eps)
     except Exception:  # noqa: BLE001
         return math.nan
+    if not (here == value or abs(here - value) <= 1e-12 * (1.0 + abs(value))):
+        return None
     right, left = (plus - here) / eps, (here - minus) / eps
     if abs(right - left) > 1e-3 * (1.0 + abs(right) + abs(left)):
         return math.nan  # a kink, or a forward that is not the same function twice: no finite answer to judge by
