@@ -215,6 +215,8 @@ def test_an_array_engines_matmul_is_checked_on_matrices(tmp_path, fixture, bug, 
     assert f"wrong.py:{line}" in result.message  # the planted line itself
     if fixture == "numpy_tensor":
         assert result.diagnosis[0].cause == "assignment_not_accumulation"
+    else:  # x.T @ g / x.shape[0] with x of 3 rows: a third of the true dW, named as the batch division it is
+        assert result.diagnosis[0].cause == "extra_batch_division" and "(3)" in str(result.diagnosis[0])
 
 
 def test_a_sign_slip_under_a_seed_of_one_is_a_sign_not_a_comparison(tmp_path):

@@ -30,7 +30,9 @@ from .locate import backward_place, run
 POINTS = ((-1.3, 0.6), (-0.45, 1.7), (0.35, -0.8), (0.9, 1.2), (1.6, -1.9))
 POSITIVE = ((0.3, 0.6), (0.75, 1.7), (1.2, 0.8), (1.6, 1.2), (2.1, 1.9))
 CONSTANT = 1.5
-SHAPES = (((2, 2), (2, 2)), ((2, 3), (3, 2)))  # square first: a @ b + a then shows `=` where `+=` belongs
+# matrices for an array engine's ops: (3, 2) @ (2, 2) first, so a @ b + a shows `=` where `+=` belongs and a
+# stray 1/batch (1/3) is not a factor 1/2; then elementwise shapes, then the other product
+SHAPES = (((3, 2), (2, 2)), ((2, 2), (2, 2)), ((2, 3), (3, 2)))
 # methods that are not operations: graph walks, gradient resets, printing, conversion
 NOT_OPS = {"backward", "backprop", "backward_pass", "backpropagate", "zero_grad", "zero", "topo", "topological_sort",
            "build_topo", "deepwalk", "walk", "item", "numpy", "tolist", "detach", "copy", "clone", "parameters",
@@ -142,8 +144,10 @@ def check_own(engine: Engine, shown: str, fn: Callable, tol: Tolerance) -> Input
                          evidence=f"d/d{bad.input}: yours {bad.autograd:.6g}, true {bad.finite:.6g}", confidence=0.8)]
     else:
         yours, true = np.array([r.autograd for r in alone]), np.array([r.finite for r in alone])
+        shape = np.shape(way.values(POINTS[0])[0])  # matrices: the first operand's rows are the batch
         ctx = Context(name=f"{bad.input}.grad", kind="", wrt=np.ones_like(yours), output=np.ones_like(yours),
-                      cotangent=np.ones_like(yours), inputs={}, eps=tol.eps, atol=tol.atol, rtol=tol.rtol)
+                      cotangent=np.ones_like(yours), inputs={}, eps=tol.eps, atol=tol.atol, rtol=tol.rtol,
+                      batch=shape[0] if len(shape) == 2 else None)
         found = [Finding(f"{shown}: {f}", cause=f.cause, evidence=f.evidence, confidence=f.confidence)
                  for f in diagnose(yours, true, ctx)]
     where = _rule_at(engine, fn, way, bad)
