@@ -10,7 +10,7 @@ import inspect
 from typing import Any
 
 from ..checking.engines import check_engine
-from ..checking.engines.discovery import BACKWARD_NAMES, _defined
+from ..checking.engines.discovery import BACKWARD_NAMES, _defined, functions_for
 from ..checking.report import Report
 from ..errors import GradvizError
 from .loading import is_file_target, load
@@ -27,7 +27,7 @@ def engine_class(target: str) -> Any | None:
     if not inspect.isclass(obj):
         return None
     has_backward = any(_defined(obj, n) for n in BACKWARD_NAMES)
-    has_arithmetic = _defined(obj, "__add__") or _defined(obj, "__mul__")
+    has_arithmetic = _defined(obj, "__add__") or _defined(obj, "__mul__") or bool(functions_for(obj))
     return obj if has_backward and has_arithmetic and not _defined(obj, "forward") else None
 
 
@@ -35,7 +35,7 @@ def parents_unused(args) -> None:
     """--parents names where an engine's results keep their operands: on any other target it would be ignored."""
     if getattr(args, "parents", None):
         raise GradvizError(f"--parents {args.parents} is for autograd engine classes (a class with backward() and "
-                           f"arithmetic, like micrograd's Value); {args.target} is not one: leave --parents out")
+                           f"arithmetic, like micrograd's Value, or add(a, b) / mul(a, b) functions beside it); {args.target} is not one: leave --parents out")
 
 
 def check_target(cls: Any, args) -> Report:

@@ -27,8 +27,12 @@ def boolean_gradient(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding
     """Only 0s and 1s where the true gradient carries dout's values: a comparison where a product belongs.
 
     `dout * x > 0` is `(dout * x) > 0`, True/False; a gradient along a random upstream gradient is
-    never made of 0s and 1s alone (all zeros is exactly_zero's).
+    never made of 0s and 1s alone (all zeros is exactly_zero's). Under an upstream gradient of ones
+    (an engine's backward() seeds 1.0) a right mask is 0s and 1s too, so the fingerprint says nothing there:
+    a flipped sign (1 for -1) or a dropped slope (0 for 0.01) is some other hypothesis's.
     """
+    if ctx.cotangent is not None and np.size(ctx.cotangent) and np.all(np.asarray(ctx.cotangent) == 1.0):
+        return None
     if not user.size or not np.isin(user, (0.0, 1.0)).all() or not (user == 1.0).any() \
             or np.isin(np.round(ref, 12), (0.0, 1.0)).all():
         return None

@@ -22,6 +22,8 @@ from .cases import CaseRun, Ops, cases_for, run_case
 from .discovery import Engine, _defined, discover
 from .forms import Form, binary_forms, module_functions, named_functions, unary_forms
 from .locate import Fault, assignment, backward_place, methods_called
+from .infix import REFLECTED, lent_operators
+from .own_ops import check_own, own_operations
 from .verdict import verdict
 
 
@@ -32,10 +34,14 @@ def check_engine(cls: Any, functions: Any = None, *, parents: str | None = None,
     `parents` says where a result keeps its operands ("_prev", or a path such as "grad_fn.inputs") when
     discovery cannot find it. Raises GradvizError (CLI exit 2) when `cls` is not an engine, naming what is missing.
     """
-    tol = Tolerance.of(eps, atol, rtol)
+    with lent_operators(cls) as lent:  # add(a, b) engines: the battery's a + b calls the student's add
+        return _check(cls, functions, lent, parents, seed, Tolerance.of(eps, atol, rtol))
+
+
+def _check(cls: Any, functions: Any, lent: dict, parents: str | None, seed: int, tol: Tolerance) -> Report:
     engine = discover(cls, parents)
     found = named_functions(functions) or module_functions(engine)
-    forms = binary_forms(engine) + unary_forms(engine, found)
+    forms = _as_functions(binary_forms(engine), lent) + unary_forms(engine, found)
     rng = np.random.default_rng(seed)
     results, notes, labels, passed, runs = [], [], {}, {}, []
     for form in forms:
@@ -47,6 +53,10 @@ def check_engine(cls: Any, functions: Any = None, *, parents: str | None = None,
         if result.status in (PASS, NONDIFF):
             passed[form.key] = form
     _inherited(engine, results, runs)
+    code = {getattr(f.function, "__code__", None) for f in forms if f.defined}
+    own = [r for shown, fn in own_operations(engine, {f.method for f in forms if f.defined} | set(found), found, code)
+           if (r := check_own(engine, shown, fn, tol)) is not None]
+    results += own
     unary = {f.op: f.method for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}
     unary_calls = {f.op: f.apply for f in passed.values() if len(f.nodes) == 1 and f.op not in ("powc", "neg")}
     twice_failed: list = []
@@ -61,6 +71,8 @@ def check_engine(cls: Any, functions: Any = None, *, parents: str | None = None,
     results.append(whole.depth(engine, "a + 1.5" in passed))
     settings = {"eps": tol.eps, "atol": tol.atol, "rtol": tol.rtol, "seed": seed, "engine": _reading(engine),
                 "op_labels": labels, "checked": sorted({f.method for f in passed.values()}),
+                "own_checked": [r.name.split(" (")[0] for r in own if r.status == PASS],
+                "own_skipped": [r.name.split(" (")[0] for r in own if r.status == SKIPPED],
                 "robustness": [{k: f[k] for k in ("method", "input", "phase")} for f in flagged],
                 "summary": f"{engine.construction}; number .{engine.number}, gradient .{engine.grad}, parents "
                            f".{engine.parents}; atol={tol.atol:g} rtol={tol.rtol:g} eps={tol.eps:g}"}
@@ -69,6 +81,18 @@ def check_engine(cls: Any, functions: Any = None, *, parents: str | None = None,
     report.verdict = verdict(report, engine.name)
     report.root = whole.showcase(engine, passed)
     return report
+
+
+def _as_functions(forms: list[Form], lent: dict) -> list[Form]:
+    """Forms whose operator was lent from a module function: named and located by that function; with a plain
+    number operand they are optional (add(a, 1.5) is not a form such an engine must support)."""
+    by_dunder = {d: v for dunder, v in lent.items() for d in (dunder, REFLECTED.get(dunder))}
+    for form in forms:
+        spelled = by_dunder.get(form.method.split(".")[-1])
+        if spelled is not None:
+            form.method, form.function = spelled
+            form.expected = all(form.nodes)
+    return forms
 
 
 def _reading(engine: Engine) -> dict:

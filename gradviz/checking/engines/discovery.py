@@ -205,16 +205,19 @@ def discover(cls: Any, parents: str | None = None) -> Engine:
     if backward is None:
         missing.append("no backward() method")
     arithmetic = [d for d in ("__add__", "__mul__") if _defined(cls, d)]
+    functions = {} if arithmetic else functions_for(cls)  # add(a, b) beside a class with no operators
+    arithmetic = arithmetic or [d for d in ("__add__", "__mul__") if d in functions]
     if not arithmetic:
-        missing.append("no arithmetic (__add__ or __mul__)")
+        missing.append("no arithmetic (__add__ or __mul__ on the class, or add(a, b) / mul(a, b) in its module)")
     if missing:
         raise GradvizError(f"{cls.__name__} is not a scalar autograd engine: " + "; ".join(missing)
                            + ". gradviz checks micrograd-style classes (a number, a grad, the parents, "
                            "backward() and + * ...); for a layer class use check_layer")
     engine = Engine(cls, number, grad, backward=backward, make_leaf=make, construction=construction)
     engine.backward_takes_seed = _needs_seed(getattr(cls, backward))
-    _find_structure(engine, arithmetic[0], parents)
-    _confirm_gradient(engine, arithmetic[0])
+    combine = _combiner(arithmetic[0], functions)
+    _find_structure(engine, arithmetic[0], parents, combine)
+    _confirm_gradient(engine, arithmetic[0], combine)
     return engine
 
 
@@ -235,11 +238,18 @@ def _needs_seed(method: Callable) -> bool:
                for p in params)
 
 
-def _find_structure(engine: Engine, dunder: str, given: str | None = None) -> None:
+def _combiner(dunder: str, functions: dict) -> Callable[[Any, Any], Any]:
+    """a (op) b: the class's operator, or the module function standing in for it."""
+    if dunder in functions:
+        return lambda a, b, f=functions[dunder][1]: f(a, b)
+    return lambda a, b: getattr(a, dunder)(b)
+
+
+def _find_structure(engine: Engine, dunder: str, given: str | None = None, combine: Callable | None = None) -> None:
     """The parents attribute (holds both operands of a*b), the op label and the per-node backward closure."""
     a, b = engine.leaf(2.0), engine.leaf(3.0)
     try:
-        out = getattr(a, dunder)(b)
+        out = (combine or _combiner(dunder, {}))(a, b)
     except Exception as exc:  # noqa: BLE001
         raise GradvizError(f"{engine.name}.{dunder} raised {type(exc).__name__}: {exc} on two {engine.name}s, "
                            "so gradviz cannot see how nodes are linked") from None
@@ -299,7 +309,7 @@ def _holding(out: Any, path: str) -> str:
     return "nothing" if held is None else type(held).__name__
 
 
-def _confirm_gradient(engine: Engine, dunder: str) -> None:
+def _confirm_gradient(engine: Engine, dunder: str, combine: Callable | None = None) -> None:
     """backward() on a (op) b must write a number somewhere on a or b: there the gradient lives.
 
     A gradient attribute that backward() never touches while another number attribute changes was
@@ -309,7 +319,7 @@ def _confirm_gradient(engine: Engine, dunder: str) -> None:
     a, b = engine.leaf(2.0), engine.leaf(3.0)
     before = [_attributes(a), _attributes(b)]
     try:
-        engine.run_backward(getattr(a, dunder)(b))
+        engine.run_backward((combine or _combiner(dunder, {}))(a, b))
     except Exception:  # noqa: BLE001 - a backward that raises is reported op by op by the battery
         return
     after = [_attributes(a), _attributes(b)]
@@ -335,8 +345,51 @@ def _is_closure_of(fn: Any) -> bool:
     return isinstance(fn, (types.FunctionType, types.MethodType, types.LambdaType)) or callable(fn)
 
 
+# engines whose arithmetic is module functions: the dunder Python calls -> the names students give the function
+ARITHMETIC_FUNCTIONS = {"__add__": ("add", "plus"), "__mul__": ("mul", "multiply", "times"),
+                        "__sub__": ("sub", "subtract", "minus"), "__truediv__": ("div", "divide", "truediv"),
+                        "__neg__": ("neg", "negate", "negative")}
+
+
+def functions_for(cls: type) -> dict[str, tuple[str, Callable]]:
+    """dunder -> (name, function) for a class with no + or * of its own whose module has add/mul functions."""
+    if not inspect.isclass(cls) or _defined(cls, "__add__") or _defined(cls, "__mul__"):
+        return {}
+    module = module_of(cls)
+    if module is None:
+        return {}
+    found = {}
+    for dunder, names in ARITHMETIC_FUNCTIONS.items():
+        for name in names:
+            fn = vars(module).get(name)
+            if inspect.isfunction(fn) and fn.__module__ == module.__name__ and _takes(fn, 1 if dunder == "__neg__" else 2):
+                found[dunder] = (name, fn)
+                break
+    return found if {"__add__", "__mul__"} & set(found) else {}
+
+
+def _takes(fn: Callable, n: int) -> bool:
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    required = [p for p in params if p.default is inspect.Parameter.empty]
+    return len(required) <= n <= len(params)
+
+
 def module_of(cls: type):
-    return sys.modules.get(cls.__module__)
+    """The module the class was defined in; for code run outside one (exec'd, a docs page), a stand-in module
+    holding the globals its methods see, so the functions beside the class are found all the same."""
+    module = sys.modules.get(cls.__module__)
+    if module is not None:
+        return module
+    code = next((f for k in cls.__mro__ if k is not object for f in vars(k).values() if inspect.isfunction(f)), None)
+    if code is None:
+        return None
+    stand_in = types.ModuleType(cls.__module__)
+    stand_in.__dict__.update({k: v for k, v in code.__globals__.items() if k != "__name__"})
+    return stand_in
 
 
 def finite(x: float) -> bool:

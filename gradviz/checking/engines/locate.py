@@ -221,10 +221,14 @@ def assignment(engine: Engine, build: Callable[[], Any]) -> tuple[str, str] | No
     return None
 
 
+_WALKS = ("<genexpr>", "<listcomp>", "<setcomp>", "<dictcomp>")  # a graph walk's comprehension, not a rule
+
+
 def backward_place(engine: Engine, build: Callable[[], Any], fallback: Any) -> Place | None:
     """The code that ran in backward() for the graph `build()` makes, beyond what a bare leaf runs."""
     inside = f"{engine.name}.{engine.backward}."  # backward()'s own helpers (a genexpr over a node's parents)
-    rules = sorted(rules_ran(engine, build), key=lambda rule: _qualname(rule[0]).startswith(inside))
+    rules = sorted(rules_ran(engine, build), key=lambda rule: (_qualname(rule[0]).startswith(inside),
+                                                                 _qualname(rule[0]).endswith(_WALKS)))
     if not rules or _qualname(rules[0][0]).startswith(inside):
         made = made_at(engine, build, fallback)  # (parent, local) pairs: the rule is written in the forward
         if made is not None or not rules:

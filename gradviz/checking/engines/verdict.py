@@ -15,8 +15,15 @@ def verdict(report: Report, name: str) -> str:
     bad = [r for r in report.results if r.status in (FAIL, ERROR)]
     if not bad:
         ops = ", ".join(m[len(name) + 1:] if m.startswith(name + ".") else m for m in checked)
+        own = ", ".join(m[len(name) + 1:] if m.startswith(name + ".") else m
+                        for m in report.settings.get("own_checked", []))
+        own = f" Operations gradviz has no rule for ({own}) agree with finite differences of your own forward." \
+            if own else ""
+        skipped = ", ".join(m[len(name) + 1:] if m.startswith(name + ".") else m
+                            for m in report.settings.get("own_skipped", []))
+        own += f" Not checked ({skipped}): see their rows for why." if skipped else ""
         return f"{name} passes: every operation it defines agrees with gradviz's op table, SymPy and finite " \
-               f"differences ({ops}), alone and in small graphs." + _robustness(report.settings.get("robustness", []))
+               f"differences ({ops}), alone and in small graphs.{own}" + _robustness(report.settings.get("robustness", []))
     head = ERROR if any(r.status == ERROR for r in bad) else FAIL
     leading = [r for r in bad if r.status == head]
     first = next((r for r in leading if not (r.diagnosis and getattr(r.diagnosis[0], "cause", "") == "built_on_wrong_op")),

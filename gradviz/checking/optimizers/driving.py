@@ -94,18 +94,29 @@ def drive(problem: Problem, step: StepFn, what: str) -> Run:
 
     The values the user's code returns are fed back in (a wrong shape propagates as it would in
     training and is flagged where it first appears); an exception ends the drive at that step.
+    The arrays handed in are the very objects the previous step left (updated in place, or returned),
+    as in a training loop: an optimizer that keys its state by the parameter object (`id(p)`, or a dict
+    keyed by the array's identity) keeps its state from one step to the next.
     """
     params = {k: v.copy() for k, v in problem.start.items()}
+    live = {k: v.copy() for k, v in problem.start.items()}  # the objects the user's code holds
     run = Run(problem.start, {k: [] for k in params}, gradients=problem.gradients)
     for t in range(1, problem.steps + 1):
         grads = problem.gradients(t, {k: v.copy() for k, v in params.items()})
         try:
-            new = step(t, {k: v.copy() for k, v in params.items()}, grads)
+            new = step(t, dict(live), grads)
             for name in params:
                 params[name] = as_values(what, name, new.get(name))
+                kept = new.get(name)
+                live[name] = kept if _same_kind(kept, params[name]) else params[name].copy()
         except UserFault as fault:
             run.fault = Fault(t, fault.parameter, fault.message, fault.raised)
             return run
         for name, value in params.items():
             run.trajectories[name].append(value.copy())
     return run
+
+
+def _same_kind(kept: Any, value: np.ndarray) -> bool:
+    """True when the user's returned object can be handed back as it is: a float64 array like `value`."""
+    return isinstance(kept, np.ndarray) and kept.dtype == np.float64 and kept.shape == value.shape

@@ -45,16 +45,39 @@ def _value_of(p: Any) -> np.ndarray:
 
 
 def drive_step(target: Any, setup: Setup) -> list[Run]:
-    """Parameters with a .grad (gradviz Values/Tensors, or arrays with a grad attribute): set .grad, call step()."""
+    """Parameters with a .grad (gradviz Values/Tensors, or arrays with a grad attribute): set .grad, call step().
+
+    A class is first given array parameters (Tensors); when its step() raises at once on them, it is given
+    scalar parameters (one Value per element, float .data and .grad), as an optimizer written for a
+    student's own scalar engine expects: code that handles only numbers is driven with numbers, not blamed.
+    """
     from ....tensor import Tensor
     from ....value import Value
 
-    if inspect.isclass(target):
-        start = fixed_gradients(setup.seed, setup.steps).start
-        fresh = [Tensor(v.copy(), label=k) for k, v in start.items()]
-        opt = fresh_instance(target, setup, holds=fresh, holder_names=PARAMS + ("params_list",))
-    else:
-        opt = fresh_instance(target, setup)
+    if not inspect.isclass(target):
+        return [_drive_held(fresh_instance(target, setup), target, setup)]
+    start = fixed_gradients(setup.seed, setup.steps).start
+    arrays = [Tensor(v.copy(), label=k) for k, v in start.items()]
+    run = _drive_held(fresh_instance(target, setup, holds=arrays, holder_names=PARAMS + ("params_list",)),
+                      target, setup)
+    if not (run.fault and run.fault.step == 1 and run.fault.raised):
+        return [run]
+    scalars = [Value(float(x), label=f"{k}[{','.join(map(str, i))}]")
+               for k, v in start.items() for i, x in np.ndenumerate(v)]
+    second = _drive_held(fresh_instance(target, setup, holds=scalars, holder_names=PARAMS + ("params_list",)),
+                         target, setup)
+    if second.fault and second.fault.step == 1 and second.fault.raised:
+        return [run]
+    second.binding = (f"the parameters are scalars (float .data and .grad), one per element: {target.__name__}.step() "
+                      f"raised on array parameters ({run.fault.message}), so it was driven with numbers, as a scalar "
+                      "engine's optimizer is used")
+    return [second]
+
+
+def _drive_held(opt: Any, target: Any, setup: Setup) -> Run:
+    """One drive of an optimizer instance over the parameters it holds."""
+    from ....value import Value
+
     params = _held_parameters(opt)
     names = [p.label if isinstance(getattr(p, "label", None), str) and p.label else f"params[{i}]"
              for i, p in enumerate(params)]
@@ -72,4 +95,4 @@ def drive_step(target: Any, setup: Setup) -> list[Run]:
 
     run = drive(problem, step, "step()")
     run.sources = sources_of(opt, hyper.signature_defaults(type(opt)))
-    return [run]
+    return run
