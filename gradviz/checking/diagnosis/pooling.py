@@ -93,7 +93,7 @@ def _candidates(kind, g, x, k, s):
         yield "pool_not_averaged", f"the avg-pool gradient is not divided by the window size ({n}): each element gets all of dout", _every(g, x, k, s)
         yield "pool_wrong_element", "the avg-pool gradient is routed to the maximum of each window, like max pooling", _max_route(g, x, k, s)
         if s != (1, 1):
-            yield "forgotten_stride", f"the stride ({s[0]}) is forgotten in backward: windows are taken at (i, j) instead of (i * stride, j * stride)", _without_stride(lambda g_, x_, k_, s_: avg_pool_backward(g_, x_, None, k_, s_)[0], g, x, k, s)
+            yield "forgotten_stride", f"the stride ({s[0]}) is forgotten in backward: windows are taken at (i, j) instead of (i * stride, j * stride)", _without_stride(lambda g_, x_, k_, s_: avg_pool_backward(g_, x_, g_, k_, s_)[0], g, x, k, s)
 
 
 @hypothesis
