@@ -105,6 +105,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                       "dx[window] += dout * (window == window.max())"),
     "pool_not_averaged": ("pooling", "the avg-pool gradient not divided by the window size",
                           "dx[window] += dout  # avg pool"),
+    "overlap_assigned": ("pooling", "the pool gradient assigned (=) where windows overlap: the last window's share kept",
+                         "dx[n, c, i*s + r, j*s + q] = dout[n, c, i, j]  # 3x3 windows, stride 2"),
     "forgotten_stride": ("pooling and convolution", "the stride forgotten in backward",
                          "dx[:, :, i:i+k, j:j+k] += ...  # i*stride forgotten"),
     "flipped_kernel": ("convolution", "the kernel (or its gradient) flipped by 180 degrees",
