@@ -7,7 +7,9 @@ where windows overlap, also in an adaptive average pool) had no name; an adaptiv
 diagnosis with a traceback; and layers keeping a sliding_window_view on `self` (a depthwise convolution, a 1-D
 convolution with a (F, 1) bias) crashed gradviz with a traceback. Each fixture (tests/unseen_code/pool_conv_styles.py)
 is correct and has a planted bug; the truth of each is set here by central differences of the fixture's own
-forward, and gradviz's verdict must name exactly the arrays that oracle finds wrong.
+forward, and gradviz's verdict must name exactly the arrays that oracle finds wrong. A small CNN whose dense layer
+computed dx from the weights its backward(dout, lr) had just updated was told "the chain rule is applied only in
+part"; it is now named used_after_update.
 """
 
 import numpy as np
@@ -187,3 +189,49 @@ def test_a_small_cnn_of_lr_updating_layers(bug):
     assert truth == ({"x", "layers[0].kernels", "layers[0].biases"} if bug else set())
     report = gv.check_layer((m.SmallCNNBug if bug else m.SmallCNN)(), x)
     assert _failed(report) == truth, str(report)
+    if bug:  # quadratic in dout, its linear part right: named as dx computed after the update, not as dout ignored
+        assert {r.diagnosis[0].cause for r in report.results if r.status == FAIL} == {"used_after_update"}
+
+
+def test_dx_from_weights_updated_in_the_same_backward_is_named():
+    layer, x = m.DenseLayerLate(4, 3), _inputs((5, 4))[0]
+    R = np.random.default_rng(2).normal(size=(5, 3))
+    true = _fd(lambda: np.sum(layer.forward(x) * R), x)
+    layer.forward(x)
+    yours = m.DenseLayerLate.backward(layer, R, 1.0)  # lr = 1: the step gradviz reads the update at
+    assert not np.allclose(yours, true) and np.allclose(m.DenseLayer(4, 3).backward.__func__(
+        _fresh_forward(x), R, 1.0), true)
+    report = gv.check_layer(m.DenseLayerLate(4, 3), x)
+    assert _failed(report) == {"x"} and report.results[0].diagnosis[0].cause == "used_after_update", str(report)
+    assert gv.check_layer(m.DenseLayer(4, 3), x).ok
+
+
+def _fresh_forward(x):
+    layer = m.DenseLayer(4, 3)
+    layer.forward(x)
+    return layer
+
+
+@pytest.mark.parametrize("bug", [False, True])
+def test_a_signal_style_conv_on_one_image_with_an_output_shaped_bias(bug):
+    cls = m.SignalConvBug if bug else m.SignalConv
+    layer, x = cls(), _inputs((2, 5, 5))[0]
+    R = np.random.default_rng(2).normal(size=layer.forward(x).shape)
+    f = lambda: np.sum(layer.forward(x) * R)  # noqa: E731
+    true = {"input": _fd(f, x), "kernels": _fd(f, layer.kernels), "biases": _fd(f, layer.biases)}
+    kernels, biases = layer.kernels.copy(), layer.biases.copy()
+    layer.forward(x)
+    yours = {"input": layer.backward(R, 1.0), "kernels": kernels - layer.kernels, "biases": biases - layer.biases}
+    truth = _wrong({k: (yours[k], true[k]) for k in true})
+    assert truth == ({"input"} if bug else set())
+    report = gv.check_layer(cls(), x)
+    assert _failed(report) == truth, str(report)
+    if bug:
+        assert report.results[0].diagnosis[0].cause == "flipped_kernel"
+
+
+def test_a_gradient_unflattened_channels_last_is_named():
+    report = gv.check_layer(m.FlattenBug(), *_inputs((2, 3, 2, 2)))
+    [finding] = report.results[0].diagnosis[:1]
+    assert finding.cause == "reshape_for_transpose" and "channels-last" in str(finding), str(report)
+    assert "no simple pattern" not in report.verdict

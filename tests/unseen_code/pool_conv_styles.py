@@ -470,3 +470,49 @@ class SmallCNN:
 
 class SmallCNNBug(SmallCNN):
     dense = DenseLayerLate
+
+
+# -- one image (C, H, W), a bias the shape of the output, signal-style correlate/convolve helpers, backward(g, lr) --------
+def _correlate(a, k, mode="valid"):
+    if mode == "full":
+        a = np.pad(a, ((k.shape[0] - 1,) * 2, (k.shape[1] - 1,) * 2))
+    return np.einsum("hwij,ij->hw", sliding_window_view(a, k.shape), k)
+
+
+def _convolve(a, k, mode="valid"):
+    return _correlate(a, k[::-1, ::-1], mode)
+
+
+class SignalConv:
+    def __init__(self, input_shape=(2, 5, 5), kernel_size=3, depth=2):
+        rng = np.random.default_rng(7)
+        c, h, w = input_shape
+        self.kernels = rng.standard_normal((depth, c, kernel_size, kernel_size))
+        self.biases = rng.standard_normal((depth, h - kernel_size + 1, w - kernel_size + 1))
+
+    def forward(self, input):
+        self.input = input
+        self.output = np.copy(self.biases)
+        for i in range(self.kernels.shape[0]):
+            for j in range(self.kernels.shape[1]):
+                self.output[i] += _correlate(self.input[j], self.kernels[i, j], "valid")
+        return self.output
+
+    def backward(self, output_gradient, learning_rate):
+        kernels_gradient = np.zeros(self.kernels.shape)
+        input_gradient = np.zeros(self.input.shape)
+        for i in range(self.kernels.shape[0]):
+            for j in range(self.kernels.shape[1]):
+                kernels_gradient[i, j] = _correlate(self.input[j], output_gradient[i], "valid")
+                input_gradient[j] += self.spread(output_gradient[i], self.kernels[i, j])
+        self.kernels -= learning_rate * kernels_gradient
+        self.biases -= learning_rate * output_gradient
+        return input_gradient
+
+    def spread(self, g, k):
+        return _convolve(g, k, "full")
+
+
+class SignalConvBug(SignalConv):
+    def spread(self, g, k):
+        return _correlate(g, k, "full")  # bug: correlated where the full convolution (the flipped kernel) belongs

@@ -87,6 +87,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
     "accumulated_across_calls": ("chain rule", "a gradient added into across calls and never zeroed: each backward "
                                  "returns the running total (tested by calling it again with the same dout)",
                                  "TOTAL['W'] += x.T @ dout; dW = TOTAL['W']  # never zeroed"),
+    "used_after_update": ("chain rule", "backward grows with dout squared: dx computed from weights the same backward "
+                          "already updated", "W -= lr * X.T @ dout; dx = dout @ W.T  # dx after the update"),
     "chain_rule_forgotten": ("chain rule", "the upstream gradient ignored (wholly or in one term): tested by doubling dout",
                              "dx = 1 - y**2  # dout never multiplied in"),
     "dropped_product_term": ("rules", "half of a product in the derivative is missing (sigmoid's s * (1 - s))",
