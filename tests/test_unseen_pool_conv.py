@@ -235,3 +235,26 @@ def test_a_gradient_unflattened_channels_last_is_named():
     [finding] = report.results[0].diagnosis[:1]
     assert finding.cause == "reshape_for_transpose" and "channels-last" in str(finding), str(report)
     assert "no simple pattern" not in report.verdict
+
+
+def test_the_way_out_of_integer_data_works_on_the_command_line():
+    """Tied values come from randint; the refusal of integer data says .astype(float), which --input now reads."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root, code = Path(__file__).resolve().parents[1], Path(m.__file__)
+    target = f"{code}:maxpool_overlap_forward,maxpool_overlap_backward"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+
+    def run(spec):
+        return subprocess.run([sys.executable, "-m", "gradviz", "check", target, "--input", f"x={spec}", "--json"],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    refused = run("randint(0, 2, size=(2, 2, 7, 7))")
+    assert refused.returncode == 2 and "astype(float)" in refused.stderr
+    done = run("randint(0, 2, size=(2, 2, 7, 7)).astype(float)")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"NONDIFF"' in done.stdout  # ties everywhere, and a correct overlapping pool is no failure there
+    assert run("randint(0, 2, size=(2, 2, 7, 7)).astype(int)").returncode == 2
