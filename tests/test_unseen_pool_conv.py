@@ -258,3 +258,10 @@ def test_the_way_out_of_integer_data_works_on_the_command_line():
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"NONDIFF"' in done.stdout  # ties everywhere, and a correct overlapping pool is no failure there
     assert run("randint(0, 2, size=(2, 2, 7, 7)).astype(int)").returncode == 2
+
+
+def test_a_depthwise_filter_gradient_summed_over_the_channels_is_named():
+    report = gv.check_layer(m.DepthwiseConvBug(2), *_inputs((2, 2, 5, 5)))
+    [result] = [r for r in report.results if r.status == FAIL]
+    assert result.name == "W" and result.diagnosis[0].cause == "summed_as_shared", str(report)
+    assert "axis 0" in str(result.diagnosis[0])

@@ -70,6 +70,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                              "dx = dcols.reshape(N, C, W, H)  # used as (N, C, H, W)"),
     "wrong_reduction_axis": ("reductions", "dout summed over the wrong axis",
                              "db = dout.sum(axis=1)  # where axis=0 belongs"),
+    "summed_as_shared": ("reductions", "each entry along an axis given that axis's total, as if one value were "
+                         "shared along it", "dW = dW.sum(axis=0, keepdims=True).repeat(C, axis=0)  # depthwise"),
     "broadcast_kept": ("reductions", "the broadcast dimension kept: the sum over the batch is missing",
                        "db = dout  # b was broadcast over the batch: sum(axis=0)"),
     "border": ("images", "only the border of each image is wrong: the padding is sliced off wrong",
