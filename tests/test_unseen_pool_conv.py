@@ -265,3 +265,10 @@ def test_a_depthwise_filter_gradient_summed_over_the_channels_is_named():
     [result] = [r for r in report.results if r.status == FAIL]
     assert result.name == "W" and result.diagnosis[0].cause == "summed_as_shared", str(report)
     assert "axis 0" in str(result.diagnosis[0])
+
+
+def test_a_global_average_pool_divided_by_the_height_only_is_a_factor_of_the_width():
+    """The true gradient is constant over each image: a sum over one of its axes is a factor, and named as one."""
+    report = gv.check_layer(m.GlobalAvgPoolBug(), *_inputs((2, 3, 4, 4)))
+    finding = report.results[0].diagnosis[0]
+    assert finding.cause != "summed_as_shared" and "4" in str(finding), str(report)
