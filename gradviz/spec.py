@@ -103,6 +103,8 @@ def _value(tree: ast.AST, what: str, text: str, rng: np.random.Generator) -> Any
         if tree.id in ("True", "False", "None"):
             return {"True": True, "False": False, "None": None}[tree.id]
         raise GradvizError(f"{what}={text}: {tree.id!r} is not a value gradviz knows; write {FORMS}")
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Attribute) and tree.func.attr == "astype":
+        return _as_float(tree, what, text, rng)  # randint(0, 2, size=(4, 4)).astype(float): tied values to check
     if isinstance(tree, ast.Call):
         return _call(tree, what, text, rng)
     value = _literal(tree, what, text)
@@ -116,6 +118,18 @@ def _value(tree: ast.AST, what: str, text: str, rng: np.random.Generator) -> Any
             raise GradvizError(f"{what}={text}: a list must hold numbers of one nesting depth")
         return array.astype(np.float64) if array.dtype.kind == "f" else array
     return value
+
+
+def _as_float(tree: ast.Call, what: str, text: str, rng: np.random.Generator) -> np.ndarray:
+    """SPEC.astype(float): the only conversion read, the one a refusal of integer data asks for."""
+    kind = tree.args[0] if len(tree.args) == 1 and not tree.keywords else None
+    name = kind.id if isinstance(kind, ast.Name) else kind.value if isinstance(kind, ast.Constant) else None
+    if name not in ("float", "float64"):
+        raise GradvizError(f"{what}={text}: only .astype(float) is read after a value; write {FORMS}")
+    value = _value(tree.func.value, what, text, rng)
+    if not isinstance(value, np.ndarray):
+        raise GradvizError(f"{what}={text}: .astype(float) follows an array, e.g. randint(3, size=(2, 4)).astype(float)")
+    return value.astype(np.float64)
 
 
 def _literal(node: ast.AST, what: str, text: str) -> Any:

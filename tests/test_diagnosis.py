@@ -549,7 +549,9 @@ def test_the_docs_page_runs_an_example_of_every_cause():
                "corner": "pool_wrong_element", "no stride  x": "forgotten_stride", "crop       x": "crop_off_by_one",
                "l2": "regularization_mismatch", "[0, 2, 4]": "samples_missing", "average": "pool_not_averaged",
                "embedding": "repeated_indices_lost", "variance": "n_minus_one", "pool ties": "pool_all_ties",
-               "t from 2": "bias_counter_offset", "t from 2, eps inside": "two_slips"}
+               "t from 2": "bias_counter_offset", "t from 2, eps inside": "two_slips",
+               "assign": "overlap_assigned", "updated": "used_after_update",
+               "shared": "summed_as_shared"}
     lines = everything.splitlines()
     for label, cause in planted.items():
         [line] = [ln for ln in lines if ln.startswith(label + " ")]

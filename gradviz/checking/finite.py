@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .. import progress
+from .tie_pieces import tie_break_piece
 
 Loss = Callable[[Sequence[np.ndarray]], float]
 
@@ -197,6 +198,10 @@ def clarke_check(phi: Callable[[np.ndarray], float], z: np.ndarray, v: np.ndarra
     smooth_bad = ~kinked & (np.abs(v - central) > tol)
     outside = kinked & ((v < lo - tol) | (v > hi + tol))
     count = int(kinked.sum())
+    if outside.any() and not smooth_bad.any():  # a tie shared by several windows: its slopes do not bound it
+        piece = tie_break_piece(phi, z, v, np.flatnonzero(kinked), eps, atol, rtol)
+        if piece is not None:
+            return KinkVerdict(True, kinked, piece)
     if (smooth_bad.any() or outside.any()) and z.size <= MAX_JOINT and _kinked_along(phi, z, base, eps, atol, rtol,
                                                                                         rng):
         # A kink not aligned with the coordinates (relu(x1 + x2) - relu(x1 - x2) at 0): the

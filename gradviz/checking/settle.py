@@ -18,6 +18,7 @@ from .localize import culprits, kinks_explain
 from .probe import FiniteResult
 from .report import ERROR, FAIL, NONDIFF, InputResult
 from .tolerance import Tolerance
+from .verdict import OUTSIDE_SLOPES
 
 MAX_SETTLED_DIRECTIONS = 3  # failing directions bisected before the failure is left to stand
 
@@ -80,7 +81,18 @@ def settle_joint_kinks(results: list[InputResult], loss, arrays: list[np.ndarray
     if not any(m.any() for m in kinked):
         return
     failures = fd.joint_subgradient_failures(loss, arrays, yours, kinked, base, tol.eps, tol.atol, tol.rtol, rng)
-    if not failures:
+    if not failures:  # a tie outside one coordinate's slopes, valid jointly: shared by windows whose dout differ
+        for r, mask in zip(results, kinked):
+            notes = np.asarray(r.notes).reshape(mask.shape) if r.notes is not None else None
+            if notes is None:
+                continue
+            alone = mask & (np.asarray(r.statuses).reshape(mask.shape) == FAIL) & np.char.startswith(
+                notes.astype(str), OUTSIDE_SLOPES)
+            if alone.any():
+                r.mark(alone, NONDIFF, "kink/tie: outside this element's one-sided slopes, but a valid subgradient "
+                                       "jointly (a tie shared by several windows)")
+                if r.status != FAIL:
+                    r.diagnosis = []
         return
     for r, mask in zip(results, kinked):
         if mask.any():

@@ -15,6 +15,7 @@ from .report import FAIL, NONDIFF, PASS, SHOULD_BE_ZERO, SKIPPED, InputResult, R
 ZERO = 1e-8  # a reference this small (relative to the gradient's size) is a true 0 seen through round-off
 INFINITE = "the derivative is infinite at this point (yours and SymPy agree): nothing finite to compare"
 YOURS_ODD = "yours is the odd one out"  # the column holding the backward being checked is "yours"
+OUTSIDE_SLOPES = "kink/tie: autograd "  # an element at a kink whose gradient lies outside its one-sided slopes
 
 
 def agree(x, y, atol: float, rtol: float):
@@ -74,7 +75,7 @@ def judge(name: str, auto: np.ndarray, diffs: Differences | None, sym: np.ndarra
                     note[index] = f"kink/tie: one-sided slopes {l:.4g}..{h:.4g}, autograd picks a subgradient"
                 else:
                     status[index] = FAIL
-                    note[index] = f"kink/tie: autograd {a:.4g} is outside the one-sided slopes {l:.4g}..{h:.4g}"
+                    note[index] = f"{OUTSIDE_SLOPES}{a:.4g} is outside the one-sided slopes {l:.4g}..{h:.4g}"
     if ref is not None:
         note[zero_ref & (status == FAIL) & (note == "")] = SHOULD_BE_ZERO
     nonfinite = ~np.isfinite(auto)

@@ -69,6 +69,9 @@ class LayerState:
             if isinstance(original, np.ndarray):
                 if id(original) in self.buffers:
                     continue
+                if not original.flags.writeable:  # a read-only view (sliding_window_view, broadcast_to) kept
+                    setattr(self.obj, key, snapshot.copy())  # on self: put back a copy, never write through it
+                    continue
                 np.copyto(original, snapshot)
             elif isinstance(original, list):  # what forward appended goes; a differentiated array stays itself
                 members = self.members.get(key, [])

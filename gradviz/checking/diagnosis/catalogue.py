@@ -70,6 +70,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                              "dx = dcols.reshape(N, C, W, H)  # used as (N, C, H, W)"),
     "wrong_reduction_axis": ("reductions", "dout summed over the wrong axis",
                              "db = dout.sum(axis=1)  # where axis=0 belongs"),
+    "summed_as_shared": ("reductions", "each entry along an axis given that axis's total, as if one value were "
+                         "shared along it", "dW = dW.sum(axis=0, keepdims=True).repeat(C, axis=0)  # depthwise"),
     "broadcast_kept": ("reductions", "the broadcast dimension kept: the sum over the batch is missing",
                        "db = dout  # b was broadcast over the batch: sum(axis=0)"),
     "border": ("images", "only the border of each image is wrong: the padding is sliced off wrong",
@@ -87,6 +89,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
     "accumulated_across_calls": ("chain rule", "a gradient added into across calls and never zeroed: each backward "
                                  "returns the running total (tested by calling it again with the same dout)",
                                  "TOTAL['W'] += x.T @ dout; dW = TOTAL['W']  # never zeroed"),
+    "used_after_update": ("chain rule", "backward grows with dout squared: dx computed from weights the same backward "
+                          "already updated", "W -= lr * X.T @ dout; dx = dout @ W.T  # dx after the update"),
     "chain_rule_forgotten": ("chain rule", "the upstream gradient ignored (wholly or in one term): tested by doubling dout",
                              "dx = 1 - y**2  # dout never multiplied in"),
     "dropped_product_term": ("rules", "half of a product in the derivative is missing (sigmoid's s * (1 - s))",
@@ -105,6 +109,8 @@ CAUSES: dict[str, tuple[str, str, str]] = {
                       "dx[window] += dout * (window == window.max())"),
     "pool_not_averaged": ("pooling", "the avg-pool gradient not divided by the window size",
                           "dx[window] += dout  # avg pool"),
+    "overlap_assigned": ("pooling", "the pool gradient assigned (=) where windows overlap: the last window's share kept",
+                         "dx[n, c, i*s + r, j*s + q] = dout[n, c, i, j]  # 3x3 windows, stride 2"),
     "forgotten_stride": ("pooling and convolution", "the stride forgotten in backward",
                          "dx[:, :, i:i+k, j:j+k] += ...  # i*stride forgotten"),
     "flipped_kernel": ("convolution", "the kernel (or its gradient) flipped by 180 degrees",

@@ -52,6 +52,9 @@ def chain_rule_forgotten(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Fin
                            "multiply that term by dout too (the chain rule)", cause="chain_rule_forgotten",
                            confidence=0.9, evidence="called again with 2 * dout, the part of yours that scales "
                                                     "with dout is exactly the true gradient")
+        squared = _quadratic(user, doubled, ref, ctx)
+        if squared is not None:
+            return squared
         return Finding("backward does not scale with the upstream gradient (the chain rule is applied only in "
                        "part), and the part that scales is wrong too", cause="chain_rule_forgotten",
                        confidence=0.7, evidence="called again with 2 * dout, yours did not double")
@@ -97,3 +100,26 @@ def _proportional(a: np.ndarray, b) -> bool:
         return False
     c = float((a * b).sum() / (b * b).sum())
     return bool(np.allclose(a, c * b, rtol=1e-6, atol=1e-9 * scale(a)))
+
+
+def _quadratic(user: np.ndarray, doubled: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """A backward that grows with dout squared, whose part linear in dout is the true gradient: it reads a value
+    dout has already changed in the same call, most often dx computed from weights the same backward updated
+    (W -= lr * dW before dx = dout @ W.T). Yours for t * dout is then t * A + t**2 * B: the answers for 1 and 2
+    give A and B, and a third call with 3 * dout must give 3 * A + 9 * B."""
+    squared = (doubled - 2.0 * user) / 2.0
+    linear = user - squared
+    if not ctx.close(linear, ref):
+        return None
+    if "tripled" not in ctx.memo:
+        got = ctx.vjp(3.0 * np.asarray(ctx.cotangent, dtype=np.float64))
+        ctx.memo["tripled"] = None if got is None else np.array(got, dtype=np.float64)
+    tripled = ctx.memo["tripled"]
+    if tripled is None or tripled.shape != user.shape or not ctx.close(tripled, 3.0 * linear + 9.0 * squared):
+        return None
+    return Finding("backward grows with dout squared, and its part linear in dout is exactly the true gradient: "
+                   "something it uses was already changed by this dout, most often dx computed from weights the same "
+                   "backward has just updated (W -= lr * dW before dx = dout @ W.T); compute dx before the update",
+                   cause="used_after_update", confidence=0.9,
+                   evidence="called again with 2 * dout and 3 * dout, yours is t * (the true gradient) + t**2 * "
+                            "(a remainder) on every element")

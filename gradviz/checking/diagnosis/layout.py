@@ -100,6 +100,28 @@ def _reshape_for_transpose(user: np.ndarray, ref: np.ndarray, ctx: Context) -> F
                            "was needed (the numbers keep their memory order)", cause="reshape_for_transpose",
                            confidence=0.9, evidence=f"the true gradient {how} with axes {a} and {b} exchanged "
                                                     "reproduces yours")
+    return _unflattened_in_another_order(user, ref, ctx) if 3 <= ref.ndim <= 4 else None
+
+
+def _unflattened_in_another_order(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """Yours is the true gradient reshaped into another axis order and then transposed back (a flattened
+    gradient unflattened channels-last, dout.reshape(N, H, W, C).transpose(0, 3, 1, 2), for an NCHW input):
+    every order of three or four axes is tried, beyond the exchanges of two."""
+    for order in permutations(range(ref.ndim)):
+        if sum(i != j for i, j in enumerate(order)) <= 2:
+            continue  # an exchange of two axes: tried above
+        laid = tuple(ref.shape[order.index(i)] for i in range(ref.ndim))  # laid.transpose(order) has ref's shape
+        if laid == ref.shape:
+            continue  # no reshape happened: a plain transpose, named elsewhere
+        candidate = np.transpose(ref.reshape(laid), order)
+        if ctx.close(user, candidate) and not ctx.close(candidate, ref):
+            channels_last = ref.ndim == 4 and ctx.layout != "NHWC" and tuple(order) == (0, 3, 1, 2)
+            said = " (channels-last: N, H, W, C, where the input is NCHW)" if channels_last else ""
+            return Finding(f"it is the true gradient unflattened as {_shape(laid)}{said} and transposed by "
+                           f"{tuple(order)}: reshape straight to {_shape(ref.shape)}, the order the forward "
+                           "flattened in", cause="reshape_for_transpose", confidence=0.85,
+                           evidence=f"the true gradient reshaped to {_shape(laid)} and transposed by {tuple(order)} "
+                                    "reproduces yours")
     return None
 
 

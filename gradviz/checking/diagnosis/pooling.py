@@ -78,8 +78,27 @@ def _all_ties(g, x, k, s):
     return dx
 
 
+def _assigned(kind, g, x, k, s):
+    """Each window's gradient assigned (=) in row-major window order: where windows overlap the last one wins."""
+    dx = np.zeros(x.shape)
+    n, c = np.meshgrid(np.arange(x.shape[0]), np.arange(x.shape[1]), indexing="ij")
+    for i in range(g.shape[2]):
+        for j in range(g.shape[3]):
+            top, left = i * s[0], j * s[1]
+            if kind == "avg":
+                dx[:, :, top:top + k[0], left:left + k[1]] = g[:, :, i, j, None, None] / (k[0] * k[1])
+                continue
+            first = x[:, :, top:top + k[0], left:left + k[1]].reshape(x.shape[0], x.shape[1], -1).argmax(axis=-1)
+            dx[n, c, top + first // k[1], left + first % k[1]] = g[:, :, i, j]
+    return dx
+
+
 def _candidates(kind, g, x, k, s):
     n = k[0] * k[1]
+    if s[0] < k[0] or s[1] < k[1]:
+        yield "overlap_assigned", (f"the {kind}-pool gradient is assigned (=) where windows overlap ({k[0]}x{k[1]} "
+                                   f"windows, stride {s[0]}): an element in several windows keeps only the last "
+                                   "window's share; add it up (+=)"), _assigned(kind, g, x, k, s)
     if kind == "max":
         yield "pool_all_ties", "the max-pool gradient goes to every tied maximum of a window; send it to one of them only (the first, as the forward's argmax does)", _all_ties(g, x, k, s)
         yield "pool_every_element", "the max-pool gradient is sent to every element of its window, not only to the max", _every(g, x, k, s)
@@ -93,7 +112,7 @@ def _candidates(kind, g, x, k, s):
         yield "pool_not_averaged", f"the avg-pool gradient is not divided by the window size ({n}): each element gets all of dout", _every(g, x, k, s)
         yield "pool_wrong_element", "the avg-pool gradient is routed to the maximum of each window, like max pooling", _max_route(g, x, k, s)
         if s != (1, 1):
-            yield "forgotten_stride", f"the stride ({s[0]}) is forgotten in backward: windows are taken at (i, j) instead of (i * stride, j * stride)", _without_stride(lambda g_, x_, k_, s_: avg_pool_backward(g_, x_, None, k_, s_)[0], g, x, k, s)
+            yield "forgotten_stride", f"the stride ({s[0]}) is forgotten in backward: windows are taken at (i, j) instead of (i * stride, j * stride)", _without_stride(lambda g_, x_, k_, s_: avg_pool_backward(g_, x_, g_, k_, s_)[0], g, x, k, s)
 
 
 @hypothesis
@@ -106,8 +125,11 @@ def pooling_routing(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding 
     if found is None or g.shape != y.shape:
         return None
     kind, k, s = found
+    right = from_nchw(_max_route(g, x, k, s) if kind == "max" else avg_pool_backward(g, x, y, k, s)[0], ctx)
     for cause, sentence, candidate in _candidates(kind, g, x, k, s):
         candidate = from_nchw(candidate, ctx)
+        if ctx.close(candidate, right):
+            continue  # at ties a slip can route exactly as a valid backward does: it explains nothing there
         if ctx.close(user, candidate) and not ctx.close(candidate, ref):
             return Finding(sentence, cause=cause, confidence=0.95,
                            evidence=f"the output is {kind}-pooling of the input ({k[0]}x{k[1]} windows, stride "

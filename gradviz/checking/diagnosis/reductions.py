@@ -68,3 +68,25 @@ def broadcast_kept(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding |
                    f"sum it over {_axes_text(axes)} (the forward broadcast {name} along it)",
                    cause="broadcast_kept", confidence=0.95,
                    evidence=f"yours summed over {_axes_text(axes)} equals the true gradient")
+
+
+@hypothesis
+def summed_as_shared(user: np.ndarray, ref: np.ndarray, ctx: Context) -> Finding | None:
+    """Every entry along an axis given that axis's total (a depthwise conv's filter gradient summed over channels and
+    repeated, as if one filter were shared by all): yours is the true gradient summed over the axis, broadcast back."""
+    if user.shape != ref.shape:
+        return None
+    for axes in _axis_sets(ref.ndim):
+        if len(axes) == ref.ndim or all(ref.shape[a] == 1 for a in axes):
+            continue
+        shared = np.broadcast_to(ref.sum(axis=axes, keepdims=True), ref.shape)
+        if ctx.close(shared, ref * int(np.prod([ref.shape[a] for a in axes]))):
+            continue  # the true gradient is constant along these axes: the sum is a factor, named as one elsewhere
+        if ctx.close(user, shared) and not ctx.close(shared, ref):
+            return Finding(f"every entry along {_axes_text(axes)} holds the total over {_axes_text(axes)}: the "
+                           f"gradient is summed there as if one value were shared along it (one filter for every "
+                           f"channel), but each entry has its own; keep them apart (no sum over {_axes_text(axes)})",
+                           cause="summed_as_shared", confidence=0.9,
+                           evidence=f"the true gradient summed over {_axes_text(axes)} and broadcast back reproduces "
+                                    "yours on every element")
+    return None
