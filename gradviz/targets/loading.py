@@ -41,8 +41,7 @@ def load_module(path_text: str):
     except Exception as exc:
         from ..checking.adapters.reading import where
 
-        raise GradvizError(f"importing {where(exc) or path} raised {type(exc).__name__}: {exc}",
-                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
+        raise notebooks.raised_on_import(f"importing {where(exc) or path}", exc) from None
     if packaged is not None:
         return packaged, path
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
@@ -70,9 +69,7 @@ def load_module(path_text: str):
                            kind="import_raised") from None
     except Exception as exc:
         del sys.modules[module_name]
-        where = _line_in(path, exc)
-        raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}",
-                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
+        raise notebooks.raised_on_import(f"importing {_line_in(path, exc)}", exc) from None
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
