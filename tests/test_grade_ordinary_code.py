@@ -137,6 +137,13 @@ STUDENTS = {
         with Pool(2) as p:
             print(p.map(abs, [-1, -2]))
         """),
+    # three seconds of training at import, then a typo: the error for every target, not a time limit
+    # (the file is not run again for each of the 7 checks, which would take 21 of its 20 s)
+    "slowtypo": ("import numpy as np\nimport time\n", """
+        for epoch in range(30):
+            time.sleep(0.1)
+        print(final_loss)
+        """),
     # a planted bug beside the same imports as torchy: still caught and diagnosed
     "wrong": ("import numpy as np\nimport torch\n", ""),
 }
@@ -197,6 +204,14 @@ def test_a_planted_bug_beside_torch_is_still_caught(graded):
     row = graded["rows"]["wrong"]
     assert (row["Dense"], row["Dense forward"], row["ReLU"], row["Softmax CE"]) == ("0", "1", "2", "3"), row
     assert "b: it is 1/5 of the true gradient" in row["comment"], row["comment"]
+
+
+@needs_bwrap
+def test_a_file_that_fails_to_load_fails_with_its_error_for_every_target(graded):
+    row = graded["rows"]["slowtypo"]
+    assert (row["score"], row["status"]) == ("0", "ERROR"), row
+    assert row["comment"].startswith("every target: importing layers.py:"), row["comment"]
+    assert "NameError: name 'final_loss' is not defined" in row["comment"] and "time limit" not in row["comment"]
 
 
 @needs_bwrap

@@ -21,6 +21,7 @@ from pathlib import Path
 from .. import notebooks
 from ..checking import served
 from ..targets.engine import engine_class
+from ..targets.loading import remember_failed_loads
 from ..cli.check_command import file_target_report
 from ..errors import GradvizError
 from . import copying, sandbox, wire
@@ -41,6 +42,7 @@ def serve_fds(in_fd: int, out_fd: int) -> None:
     job, _ = reader.receive()
     preload(job["files"])
     held = sandbox.limit_self(job["memory_mb"], job["output_mb"], job["timeout"])
+    remember_failed_loads()  # one submission's file that fails to load is not run again for every target
     notebooks.limit_cells(max(1.0, 0.8 * float(job["timeout"])))  # an endless cell is named before the grader's limit
     copy = copying.materialize(job.pop("files"), Path(job["home"]) / job["name"])
     os.chdir(copy)
