@@ -48,6 +48,24 @@ def _started_a_program(exc: BaseException) -> bool:
                for f in frames) or any(word in (frames[-1].line or "") for word in ("fork", "spawn", "exec", "system"))
 
 
+def raised_on_import(where: str, exc: BaseException) -> GradvizError:
+    """The error for code that raised while its file loaded, typed by what stopped it.
+
+    Two grading limits surface as plain OSErrors in the student's own line: a print past the output
+    limit (EFBIG: the grader adds which limit) and a program the sandbox refused (EPERM), which
+    would otherwise read as a bare "Operation not permitted" with no hint of what to change.
+    """
+    if isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return GradvizError(f"{where} raised {type(exc).__name__}: {exc}", kind="output_limit")  # the grader says why
+    if _started_a_program(exc):
+        program = f" ({Path(str(exc.filename)).name})" if getattr(exc, "filename", None) else ""
+        return GradvizError(f"{where} starts a program{program}, which grading does not allow (threads are allowed; "
+                            "processes and programs are not): put that part under `if __name__ == \"__main__\":` "
+                            "so that loading the file only defines things", kind="import_raised")
+    return GradvizError(f"{where} raised {type(exc).__name__}: {exc}",
+                        kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised")
+
+
 def limit_cells(seconds: float) -> None:
     """Each cell's time limit from now on: a grader sets it under its own, so the endless cell is named."""
     _cell_limit[0] = min(CELL_TIMEOUT, seconds)
@@ -120,10 +138,8 @@ def run_notebook(path: Path, module: ModuleType, timeout: float | None = None) -
                            "of that cell was skipped; drawings and shell commands are not graded")
                 notes.append(cut[-1])
                 continue
-            kind = "missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised"
-            after = _after(cut)  # what the skipped rest would have defined
-            raise GradvizError(f"{path}: cell {number}{at} raised {type(exc).__name__}: {exc}{after}",
-                               kind=kind) from None
+            error = raised_on_import(f"{path}: cell {number}{at}", exc)
+            raise GradvizError(f"{error}{_after(cut)}", kind=error.kind) from None  # _after: what the cut rest defines
     _NOTES[str(path)] = notes
     _CUT[str(path)] = cut
     return notes

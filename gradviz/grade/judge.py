@@ -34,7 +34,7 @@ from .remote import Channel, RemoteSubject
 from .results import TIMEOUT
 from .spec import parse_check_args
 
-WORKER = ("import sys; sys.path.insert(0, {path!r}); from gradviz.grade.worker import main; main()")
+WORKER = "{boot}; from gradviz.grade.worker import main; main()"
 STARTUP = 60.0  # seconds a worker may take to start its interpreter and import gradviz, before the time limit
 EXIT_WAIT = 15.0  # seconds to learn how a worker whose channel closed has ended (its teardown can be slow)
 
@@ -128,8 +128,8 @@ class Judge:
 
     def _cold_start(self, to_worker_r: int, from_worker_w: int, output: int) -> None:
         job = self.job
-        python = [sys.executable, "-I", "-u", "-c", WORKER.format(path=sandbox.PACKAGE if job["sandboxed"]
-                                                            else str(sandbox.package_folder().parent)),
+        python = [sys.executable, "-I", "-u", "-c", WORKER.format(boot=sandbox.boot(
+                      sandbox.PACKAGE if job["sandboxed"] else str(sandbox.package_folder().parent))),
                   str(to_worker_r), str(from_worker_w)]
         if job["sandboxed"]:
             argv, env = sandbox.command(python, job["home_mb"]), None

@@ -146,7 +146,7 @@ class _Zygote:
 
     def __init__(self, home_mb: float):
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        python = [sys.executable, "-I", "-u", "-c", f"import sys; sys.path.insert(0, {sandbox.PACKAGE!r}); "
+        python = [sys.executable, "-I", "-u", "-c", f"{sandbox.boot(sandbox.PACKAGE)}; "
                   "from gradviz.grade.zygote import main; main(int(sys.argv[1]))", str(theirs.fileno())]
         self.process = subprocess.Popen(sandbox.command(python, home_mb, zygote=True), pass_fds=(theirs.fileno(),),
                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -97,6 +97,18 @@ def runtime_roots() -> list[Path]:
     return [r for r in kept if not str(r).startswith("/usr/")]
 
 
+def boot(package_parent: str) -> str:
+    """The worker's first Python line: gradviz's folder on sys.path, then the grader's other package folders.
+
+    Workers run `python -I`, which leaves out PYTHONPATH and the user site; a package the teacher installed
+    there (`pip install --user matplotlib`) passes the spec's `packages` check and is in the sandbox
+    (runtime_roots), so the worker must find it too, or every submission importing it gets 0.
+    """
+    extra = [str(Path(e).resolve()) for e in sys.path if e and "site-packages" in e and Path(e).is_dir()]
+    return (f"import sys, site; sys.path.insert(0, {package_parent!r}); "
+            f"[site.addsitedir(p) for p in {extra!r} if p not in sys.path]")
+
+
 def package_folder() -> Path:
     return Path(__file__).resolve().parents[1]  # the gradviz package this grader runs
 

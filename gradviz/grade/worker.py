@@ -10,14 +10,18 @@ it sends is a verdict: at most "my code failed", which can only cost the student
 
 from __future__ import annotations
 
+import base64
 import errno
+import importlib
 import os
+import re
 import sys
 from pathlib import Path
 
 from .. import notebooks
 from ..checking import served
 from ..targets.engine import engine_class
+from ..targets.loading import remember_failed_loads
 from ..cli.check_command import file_target_report
 from ..errors import GradvizError
 from . import copying, sandbox, wire
@@ -36,7 +40,9 @@ def serve_fds(in_fd: int, out_fd: int) -> None:
     os.set_inheritable(in_fd, False)
     os.set_inheritable(out_fd, False)
     job, _ = reader.receive()
+    preload(job["files"])
     held = sandbox.limit_self(job["memory_mb"], job["output_mb"], job["timeout"])
+    remember_failed_loads()  # one submission's file that fails to load is not run again for every target
     notebooks.limit_cells(max(1.0, 0.8 * float(job["timeout"])))  # an endless cell is named before the grader's limit
     copy = copying.materialize(job.pop("files"), Path(job["home"]) / job["name"])
     os.chdir(copy)
@@ -52,6 +58,29 @@ def serve_fds(in_fd: int, out_fd: int) -> None:
             break
         elif op != "end":  # a request of a check that had already stopped in the student's code
             server.send({"ok": False, "status": "ERROR", "message": "the check had already stopped"})
+
+
+PRELOAD = ("torch",)  # libraries whose import maps hundreds of MB of code: `import torch` alone takes ~500 MB
+_IMPORTS = re.compile(rb"\b(?:import|from)\s+(" + b"|".join(m.encode() for m in PRELOAD) + rb")\b")
+
+
+def preload(entries: list[dict]) -> None:
+    """Import the heavy libraries the submission imports, from the grader's runtime, before the limits.
+
+    The memory limit is on address space, measured from the worker's own: a library's mapped code
+    would otherwise count as the student's allocation, and a correct submission that imports torch
+    and multiplies two matrices ran out of memory under a 512 MB limit. The submission's folder is not
+    on sys.path yet, so only the installed library can be imported here.
+    """
+    wanted = set()
+    for entry in entries:
+        if entry.get("kind") == "file" and str(entry.get("path", "")).endswith((".py", ".ipynb")):
+            wanted.update(m.decode() for m in _IMPORTS.findall(base64.b64decode(entry["data"])))
+    for name in sorted(wanted):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - not installed or broken: the student's own import says so
+            pass
 
 
 def check(server: Server, label: str, argv: list[str]) -> None:

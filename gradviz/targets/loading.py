@@ -29,11 +29,40 @@ def names_a_file(text: str) -> bool:
     return ".py:" in text or ".ipynb:" in text
 
 
+_FAILED_LOADS: list[dict | None] = [None]  # a grading worker's files that failed to load (remember_failed_loads)
+
+
+def remember_failed_loads() -> None:
+    """From now on a file that failed to load fails again with the same error, without running it again.
+
+    A grading worker reads every target of one submission in one process; a file whose import fails
+    (a late notebook cell after a slow training cell, a print past the output limit) would otherwise run
+    once per target, and its later targets would read "did not finish within the time limit" instead
+    of the error. Keyed by the file's size and modification time, so an edited file runs again.
+    """
+    _FAILED_LOADS[0] = {}
+
+
 def load_module(path_text: str):
     """Import a user's file from any working directory (its folder is on sys.path while it loads)."""
     path = Path(path_text).expanduser()
     if not path.is_file():
         raise GradvizError(f"no such file: {path} (give path/to/file.py:NAME)", kind="missing_file")
+    failed = _FAILED_LOADS[0]
+    if failed is None:
+        return _load_module(path)
+    info = path.stat()
+    key = (str(path.resolve()), info.st_mtime_ns, info.st_size)
+    if key in failed:
+        raise GradvizError(str(failed[key]), kind=failed[key].kind)
+    try:
+        return _load_module(path)
+    except GradvizError as exc:
+        failed[key] = exc
+        raise
+
+
+def _load_module(path: Path):
     try:  # a file inside packages is imported as pkg.sub.mod, so its relative imports work
         packaged = packages.import_in_package(path)
     except SyntaxError as exc:
@@ -41,8 +70,7 @@ def load_module(path_text: str):
     except Exception as exc:
         from ..checking.adapters.reading import where
 
-        raise GradvizError(f"importing {where(exc) or path} raised {type(exc).__name__}: {exc}",
-                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
+        raise notebooks.raised_on_import(f"importing {where(exc) or path}", exc) from None
     if packaged is not None:
         return packaged, path
     module_name = f"gradviz_user_{abs(hash(str(path.resolve())))}"
@@ -70,9 +98,7 @@ def load_module(path_text: str):
                            kind="import_raised") from None
     except Exception as exc:
         del sys.modules[module_name]
-        where = _line_in(path, exc)
-        raise GradvizError(f"importing {where} raised {type(exc).__name__}: {exc}",
-                           kind="missing_module" if isinstance(exc, ModuleNotFoundError) else "import_raised") from None
+        raise notebooks.raised_on_import(f"importing {_line_in(path, exc)}", exc) from None
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)

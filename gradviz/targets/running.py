@@ -22,6 +22,7 @@ from .. import notebooks
 from ..checking.core import check
 from ..checking.diagnosis.evidence import has_branches
 from ..checking.report import Report
+from ..checking.status import ERROR
 from ..checking.streams import INPUTS, stream
 from ..errors import GradvizError
 from ..function import Function
@@ -52,9 +53,14 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
                        options: dict, init: dict[str, str] | None = None, forward: str | None = None,
                        backward: str | None = None, wrt: str | None = None, batch_axis: int | None = None,
                        per_example_dout: bool = False, params: list[str] | None = None,
-                       reading: dict | None = None) -> Report:
+                       reading: dict | None = None, torch_reading: bool = True) -> Report:
     first, second, label, path = resolve(target)
-    bridge = torch_bridge(first) if second is None else None
+    bridge = torch_bridge(first) if second is None and torch_reading else None
+    if bridge is not None and inspect.isfunction(first):  # torch only shares its file: numpy code is read as such
+        flags = dict(args_json=args_json, input_shape=input_shape, inputs=inputs, options=options, init=init,
+                     forward=forward, backward=backward, wrt=wrt, batch_axis=batch_axis,
+                     per_example_dout=per_example_dout, params=params, reading=reading)
+        return _either_reading(target, label, bridge, first, path, flags)
     if bridge is not None:
         settings = json_args(args_json)
         if not isinstance(settings, dict):
@@ -99,6 +105,44 @@ def _check_file_target(target: str, *, args_json: str | None, input_shape: str |
             f"gradient too (FILE:{label},{label}_prime, or a pair FILE:FORWARD,BACKWARD), or return (loss, gradient) "
             f"from {label} and pass its inputs with --input NAME=SPEC")
     return check(first, *values, name=label, **options)
+
+
+def _either_reading(target: str, label: str, bridge: Any, first: Any, path: Path, flags: dict) -> Report:
+    """A function in a file that imports torch: torch's reading, or numpy's when it raises on torch tensors.
+
+    Students import torch beside numpy code (to compare their gradients with autograd); a numpy function
+    (a loss returning (loss, gradient)) called with tensors raises, and that is a reading not confirmed, not
+    the student's error. One call with torch's arguments decides, before any check (in a grader, before
+    the Subject is served); when the numpy reading cannot read it either, torch's reading gives the verdict.
+    """
+    settings = json_args(flags["args_json"])
+    if not isinstance(settings, dict):
+        raise GradvizError('--args for torch code is a JSON object keyed by forward\'s argument names, '
+                           'e.g. \'{"dim": 1, "eps": 1e-6}\'')
+    seed = flags["options"].get("seed", 0)
+    why = None
+    try:
+        values, _ = bridge.arguments(first, label, module_inputs_of(first, path), flags["inputs"], seed, settings,
+                                     flags["input_shape"])
+        first(*values)
+    except GradvizError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the user's code may raise anything; torch's reading then says it
+        why = f"{type(exc).__name__}: {exc}"
+    if why is not None:
+        try:
+            report = _check_file_target(target, **flags, torch_reading=False)
+        except GradvizError:
+            report = None
+        if report is not None and report.status != ERROR:
+            report.notes.insert(0, f"{label} was checked as numpy code: its file imports torch, but called with "
+                                   f"torch tensors it raised {why[:160]}")
+            return report
+    _refuse_handwritten_flags(label, forward=flags["forward"], backward=flags["backward"],
+                              batch_axis=flags["batch_axis"], per_example_dout=flags["per_example_dout"],
+                              params=flags["params"], **(flags["reading"] or {}))
+    return bridge.check_target(first, label, module_inputs_of(first, path), flags["inputs"], flags["options"],
+                               settings, input_shape=flags["input_shape"], init=flags["init"], wrt=flags["wrt"])
 
 
 def _second_draw(run: Callable[[Given], Report], given: Given, code: tuple, *, inputs: dict[str, str],
