@@ -98,4 +98,5 @@ def test_the_autograder_zip_runs_as_gradescope_runs_it(tmp_path):
     jsonschema.validate(doc, SCHEMA)
     tests = {t["name"]: t for t in doc["tests"]}
     assert tests["Dense"]["status"] == "failed" and "twice the true gradient" in tests["Dense"]["output"]
+    assert tests["Dense"]["output"].count("twice the true gradient") == 1  # the verdict's sentence, said once
     assert tests["Dense forward"]["status"] == "passed" and doc["score"] == 3.0

@@ -150,6 +150,24 @@ def test_packages_submissions_import_are_checked_here_and_installed_on_gradescop
     assert "pip install -q 'numpy>=1.20'\n" in setup and "pip install -q sympy\n" in setup
 
 
+def test_the_autograder_installs_torch_from_pytorchs_cpu_index(tmp_path):
+    """Gradescope has no GPU: PyPI's default torch would bring several GB of CUDA libraries into its image."""
+    import zipfile
+
+    from gradviz.grade.gradescope import build_autograder
+
+    spec = _course(tmp_path, PAIR, 'input = { x = "6,5" }')
+    spec.write_text(spec.read_text().replace("timeout = 10\n", 'timeout = 10\npackages = ["torch>=2.0", '
+                                                                 '"torchvision", "torchmetrics"]\n'))
+    wheel = tmp_path / "gradviz_check-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"PK")
+    with zipfile.ZipFile(build_autograder(spec, tmp_path / "autograder.zip", wheel=wheel)) as archive:
+        setup = archive.read("setup.sh").decode()
+    cpu = " --index-url https://download.pytorch.org/whl/cpu\n"
+    assert f"pip install -q 'torch>=2.0'{cpu}" in setup and f"pip install -q torchvision{cpu}" in setup
+    assert "pip install -q torchmetrics\n" in setup  # not a PyTorch build: from PyPI as usual
+
+
 def test_the_gradebook_comment_says_a_shared_reason_once():
     from gradviz.grade.outputs import comment
     from gradviz.grade.results import SubmissionResult, TargetResult

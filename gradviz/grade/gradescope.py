@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import stat
@@ -73,10 +74,11 @@ def _output(t: TargetResult) -> str:
 
 
 def _check_text(check: dict) -> str:
-    lines = [str(check.get("verdict") or check["status"])]
+    verdict = str(check.get("verdict") or check["status"])
+    lines = [verdict]
     for problem in check.get("problems", []):
         said = [d["message"] for d in problem["diagnosis"]] or [problem["message"]]
-        lines += [f"  {problem['input']}: {s}" for s in said if s]
+        lines += [f"  {problem['input']}: {s}" for s in said if s and s not in verdict]  # each sentence once
     return "\n".join(lines)
 
 
@@ -111,7 +113,7 @@ def build_autograder(spec_path: str | Path, output: str | Path, *, wheel: str | 
         if not built.is_file() or built.suffix != ".whl":
             raise GradvizError(f"{built} is not a wheel file (.whl)")
         with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as archive:
-            extra = "".join(f"/autograder/venv/bin/pip install -q {shlex.quote(r)}\n" for r in spec.packages)
+            extra = "".join(_install_line(r) for r in spec.packages)
             _add(archive, "setup.sh", SETUP + extra)  # the spec's packages: what submissions import beyond numpy
             flags = "--no-sandbox" if no_sandbox else ""
             _add(archive, "run_autograder", RUN.format(spec=spec.path.name, flags=flags))
@@ -119,6 +121,19 @@ def build_autograder(spec_path: str | Path, output: str | Path, *, wheel: str | 
             for path in _spec_files(spec):
                 archive.write(path, f"spec/{path.relative_to(spec.path.parent)}")
     return output
+
+
+# Gradescope's machines have no GPU: PyTorch's own CPU index holds its CPU builds (a few hundred MB, where
+# PyPI's default build brings several GB of CUDA libraries into the image).
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_PACKAGES = ("torch", "torchvision", "torchaudio")
+
+
+def _install_line(requirement: str) -> str:
+    """setup.sh's line for one of the spec's packages (a validated requirement, quoted, never shell text)."""
+    name = re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0].lower()
+    index = f" --index-url {TORCH_CPU_INDEX}" if name in TORCH_PACKAGES else ""
+    return f"/autograder/venv/bin/pip install -q {shlex.quote(requirement)}{index}\n"
 
 
 def _add(archive: zipfile.ZipFile, name: str, text: str) -> None:
