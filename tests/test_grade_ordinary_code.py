@@ -11,6 +11,7 @@ runs under bubblewrap, as a real grading does.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from gradviz.grade import grade, sandbox
 
 NO_BWRAP = sandbox.unusable()
 needs_bwrap = pytest.mark.skipif(NO_BWRAP is not None, reason=f"needs bubblewrap: {NO_BWRAP}")
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                                 reason="needs PyTorch (pip install gradviz-check[torch])")
 PYTHON = sys.executable
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,7 +188,7 @@ def graded(tmp_path_factory):
 
 
 @needs_bwrap
-@pytest.mark.parametrize("student", ["ordinary", "torchy", "extra"])
+@pytest.mark.parametrize("student", ["ordinary", pytest.param("torchy", marks=needs_torch), "extra"])
 def test_correct_code_doing_ordinary_things_keeps_full_marks(graded, student):
     row = graded["rows"][student]
     assert (row["score"], row["out of"], row["status"]) == ("12", "12", "PASS"), row
@@ -195,11 +198,17 @@ def test_correct_code_doing_ordinary_things_keeps_full_marks(graded, student):
 def test_what_they_printed_is_in_the_feedback(graded):
     feedback = (graded["out"] / "feedback" / "ordinary.md").read_text()
     assert "cores" in feedback and "/home/student/ordinary" in feedback
+
+
+@needs_bwrap
+@needs_torch
+def test_torchs_threads_and_a_big_matmul_fit_beside_torchs_own_code(graded):
     # torch's 1500x1500 matmul on 4 threads ran within the 512 MB beyond torch's own code
     assert "sanity True" in (graded["out"] / "feedback" / "torchy.md").read_text()
 
 
 @needs_bwrap
+@needs_torch
 def test_a_planted_bug_beside_torch_is_still_caught(graded):
     row = graded["rows"]["wrong"]
     assert (row["Dense"], row["Dense forward"], row["ReLU"], row["Softmax CE"]) == ("0", "1", "2", "3"), row
@@ -254,6 +263,7 @@ def _check(tmp_path, target: str, *inputs: str, bug: str = "") -> subprocess.Com
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
 
 
+@needs_torch
 def test_numpy_code_in_a_file_that_imports_torch_is_checked_as_numpy(tmp_path):
     done = _check(tmp_path, "softmax_cross_entropy", "logits=6,5", "y=randint(5, size=6)")
     assert done.returncode == 0 and "PASS" in done.stdout.splitlines()[0], done.stdout + done.stderr
@@ -262,6 +272,7 @@ def test_numpy_code_in_a_file_that_imports_torch_is_checked_as_numpy(tmp_path):
     assert wrong.returncode == 1 and "FAIL" in wrong.stdout.splitlines()[0], wrong.stdout + wrong.stderr
 
 
+@needs_torch
 def test_torch_code_beside_it_is_still_checked_by_autograd(tmp_path):
     done = _check(tmp_path, "torch_loss", "x=3,2")
     assert done.returncode == 0 and "autograd agrees" in done.stdout, done.stdout + done.stderr
